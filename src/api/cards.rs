@@ -1,0 +1,219 @@
+//! Card templates (`/accounts/:account_id/cards`): list, show, create, update, archive.
+
+use std::collections::HashMap;
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{Map, Value};
+
+use super::{id_or_404, json, AppState, Bearer};
+use crate::db;
+use crate::db::cards::{CardDesign, Scope};
+use crate::domain::{limits, HexColor, StampIcon, StripPreset, StripType};
+use crate::error::{ApiError, FieldErrors};
+use crate::params::{attributes, boolean, bounded_text, integer, query_map, text, Body, Field};
+use crate::time_fmt;
+
+pub async fn list(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let q: HashMap<String, String> = query_map(&req);
+    let cards = super::read(&state, bearer, move |conn, access| {
+        let store_id = access.store(conn, &path)?;
+        let scope = match q.get("scope").map(|s| s.trim()) {
+            None | Some("") | Some("active") => Scope::Active,
+            Some("archived") => Scope::Archived,
+            Some("all") => Scope::All,
+            Some(_) => {
+                return Err(FieldErrors::single(
+                    "scope",
+                    "is not included in the list (active, archived, all)",
+                ))
+            }
+        };
+        Ok(db::cards::list(conn, store_id, scope)?)
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &cards))
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let card = super::read(&state, bearer, move |conn, access| {
+        let store_id = access.store(conn, &account)?;
+        let id = id_or_404(&id, "Card")?;
+        db::cards::find(conn, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &card))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let card = super::write(&state, bearer, move |tx, access| {
+        let store_id = access.store(tx, &path)?;
+        let attrs = attributes(&body.params, "card")?;
+        let mut design = CardDesign::default();
+        let archived = apply(&mut design, attrs, true)?;
+        let archived_at = archived.unwrap_or(false).then(time_fmt::now);
+        let id = db::cards::insert(tx, store_id, &design, archived_at.as_deref())?;
+        db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::internal("card vanished"))
+    })
+    .await?;
+    Ok(json(StatusCode::CREATED, &card))
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let card = super::write(&state, bearer, move |tx, access| {
+        let store_id = access.store(tx, &account)?;
+        let id = id_or_404(&id, "Card")?;
+        let current = db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?;
+        let attrs = attributes(&body.params, "card")?;
+        let mut design = current.design.clone();
+        let archived = apply(&mut design, attrs, false)?;
+        let archived_at = match archived {
+            None => current.archived_at.clone(),
+            Some(false) => None,
+            Some(true) => current.archived_at.clone().or_else(|| Some(time_fmt::now())),
+        };
+        if design != current.design || archived_at != current.archived_at {
+            db::cards::update(tx, id, &design, archived_at.as_deref())?;
+        }
+        db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &card))
+}
+
+/// Applies the given attributes to a design and validates the result. Returns the
+/// `archived` flag when one was given.
+fn apply(d: &mut CardDesign, attrs: &Map<String, Value>, creating: bool) -> Result<Option<bool>, ApiError> {
+    let mut errors = FieldErrors::new();
+
+    match bounded_text(attrs, "name", limits::CARD_NAME, &mut errors) {
+        Field::Set(n) => d.name = n,
+        Field::Null => errors.add("name", "can't be blank"),
+        Field::Absent if creating && !errors.has("name") => errors.add("name", "can't be blank"),
+        Field::Absent => {}
+    }
+
+    let colour = |key: &str, errors: &mut FieldErrors| -> Field<String> {
+        match text(attrs, key, errors) {
+            Field::Set(s) => match HexColor::parse(&s) {
+                Ok(c) => Field::Set(c.as_str().to_string()),
+                Err(m) => {
+                    errors.add(key, m);
+                    Field::Absent
+                }
+            },
+            f => f,
+        }
+    };
+    for (key, slot) in [
+        ("card_color", &mut d.card_color),
+        ("text_color", &mut d.text_color),
+        ("stamp_color", &mut d.stamp_color),
+        ("stamp_background_color", &mut d.stamp_background_color),
+    ] {
+        match colour(key, &mut errors) {
+            Field::Set(c) => *slot = c,
+            Field::Null => errors.add(key, "can't be blank"),
+            Field::Absent => {}
+        }
+    }
+    d.strip_color = colour("strip_color", &mut errors).merge_into(d.strip_color.take());
+
+    match text(attrs, "stamp_icon", &mut errors) {
+        Field::Set(s) => match StampIcon::parse(&s) {
+            Ok(i) => d.stamp_icon = i.into(),
+            Err(m) => errors.add("stamp_icon", m),
+        },
+        Field::Null => errors.add("stamp_icon", "can't be blank"),
+        Field::Absent => {}
+    }
+    match text(attrs, "strip_type", &mut errors) {
+        Field::Set(s) => match StripType::parse(&s) {
+            Ok(t) => d.strip_type = t.into(),
+            Err(m) => errors.add("strip_type", m),
+        },
+        Field::Null => errors.add("strip_type", "can't be blank"),
+        Field::Absent => {}
+    }
+    match text(attrs, "strip_preset", &mut errors) {
+        Field::Set(s) => match StripPreset::parse(&s) {
+            Ok(p) => d.strip_preset = Some(p.into()),
+            Err(m) => errors.add("strip_preset", m),
+        },
+        Field::Null => d.strip_preset = None,
+        Field::Absent => {}
+    }
+    if d.strip_type == "preset" && d.strip_preset.is_none() && !errors.has("strip_preset") {
+        errors.add("strip_preset", "can't be blank when strip_type is preset");
+    }
+    d.header_text = bounded_text(attrs, "header_text", limits::HEADER_TEXT, &mut errors)
+        .merge_into(d.header_text.take());
+
+    match integer(attrs, "stamps_required", &mut errors) {
+        Field::Set(n) if (1..=21).contains(&n) => d.stamps_required = n,
+        Field::Set(n) if n < 1 => errors.add("stamps_required", "must be greater than or equal to 1"),
+        Field::Set(_) => errors.add("stamps_required", "must be less than or equal to 21"),
+        Field::Null => errors.add("stamps_required", "can't be blank"),
+        Field::Absent => {}
+    }
+    match integer(attrs, "initial_stamps", &mut errors) {
+        Field::Set(n) if n < 0 => errors.add("initial_stamps", "must be greater than or equal to 0"),
+        Field::Set(n) => d.initial_stamps = n,
+        Field::Null => d.initial_stamps = 0,
+        Field::Absent => {}
+    }
+    if !errors.has("stamps_required") && !errors.has("initial_stamps") && d.initial_stamps >= d.stamps_required {
+        errors.add(
+            "initial_stamps",
+            format!("must be less than stamps_required ({})", d.stamps_required),
+        );
+    }
+
+    for (key, slot) in [
+        ("show_member_field", &mut d.show_member_field),
+        ("show_stamps_to_reward_field", &mut d.show_stamps_to_reward_field),
+    ] {
+        match boolean(attrs, key, &mut errors) {
+            Field::Set(b) => *slot = b,
+            Field::Null => errors.add(key, "can't be blank"),
+            Field::Absent => {}
+        }
+    }
+
+    match text(attrs, "expires_at", &mut errors) {
+        Field::Set(s) => match time_fmt::parse_timestamp(&s) {
+            Some(t) => d.expires_at = Some(time_fmt::format_timestamp(t)),
+            None => errors.add("expires_at", "is invalid (use an ISO 8601 time or YYYY-MM-DD)"),
+        },
+        Field::Null => d.expires_at = None,
+        Field::Absent => {}
+    }
+
+    let archived = match boolean(attrs, "archived", &mut errors) {
+        Field::Set(b) => Some(b),
+        _ => None,
+    };
+    errors.into_result()?;
+    Ok(archived)
+}

@@ -1,0 +1,265 @@
+//! The HTTP API: routes, authentication, and the one hop to a blocking thread that
+//! every handler's database work goes through.
+
+pub mod cards;
+pub mod customer_cards;
+pub mod customers;
+pub mod status;
+pub mod stores;
+
+use std::collections::HashMap;
+use std::future::{ready, Ready};
+use std::sync::Mutex;
+
+use actix_web::http::{header, Method, StatusCode};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
+use rusqlite::Connection;
+use serde::Serialize;
+
+use crate::config::Settings;
+use crate::db::{self, Db};
+use crate::error::{ApiError, FieldErrors};
+use crate::time_fmt;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub settings: Settings,
+    /// Base URL of public links (wallet passes), without a trailing slash.
+    pub public_url: String,
+    pub token_usage: TokenUsage,
+}
+
+/// When each token was last used, kept in memory and written to the database in the
+/// background, so that read requests never need the writer.
+#[derive(Default)]
+pub struct TokenUsage(Mutex<HashMap<i64, String>>);
+
+impl TokenUsage {
+    pub fn touch(&self, token_id: i64) {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.insert(token_id, time_fmt::now());
+    }
+
+    pub fn take(&self) -> Vec<(i64, String)> {
+        let mut m = self.0.lock().unwrap_or_else(|e| e.into_inner());
+        m.drain().collect()
+    }
+
+    /// Writes what was recorded. Blocking.
+    pub fn flush(&self, db: &Db) -> Result<(), ApiError> {
+        let used = self.take();
+        if used.is_empty() {
+            return Ok(());
+        }
+        db.write(|tx| Ok(db::tokens::record_usage(tx, &used)?))
+    }
+}
+
+/// The bearer token of a request, hashed. Extracting it fails with 401 when the
+/// `Authorization` header is missing or malformed; whether the token is live is
+/// checked in the handler's database work.
+pub struct Bearer([u8; 32]);
+
+impl FromRequest for Bearer {
+    type Error = ApiError;
+    type Future = Ready<Result<Bearer, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        ready(bearer(req).ok_or(ApiError::Unauthorized))
+    }
+}
+
+fn bearer(req: &HttpRequest) -> Option<Bearer> {
+    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let (scheme, token) = value.split_once(' ')?;
+    let token = token.trim();
+    if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 256 {
+        return None;
+    }
+    Some(Bearer(crate::tokens::hash(token)))
+}
+
+/// An authenticated token, inside a handler's database work.
+pub struct Access {
+    pub token_id: i64,
+}
+
+impl Access {
+    fn check(conn: &Connection, bearer: &Bearer) -> Result<Access, ApiError> {
+        let token_id = db::tokens::authenticate(conn, &bearer.0)?.ok_or(ApiError::Unauthorized)?;
+        Ok(Access { token_id })
+    }
+
+    /// The store id in a path, when this token may reach it; 404 otherwise, whether
+    /// the store does not exist or belongs to someone else.
+    pub fn store(&self, conn: &Connection, account_id: &str) -> Result<i64, ApiError> {
+        let id = parse_id(account_id).ok_or_else(|| ApiError::not_found("Store"))?;
+        if db::stores::reachable(conn, self.token_id, id)? {
+            Ok(id)
+        } else {
+            Err(ApiError::not_found("Store"))
+        }
+    }
+}
+
+/// Path ids are positive integers; anything else is "not found".
+pub fn parse_id(s: &str) -> Option<i64> {
+    if s.is_empty() || !s.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    s.parse::<i64>().ok().filter(|n| *n > 0)
+}
+
+pub fn id_or_404(s: &str, what: &str) -> Result<i64, ApiError> {
+    parse_id(s).ok_or_else(|| ApiError::not_found(what))
+}
+
+/// Authenticates and runs read-only work on a reader, in one blocking hop.
+pub async fn read<T, F>(state: &web::Data<AppState>, bearer: Bearer, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
+{
+    let state = state.clone();
+    web::block(move || {
+        state.db.read(|conn| {
+            let access = Access::check(conn, &bearer)?;
+            state.token_usage.touch(access.token_id);
+            f(conn, &access)
+        })
+    })
+    .await?
+}
+
+/// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
+pub async fn write<T, F>(state: &web::Data<AppState>, bearer: Bearer, f: F) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
+{
+    let state = state.clone();
+    web::block(move || {
+        state.db.write(|tx| {
+            let access = Access::check(tx, &bearer)?;
+            state.token_usage.touch(access.token_id);
+            f(tx, &access)
+        })
+    })
+    .await?
+}
+
+pub fn json<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
+    HttpResponse::build(status).json(body)
+}
+
+/// `page` and `items` of a paginated list: 422 for values that are not positive numbers.
+pub fn pagination_params(q: &HashMap<String, String>) -> Result<(i64, i64), ApiError> {
+    let mut errors = FieldErrors::new();
+    let mut read = |key: &str, default: i64| -> i64 {
+        match q.get(key).map(|s| s.trim()) {
+            None | Some("") => default,
+            Some(v) => match v.parse::<i64>() {
+                Ok(n) if n >= 1 => n,
+                Ok(_) => {
+                    errors.add(key, "must be greater than 0");
+                    default
+                }
+                Err(_) if v.bytes().all(|b| b.is_ascii_digit()) => i64::MAX,
+                Err(_) => {
+                    errors.add(key, "is not a number");
+                    default
+                }
+            },
+        }
+    };
+    let page = read("page", 1);
+    let items = read("items", 25).min(100);
+    errors.into_result()?;
+    Ok((page, items))
+}
+
+#[derive(Debug, Serialize)]
+pub struct Pagination {
+    pub count: i64,
+    pub items: i64,
+    pub page: i64,
+    pub pages: i64,
+}
+
+impl Pagination {
+    pub fn new(count: i64, items: i64, page: i64) -> Pagination {
+        Pagination {
+            count,
+            items,
+            page,
+            pages: ((count + items - 1) / items).max(1),
+        }
+    }
+}
+
+async fn not_found() -> Result<HttpResponse, ApiError> {
+    Err(ApiError::NotFound("Not found".into()))
+}
+
+/// A resource whose wrong methods answer 405 with a JSON body.
+fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
+    let allow = methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+    web::resource(path).default_service(web::to(move || {
+        let allow = allow.clone();
+        async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
+    }))
+}
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use Method as M;
+    cfg.service(
+        web::scope("/api/v1")
+            .service(resource("/status", &[M::GET]).route(web::get().to(status::show)))
+            .service(resource("/accounts", &[M::GET]).route(web::get().to(stores::list)))
+            .service(
+                resource("/accounts/{account_id}", &[M::GET, M::PATCH, M::PUT])
+                    .route(web::get().to(stores::show))
+                    .route(web::patch().to(stores::update))
+                    .route(web::put().to(stores::update)),
+            )
+            .service(
+                resource("/accounts/{account_id}/cards", &[M::GET, M::POST])
+                    .route(web::get().to(cards::list))
+                    .route(web::post().to(cards::create)),
+            )
+            .service(
+                resource("/accounts/{account_id}/cards/{id}", &[M::GET, M::PATCH, M::PUT])
+                    .route(web::get().to(cards::show))
+                    .route(web::patch().to(cards::update))
+                    .route(web::put().to(cards::update)),
+            )
+            .service(
+                resource("/accounts/{account_id}/customers", &[M::GET, M::POST])
+                    .route(web::get().to(customers::list))
+                    .route(web::post().to(customers::create)),
+            )
+            .service(
+                resource("/accounts/{account_id}/customers/{id}", &[M::GET, M::PATCH, M::PUT])
+                    .route(web::get().to(customers::show))
+                    .route(web::patch().to(customers::update))
+                    .route(web::put().to(customers::update)),
+            )
+            .service(
+                resource(
+                    "/accounts/{account_id}/customers/{customer_id}/customer_cards",
+                    &[M::GET],
+                )
+                .route(web::get().to(customer_cards::list)),
+            )
+            .service(
+                resource(
+                    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}",
+                    &[M::GET],
+                )
+                .route(web::get().to(customer_cards::show)),
+            )
+            .default_service(web::to(not_found)),
+    )
+    .default_service(web::to(not_found));
+}

@@ -1,0 +1,116 @@
+//! Builds the HTTP server: binds its own listener (port 0 in tests), opens the
+//! database, composes the routes, and on a clean stop checkpoints the WAL.
+
+use std::net::{SocketAddr, TcpListener};
+use std::time::Duration;
+
+use actix_web::dev::{Server, ServerHandle};
+use actix_web::{middleware, web, App, HttpServer};
+
+use crate::api::{self, AppState, TokenUsage};
+use crate::config::Settings;
+use crate::db::{Db, OpenError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartError {
+    #[error(transparent)]
+    Database(#[from] OpenError),
+    #[error("cannot listen on {bind}: {source} (is another stampd already running? choose another address with --bind)")]
+    Bind { bind: String, source: std::io::Error },
+}
+
+/// A built, bound server that has not started serving yet.
+pub struct Application {
+    server: Server,
+    addr: SocketAddr,
+    state: web::Data<AppState>,
+}
+
+/// How often token "last used" times are written to the database.
+const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(30);
+
+impl Application {
+    /// Opens (and migrates) the database and binds the listener. Must be called inside
+    /// an actix runtime.
+    pub fn build(settings: Settings) -> Result<Application, StartError> {
+        let db = Db::open(&settings)?;
+        let bind_err = |source| StartError::Bind {
+            bind: settings.bind.clone(),
+            source,
+        };
+        let listener = TcpListener::bind(&settings.bind).map_err(bind_err)?;
+        let addr = listener.local_addr().map_err(bind_err)?;
+        let state = web::Data::new(AppState {
+            public_url: settings.public_base(addr),
+            db,
+            token_usage: TokenUsage::default(),
+            settings: settings.clone(),
+        });
+        let app_state = state.clone();
+        let server = HttpServer::new(move || {
+            App::new()
+                .app_data(app_state.clone())
+                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+                .configure(api::configure)
+        })
+        .workers(settings.workers)
+        .shutdown_timeout(10)
+        .client_request_timeout(Duration::from_secs(10))
+        .listen(listener)
+        .map_err(bind_err)?
+        .run();
+        Ok(Application {
+            server,
+            addr,
+            state,
+        })
+    }
+
+    pub fn addr(&self) -> SocketAddr {
+        self.addr
+    }
+
+    pub fn port(&self) -> u16 {
+        self.addr.port()
+    }
+
+    /// Stops the server from another task or thread (as SIGINT/SIGTERM do).
+    pub fn handle(&self) -> ServerHandle {
+        self.server.handle()
+    }
+
+    /// Serves until stopped; then finishes in-flight requests, writes token usage and
+    /// checkpoints the WAL so the `.db` file alone holds everything.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let flusher = {
+            let state = self.state.clone();
+            actix_web::rt::spawn(async move {
+                let mut every = actix_web::rt::time::interval(USAGE_FLUSH_EVERY);
+                every.tick().await;
+                loop {
+                    every.tick().await;
+                    let s = state.clone();
+                    match web::block(move || s.token_usage.flush(&s.db)).await {
+                        Ok(Ok(())) => {}
+                        Ok(Err(e)) => log::warn!("could not record token usage: {e}"),
+                        Err(e) => log::warn!("could not record token usage: {e}"),
+                    }
+                }
+            })
+        };
+        let result = self.server.await;
+        flusher.abort();
+        let state = self.state.clone();
+        let closed = web::block(move || {
+            state.token_usage.flush(&state.db)?;
+            state.db.checkpoint()
+        })
+        .await;
+        match closed {
+            Ok(Ok(())) => log::info!("stopped; database checkpointed"),
+            Ok(Err(e)) => log::error!("stopped, but the final checkpoint failed: {e}"),
+            Err(e) => log::error!("stopped, but the final checkpoint failed: {e}"),
+        }
+        result
+    }
+}

@@ -1,0 +1,224 @@
+//! The command line: `stampd [serve]`, `store`, `token`, `migrate`.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::app::Application;
+use crate::config::{Overrides, Settings};
+use crate::db;
+
+#[derive(Debug, Parser)]
+#[command(name = "stampd", version, about = "Self-hosted loyalty stamp-card server")]
+pub struct Cli {
+    #[command(flatten)]
+    global: GlobalArgs,
+    #[command(subcommand)]
+    command: Option<Command>,
+}
+
+#[derive(Debug, Args)]
+struct GlobalArgs {
+    /// Config file (default: ./config.toml when it exists; also STAMPD_CONFIG)
+    #[arg(long, global = true, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Database file (overrides `database` in the config)
+    #[arg(long = "db", global = true, value_name = "FILE")]
+    database: Option<PathBuf>,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Serve the API (the default when no command is given)
+    Serve {
+        /// Address and port to listen on, e.g. 127.0.0.1:8080
+        #[arg(long, value_name = "ADDR:PORT")]
+        bind: Option<String>,
+    },
+    /// Manage stores
+    #[command(subcommand)]
+    Store(StoreCommand),
+    /// Manage API tokens
+    #[command(subcommand)]
+    Token(TokenCommand),
+    /// Apply database migrations and exit
+    Migrate,
+}
+
+#[derive(Debug, Subcommand)]
+enum StoreCommand {
+    /// Create a store; prints its id
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+    /// List stores
+    List,
+}
+
+#[derive(Debug, Subcommand)]
+enum TokenCommand {
+    /// Create an API token for one or more stores; prints the token (shown only once)
+    Create {
+        /// Store id the token may reach (repeat for several)
+        #[arg(long = "account", value_name = "ID", required = true)]
+        accounts: Vec<i64>,
+        /// A label to recognise the token by
+        #[arg(long)]
+        name: Option<String>,
+    },
+    /// List tokens (never shows the tokens themselves)
+    List,
+    /// Revoke a token by id
+    Revoke { id: i64 },
+}
+
+/// Runs the command line; returns the process exit code.
+pub fn main() -> i32 {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => 0,
+        Err(message) => {
+            eprintln!("stampd: error: {message}");
+            1
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<(), String> {
+    let bind = match &cli.command {
+        Some(Command::Serve { bind }) => bind.clone(),
+        _ => None,
+    };
+    let overrides = Overrides {
+        config: cli.global.config.clone(),
+        database: cli.global.database.clone(),
+        bind,
+    };
+    let settings = Settings::load(&overrides).map_err(|e| e.to_string())?;
+    match cli.command.unwrap_or(Command::Serve { bind: None }) {
+        Command::Serve { .. } => serve(settings),
+        Command::Migrate => {
+            open(&settings)?;
+            println!("database {} is up to date", settings.database.display());
+            Ok(())
+        }
+        Command::Store(StoreCommand::Create { name }) => {
+            let name = name.trim();
+            if name.is_empty() {
+                return Err("--name can't be blank".into());
+            }
+            let conn = open(&settings)?;
+            let id = db::stores::insert(&conn, name).map_err(|e| e.to_string())?;
+            println!("{id}");
+            Ok(())
+        }
+        Command::Store(StoreCommand::List) => {
+            let conn = open(&settings)?;
+            let stores = db::stores::list_all(&conn).map_err(|e| e.to_string())?;
+            println!("{:<6} {:<30} {:>10} {:>6}  created", "id", "name", "customers", "cards");
+            for s in stores {
+                println!(
+                    "{:<6} {:<30} {:>10} {:>6}  {}",
+                    s.id, s.display_store_name, s.customers_count, s.cards_count, s.created_at
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Create { accounts, name }) => {
+            let mut conn = open(&settings)?;
+            let token = create_token(&mut conn, &accounts, name.as_deref())?;
+            println!("{token}");
+            Ok(())
+        }
+        Command::Token(TokenCommand::List) => {
+            let conn = open(&settings)?;
+            let tokens = db::tokens::list(&conn).map_err(|e| e.to_string())?;
+            println!(
+                "{:<6} {:<20} {:<12} {:<26} {:<26} status",
+                "id", "label", "stores", "created", "last used"
+            );
+            for t in tokens {
+                let stores = t.store_ids.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",");
+                println!(
+                    "{:<6} {:<20} {:<12} {:<26} {:<26} {}",
+                    t.id,
+                    t.name.as_deref().unwrap_or("-"),
+                    stores,
+                    t.created_at,
+                    t.last_used_at.as_deref().unwrap_or("never"),
+                    t.revoked_at.map(|r| format!("revoked {r}")).unwrap_or_else(|| "active".into())
+                );
+            }
+            Ok(())
+        }
+        Command::Token(TokenCommand::Revoke { id }) => {
+            let conn = open(&settings)?;
+            if db::tokens::revoke(&conn, id).map_err(|e| e.to_string())? {
+                println!("token {id} revoked");
+                Ok(())
+            } else {
+                Err(format!("there is no active token with id {id} (see `stampd token list`)"))
+            }
+        }
+    }
+}
+
+fn open(settings: &Settings) -> Result<rusqlite::Connection, String> {
+    let path = settings.database_path();
+    let mut conn = db::open_connection(path, settings).map_err(|e| e.to_string())?;
+    db::migrate(&mut conn, path).map_err(|e| e.to_string())?;
+    Ok(conn)
+}
+
+/// Creates a token for existing stores; returns the token (its only appearance).
+pub fn create_token(conn: &mut rusqlite::Connection, stores: &[i64], name: Option<&str>) -> Result<String, String> {
+    let tx = conn
+        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+        .map_err(|e| e.to_string())?;
+    for id in stores {
+        if !db::stores::exists(&tx, *id).map_err(|e| e.to_string())? {
+            return Err(format!(
+                "store {id} does not exist (see `stampd store list`, or create one with `stampd store create --name NAME`)"
+            ));
+        }
+    }
+    let token = crate::tokens::generate();
+    db::tokens::insert(&tx, &crate::tokens::hash(&token), name, stores).map_err(|e| e.to_string())?;
+    tx.commit().map_err(|e| e.to_string())?;
+    Ok(token)
+}
+
+fn serve(settings: Settings) -> Result<(), String> {
+    let level = settings.log_level;
+    env_logger::Builder::new()
+        .filter_level(level)
+        .parse_default_env()
+        .format_timestamp_millis()
+        .init();
+    let first_run = first_run_setup(&settings)?;
+    actix_web::rt::System::new().block_on(async move {
+        let app = Application::build(settings.clone()).map_err(|e| e.to_string())?;
+        let base = settings.public_base(app.addr());
+        log::info!("stampd {} listening on http://{}", env!("CARGO_PKG_VERSION"), app.addr());
+        if let Some((store_id, token)) = first_run {
+            println!(
+                "\nFirst start: created store {store_id} \"My Store\" and an API token.\n\
+                 The token is shown only this once; keep it somewhere safe:\n\n    {token}\n\n\
+                 Try it:\n\n    curl -H \"Authorization: Bearer {token}\" {base}/api/v1/accounts\n"
+            );
+        }
+        app.run_until_stopped().await.map_err(|e| e.to_string())
+    })
+}
+
+/// On a database without stores, creates "My Store" and a token for it.
+fn first_run_setup(settings: &Settings) -> Result<Option<(i64, String)>, String> {
+    let mut conn = open(settings)?;
+    if db::stores::count(&conn).map_err(|e| e.to_string())? > 0 {
+        return Ok(None);
+    }
+    let store_id = db::stores::insert(&conn, "My Store").map_err(|e| e.to_string())?;
+    let token = create_token(&mut conn, &[store_id], Some("first token"))?;
+    Ok(Some((store_id, token)))
+}

@@ -1,0 +1,459 @@
+//! Settings: built-in defaults < config file < `STAMPD_*` environment < command-line flags.
+//!
+//! Every setting is validated after merging, and an error names the offending key
+//! (as it is spelled in `config.toml`) and what to put there instead.
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+
+/// How hard SQLite works to make a commit survive a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    Normal,
+    Full,
+    Extra,
+}
+
+impl Synchronous {
+    pub fn as_pragma(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+            Synchronous::Extra => "EXTRA",
+        }
+    }
+}
+
+/// The merged, validated settings stampd runs with.
+#[derive(Debug, Clone)]
+pub struct Settings {
+    pub bind: String,
+    pub database: PathBuf,
+    pub synchronous: Synchronous,
+    pub read_pool_size: u32,
+    pub busy_timeout_ms: u64,
+    /// Base of the public links (wallet passes, web cards). `None`: `http://<bound address>`.
+    pub public_url: Option<String>,
+    pub default_country: phonenumber::country::Id,
+    pub log_level: log::LevelFilter,
+    pub workers: usize,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            bind: "127.0.0.1:8080".into(),
+            database: PathBuf::from("stampd.db"),
+            synchronous: Synchronous::Full,
+            read_pool_size: 4,
+            busy_timeout_ms: 5000,
+            public_url: None,
+            default_country: phonenumber::country::Id::US,
+            log_level: log::LevelFilter::Info,
+            workers: 2,
+        }
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("setting `{key}` (from {origin}): {message}")]
+    Invalid {
+        key: String,
+        origin: String,
+        message: String,
+    },
+}
+
+/// Raw values as they come from one layer, keyed by their `config.toml` name.
+#[derive(Debug, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct FileLayer {
+    bind: Option<String>,
+    database: Option<String>,
+    synchronous: Option<String>,
+    read_pool_size: Option<i64>,
+    busy_timeout_ms: Option<i64>,
+    public_url: Option<String>,
+    default_country: Option<String>,
+    log_level: Option<String>,
+    workers: Option<i64>,
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub database: Option<PathBuf>,
+    pub bind: Option<String>,
+}
+
+const KEYS: &[&str] = &[
+    "bind",
+    "database",
+    "synchronous",
+    "read_pool_size",
+    "busy_timeout_ms",
+    "public_url",
+    "default_country",
+    "log_level",
+    "workers",
+];
+
+/// One raw value and where it came from, for error messages.
+struct Raw {
+    value: String,
+    origin: String,
+}
+
+impl Settings {
+    /// Loads settings the way `stampd` does: the config file named by `--config`, else by
+    /// `STAMPD_CONFIG`, else `config.toml` in the working directory when it exists.
+    pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("STAMPD_"))
+            .collect();
+        Self::load_from(overrides, &env)
+    }
+
+    pub fn load_from(
+        overrides: &Overrides,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Settings, ConfigError> {
+        let mut raw: BTreeMap<&str, Raw> = BTreeMap::new();
+
+        let config_path = match (&overrides.config, env.get("STAMPD_CONFIG")) {
+            (Some(p), _) => Some((p.clone(), true)),
+            (None, Some(p)) => Some((PathBuf::from(p), true)),
+            (None, None) => {
+                let p = PathBuf::from("config.toml");
+                p.exists().then_some((p, false))
+            }
+        };
+        // A relative database path is taken relative to the config file's folder.
+        let mut base_dir = PathBuf::from(".");
+        if let Some((path, _explicit)) = &config_path {
+            let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+                path: path.clone(),
+                source,
+            })?;
+            let layer: FileLayer = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+                path: path.clone(),
+                message: e.message().to_string()
+                    + &e.span()
+                        .map(|s| format!(" (at byte {} of the file)", s.start))
+                        .unwrap_or_default(),
+            })?;
+            if let Some(parent) = path.parent() {
+                if !parent.as_os_str().is_empty() {
+                    base_dir = parent.to_path_buf();
+                }
+            }
+            let origin = path.display().to_string();
+            let mut put = |key: &'static str, v: Option<String>| {
+                if let Some(value) = v {
+                    raw.insert(
+                        key,
+                        Raw {
+                            value,
+                            origin: origin.clone(),
+                        },
+                    );
+                }
+            };
+            put("bind", layer.bind);
+            put("database", layer.database);
+            put("synchronous", layer.synchronous);
+            put("read_pool_size", layer.read_pool_size.map(|v| v.to_string()));
+            put("busy_timeout_ms", layer.busy_timeout_ms.map(|v| v.to_string()));
+            put("public_url", layer.public_url);
+            put("default_country", layer.default_country);
+            put("log_level", layer.log_level);
+            put("workers", layer.workers.map(|v| v.to_string()));
+        }
+
+        for key in KEYS {
+            let var = format!("STAMPD_{}", key.to_ascii_uppercase());
+            if let Some(v) = env.get(&var) {
+                raw.insert(
+                    key,
+                    Raw {
+                        value: v.clone(),
+                        origin: format!("environment variable {var}"),
+                    },
+                );
+            }
+        }
+        if let Some(db) = &overrides.database {
+            raw.insert(
+                "database",
+                Raw {
+                    value: db.display().to_string(),
+                    origin: "--db".into(),
+                },
+            );
+        }
+        if let Some(bind) = &overrides.bind {
+            raw.insert(
+                "bind",
+                Raw {
+                    value: bind.clone(),
+                    origin: "--bind".into(),
+                },
+            );
+        }
+
+        let mut s = Settings::default();
+        let invalid = |key: &str, r: &Raw, message: String| ConfigError::Invalid {
+            key: key.to_string(),
+            origin: r.origin.clone(),
+            message,
+        };
+        if let Some(r) = raw.get("bind") {
+            if r.value.parse::<SocketAddr>().is_err() {
+                return Err(invalid(
+                    "bind",
+                    r,
+                    format!(
+                        "{:?} is not an address and port; use e.g. \"127.0.0.1:8080\"",
+                        r.value
+                    ),
+                ));
+            }
+            s.bind = r.value.clone();
+        }
+        if let Some(r) = raw.get("database") {
+            if r.value.trim().is_empty() {
+                return Err(invalid(
+                    "database",
+                    r,
+                    "must be a file path, e.g. \"stampd.db\"".into(),
+                ));
+            }
+            let p = PathBuf::from(&r.value);
+            // Paths from the file are relative to the file; from env or flags, to the working directory.
+            s.database = if p.is_relative() && r.origin != "--db" && !r.origin.starts_with("env") {
+                base_dir.join(p)
+            } else {
+                p
+            };
+        } else {
+            s.database = base_dir.join("stampd.db");
+        }
+        if let Some(r) = raw.get("synchronous") {
+            s.synchronous = match r.value.to_ascii_lowercase().as_str() {
+                "normal" => Synchronous::Normal,
+                "full" => Synchronous::Full,
+                "extra" => Synchronous::Extra,
+                _ => {
+                    return Err(invalid(
+                        "synchronous",
+                        r,
+                        format!("{:?} is not one of \"full\", \"normal\", \"extra\"", r.value),
+                    ))
+                }
+            };
+        }
+        if let Some(r) = raw.get("read_pool_size") {
+            s.read_pool_size = parse_range(&r.value, 1, 64)
+                .ok_or_else(|| invalid("read_pool_size", r, "must be a whole number from 1 to 64".into()))?
+                as u32;
+        }
+        if let Some(r) = raw.get("busy_timeout_ms") {
+            s.busy_timeout_ms = parse_range(&r.value, 0, 600_000).ok_or_else(|| {
+                invalid("busy_timeout_ms", r, "must be a whole number of milliseconds from 0 to 600000".into())
+            })? as u64;
+        }
+        if let Some(r) = raw.get("workers") {
+            s.workers = parse_range(&r.value, 1, 64)
+                .ok_or_else(|| invalid("workers", r, "must be a whole number from 1 to 64".into()))?
+                as usize;
+        }
+        if let Some(r) = raw.get("public_url") {
+            let v = r.value.trim().trim_end_matches('/');
+            if v.is_empty() {
+                s.public_url = None;
+            } else if (v.starts_with("http://") || v.starts_with("https://"))
+                && v.len() > "https://".len()
+                && !v.contains(char::is_whitespace)
+            {
+                s.public_url = Some(v.to_string());
+            } else {
+                return Err(invalid(
+                    "public_url",
+                    r,
+                    format!(
+                        "{:?} is not an http(s) URL; use e.g. \"https://loyalty.example.com\" or \"\" for the bind address",
+                        r.value
+                    ),
+                ));
+            }
+        }
+        if let Some(r) = raw.get("default_country") {
+            s.default_country = parse_country(&r.value).ok_or_else(|| {
+                invalid(
+                    "default_country",
+                    r,
+                    format!("{:?} is not a two-letter country code such as \"US\", \"GB\" or \"MX\"", r.value),
+                )
+            })?;
+        }
+        if let Some(r) = raw.get("log_level") {
+            s.log_level = r.value.parse().map_err(|_| {
+                invalid(
+                    "log_level",
+                    r,
+                    format!("{:?} is not one of off, error, warn, info, debug, trace", r.value),
+                )
+            })?;
+        }
+        Ok(s)
+    }
+
+    /// The base URL for public links, given the address the server actually bound.
+    pub fn public_base(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => format!("http://{bound}"),
+        }
+    }
+
+    pub fn database_path(&self) -> &Path {
+        &self.database
+    }
+}
+
+fn parse_range(v: &str, min: i64, max: i64) -> Option<i64> {
+    v.trim().parse::<i64>().ok().filter(|n| (min..=max).contains(n))
+}
+
+pub fn parse_country(v: &str) -> Option<phonenumber::country::Id> {
+    let v = v.trim();
+    if v.len() != 2 {
+        return None;
+    }
+    v.to_ascii_uppercase().parse().ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    fn file(text: &str) -> (tempfile_dir::Dir, PathBuf) {
+        let dir = tempfile_dir::Dir::new();
+        let p = dir.path().join("config.toml");
+        std::fs::write(&p, text).unwrap();
+        (dir, p)
+    }
+
+    mod tempfile_dir {
+        pub struct Dir(std::path::PathBuf);
+        impl Dir {
+            pub fn new() -> Dir {
+                let p = std::env::temp_dir().join(format!("stampd-cfg-{}", uuid::Uuid::new_v4()));
+                std::fs::create_dir_all(&p).unwrap();
+                Dir(p)
+            }
+            pub fn path(&self) -> &std::path::Path {
+                &self.0
+            }
+        }
+        impl Drop for Dir {
+            fn drop(&mut self) {
+                let _ = std::fs::remove_dir_all(&self.0);
+            }
+        }
+    }
+
+    #[test]
+    fn precedence_is_defaults_file_env_flags() {
+        let (_d, p) = file("bind = \"127.0.0.1:9000\"\nsynchronous = \"normal\"\nread_pool_size = 3\n");
+        let o = Overrides {
+            config: Some(p.clone()),
+            ..Default::default()
+        };
+        let s = Settings::load_from(&o, &env(&[])).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:9000");
+        assert_eq!(s.synchronous, Synchronous::Normal);
+        assert_eq!(s.read_pool_size, 3);
+        assert_eq!(s.busy_timeout_ms, 5000);
+        assert_eq!(s.database, p.parent().unwrap().join("stampd.db"));
+
+        let e = env(&[("STAMPD_BIND", "127.0.0.1:9100"), ("STAMPD_READ_POOL_SIZE", "5")]);
+        let s = Settings::load_from(&o, &e).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:9100");
+        assert_eq!(s.read_pool_size, 5);
+
+        let o2 = Overrides {
+            bind: Some("127.0.0.1:9200".into()),
+            database: Some("/tmp/x.db".into()),
+            ..o
+        };
+        let s = Settings::load_from(&o2, &e).unwrap();
+        assert_eq!(s.bind, "127.0.0.1:9200");
+        assert_eq!(s.database, PathBuf::from("/tmp/x.db"));
+    }
+
+    #[test]
+    fn bad_values_name_the_key() {
+        let (_d, p) = file("read_pool_size = 0\n");
+        let o = Overrides {
+            config: Some(p),
+            ..Default::default()
+        };
+        let err = Settings::load_from(&o, &env(&[])).unwrap_err().to_string();
+        assert!(err.contains("read_pool_size"), "{err}");
+
+        let err = Settings::load_from(&o, &env(&[("STAMPD_READ_POOL_SIZE", "2"), ("STAMPD_SYNCHRONOUS", "sometimes")]))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("synchronous") && err.contains("STAMPD_SYNCHRONOUS"), "{err}");
+
+        let (_d2, p2) = file("bnid = \"127.0.0.1:1\"\n");
+        let o = Overrides {
+            config: Some(p2),
+            ..Default::default()
+        };
+        let err = Settings::load_from(&o, &env(&[])).unwrap_err().to_string();
+        assert!(err.contains("bnid"), "{err}");
+
+        for (k, v) in [
+            ("STAMPD_BIND", "localhost"),
+            ("STAMPD_PUBLIC_URL", "ftp://x"),
+            ("STAMPD_DEFAULT_COUNTRY", "Mars"),
+            ("STAMPD_LOG_LEVEL", "loud"),
+        ] {
+            let err = Settings::load_from(&Overrides::default(), &env(&[(k, v)]))
+                .unwrap_err()
+                .to_string();
+            let key = k.trim_start_matches("STAMPD_").to_ascii_lowercase();
+            assert!(err.contains(&format!("`{key}`")), "{err}");
+        }
+    }
+
+    #[test]
+    fn public_url_defaults_to_bound_address() {
+        let s = Settings::default();
+        assert_eq!(s.public_base("127.0.0.1:4321".parse().unwrap()), "http://127.0.0.1:4321");
+        let s = Settings::load_from(
+            &Overrides::default(),
+            &env(&[("STAMPD_PUBLIC_URL", "https://cards.example.com/")]),
+        )
+        .unwrap();
+        assert_eq!(s.public_base("127.0.0.1:1".parse().unwrap()), "https://cards.example.com");
+    }
+}

@@ -1,0 +1,170 @@
+//! Card templates: how a loyalty card looks and how many stamps it takes.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::domain::StampIcon;
+use crate::time_fmt;
+
+/// The attributes a client sets on a card template.
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct CardDesign {
+    pub name: String,
+    pub card_color: String,
+    pub text_color: String,
+    pub stamp_icon: String,
+    pub stamp_color: String,
+    pub stamp_background_color: String,
+    pub stamps_required: i64,
+    pub initial_stamps: i64,
+    pub strip_type: String,
+    pub strip_color: Option<String>,
+    pub strip_preset: Option<String>,
+    pub header_text: Option<String>,
+    pub show_member_field: bool,
+    pub show_stamps_to_reward_field: bool,
+    pub expires_at: Option<String>,
+}
+
+impl Default for CardDesign {
+    fn default() -> Self {
+        CardDesign {
+            name: String::new(),
+            card_color: "#3B2F2F".into(),
+            text_color: "#FFFFFF".into(),
+            stamp_icon: StampIcon::DEFAULT.into(),
+            stamp_color: "#F5B041".into(),
+            stamp_background_color: "#5D4E4E".into(),
+            stamps_required: 10,
+            initial_stamps: 0,
+            strip_type: "color".into(),
+            strip_color: None,
+            strip_preset: None,
+            header_text: None,
+            show_member_field: true,
+            show_stamps_to_reward_field: true,
+            expires_at: None,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Card {
+    pub id: i64,
+    pub account_id: i64,
+    #[serde(flatten)]
+    pub design: CardDesign,
+    pub archived_at: Option<String>,
+    pub rewards_count: i64,
+    pub customer_cards_count: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Card {
+    /// Archived by the shop, or past its expiry: no new enrolments or stamps.
+    pub fn is_closed(&self, now: &str) -> bool {
+        self.archived_at.is_some() || self.is_expired(now)
+    }
+
+    pub fn is_expired(&self, now: &str) -> bool {
+        self.design.expires_at.as_deref().is_some_and(|e| e <= now)
+    }
+}
+
+/// Which templates a list shows.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Scope {
+    Active,
+    Archived,
+    All,
+}
+
+const COLUMNS: &str = "id, store_id, name, card_color, text_color, stamp_icon, stamp_color,
+    stamp_background_color, stamps_required, initial_stamps, strip_type, strip_color,
+    strip_preset, header_text, show_member_field, show_stamps_to_reward_field, expires_at,
+    archived_at, rewards_count, customer_cards_count, created_at, updated_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<Card> {
+    Ok(Card {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        design: CardDesign {
+            name: r.get(2)?,
+            card_color: r.get(3)?,
+            text_color: r.get(4)?,
+            stamp_icon: r.get(5)?,
+            stamp_color: r.get(6)?,
+            stamp_background_color: r.get(7)?,
+            stamps_required: r.get(8)?,
+            initial_stamps: r.get(9)?,
+            strip_type: r.get(10)?,
+            strip_color: r.get(11)?,
+            strip_preset: r.get(12)?,
+            header_text: r.get(13)?,
+            show_member_field: r.get(14)?,
+            show_stamps_to_reward_field: r.get(15)?,
+            expires_at: r.get(16)?,
+        },
+        archived_at: r.get(17)?,
+        rewards_count: r.get(18)?,
+        customer_cards_count: r.get(19)?,
+        created_at: r.get(20)?,
+        updated_at: r.get(21)?,
+    })
+}
+
+pub fn insert(conn: &Connection, store_id: i64, d: &CardDesign, archived_at: Option<&str>) -> rusqlite::Result<i64> {
+    let now = time_fmt::now();
+    conn.execute(
+        "INSERT INTO cards (store_id, name, card_color, text_color, stamp_icon, stamp_color,
+            stamp_background_color, stamps_required, initial_stamps, strip_type, strip_color,
+            strip_preset, header_text, show_member_field, show_stamps_to_reward_field,
+            expires_at, archived_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+        params![
+            store_id, d.name, d.card_color, d.text_color, d.stamp_icon, d.stamp_color,
+            d.stamp_background_color, d.stamps_required, d.initial_stamps, d.strip_type,
+            d.strip_color, d.strip_preset, d.header_text, d.show_member_field,
+            d.show_stamps_to_reward_field, d.expires_at, archived_at, now
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, id: i64, d: &CardDesign, archived_at: Option<&str>) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE cards SET name = ?2, card_color = ?3, text_color = ?4, stamp_icon = ?5,
+            stamp_color = ?6, stamp_background_color = ?7, stamps_required = ?8,
+            initial_stamps = ?9, strip_type = ?10, strip_color = ?11, strip_preset = ?12,
+            header_text = ?13, show_member_field = ?14, show_stamps_to_reward_field = ?15,
+            expires_at = ?16, archived_at = ?17, updated_at = ?18
+         WHERE id = ?1",
+        params![
+            id, d.name, d.card_color, d.text_color, d.stamp_icon, d.stamp_color,
+            d.stamp_background_color, d.stamps_required, d.initial_stamps, d.strip_type,
+            d.strip_color, d.strip_preset, d.header_text, d.show_member_field,
+            d.show_stamps_to_reward_field, d.expires_at, archived_at, time_fmt::now()
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Card>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM cards WHERE id = ?1 AND store_id = ?2"))?
+        .query_row(params![id, store_id], from_row)
+        .optional()
+}
+
+pub fn list(conn: &Connection, store_id: i64, scope: Scope) -> rusqlite::Result<Vec<Card>> {
+    let filter = match scope {
+        Scope::Active => "AND archived_at IS NULL",
+        Scope::Archived => "AND archived_at IS NOT NULL",
+        Scope::All => "",
+    };
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM cards WHERE store_id = ?1 {filter} ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([store_id], from_row)?;
+    rows.collect()
+}

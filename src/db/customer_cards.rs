@@ -1,0 +1,229 @@
+//! Customer cards: a customer's enrolment in a card template, with its stamp balance.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use super::cards::Card;
+use super::ledger::{self, Kind};
+use super::rewards::{self, Reward};
+use crate::domain::CardCode;
+use crate::time_fmt;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct CustomerCard {
+    pub id: i64,
+    pub account_id: i64,
+    pub customer_id: i64,
+    pub card_id: i64,
+    pub card_name: String,
+    pub status: &'static str,
+    pub stamps_count: i64,
+    pub stamps_required: i64,
+    pub stamps_remaining: i64,
+    pub progress_percentage: f64,
+    pub code: String,
+    pub uuid: String,
+    pub pass_installed: bool,
+    pub apple_wallet_url: String,
+    pub google_wallet_url: String,
+    pub issued_at: String,
+    pub available_rewards: Vec<Reward>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const SELECT: &str = "SELECT cc.id, cc.store_id, cc.customer_id, cc.card_id, c.name,
+    c.stamps_required, c.archived_at, c.expires_at, cc.stamps_count, cc.code, cc.uuid,
+    cc.pass_installed, cc.issued_at, cc.created_at, cc.updated_at
+    FROM customer_cards cc JOIN cards c ON c.id = cc.card_id";
+
+/// Builds the JSON of customer cards from rows, adding wallet URLs and rewards.
+struct Loader<'a> {
+    base_url: &'a str,
+    now: String,
+}
+
+impl Loader<'_> {
+    fn from_row(&self, r: &Row) -> rusqlite::Result<CustomerCard> {
+        let required: i64 = r.get(5)?;
+        let archived_at: Option<String> = r.get(6)?;
+        let expires_at: Option<String> = r.get(7)?;
+        let count: i64 = r.get(8)?;
+        let uuid: String = r.get(10)?;
+        let closed = archived_at.is_some() || expires_at.is_some_and(|e| e <= self.now);
+        let status = if closed {
+            "archived"
+        } else if count >= required {
+            "completed"
+        } else {
+            "active"
+        };
+        let progress = if required > 0 {
+            ((count.min(required) as f64) * 10000.0 / required as f64).round() / 100.0
+        } else {
+            0.0
+        };
+        Ok(CustomerCard {
+            id: r.get(0)?,
+            account_id: r.get(1)?,
+            customer_id: r.get(2)?,
+            card_id: r.get(3)?,
+            card_name: r.get(4)?,
+            status,
+            stamps_count: count,
+            stamps_required: required,
+            stamps_remaining: (required - count).max(0),
+            progress_percentage: progress,
+            code: r.get(9)?,
+            apple_wallet_url: format!("{}/passes/{uuid}.pkpass", self.base_url),
+            google_wallet_url: format!("{}/passes/{uuid}/google", self.base_url),
+            uuid,
+            pass_installed: r.get(11)?,
+            issued_at: r.get(12)?,
+            available_rewards: Vec::new(),
+            created_at: r.get(13)?,
+            updated_at: r.get(14)?,
+        })
+    }
+}
+
+fn attach_rewards(conn: &Connection, cards: &mut [CustomerCard]) -> rusqlite::Result<()> {
+    let mut card_ids: Vec<i64> = cards.iter().map(|c| c.card_id).collect();
+    card_ids.sort_unstable();
+    card_ids.dedup();
+    let rewards = rewards::active_for_cards(conn, &card_ids)?;
+    for cc in cards.iter_mut() {
+        cc.available_rewards = rewards
+            .iter()
+            .filter(|r| r.card_id == cc.card_id && r.stamps_required <= cc.stamps_count)
+            .cloned()
+            .collect();
+    }
+    Ok(())
+}
+
+/// Every card of the given customers, grouped by customer, oldest enrolment first.
+pub fn for_customers(
+    conn: &Connection,
+    customer_ids: &[i64],
+    base_url: &str,
+) -> rusqlite::Result<HashMap<i64, Vec<CustomerCard>>> {
+    let loader = Loader {
+        base_url,
+        now: time_fmt::now(),
+    };
+    let ids = serde_json::to_string(customer_ids).expect("ids serialise");
+    let mut stmt = conn.prepare_cached(&format!(
+        "{SELECT} WHERE cc.customer_id IN (SELECT value FROM json_each(?1)) ORDER BY cc.id"
+    ))?;
+    let mut cards = stmt
+        .query_map([ids], |r| loader.from_row(r))?
+        .collect::<rusqlite::Result<Vec<_>>>()?;
+    attach_rewards(conn, &mut cards)?;
+    let mut by_customer: HashMap<i64, Vec<CustomerCard>> = HashMap::new();
+    for c in cards {
+        by_customer.entry(c.customer_id).or_default().push(c);
+    }
+    Ok(by_customer)
+}
+
+pub fn find(
+    conn: &Connection,
+    store_id: i64,
+    customer_id: i64,
+    id: i64,
+    base_url: &str,
+) -> rusqlite::Result<Option<CustomerCard>> {
+    let loader = Loader {
+        base_url,
+        now: time_fmt::now(),
+    };
+    let card = conn
+        .prepare_cached(&format!(
+            "{SELECT} WHERE cc.id = ?1 AND cc.customer_id = ?2 AND cc.store_id = ?3"
+        ))?
+        .query_row(params![id, customer_id, store_id], |r| loader.from_row(r))
+        .optional()?;
+    match card {
+        Some(c) => {
+            let mut one = [c];
+            attach_rewards(conn, &mut one)?;
+            let [c] = one;
+            Ok(Some(c))
+        }
+        None => Ok(None),
+    }
+}
+
+/// Enrols a customer in a card template: a new card with a fresh code and uuid, and
+/// the template's initial stamps credited as a welcome bonus in the ledger.
+pub fn enrol(conn: &Connection, store_id: i64, customer_id: i64, card: &Card, token_id: Option<i64>) -> rusqlite::Result<i64> {
+    let code = loop {
+        let c = CardCode::generate();
+        let taken: bool = conn
+            .prepare_cached("SELECT EXISTS (SELECT 1 FROM customer_cards WHERE store_id = ?1 AND code = ?2)")?
+            .query_row(params![store_id, c.as_str()], |r| r.get(0))?;
+        if !taken {
+            break c;
+        }
+    };
+    let now = time_fmt::now();
+    let initial = card.design.initial_stamps;
+    conn.prepare_cached(
+        "INSERT INTO customer_cards (store_id, customer_id, card_id, code, uuid, stamps_count,
+            issued_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)",
+    )?
+    .execute(params![
+        store_id,
+        customer_id,
+        card.id,
+        code.as_str(),
+        uuid::Uuid::new_v4().to_string(),
+        initial,
+        now
+    ])?;
+    let id = conn.last_insert_rowid();
+    if initial > 0 {
+        ledger::append(
+            conn,
+            &ledger::Entry {
+                store_id,
+                customer_card_id: id,
+                kind: Kind::WelcomeBonus,
+                stamps: initial,
+                balance_after: initial,
+                reward: None,
+                note: None,
+                token_id,
+                skip_notifications: false,
+            },
+        )?;
+    }
+    Ok(id)
+}
+
+/// Queues the card's links for delivery to each address the customer has.
+pub fn queue_card_links(
+    conn: &Connection,
+    store_id: i64,
+    customer_id: i64,
+    customer_card_id: i64,
+    email: Option<&str>,
+    phone: Option<&str>,
+) -> rusqlite::Result<()> {
+    let now = time_fmt::now();
+    let mut stmt = conn.prepare_cached(
+        "INSERT INTO deliveries (store_id, customer_id, customer_card_id, channel, address,
+            next_attempt_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
+    )?;
+    for (channel, address) in [("email", email), ("sms", phone)] {
+        if let Some(a) = address {
+            stmt.execute(params![store_id, customer_id, customer_card_id, channel, a, now])?;
+        }
+    }
+    Ok(())
+}

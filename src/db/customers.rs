@@ -1,0 +1,347 @@
+//! Customers, their external references, and the customer search.
+
+use std::collections::HashMap;
+
+use rusqlite::{params, Connection, OptionalExtension, ToSql};
+use serde::Serialize;
+use serde_json::{Map, Value};
+
+use super::customer_cards::{self, CustomerCard};
+use crate::domain::CardCode;
+use crate::time_fmt;
+
+/// The attributes a client sets on a customer, already validated and normalised.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct CustomerFields {
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub birthday: Option<String>,
+    pub metadata: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct ExternalReference {
+    pub source: String,
+    pub external_id: String,
+    pub metadata: Value,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Customer {
+    pub id: i64,
+    pub account_id: i64,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub email: Option<String>,
+    pub phone: Option<String>,
+    pub birthday: Option<String>,
+    pub stamp_count: i64,
+    pub metadata: Value,
+    pub external_references: Vec<ExternalReference>,
+    pub customer_cards: Vec<CustomerCard>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+pub fn insert(conn: &Connection, store_id: i64, f: &CustomerFields) -> rusqlite::Result<i64> {
+    let now = time_fmt::now();
+    conn.prepare_cached(
+        "INSERT INTO customers (store_id, first_name, last_name, email, phone, birthday, metadata, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+    )?
+    .execute(params![
+        store_id,
+        f.first_name,
+        f.last_name,
+        f.email,
+        f.phone,
+        f.birthday,
+        Value::Object(f.metadata.clone()).to_string(),
+        now
+    ])?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Result<()> {
+    conn.prepare_cached(
+        "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
+            birthday = ?6, metadata = ?7, updated_at = ?8 WHERE id = ?1",
+    )?
+    .execute(params![
+        id,
+        f.first_name,
+        f.last_name,
+        f.email,
+        f.phone,
+        f.birthday,
+        Value::Object(f.metadata.clone()).to_string(),
+        time_fmt::now()
+    ])?;
+    Ok(())
+}
+
+/// The stored attributes of one customer of the store.
+pub fn find_fields(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<CustomerFields>> {
+    conn.prepare_cached(
+        "SELECT first_name, last_name, email, phone, birthday, metadata FROM customers WHERE id = ?1 AND store_id = ?2",
+    )?
+    .query_row(params![id, store_id], |r| {
+        let meta: String = r.get(5)?;
+        Ok(CustomerFields {
+            first_name: r.get(0)?,
+            last_name: r.get(1)?,
+            email: r.get(2)?,
+            phone: r.get(3)?,
+            birthday: r.get(4)?,
+            metadata: serde_json::from_str(&meta).unwrap_or_default(),
+        })
+    })
+    .optional()
+}
+
+pub fn exists(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1 AND store_id = ?2)")?
+        .query_row(params![id, store_id], |r| r.get(0))
+}
+
+/// The customer of the store who has this email, other than `except`.
+pub fn email_owner(conn: &Connection, store_id: i64, email: &str, except: Option<i64>) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM customers WHERE store_id = ?1 AND email = ?2 AND id IS NOT ?3")?
+        .query_row(params![store_id, email, except], |r| r.get(0))
+        .optional()
+}
+
+pub fn phone_owner(conn: &Connection, store_id: i64, phone: &str, except: Option<i64>) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached("SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2 AND id IS NOT ?3")?
+        .query_row(params![store_id, phone, except], |r| r.get(0))
+        .optional()
+}
+
+/// Who holds an external reference in the store.
+pub fn external_reference_owner(conn: &Connection, store_id: i64, source: &str, external_id: &str) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT customer_id FROM external_references WHERE store_id = ?1 AND source = ?2 AND external_id = ?3",
+    )?
+    .query_row(params![store_id, source, external_id], |r| r.get(0))
+    .optional()
+}
+
+/// Inserts the reference, or updates its metadata when the customer already has it.
+/// `metadata: None` keeps what is stored.
+pub fn upsert_external_reference(
+    conn: &Connection,
+    store_id: i64,
+    customer_id: i64,
+    source: &str,
+    external_id: &str,
+    metadata: Option<&Value>,
+) -> rusqlite::Result<()> {
+    let now = time_fmt::now();
+    let meta = metadata.map(|m| m.to_string());
+    conn.prepare_cached(
+        "INSERT INTO external_references (store_id, customer_id, source, external_id, metadata, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, coalesce(?5, '{}'), ?6, ?6)
+         ON CONFLICT (store_id, source, external_id) DO UPDATE
+            SET metadata = coalesce(?5, metadata), updated_at = ?6
+            WHERE customer_id = excluded.customer_id",
+    )?
+    .execute(params![store_id, customer_id, source, external_id, meta, now])?;
+    Ok(())
+}
+
+/// Loads full customers (with cards and references) in the order of `ids`.
+pub fn load(conn: &Connection, ids: &[i64], base_url: &str) -> rusqlite::Result<Vec<Customer>> {
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    let json_ids = serde_json::to_string(ids).expect("ids serialise");
+    let mut refs: HashMap<i64, Vec<ExternalReference>> = HashMap::new();
+    {
+        let mut stmt = conn.prepare_cached(
+            "SELECT customer_id, source, external_id, metadata FROM external_references
+             WHERE customer_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
+        )?;
+        let rows = stmt.query_map([&json_ids], |r| {
+            let meta: String = r.get(3)?;
+            Ok((
+                r.get::<_, i64>(0)?,
+                ExternalReference {
+                    source: r.get(1)?,
+                    external_id: r.get(2)?,
+                    metadata: serde_json::from_str(&meta).unwrap_or(Value::Object(Map::new())),
+                },
+            ))
+        })?;
+        for row in rows {
+            let (cid, r) = row?;
+            refs.entry(cid).or_default().push(r);
+        }
+    }
+    let mut cards = customer_cards::for_customers(conn, ids, base_url)?;
+    let mut by_id: HashMap<i64, Customer> = HashMap::with_capacity(ids.len());
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, store_id, first_name, last_name, email, phone, birthday, metadata, created_at, updated_at
+         FROM customers WHERE id IN (SELECT value FROM json_each(?1))",
+    )?;
+    let rows = stmt.query_map([&json_ids], |r| {
+        let meta: String = r.get(7)?;
+        Ok(Customer {
+            id: r.get(0)?,
+            account_id: r.get(1)?,
+            first_name: r.get(2)?,
+            last_name: r.get(3)?,
+            email: r.get(4)?,
+            phone: r.get(5)?,
+            birthday: r.get(6)?,
+            stamp_count: 0,
+            metadata: serde_json::from_str(&meta).unwrap_or(Value::Object(Map::new())),
+            external_references: Vec::new(),
+            customer_cards: Vec::new(),
+            created_at: r.get(8)?,
+            updated_at: r.get(9)?,
+        })
+    })?;
+    for row in rows {
+        let mut c = row?;
+        c.external_references = refs.remove(&c.id).unwrap_or_default();
+        c.customer_cards = cards.remove(&c.id).unwrap_or_default();
+        c.stamp_count = c.customer_cards.iter().map(|cc| cc.stamps_count).sum();
+        by_id.insert(c.id, c);
+    }
+    Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
+}
+
+/// What a customer list asks for.
+#[derive(Debug, Clone, Default)]
+pub struct ListQuery {
+    pub search: Option<String>,
+    pub source: Option<String>,
+    pub external_id: Option<String>,
+    pub page: i64,
+    pub items: i64,
+}
+
+/// One page of a store's customers (newest first) and the total count of matches.
+///
+/// Without a search the count comes from the store's counter. A search gathers the
+/// matching ids from indexes only (card code, external id, exact email, and the trigram
+/// index for fragments of names, email and phone digits), so neither the page nor its
+/// count scans the customers table.
+pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result<(Vec<i64>, i64)> {
+    let offset = (q.page - 1).saturating_mul(q.items);
+    let Some(matches) = match_query(q) else {
+        let count: i64 = conn
+            .prepare_cached("SELECT customers_count FROM stores WHERE id = ?1")?
+            .query_row([store_id], |r| r.get(0))?;
+        let mut stmt = conn.prepare_cached(
+            "SELECT id FROM customers WHERE store_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+        )?;
+        let ids = stmt
+            .query_map(params![store_id, q.items, offset], |r| r.get(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        return Ok((ids, count));
+    };
+    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(store_id)];
+    let mut parts = Vec::new();
+    for (sql, values) in matches {
+        let mut sql = sql.to_string();
+        for v in values {
+            args.push(Box::new(v));
+            sql = sql.replacen("{}", &format!("?{}", args.len()), 1);
+        }
+        parts.push(sql);
+    }
+    let cte = format!("WITH m(id) AS ({})", parts.join(" UNION "));
+    let arg_refs: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
+    let count: i64 = conn.prepare_cached(&format!(
+        "{cte} SELECT count(*) FROM m CROSS JOIN customers c ON c.id = m.id WHERE c.store_id = ?1"
+    ))?
+    .query_row(arg_refs.as_slice(), |r| r.get(0))?;
+    let n = args.len();
+    let mut page_args = arg_refs.clone();
+    page_args.push(&q.items);
+    page_args.push(&offset);
+    let mut stmt = conn.prepare_cached(&format!(
+        "{cte} SELECT c.id FROM m CROSS JOIN customers c ON c.id = m.id WHERE c.store_id = ?1
+         ORDER BY c.id DESC LIMIT ?{} OFFSET ?{}",
+        n + 1,
+        n + 2
+    ))?;
+    let ids = stmt
+        .query_map(page_args.as_slice(), |r| r.get(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    Ok((ids, count))
+}
+
+/// The index look-ups that together find a search's matches: `(sql, values)` pairs whose
+/// `{}` are filled with numbered parameters (`?1` is the store id). `None`: no filter.
+fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
+    let mut parts: Vec<(&'static str, Vec<String>)> = Vec::new();
+    let source = q.source.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let external_id = q.external_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    match (source, external_id) {
+        (Some(s), Some(e)) => parts.push((
+            "SELECT customer_id FROM external_references WHERE store_id = ?1 AND source = {} AND external_id = {}",
+            vec![s.into(), e.into()],
+        )),
+        (Some(s), None) => parts.push((
+            "SELECT customer_id FROM external_references WHERE store_id = ?1 AND source = {}",
+            vec![s.into()],
+        )),
+        (None, Some(e)) => parts.push((
+            "SELECT customer_id FROM external_references WHERE store_id = ?1 AND external_id = {}",
+            vec![e.into()],
+        )),
+        (None, None) => {}
+    }
+    if !parts.is_empty() {
+        // An exact look-up by reference; a `search` given alongside is not combined.
+        return Some(parts);
+    }
+    let s = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+    let lower = s.to_lowercase();
+    if let Some(code) = CardCode::normalise(s) {
+        parts.push((
+            "SELECT customer_id FROM customer_cards WHERE store_id = ?1 AND code = {}",
+            vec![code],
+        ));
+    }
+    parts.push((
+        "SELECT customer_id FROM external_references WHERE store_id = ?1 AND external_id = {}",
+        vec![s.to_string()],
+    ));
+    parts.push((
+        "SELECT id FROM customers WHERE store_id = ?1 AND email = {}",
+        vec![lower.clone()],
+    ));
+    let digits: String = s.chars().filter(char::is_ascii_digit).collect();
+    let phone_like = s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    if lower.chars().count() >= 3 {
+        let mut expr = format!("{{name email}} : \"{}\"", lower.replace('"', "\"\""));
+        if phone_like && digits.len() >= 3 {
+            expr = format!("({expr}) OR phone : \"{digits}\"");
+        }
+        parts.push((
+            "SELECT rowid FROM customer_search WHERE customer_search MATCH {}",
+            vec![expr],
+        ));
+    } else {
+        // Too short for the trigram index: names and emails starting with the text.
+        let hi = format!("{lower}\u{10FFFF}");
+        parts.push((
+            "SELECT id FROM customers WHERE store_id = ?1 AND lower(first_name) >= {} AND lower(first_name) < {}",
+            vec![lower.clone(), hi.clone()],
+        ));
+        parts.push((
+            "SELECT id FROM customers WHERE store_id = ?1 AND lower(last_name) >= {} AND lower(last_name) < {}",
+            vec![lower.clone(), hi.clone()],
+        ));
+        parts.push((
+            "SELECT id FROM customers WHERE store_id = ?1 AND email >= {} AND email < {}",
+            vec![lower, hi],
+        ));
+    }
+    Some(parts)
+}

@@ -1,0 +1,60 @@
+//! The stamp ledger: append-only rows whose deltas sum to each card's balance.
+
+use rusqlite::{params, Connection};
+
+use crate::time_fmt;
+
+/// What a ledger row records.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    WelcomeBonus,
+    Stamp,
+    Adjustment,
+    Redemption,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::WelcomeBonus => "welcome_bonus",
+            Kind::Stamp => "stamp",
+            Kind::Adjustment => "adjustment",
+            Kind::Redemption => "redemption",
+        }
+    }
+}
+
+/// One new ledger row.
+pub struct Entry<'a> {
+    pub store_id: i64,
+    pub customer_card_id: i64,
+    pub kind: Kind,
+    pub stamps: i64,
+    pub balance_after: i64,
+    pub reward: Option<(i64, &'a str)>,
+    pub note: Option<&'a str>,
+    pub token_id: Option<i64>,
+    pub skip_notifications: bool,
+}
+
+pub fn append(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "INSERT INTO stamp_events (store_id, customer_card_id, kind, stamps, balance_after,
+            reward_id, reward_name, note, token_id, skip_notifications, created_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11)",
+    )?
+    .execute(params![
+        e.store_id,
+        e.customer_card_id,
+        e.kind.as_str(),
+        e.stamps,
+        e.balance_after,
+        e.reward.map(|r| r.0),
+        e.reward.map(|r| r.1),
+        e.note,
+        e.token_id,
+        e.skip_notifications,
+        time_fmt::now()
+    ])?;
+    Ok(conn.last_insert_rowid())
+}

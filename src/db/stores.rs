@@ -1,0 +1,96 @@
+//! Stores (the API's "accounts").
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::time_fmt;
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Store {
+    pub id: i64,
+    pub name: String,
+    pub store_name: Option<String>,
+    pub display_store_name: String,
+    pub personal: bool,
+    pub locations_count: i64,
+    pub cards_count: i64,
+    pub customers_count: i64,
+    pub posters_count: i64,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+const COLUMNS: &str = "s.id, s.name, s.store_name, s.locations_count, s.cards_count, s.customers_count, s.posters_count, s.created_at, s.updated_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<Store> {
+    let name: String = r.get(1)?;
+    let store_name: Option<String> = r.get(2)?;
+    Ok(Store {
+        id: r.get(0)?,
+        display_store_name: store_name.clone().unwrap_or_else(|| name.clone()),
+        name,
+        store_name,
+        personal: false,
+        locations_count: r.get(3)?,
+        cards_count: r.get(4)?,
+        customers_count: r.get(5)?,
+        posters_count: r.get(6)?,
+        created_at: r.get(7)?,
+        updated_at: r.get(8)?,
+    })
+}
+
+pub fn insert(conn: &Connection, name: &str) -> rusqlite::Result<i64> {
+    let now = time_fmt::now();
+    conn.execute(
+        "INSERT INTO stores (name, created_at, updated_at) VALUES (?1, ?2, ?2)",
+        params![name, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
+    conn.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))
+}
+
+pub fn exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
+    conn.query_row("SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?1)", [id], |r| r.get(0))
+}
+
+/// True when the token may reach the store (and the store exists).
+pub fn reachable(conn: &Connection, token_id: i64, store_id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM api_token_stores ts JOIN stores s ON s.id = ts.store_id
+                        WHERE ts.token_id = ?1 AND ts.store_id = ?2)",
+    )?
+    .query_row(params![token_id, store_id], |r| r.get(0))
+}
+
+pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<Store>> {
+    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM stores s WHERE s.id = ?1"))?
+        .query_row([id], from_row)
+        .optional()
+}
+
+pub fn list_for_token(conn: &Connection, token_id: i64) -> rusqlite::Result<Vec<Store>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM stores s JOIN api_token_stores ts ON ts.store_id = s.id
+         WHERE ts.token_id = ?1 ORDER BY s.id"
+    ))?;
+    let rows = stmt.query_map([token_id], from_row)?;
+    rows.collect()
+}
+
+pub fn list_all(conn: &Connection) -> rusqlite::Result<Vec<Store>> {
+    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM stores s ORDER BY s.id"))?;
+    let rows = stmt.query_map([], from_row)?;
+    rows.collect()
+}
+
+pub fn update(conn: &Connection, id: i64, name: &str, store_name: Option<&str>) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE stores SET name = ?2, store_name = ?3, updated_at = ?4 WHERE id = ?1",
+        params![id, name, store_name, time_fmt::now()],
+    )?;
+    Ok(())
+}

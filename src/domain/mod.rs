@@ -1,0 +1,30 @@
+//! Validated values: each type can only be built by `parse`, so code that holds one
+//! knows it is well-formed. Error strings are the Rails-style messages the API returns.
+
+mod card_code;
+mod contact;
+mod design;
+
+pub use card_code::CardCode;
+pub use contact::{Birthday, Email, Phone};
+pub use design::{HexColor, StampIcon, StripPreset, StripType};
+
+/// Rails' message for a string over its limit.
+pub fn too_long(max: usize) -> String {
+    format!("is too long (maximum is {max} characters)")
+}
+
+/// Field length limits (characters), documented in the README.
+pub mod limits {
+    pub const NAME: usize = 100;
+    pub const EMAIL: usize = 254;
+    pub const PHONE_INPUT: usize = 40;
+    pub const CARD_NAME: usize = 100;
+    pub const HEADER_TEXT: usize = 100;
+    pub const METADATA_BYTES: usize = 16 * 1024;
+    pub const EXTERNAL_SOURCE: usize = 100;
+    pub const EXTERNAL_ID: usize = 255;
+    pub const EXTERNAL_REFERENCES: usize = 50;
+    pub const SEARCH: usize = 255;
+    pub const STORE_NAME: usize = 100;
+}

@@ -1,0 +1,15 @@
+//! stampd: a self-hosted loyalty stamp-card server.
+//!
+//! The binary (`src/main.rs`) only parses the command line; everything else lives
+//! here so the integration tests link the same code that runs in production.
+
+pub mod api;
+pub mod app;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod domain;
+pub mod error;
+pub mod params;
+pub mod time_fmt;
+pub mod tokens;

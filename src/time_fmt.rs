@@ -1,0 +1,74 @@
+//! Timestamps as the API shows them: ISO 8601 in UTC, millisecond precision, `Z` suffix.
+
+use time::format_description::FormatItem;
+use time::macros::format_description;
+use time::{Date, OffsetDateTime, UtcOffset};
+
+const TIMESTAMP: &[FormatItem<'static>] =
+    format_description!("[year]-[month]-[day]T[hour]:[minute]:[second].[subsecond digits:3]Z");
+const DATE: &[FormatItem<'static>] = format_description!("[year]-[month]-[day]");
+
+/// The current time as stored in the database and shown in JSON.
+pub fn now() -> String {
+    format_timestamp(OffsetDateTime::now_utc())
+}
+
+pub fn format_timestamp(t: OffsetDateTime) -> String {
+    t.to_offset(UtcOffset::UTC)
+        .format(TIMESTAMP)
+        .expect("timestamp formatting cannot fail for a valid date")
+}
+
+pub fn today() -> Date {
+    OffsetDateTime::now_utc().date()
+}
+
+/// Parses `YYYY-MM-DD` strictly (a real calendar date).
+pub fn parse_date(s: &str) -> Option<Date> {
+    if s.len() != 10 {
+        return None;
+    }
+    Date::parse(s, DATE).ok()
+}
+
+pub fn format_date(d: Date) -> String {
+    d.format(DATE).expect("date formatting cannot fail")
+}
+
+/// Parses a timestamp given by a client: RFC 3339 (any offset) or a bare date
+/// (taken as the end of that day in UTC, so "expires 2026-12-31" includes the 31st).
+pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
+    if let Some(d) = parse_date(s) {
+        let end = d.with_hms_milli(23, 59, 59, 999).ok()?;
+        return Some(end.assume_utc());
+    }
+    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_are_utc_with_millis_and_z() {
+        let t = OffsetDateTime::from_unix_timestamp_nanos(1_764_104_841_123_000_000).unwrap();
+        assert_eq!(format_timestamp(t), "2025-11-25T21:07:21.123Z");
+    }
+
+    #[test]
+    fn dates_must_be_real() {
+        assert!(parse_date("2024-02-29").is_some());
+        assert!(parse_date("2023-02-29").is_none());
+        assert!(parse_date("2023-2-9").is_none());
+        assert!(parse_date("yesterday").is_none());
+    }
+
+    #[test]
+    fn timestamps_accept_offsets_and_dates() {
+        let t = parse_timestamp("2026-01-01T10:00:00+02:00").unwrap();
+        assert_eq!(format_timestamp(t), "2026-01-01T08:00:00.000Z");
+        let d = parse_timestamp("2026-12-31").unwrap();
+        assert_eq!(format_timestamp(d), "2026-12-31T23:59:59.999Z");
+        assert!(parse_timestamp("31/12/2026").is_none());
+    }
+}
