@@ -16,7 +16,10 @@ pub enum StartError {
     #[error(transparent)]
     Database(#[from] OpenError),
     #[error("cannot listen on {bind}: {source} (is another stampd already running? choose another address with --bind)")]
-    Bind { bind: String, source: std::io::Error },
+    Bind {
+        bind: String,
+        source: std::io::Error,
+    },
 }
 
 /// A built, bound server that has not started serving yet.

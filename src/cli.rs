@@ -9,7 +9,11 @@ use crate::config::{Overrides, Settings};
 use crate::db;
 
 #[derive(Debug, Parser)]
-#[command(name = "stampd", version, about = "Self-hosted loyalty stamp-card server")]
+#[command(
+    name = "stampd",
+    version,
+    about = "Self-hosted loyalty stamp-card server"
+)]
 pub struct Cli {
     #[command(flatten)]
     global: GlobalArgs,
@@ -116,7 +120,10 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Store(StoreCommand::List) => {
             let conn = open(&settings)?;
             let stores = db::stores::list_all(&conn).map_err(|e| e.to_string())?;
-            println!("{:<6} {:<30} {:>10} {:>6}  created", "id", "name", "customers", "cards");
+            println!(
+                "{:<6} {:<30} {:>10} {:>6}  created",
+                "id", "name", "customers", "cards"
+            );
             for s in stores {
                 println!(
                     "{:<6} {:<30} {:>10} {:>6}  {}",
@@ -139,7 +146,12 @@ fn run(cli: Cli) -> Result<(), String> {
                 "id", "label", "stores", "created", "last used"
             );
             for t in tokens {
-                let stores = t.store_ids.iter().map(|s| s.to_string()).collect::<Vec<_>>().join(",");
+                let stores = t
+                    .store_ids
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect::<Vec<_>>()
+                    .join(",");
                 println!(
                     "{:<6} {:<20} {:<12} {:<26} {:<26} {}",
                     t.id,
@@ -147,7 +159,9 @@ fn run(cli: Cli) -> Result<(), String> {
                     stores,
                     t.created_at,
                     t.last_used_at.as_deref().unwrap_or("never"),
-                    t.revoked_at.map(|r| format!("revoked {r}")).unwrap_or_else(|| "active".into())
+                    t.revoked_at
+                        .map(|r| format!("revoked {r}"))
+                        .unwrap_or_else(|| "active".into())
                 );
             }
             Ok(())
@@ -158,7 +172,9 @@ fn run(cli: Cli) -> Result<(), String> {
                 println!("token {id} revoked");
                 Ok(())
             } else {
-                Err(format!("there is no active token with id {id} (see `stampd token list`)"))
+                Err(format!(
+                    "there is no active token with id {id} (see `stampd token list`)"
+                ))
             }
         }
     }
@@ -172,7 +188,11 @@ fn open(settings: &Settings) -> Result<rusqlite::Connection, String> {
 }
 
 /// Creates a token for existing stores; returns the token (its only appearance).
-pub fn create_token(conn: &mut rusqlite::Connection, stores: &[i64], name: Option<&str>) -> Result<String, String> {
+pub fn create_token(
+    conn: &mut rusqlite::Connection,
+    stores: &[i64],
+    name: Option<&str>,
+) -> Result<String, String> {
     let tx = conn
         .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
         .map_err(|e| e.to_string())?;
@@ -184,7 +204,8 @@ pub fn create_token(conn: &mut rusqlite::Connection, stores: &[i64], name: Optio
         }
     }
     let token = crate::tokens::generate();
-    db::tokens::insert(&tx, &crate::tokens::hash(&token), name, stores).map_err(|e| e.to_string())?;
+    db::tokens::insert(&tx, &crate::tokens::hash(&token), name, stores)
+        .map_err(|e| e.to_string())?;
     tx.commit().map_err(|e| e.to_string())?;
     Ok(token)
 }
@@ -200,7 +221,11 @@ fn serve(settings: Settings) -> Result<(), String> {
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings.clone()).map_err(|e| e.to_string())?;
         let base = settings.public_base(app.addr());
-        log::info!("stampd {} listening on http://{}", env!("CARGO_PKG_VERSION"), app.addr());
+        log::info!(
+            "stampd {} listening on http://{}",
+            env!("CARGO_PKG_VERSION"),
+            app.addr()
+        );
         if let Some((store_id, token)) = first_run {
             println!(
                 "\nFirst start: created store {store_id} \"My Store\" and an API token.\n\

@@ -174,8 +174,14 @@ impl Settings {
             put("bind", layer.bind);
             put("database", layer.database);
             put("synchronous", layer.synchronous);
-            put("read_pool_size", layer.read_pool_size.map(|v| v.to_string()));
-            put("busy_timeout_ms", layer.busy_timeout_ms.map(|v| v.to_string()));
+            put(
+                "read_pool_size",
+                layer.read_pool_size.map(|v| v.to_string()),
+            );
+            put(
+                "busy_timeout_ms",
+                layer.busy_timeout_ms.map(|v| v.to_string()),
+            );
             put("public_url", layer.public_url);
             put("default_country", layer.default_country);
             put("log_level", layer.log_level);
@@ -259,25 +265,36 @@ impl Settings {
                     return Err(invalid(
                         "synchronous",
                         r,
-                        format!("{:?} is not one of \"full\", \"normal\", \"extra\"", r.value),
+                        format!(
+                            "{:?} is not one of \"full\", \"normal\", \"extra\"",
+                            r.value
+                        ),
                     ))
                 }
             };
         }
         if let Some(r) = raw.get("read_pool_size") {
-            s.read_pool_size = parse_range(&r.value, 1, 64)
-                .ok_or_else(|| invalid("read_pool_size", r, "must be a whole number from 1 to 64".into()))?
-                as u32;
+            s.read_pool_size = parse_range(&r.value, 1, 64).ok_or_else(|| {
+                invalid(
+                    "read_pool_size",
+                    r,
+                    "must be a whole number from 1 to 64".into(),
+                )
+            })? as u32;
         }
         if let Some(r) = raw.get("busy_timeout_ms") {
             s.busy_timeout_ms = parse_range(&r.value, 0, 600_000).ok_or_else(|| {
-                invalid("busy_timeout_ms", r, "must be a whole number of milliseconds from 0 to 600000".into())
+                invalid(
+                    "busy_timeout_ms",
+                    r,
+                    "must be a whole number of milliseconds from 0 to 600000".into(),
+                )
             })? as u64;
         }
         if let Some(r) = raw.get("workers") {
-            s.workers = parse_range(&r.value, 1, 64)
-                .ok_or_else(|| invalid("workers", r, "must be a whole number from 1 to 64".into()))?
-                as usize;
+            s.workers = parse_range(&r.value, 1, 64).ok_or_else(|| {
+                invalid("workers", r, "must be a whole number from 1 to 64".into())
+            })? as usize;
         }
         if let Some(r) = raw.get("public_url") {
             let v = r.value.trim().trim_end_matches('/');
@@ -304,7 +321,10 @@ impl Settings {
                 invalid(
                     "default_country",
                     r,
-                    format!("{:?} is not a two-letter country code such as \"US\", \"GB\" or \"MX\"", r.value),
+                    format!(
+                        "{:?} is not a two-letter country code such as \"US\", \"GB\" or \"MX\"",
+                        r.value
+                    ),
                 )
             })?;
         }
@@ -313,7 +333,10 @@ impl Settings {
                 invalid(
                     "log_level",
                     r,
-                    format!("{:?} is not one of off, error, warn, info, debug, trace", r.value),
+                    format!(
+                        "{:?} is not one of off, error, warn, info, debug, trace",
+                        r.value
+                    ),
                 )
             })?;
         }
@@ -334,7 +357,10 @@ impl Settings {
 }
 
 fn parse_range(v: &str, min: i64, max: i64) -> Option<i64> {
-    v.trim().parse::<i64>().ok().filter(|n| (min..=max).contains(n))
+    v.trim()
+        .parse::<i64>()
+        .ok()
+        .filter(|n| (min..=max).contains(n))
 }
 
 pub fn parse_country(v: &str) -> Option<phonenumber::country::Id> {
@@ -350,7 +376,10 @@ mod tests {
     use super::*;
 
     fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
-        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect()
     }
 
     fn file(text: &str) -> (tempfile_dir::Dir, PathBuf) {
@@ -381,7 +410,8 @@ mod tests {
 
     #[test]
     fn precedence_is_defaults_file_env_flags() {
-        let (_d, p) = file("bind = \"127.0.0.1:9000\"\nsynchronous = \"normal\"\nread_pool_size = 3\n");
+        let (_d, p) =
+            file("bind = \"127.0.0.1:9000\"\nsynchronous = \"normal\"\nread_pool_size = 3\n");
         let o = Overrides {
             config: Some(p.clone()),
             ..Default::default()
@@ -393,7 +423,10 @@ mod tests {
         assert_eq!(s.busy_timeout_ms, 5000);
         assert_eq!(s.database, p.parent().unwrap().join("stampd.db"));
 
-        let e = env(&[("STAMPD_BIND", "127.0.0.1:9100"), ("STAMPD_READ_POOL_SIZE", "5")]);
+        let e = env(&[
+            ("STAMPD_BIND", "127.0.0.1:9100"),
+            ("STAMPD_READ_POOL_SIZE", "5"),
+        ]);
         let s = Settings::load_from(&o, &e).unwrap();
         assert_eq!(s.bind, "127.0.0.1:9100");
         assert_eq!(s.read_pool_size, 5);
@@ -418,10 +451,19 @@ mod tests {
         let err = Settings::load_from(&o, &env(&[])).unwrap_err().to_string();
         assert!(err.contains("read_pool_size"), "{err}");
 
-        let err = Settings::load_from(&o, &env(&[("STAMPD_READ_POOL_SIZE", "2"), ("STAMPD_SYNCHRONOUS", "sometimes")]))
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains("synchronous") && err.contains("STAMPD_SYNCHRONOUS"), "{err}");
+        let err = Settings::load_from(
+            &o,
+            &env(&[
+                ("STAMPD_READ_POOL_SIZE", "2"),
+                ("STAMPD_SYNCHRONOUS", "sometimes"),
+            ]),
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains("synchronous") && err.contains("STAMPD_SYNCHRONOUS"),
+            "{err}"
+        );
 
         let (_d2, p2) = file("bnid = \"127.0.0.1:1\"\n");
         let o = Overrides {
@@ -448,12 +490,18 @@ mod tests {
     #[test]
     fn public_url_defaults_to_bound_address() {
         let s = Settings::default();
-        assert_eq!(s.public_base("127.0.0.1:4321".parse().unwrap()), "http://127.0.0.1:4321");
+        assert_eq!(
+            s.public_base("127.0.0.1:4321".parse().unwrap()),
+            "http://127.0.0.1:4321"
+        );
         let s = Settings::load_from(
             &Overrides::default(),
             &env(&[("STAMPD_PUBLIC_URL", "https://cards.example.com/")]),
         )
         .unwrap();
-        assert_eq!(s.public_base("127.0.0.1:1".parse().unwrap()), "https://cards.example.com");
+        assert_eq!(
+            s.public_base("127.0.0.1:1".parse().unwrap()),
+            "https://cards.example.com"
+        );
     }
 }

@@ -64,7 +64,10 @@ pub enum ApiError {
     Validation(FieldErrors),
     /// 422 with its own summary (e.g. a refused redemption).
     #[error("{message}")]
-    Unprocessable { message: String, errors: FieldErrors },
+    Unprocessable {
+        message: String,
+        errors: FieldErrors,
+    },
     #[error("{0}")]
     BadRequest(String),
     #[error("{0}")]

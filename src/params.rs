@@ -67,10 +67,17 @@ async fn read_limited(payload: &mut Payload) -> Result<Vec<u8>, ApiError> {
 /// Parses a body by its content type into a JSON object.
 pub fn parse_body(content_type: Option<&str>, raw: &[u8]) -> Result<Map<String, Value>, ApiError> {
     let mime = content_type
-        .map(|ct| ct.split(';').next().unwrap_or("").trim().to_ascii_lowercase())
+        .map(|ct| {
+            ct.split(';')
+                .next()
+                .unwrap_or("")
+                .trim()
+                .to_ascii_lowercase()
+        })
         .unwrap_or_default();
     let blank = raw.iter().all(|b| b.is_ascii_whitespace());
-    let is_json = mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
+    let is_json =
+        mime == "application/json" || (mime.starts_with("application/") && mime.ends_with("+json"));
     if is_json || mime.is_empty() {
         if blank {
             return Ok(Map::new());
@@ -107,8 +114,9 @@ pub fn parse_form(raw: &[u8]) -> Result<Map<String, Value>, ApiError> {
         if key.is_empty() {
             continue;
         }
-        let segments = split_key(&key)
-            .ok_or_else(|| ApiError::BadRequest(format!("Malformed form parameter name {key:?}")))?;
+        let segments = split_key(&key).ok_or_else(|| {
+            ApiError::BadRequest(format!("Malformed form parameter name {key:?}"))
+        })?;
         insert(&mut root, &segments, value.into_owned())
             .map_err(|_| ApiError::BadRequest(format!("Conflicting form parameter {key:?}")))?;
     }
@@ -202,7 +210,10 @@ impl<T> Field<T> {
 
 /// The attributes object under a root key (`customer`, `card`, ...). Like Rails' JSON
 /// parameter wrapping, a body without the root key is taken as the attributes itself.
-pub fn attributes<'a>(body: &'a Map<String, Value>, root: &str) -> Result<&'a Map<String, Value>, ApiError> {
+pub fn attributes<'a>(
+    body: &'a Map<String, Value>,
+    root: &str,
+) -> Result<&'a Map<String, Value>, ApiError> {
     match body.get(root) {
         None => Ok(body),
         Some(Value::Object(m)) => Ok(m),
@@ -232,7 +243,12 @@ pub fn text(obj: &Map<String, Value>, key: &str, errors: &mut FieldErrors) -> Fi
 }
 
 /// A text field with a length limit (in characters).
-pub fn bounded_text(obj: &Map<String, Value>, key: &str, max: usize, errors: &mut FieldErrors) -> Field<String> {
+pub fn bounded_text(
+    obj: &Map<String, Value>,
+    key: &str,
+    max: usize,
+    errors: &mut FieldErrors,
+) -> Field<String> {
     match text(obj, key, errors) {
         Field::Set(s) if s.chars().count() > max => {
             errors.add(key, crate::domain::too_long(max));
@@ -275,10 +291,18 @@ pub fn parse_integer(v: &Value) -> Result<Option<i64>, &'static str> {
             let t = s.trim();
             match t.parse::<i64>() {
                 Ok(i) => Ok(Some(i)),
-                Err(_) if t.parse::<f64>().is_ok_and(|f| f.is_finite() && f.fract() != 0.0) => {
+                Err(_)
+                    if t.parse::<f64>()
+                        .is_ok_and(|f| f.is_finite() && f.fract() != 0.0) =>
+                {
                     Err("must be an integer")
                 }
-                Err(_) if !t.is_empty() && t.trim_start_matches(['-', '+']).chars().all(|c| c.is_ascii_digit()) => {
+                Err(_)
+                    if !t.is_empty()
+                        && t.trim_start_matches(['-', '+'])
+                            .chars()
+                            .all(|c| c.is_ascii_digit()) =>
+                {
                     Err("is out of range")
                 }
                 Err(_) => Err("is not a number"),
@@ -335,7 +359,10 @@ mod tests {
 
     #[test]
     fn rails_form_bodies_nest() {
-        let m = parse_form(b"customer%5Bfirst_name%5D=Ann&customer[email]=a%40b.co&card_id=3&send_card_links=1").unwrap();
+        let m = parse_form(
+            b"customer%5Bfirst_name%5D=Ann&customer[email]=a%40b.co&card_id=3&send_card_links=1",
+        )
+        .unwrap();
         assert_eq!(
             Value::Object(m),
             json!({"customer": {"first_name": "Ann", "email": "a@b.co"}, "card_id": "3", "send_card_links": "1"})
@@ -352,17 +379,30 @@ mod tests {
     #[test]
     fn bodies_by_content_type() {
         assert!(parse_body(Some("application/json; charset=utf-8"), b"{\"a\":1}").is_ok());
-        assert!(matches!(parse_body(Some("application/json"), b"[1]"), Err(ApiError::BadRequest(_))));
-        assert!(matches!(parse_body(Some("application/json"), b"{bad"), Err(ApiError::BadRequest(_))));
-        assert!(matches!(parse_body(Some("text/plain"), b"hello"), Err(ApiError::UnsupportedMediaType(_))));
-        assert!(matches!(parse_body(None, b"hello"), Err(ApiError::UnsupportedMediaType(_))));
+        assert!(matches!(
+            parse_body(Some("application/json"), b"[1]"),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_body(Some("application/json"), b"{bad"),
+            Err(ApiError::BadRequest(_))
+        ));
+        assert!(matches!(
+            parse_body(Some("text/plain"), b"hello"),
+            Err(ApiError::UnsupportedMediaType(_))
+        ));
+        assert!(matches!(
+            parse_body(None, b"hello"),
+            Err(ApiError::UnsupportedMediaType(_))
+        ));
         assert!(parse_body(None, b"").unwrap().is_empty());
         assert!(parse_body(None, b"{\"a\":1}").is_ok());
     }
 
     #[test]
     fn lenient_scalars() {
-        let obj = json!({"a": "3", "b": 4, "c": "x", "d": 1.5, "e": "", "t": "true", "z": 0, "n": null});
+        let obj =
+            json!({"a": "3", "b": 4, "c": "x", "d": 1.5, "e": "", "t": "true", "z": 0, "n": null});
         let obj = obj.as_object().unwrap();
         let mut e = FieldErrors::new();
         assert_eq!(integer(obj, "a", &mut e), Field::Set(3));

@@ -84,14 +84,18 @@ pub async fn update(
     let card = super::write(&state, bearer, move |tx, access| {
         let store_id = access.store(tx, &account)?;
         let id = id_or_404(&id, "Card")?;
-        let current = db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?;
+        let current =
+            db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?;
         let attrs = attributes(&body.params, "card")?;
         let mut design = current.design.clone();
         let archived = apply(&mut design, attrs, false)?;
         let archived_at = match archived {
             None => current.archived_at.clone(),
             Some(false) => None,
-            Some(true) => current.archived_at.clone().or_else(|| Some(time_fmt::now())),
+            Some(true) => current
+                .archived_at
+                .clone()
+                .or_else(|| Some(time_fmt::now())),
         };
         if design != current.design || archived_at != current.archived_at {
             db::cards::update(tx, id, &design, archived_at.as_deref())?;
@@ -104,7 +108,11 @@ pub async fn update(
 
 /// Applies the given attributes to a design and validates the result. Returns the
 /// `archived` flag when one was given.
-fn apply(d: &mut CardDesign, attrs: &Map<String, Value>, creating: bool) -> Result<Option<bool>, ApiError> {
+fn apply(
+    d: &mut CardDesign,
+    attrs: &Map<String, Value>,
+    creating: bool,
+) -> Result<Option<bool>, ApiError> {
     let mut errors = FieldErrors::new();
 
     match bounded_text(attrs, "name", limits::CARD_NAME, &mut errors) {
@@ -172,18 +180,25 @@ fn apply(d: &mut CardDesign, attrs: &Map<String, Value>, creating: bool) -> Resu
 
     match integer(attrs, "stamps_required", &mut errors) {
         Field::Set(n) if (1..=21).contains(&n) => d.stamps_required = n,
-        Field::Set(n) if n < 1 => errors.add("stamps_required", "must be greater than or equal to 1"),
+        Field::Set(n) if n < 1 => {
+            errors.add("stamps_required", "must be greater than or equal to 1")
+        }
         Field::Set(_) => errors.add("stamps_required", "must be less than or equal to 21"),
         Field::Null => errors.add("stamps_required", "can't be blank"),
         Field::Absent => {}
     }
     match integer(attrs, "initial_stamps", &mut errors) {
-        Field::Set(n) if n < 0 => errors.add("initial_stamps", "must be greater than or equal to 0"),
+        Field::Set(n) if n < 0 => {
+            errors.add("initial_stamps", "must be greater than or equal to 0")
+        }
         Field::Set(n) => d.initial_stamps = n,
         Field::Null => d.initial_stamps = 0,
         Field::Absent => {}
     }
-    if !errors.has("stamps_required") && !errors.has("initial_stamps") && d.initial_stamps >= d.stamps_required {
+    if !errors.has("stamps_required")
+        && !errors.has("initial_stamps")
+        && d.initial_stamps >= d.stamps_required
+    {
         errors.add(
             "initial_stamps",
             format!("must be less than stamps_required ({})", d.stamps_required),
@@ -192,7 +207,10 @@ fn apply(d: &mut CardDesign, attrs: &Map<String, Value>, creating: bool) -> Resu
 
     for (key, slot) in [
         ("show_member_field", &mut d.show_member_field),
-        ("show_stamps_to_reward_field", &mut d.show_stamps_to_reward_field),
+        (
+            "show_stamps_to_reward_field",
+            &mut d.show_stamps_to_reward_field,
+        ),
     ] {
         match boolean(attrs, key, &mut errors) {
             Field::Set(b) => *slot = b,
@@ -204,7 +222,10 @@ fn apply(d: &mut CardDesign, attrs: &Map<String, Value>, creating: bool) -> Resu
     match text(attrs, "expires_at", &mut errors) {
         Field::Set(s) => match time_fmt::parse_timestamp(&s) {
             Some(t) => d.expires_at = Some(time_fmt::format_timestamp(t)),
-            None => errors.add("expires_at", "is invalid (use an ISO 8601 time or YYYY-MM-DD)"),
+            None => errors.add(
+                "expires_at",
+                "is invalid (use an ISO 8601 time or YYYY-MM-DD)",
+            ),
         },
         Field::Null => d.expires_at = None,
         Field::Absent => {}

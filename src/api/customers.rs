@@ -24,8 +24,14 @@ pub async fn list(
         let store_id = access.store(conn, &path)?;
         let (page, items) = pagination_params(&q)?;
         let search = q.get("search").cloned();
-        if search.as_ref().is_some_and(|s| s.chars().count() > limits::SEARCH) {
-            return Err(FieldErrors::single("search", &crate::domain::too_long(limits::SEARCH)));
+        if search
+            .as_ref()
+            .is_some_and(|s| s.chars().count() > limits::SEARCH)
+        {
+            return Err(FieldErrors::single(
+                "search",
+                &crate::domain::too_long(limits::SEARCH),
+            ));
         }
         let query = ListQuery {
             search,
@@ -81,7 +87,14 @@ pub async fn create(
         let mut fields = CustomerFields::default();
         input.merge_into(&mut fields, &mut errors);
         check_required(&fields, &mut errors);
-        check_unique(tx, store_id, None, &fields, &input.external_references, &mut errors)?;
+        check_unique(
+            tx,
+            store_id,
+            None,
+            &fields,
+            &input.external_references,
+            &mut errors,
+        )?;
 
         let card_id = match integer(&body.params, "card_id", &mut errors) {
             Field::Absent => integer(attrs, "card_id", &mut errors).set(),
@@ -161,7 +174,14 @@ pub async fn update(
         let mut fields = current.clone();
         input.merge_into(&mut fields, &mut errors);
         check_required(&fields, &mut errors);
-        check_unique(tx, store_id, Some(id), &fields, &input.external_references, &mut errors)?;
+        check_unique(
+            tx,
+            store_id,
+            Some(id),
+            &fields,
+            &input.external_references,
+            &mut errors,
+        )?;
         errors.into_result()?;
         if fields != current {
             db::customers::update(tx, id, &fields)?;
@@ -194,7 +214,11 @@ struct Input {
 }
 
 impl Input {
-    fn parse(attrs: &Map<String, Value>, country: phonenumber::country::Id, errors: &mut FieldErrors) -> Input {
+    fn parse(
+        attrs: &Map<String, Value>,
+        country: phonenumber::country::Id,
+        errors: &mut FieldErrors,
+    ) -> Input {
         let first_name = bounded_text(attrs, "first_name", limits::NAME, errors);
         let last_name = bounded_text(attrs, "last_name", limits::NAME, errors);
         let email = match text(attrs, "email", errors) {
@@ -234,7 +258,10 @@ impl Input {
                 if Value::Object(m.clone()).to_string().len() > limits::METADATA_BYTES {
                     errors.add(
                         "metadata",
-                        format!("is too large (maximum is {} bytes of JSON)", limits::METADATA_BYTES),
+                        format!(
+                            "is too large (maximum is {} bytes of JSON)",
+                            limits::METADATA_BYTES
+                        ),
                     );
                     Field::Absent
                 } else {
@@ -293,8 +320,10 @@ fn parse_references(attrs: &Map<String, Value>, errors: &mut FieldErrors) -> Vec
         Some(Value::Array(a)) => a.clone(),
         // A form body sends `external_references[0][source]=...` as an object keyed by index.
         Some(Value::Object(m)) if m.keys().all(|k| k.parse::<usize>().is_ok()) => {
-            let mut entries: Vec<(usize, Value)> =
-                m.iter().map(|(k, v)| (k.parse().unwrap_or(0), v.clone())).collect();
+            let mut entries: Vec<(usize, Value)> = m
+                .iter()
+                .map(|(k, v)| (k.parse().unwrap_or(0), v.clone()))
+                .collect();
             entries.sort_by_key(|e| e.0);
             entries.into_iter().map(|e| e.1).collect()
         }
@@ -304,7 +333,13 @@ fn parse_references(attrs: &Map<String, Value>, errors: &mut FieldErrors) -> Vec
         }
     };
     if list.len() > limits::EXTERNAL_REFERENCES {
-        errors.add(KEY, format!("is too long (maximum is {} entries)", limits::EXTERNAL_REFERENCES));
+        errors.add(
+            KEY,
+            format!(
+                "is too long (maximum is {} entries)",
+                limits::EXTERNAL_REFERENCES
+            ),
+        );
         return Vec::new();
     }
     let mut out = Vec::new();
@@ -318,11 +353,19 @@ fn parse_references(attrs: &Map<String, Value>, errors: &mut FieldErrors) -> Vec
         let external_id = bounded_text(&obj, "external_id", limits::EXTERNAL_ID, &mut e);
         let metadata = match obj.get("metadata") {
             None | Some(Value::Null) => None,
-            Some(Value::Object(m)) if Value::Object(m.clone()).to_string().len() <= limits::METADATA_BYTES => {
+            Some(Value::Object(m))
+                if Value::Object(m.clone()).to_string().len() <= limits::METADATA_BYTES =>
+            {
                 Some(Value::Object(m.clone()))
             }
             Some(Value::Object(_)) => {
-                e.add("metadata", format!("is too large (maximum is {} bytes of JSON)", limits::METADATA_BYTES));
+                e.add(
+                    "metadata",
+                    format!(
+                        "is too large (maximum is {} bytes of JSON)",
+                        limits::METADATA_BYTES
+                    ),
+                );
                 None
             }
             Some(_) => {
@@ -383,7 +426,8 @@ fn check_unique(
         }
     }
     for r in refs {
-        let owner = db::customers::external_reference_owner(conn, store_id, &r.source, &r.external_id)?;
+        let owner =
+            db::customers::external_reference_owner(conn, store_id, &r.source, &r.external_id)?;
         if owner.is_some() && owner != me {
             errors.add("external_references.external_id", "has already been taken");
         }

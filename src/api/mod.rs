@@ -71,7 +71,12 @@ impl FromRequest for Bearer {
 }
 
 fn bearer(req: &HttpRequest) -> Option<Bearer> {
-    let value = req.headers().get(header::AUTHORIZATION)?.to_str().ok()?.trim();
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)?
+        .to_str()
+        .ok()?
+        .trim();
     let (scheme, token) = value.split_once(' ')?;
     let token = token.trim();
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 256 {
@@ -204,7 +209,11 @@ async fn not_found() -> Result<HttpResponse, ApiError> {
 
 /// A resource whose wrong methods answer 405 with a JSON body.
 fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
-    let allow = methods.iter().map(|m| m.as_str()).collect::<Vec<_>>().join(", ");
+    let allow = methods
+        .iter()
+        .map(|m| m.as_str())
+        .collect::<Vec<_>>()
+        .join(", ");
     web::resource(path).default_service(web::to(move || {
         let allow = allow.clone();
         async move { Err::<HttpResponse, _>(ApiError::MethodNotAllowed { allow }) }
@@ -229,10 +238,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(cards::create)),
             )
             .service(
-                resource("/accounts/{account_id}/cards/{id}", &[M::GET, M::PATCH, M::PUT])
-                    .route(web::get().to(cards::show))
-                    .route(web::patch().to(cards::update))
-                    .route(web::put().to(cards::update)),
+                resource(
+                    "/accounts/{account_id}/cards/{id}",
+                    &[M::GET, M::PATCH, M::PUT],
+                )
+                .route(web::get().to(cards::show))
+                .route(web::patch().to(cards::update))
+                .route(web::put().to(cards::update)),
             )
             .service(
                 resource("/accounts/{account_id}/customers", &[M::GET, M::POST])
@@ -240,10 +252,13 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     .route(web::post().to(customers::create)),
             )
             .service(
-                resource("/accounts/{account_id}/customers/{id}", &[M::GET, M::PATCH, M::PUT])
-                    .route(web::get().to(customers::show))
-                    .route(web::patch().to(customers::update))
-                    .route(web::put().to(customers::update)),
+                resource(
+                    "/accounts/{account_id}/customers/{id}",
+                    &[M::GET, M::PATCH, M::PUT],
+                )
+                .route(web::get().to(customers::show))
+                .route(web::patch().to(customers::update))
+                .route(web::put().to(customers::update)),
             )
             .service(
                 resource(

@@ -114,7 +114,12 @@ fn from_row(r: &Row) -> rusqlite::Result<Card> {
     })
 }
 
-pub fn insert(conn: &Connection, store_id: i64, d: &CardDesign, archived_at: Option<&str>) -> rusqlite::Result<i64> {
+pub fn insert(
+    conn: &Connection,
+    store_id: i64,
+    d: &CardDesign,
+    archived_at: Option<&str>,
+) -> rusqlite::Result<i64> {
     let now = time_fmt::now();
     conn.execute(
         "INSERT INTO cards (store_id, name, card_color, text_color, stamp_icon, stamp_color,
@@ -132,7 +137,12 @@ pub fn insert(conn: &Connection, store_id: i64, d: &CardDesign, archived_at: Opt
     Ok(conn.last_insert_rowid())
 }
 
-pub fn update(conn: &Connection, id: i64, d: &CardDesign, archived_at: Option<&str>) -> rusqlite::Result<()> {
+pub fn update(
+    conn: &Connection,
+    id: i64,
+    d: &CardDesign,
+    archived_at: Option<&str>,
+) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE cards SET name = ?2, card_color = ?3, text_color = ?4, stamp_icon = ?5,
             stamp_color = ?6, stamp_background_color = ?7, stamps_required = ?8,
@@ -141,19 +151,35 @@ pub fn update(conn: &Connection, id: i64, d: &CardDesign, archived_at: Option<&s
             expires_at = ?16, archived_at = ?17, updated_at = ?18
          WHERE id = ?1",
         params![
-            id, d.name, d.card_color, d.text_color, d.stamp_icon, d.stamp_color,
-            d.stamp_background_color, d.stamps_required, d.initial_stamps, d.strip_type,
-            d.strip_color, d.strip_preset, d.header_text, d.show_member_field,
-            d.show_stamps_to_reward_field, d.expires_at, archived_at, time_fmt::now()
+            id,
+            d.name,
+            d.card_color,
+            d.text_color,
+            d.stamp_icon,
+            d.stamp_color,
+            d.stamp_background_color,
+            d.stamps_required,
+            d.initial_stamps,
+            d.strip_type,
+            d.strip_color,
+            d.strip_preset,
+            d.header_text,
+            d.show_member_field,
+            d.show_stamps_to_reward_field,
+            d.expires_at,
+            archived_at,
+            time_fmt::now()
         ],
     )?;
     Ok(())
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Card>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM cards WHERE id = ?1 AND store_id = ?2"))?
-        .query_row(params![id, store_id], from_row)
-        .optional()
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM cards WHERE id = ?1 AND store_id = ?2"
+    ))?
+    .query_row(params![id, store_id], from_row)
+    .optional()
 }
 
 pub fn list(conn: &Connection, store_id: i64, scope: Scope) -> rusqlite::Result<Vec<Card>> {

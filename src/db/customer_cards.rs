@@ -46,7 +46,7 @@ struct Loader<'a> {
 }
 
 impl Loader<'_> {
-    fn from_row(&self, r: &Row) -> rusqlite::Result<CustomerCard> {
+    fn card(&self, r: &Row) -> rusqlite::Result<CustomerCard> {
         let required: i64 = r.get(5)?;
         let archived_at: Option<String> = r.get(6)?;
         let expires_at: Option<String> = r.get(7)?;
@@ -119,7 +119,7 @@ pub fn for_customers(
         "{SELECT} WHERE cc.customer_id IN (SELECT value FROM json_each(?1)) ORDER BY cc.id"
     ))?;
     let mut cards = stmt
-        .query_map([ids], |r| loader.from_row(r))?
+        .query_map([ids], |r| loader.card(r))?
         .collect::<rusqlite::Result<Vec<_>>>()?;
     attach_rewards(conn, &mut cards)?;
     let mut by_customer: HashMap<i64, Vec<CustomerCard>> = HashMap::new();
@@ -144,7 +144,7 @@ pub fn find(
         .prepare_cached(&format!(
             "{SELECT} WHERE cc.id = ?1 AND cc.customer_id = ?2 AND cc.store_id = ?3"
         ))?
-        .query_row(params![id, customer_id, store_id], |r| loader.from_row(r))
+        .query_row(params![id, customer_id, store_id], |r| loader.card(r))
         .optional()?;
     match card {
         Some(c) => {
@@ -159,11 +159,19 @@ pub fn find(
 
 /// Enrols a customer in a card template: a new card with a fresh code and uuid, and
 /// the template's initial stamps credited as a welcome bonus in the ledger.
-pub fn enrol(conn: &Connection, store_id: i64, customer_id: i64, card: &Card, token_id: Option<i64>) -> rusqlite::Result<i64> {
+pub fn enrol(
+    conn: &Connection,
+    store_id: i64,
+    customer_id: i64,
+    card: &Card,
+    token_id: Option<i64>,
+) -> rusqlite::Result<i64> {
     let code = loop {
         let c = CardCode::generate();
         let taken: bool = conn
-            .prepare_cached("SELECT EXISTS (SELECT 1 FROM customer_cards WHERE store_id = ?1 AND code = ?2)")?
+            .prepare_cached(
+                "SELECT EXISTS (SELECT 1 FROM customer_cards WHERE store_id = ?1 AND code = ?2)",
+            )?
             .query_row(params![store_id, c.as_str()], |r| r.get(0))?;
         if !taken {
             break c;
@@ -222,7 +230,14 @@ pub fn queue_card_links(
     )?;
     for (channel, address) in [("email", email), ("sms", phone)] {
         if let Some(a) = address {
-            stmt.execute(params![store_id, customer_id, customer_card_id, channel, a, now])?;
+            stmt.execute(params![
+                store_id,
+                customer_id,
+                customer_card_id,
+                channel,
+                a,
+                now
+            ])?;
         }
     }
     Ok(())

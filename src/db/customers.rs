@@ -83,7 +83,11 @@ pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Resul
 }
 
 /// The stored attributes of one customer of the store.
-pub fn find_fields(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<CustomerFields>> {
+pub fn find_fields(
+    conn: &Connection,
+    store_id: i64,
+    id: i64,
+) -> rusqlite::Result<Option<CustomerFields>> {
     conn.prepare_cached(
         "SELECT first_name, last_name, email, phone, birthday, metadata FROM customers WHERE id = ?1 AND store_id = ?2",
     )?
@@ -107,20 +111,39 @@ pub fn exists(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<boo
 }
 
 /// The customer of the store who has this email, other than `except`.
-pub fn email_owner(conn: &Connection, store_id: i64, email: &str, except: Option<i64>) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached("SELECT id FROM customers WHERE store_id = ?1 AND email = ?2 AND id IS NOT ?3")?
-        .query_row(params![store_id, email, except], |r| r.get(0))
-        .optional()
+pub fn email_owner(
+    conn: &Connection,
+    store_id: i64,
+    email: &str,
+    except: Option<i64>,
+) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT id FROM customers WHERE store_id = ?1 AND email = ?2 AND id IS NOT ?3",
+    )?
+    .query_row(params![store_id, email, except], |r| r.get(0))
+    .optional()
 }
 
-pub fn phone_owner(conn: &Connection, store_id: i64, phone: &str, except: Option<i64>) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached("SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2 AND id IS NOT ?3")?
-        .query_row(params![store_id, phone, except], |r| r.get(0))
-        .optional()
+pub fn phone_owner(
+    conn: &Connection,
+    store_id: i64,
+    phone: &str,
+    except: Option<i64>,
+) -> rusqlite::Result<Option<i64>> {
+    conn.prepare_cached(
+        "SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2 AND id IS NOT ?3",
+    )?
+    .query_row(params![store_id, phone, except], |r| r.get(0))
+    .optional()
 }
 
 /// Who holds an external reference in the store.
-pub fn external_reference_owner(conn: &Connection, store_id: i64, source: &str, external_id: &str) -> rusqlite::Result<Option<i64>> {
+pub fn external_reference_owner(
+    conn: &Connection,
+    store_id: i64,
+    source: &str,
+    external_id: &str,
+) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached(
         "SELECT customer_id FROM external_references WHERE store_id = ?1 AND source = ?2 AND external_id = ?3",
     )?
@@ -255,10 +278,11 @@ pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result
     }
     let cte = format!("WITH m(id) AS ({})", parts.join(" UNION "));
     let arg_refs: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
-    let count: i64 = conn.prepare_cached(&format!(
+    let count: i64 = conn
+        .prepare_cached(&format!(
         "{cte} SELECT count(*) FROM m CROSS JOIN customers c ON c.id = m.id WHERE c.store_id = ?1"
     ))?
-    .query_row(arg_refs.as_slice(), |r| r.get(0))?;
+        .query_row(arg_refs.as_slice(), |r| r.get(0))?;
     let n = args.len();
     let mut page_args = arg_refs.clone();
     page_args.push(&q.items);
@@ -280,7 +304,11 @@ pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result
 fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
     let mut parts: Vec<(&'static str, Vec<String>)> = Vec::new();
     let source = q.source.as_deref().map(str::trim).filter(|s| !s.is_empty());
-    let external_id = q.external_id.as_deref().map(str::trim).filter(|s| !s.is_empty());
+    let external_id = q
+        .external_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty());
     match (source, external_id) {
         (Some(s), Some(e)) => parts.push((
             "SELECT customer_id FROM external_references WHERE store_id = ?1 AND source = {} AND external_id = {}",
@@ -300,7 +328,11 @@ fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
         // An exact look-up by reference; a `search` given alongside is not combined.
         return Some(parts);
     }
-    let s = q.search.as_deref().map(str::trim).filter(|s| !s.is_empty())?;
+    let s = q
+        .search
+        .as_deref()
+        .map(str::trim)
+        .filter(|s| !s.is_empty())?;
     let lower = s.to_lowercase();
     if let Some(code) = CardCode::normalise(s) {
         parts.push((
@@ -317,7 +349,9 @@ fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
         vec![lower.clone()],
     ));
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
-    let phone_like = s.chars().all(|c| c.is_ascii_digit() || " +-().".contains(c));
+    let phone_like = s
+        .chars()
+        .all(|c| c.is_ascii_digit() || " +-().".contains(c));
     if lower.chars().count() >= 3 {
         let mut expr = format!("{{name email}} : \"{}\"", lower.replace('"', "\"\""));
         if phone_like && digits.len() >= 3 {

@@ -160,7 +160,10 @@ impl Db {
     }
 
     /// Runs `f` on a read connection. Blocking: call from inside `web::block`.
-    pub fn read<T>(&self, f: impl FnOnce(&Connection) -> Result<T, ApiError>) -> Result<T, ApiError> {
+    pub fn read<T>(
+        &self,
+        f: impl FnOnce(&Connection) -> Result<T, ApiError>,
+    ) -> Result<T, ApiError> {
         let conn = self.read.get()?;
         f(&conn)
     }

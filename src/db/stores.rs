@@ -54,7 +54,11 @@ pub fn count(conn: &Connection) -> rusqlite::Result<i64> {
 }
 
 pub fn exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
-    conn.query_row("SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?1)", [id], |r| r.get(0))
+    conn.query_row(
+        "SELECT EXISTS (SELECT 1 FROM stores WHERE id = ?1)",
+        [id],
+        |r| r.get(0),
+    )
 }
 
 /// True when the token may reach the store (and the store exists).
@@ -87,7 +91,12 @@ pub fn list_all(conn: &Connection) -> rusqlite::Result<Vec<Store>> {
     rows.collect()
 }
 
-pub fn update(conn: &Connection, id: i64, name: &str, store_name: Option<&str>) -> rusqlite::Result<()> {
+pub fn update(
+    conn: &Connection,
+    id: i64,
+    name: &str,
+    store_name: Option<&str>,
+) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE stores SET name = ?2, store_name = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, name, store_name, time_fmt::now()],

@@ -16,7 +16,12 @@ pub struct TokenInfo {
 }
 
 /// Stores a new token's hash with its stores; returns the token's id.
-pub fn insert(conn: &Connection, token_hash: &[u8; 32], name: Option<&str>, store_ids: &[i64]) -> rusqlite::Result<i64> {
+pub fn insert(
+    conn: &Connection,
+    token_hash: &[u8; 32],
+    name: Option<&str>,
+    store_ids: &[i64],
+) -> rusqlite::Result<i64> {
     conn.execute(
         "INSERT INTO api_tokens (name, token_hash, created_at) VALUES (?1, ?2, ?3)",
         params![name, &token_hash[..], time_fmt::now()],

@@ -44,9 +44,15 @@ mod tests {
         for _ in 0..100 {
             let c = CardCode::generate();
             assert_eq!(c.as_str().len(), LENGTH);
-            assert_eq!(CardCode::normalise(&c.as_str().to_lowercase()).as_deref(), Some(c.as_str()));
+            assert_eq!(
+                CardCode::normalise(&c.as_str().to_lowercase()).as_deref(),
+                Some(c.as_str())
+            );
         }
-        assert_eq!(CardCode::normalise("ac3d-7fgh").as_deref(), Some("AC3D7FGH"));
+        assert_eq!(
+            CardCode::normalise("ac3d-7fgh").as_deref(),
+            Some("AC3D7FGH")
+        );
         assert_eq!(CardCode::normalise("ABC"), None);
         assert_eq!(CardCode::normalise("OOOOOOOO"), None);
     }

@@ -7,7 +7,8 @@ pub struct HexColor(String);
 impl HexColor {
     pub fn parse(input: &str) -> Result<HexColor, String> {
         let s = input.trim();
-        let ok = s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
+        let ok =
+            s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
         if ok {
             Ok(HexColor(s.to_ascii_uppercase()))
         } else {
@@ -25,9 +26,33 @@ pub struct StampIcon;
 
 impl StampIcon {
     pub const ALL: &'static [&'static str] = &[
-        "coffee", "star", "heart", "check", "cup", "cake", "croissant", "pizza", "burger",
-        "ice_cream", "donut", "beer", "wine", "cocktail", "leaf", "flower", "scissors", "paw",
-        "gift", "smile", "crown", "diamond", "bolt", "music", "book", "dumbbell", "car",
+        "coffee",
+        "star",
+        "heart",
+        "check",
+        "cup",
+        "cake",
+        "croissant",
+        "pizza",
+        "burger",
+        "ice_cream",
+        "donut",
+        "beer",
+        "wine",
+        "cocktail",
+        "leaf",
+        "flower",
+        "scissors",
+        "paw",
+        "gift",
+        "smile",
+        "crown",
+        "diamond",
+        "bolt",
+        "music",
+        "book",
+        "dumbbell",
+        "car",
     ];
     pub const DEFAULT: &'static str = "star";
 
@@ -62,7 +87,14 @@ pub struct StripPreset;
 
 impl StripPreset {
     pub const ALL: &'static [&'static str] = &[
-        "coffee_beans", "pastry", "barber", "confetti", "waves", "dots", "leaves", "stripes",
+        "coffee_beans",
+        "pastry",
+        "barber",
+        "confetti",
+        "waves",
+        "dots",
+        "leaves",
+        "stripes",
     ];
 
     pub fn parse(input: &str) -> Result<&'static str, String> {
@@ -90,7 +122,9 @@ mod tests {
     #[test]
     fn icons_and_strips() {
         assert_eq!(StampIcon::parse("Coffee").unwrap(), "coffee");
-        assert!(StampIcon::parse("spaceship").unwrap_err().contains("coffee"));
+        assert!(StampIcon::parse("spaceship")
+            .unwrap_err()
+            .contains("coffee"));
         assert_eq!(StripType::parse("preset").unwrap(), "preset");
         assert!(StripType::parse("video").is_err());
         assert!(StripPreset::parse("waves").is_ok());

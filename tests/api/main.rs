@@ -1,0 +1,12 @@
+//! Integration tests: each starts a real stampd on 127.0.0.1:0 with a fresh SQLite file
+//! and speaks HTTP to it.
+
+mod helpers;
+
+mod auth;
+mod cards;
+mod customer_cards;
+mod customers;
+mod errors;
+mod search;
+mod stores;
