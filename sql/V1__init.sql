@@ -81,6 +81,15 @@ CREATE TABLE rewards (
 CREATE INDEX rewards_by_card ON rewards(card_id, stamps_required);
 CREATE INDEX rewards_by_store ON rewards(store_id, id);
 
+-- Deleting a reward only marks it, so ledger rows that name it stay valid.
+CREATE TRIGGER rewards_count_insert AFTER INSERT ON rewards BEGIN
+    UPDATE cards SET rewards_count = rewards_count + 1 WHERE id = NEW.card_id;
+END;
+CREATE TRIGGER rewards_count_delete AFTER UPDATE OF deleted_at ON rewards
+    WHEN OLD.deleted_at IS NULL AND NEW.deleted_at IS NOT NULL BEGIN
+    UPDATE cards SET rewards_count = rewards_count - 1 WHERE id = NEW.card_id;
+END;
+
 -- Customers. `email` is stored trimmed and lower-cased, `phone` in E.164, so the
 -- unique indexes enforce "unique within the store" the way clients compare them.
 CREATE TABLE customers (
@@ -207,3 +216,16 @@ CREATE TABLE deliveries (
 );
 CREATE INDEX deliveries_by_store ON deliveries(store_id, id);
 CREATE INDEX deliveries_due ON deliveries(status, next_attempt_at);
+
+-- Responses to requests that carried an Idempotency-Key, replayed for 24 hours to a
+-- repeat from the same token. Written in the same transaction as the work itself.
+CREATE TABLE idempotency_keys (
+    token_id     INTEGER NOT NULL REFERENCES api_tokens(id),
+    key          TEXT NOT NULL,
+    fingerprint  BLOB NOT NULL,
+    status       INTEGER NOT NULL,
+    body         TEXT NOT NULL,
+    created_at   TEXT NOT NULL,
+    PRIMARY KEY (token_id, key)
+) WITHOUT ROWID;
+CREATE INDEX idempotency_keys_age ON idempotency_keys(created_at);

@@ -7,6 +7,7 @@ use std::time::Duration;
 use actix_web::dev::{Server, ServerHandle};
 use actix_web::{middleware, web, App, HttpServer};
 
+use crate::api::rate_limit::RateLimits;
 use crate::api::{self, AppState, TokenUsage};
 use crate::config::Settings;
 use crate::db::{Db, OpenError};
@@ -31,6 +32,8 @@ pub struct Application {
 
 /// How often token "last used" times are written to the database.
 const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(30);
+/// How often expired idempotency keys and idle rate-limit buckets are forgotten.
+const PURGE_EVERY: Duration = Duration::from_secs(600);
 
 impl Application {
     /// Opens (and migrates) the database and binds the listener. Must be called inside
@@ -47,12 +50,14 @@ impl Application {
             public_url: settings.public_base(addr),
             db,
             token_usage: TokenUsage::default(),
+            rate_limits: RateLimits::new(settings.rate_limit_per_minute),
             settings: settings.clone(),
         });
         let app_state = state.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .wrap(middleware::from_fn(api::rate_limit::middleware))
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
                 .configure(api::configure)
         })
@@ -101,8 +106,31 @@ impl Application {
                 }
             })
         };
+        let purger = {
+            let state = self.state.clone();
+            actix_web::rt::spawn(async move {
+                let mut every = actix_web::rt::time::interval(PURGE_EVERY);
+                loop {
+                    every.tick().await;
+                    if let Some(limits) = &state.rate_limits {
+                        limits.forget_idle();
+                    }
+                    let s = state.clone();
+                    let purged =
+                        web::block(move || s.db.write(|tx| Ok(crate::db::idempotency::purge(tx)?)))
+                            .await;
+                    match purged {
+                        Ok(Ok(n)) if n > 0 => log::info!("forgot {n} expired idempotency keys"),
+                        Ok(Ok(_)) => {}
+                        Ok(Err(e)) => log::warn!("could not purge idempotency keys: {e}"),
+                        Err(e) => log::warn!("could not purge idempotency keys: {e}"),
+                    }
+                }
+            })
+        };
         let result = self.server.await;
         flusher.abort();
+        purger.abort();
         let state = self.state.clone();
         let closed = web::block(move || {
             state.token_usage.flush(&state.db)?;

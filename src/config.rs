@@ -40,6 +40,8 @@ pub struct Settings {
     pub default_country: phonenumber::country::Id,
     pub log_level: log::LevelFilter,
     pub workers: usize,
+    /// Requests a minute per API token (in bursts of up to as many); 0 turns limits off.
+    pub rate_limit_per_minute: u32,
 }
 
 impl Default for Settings {
@@ -54,6 +56,7 @@ impl Default for Settings {
             default_country: phonenumber::country::Id::US,
             log_level: log::LevelFilter::Info,
             workers: 2,
+            rate_limit_per_minute: 1200,
         }
     }
 }
@@ -88,6 +91,7 @@ struct FileLayer {
     default_country: Option<String>,
     log_level: Option<String>,
     workers: Option<i64>,
+    rate_limit_per_minute: Option<i64>,
 }
 
 /// Values given on the command line; they win over everything else.
@@ -108,6 +112,7 @@ const KEYS: &[&str] = &[
     "default_country",
     "log_level",
     "workers",
+    "rate_limit_per_minute",
 ];
 
 /// One raw value and where it came from, for error messages.
@@ -186,6 +191,10 @@ impl Settings {
             put("default_country", layer.default_country);
             put("log_level", layer.log_level);
             put("workers", layer.workers.map(|v| v.to_string()));
+            put(
+                "rate_limit_per_minute",
+                layer.rate_limit_per_minute.map(|v| v.to_string()),
+            );
         }
 
         for key in KEYS {
@@ -295,6 +304,15 @@ impl Settings {
             s.workers = parse_range(&r.value, 1, 64).ok_or_else(|| {
                 invalid("workers", r, "must be a whole number from 1 to 64".into())
             })? as usize;
+        }
+        if let Some(r) = raw.get("rate_limit_per_minute") {
+            s.rate_limit_per_minute = parse_range(&r.value, 0, 1_000_000).ok_or_else(|| {
+                invalid(
+                    "rate_limit_per_minute",
+                    r,
+                    "must be a whole number from 0 (no limit) to 1000000".into(),
+                )
+            })? as u32;
         }
         if let Some(r) = raw.get("public_url") {
             let v = r.value.trim().trim_end_matches('/');

@@ -8,6 +8,7 @@ use actix_web::dev::Payload;
 use actix_web::http::header;
 use actix_web::{FromRequest, HttpRequest};
 use serde_json::{Map, Value};
+use sha2::{Digest, Sha256};
 
 use crate::error::{ApiError, FieldErrors};
 
@@ -15,11 +16,13 @@ use crate::error::{ApiError, FieldErrors};
 pub const BODY_LIMIT: usize = 64 * 1024;
 
 /// A request body as a JSON object (empty when the request has no body).
-#[derive(Debug, Default, Clone)]
+#[derive(Debug, Clone)]
 pub struct Body {
     pub params: Map<String, Value>,
-    /// The raw bytes, kept to fingerprint the request for idempotent replays.
-    pub raw: Vec<u8>,
+    /// The request's `Idempotency-Key`, if it carried one.
+    pub idempotency_key: Option<String>,
+    /// SHA-256 of method, path and raw body: what a repeat of the key must match.
+    pub fingerprint: [u8; 32],
 }
 
 impl FromRequest for Body {
@@ -36,16 +39,40 @@ impl FromRequest for Body {
             .get(header::CONTENT_LENGTH)
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
+        let key = idempotency_key(req);
+        let head = format!("{} {}\n", req.method(), req.path());
         let mut payload = payload.take();
         Box::pin(async move {
+            let idempotency_key = key?;
             if declared_len.is_some_and(|n| n > BODY_LIMIT) {
                 return Err(ApiError::PayloadTooLarge);
             }
             let raw = read_limited(&mut payload).await?;
             let params = parse_body(content_type.as_deref(), &raw)?;
-            Ok(Body { params, raw })
+            let mut h = Sha256::new();
+            h.update(head.as_bytes());
+            h.update(&raw);
+            Ok(Body {
+                params,
+                idempotency_key,
+                fingerprint: h.finalize().into(),
+            })
         })
     }
+}
+
+/// The `Idempotency-Key` header: 1 to 255 visible ASCII characters.
+fn idempotency_key(req: &HttpRequest) -> Result<Option<String>, ApiError> {
+    let Some(v) = req.headers().get("idempotency-key") else {
+        return Ok(None);
+    };
+    let s = v.to_str().unwrap_or("").trim();
+    if s.is_empty() || s.len() > 255 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::BadRequest(
+            "Idempotency-Key must be 1 to 255 visible ASCII characters".into(),
+        ));
+    }
+    Ok(Some(s.to_string()))
 }
 
 async fn read_limited(payload: &mut Payload) -> Result<Vec<u8>, ApiError> {

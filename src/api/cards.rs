@@ -6,7 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
-use super::{id_or_404, json, AppState, Bearer};
+use super::{id_or_404, json, AppState, Bearer, Reply};
 use crate::db;
 use crate::db::cards::{CardDesign, Scope};
 use crate::domain::{limits, HexColor, StampIcon, StripPreset, StripType};
@@ -61,17 +61,16 @@ pub async fn create(
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let card = super::write(&state, bearer, move |tx, access| {
+    super::write(&state, bearer, body, move |tx, access, params| {
         let store_id = access.store(tx, &path)?;
-        let attrs = attributes(&body.params, "card")?;
+        let attrs = attributes(params, "card")?;
         let mut design = CardDesign::default();
         let archived = apply(&mut design, attrs, true)?;
         let archived_at = archived.unwrap_or(false).then(time_fmt::now);
         let id = db::cards::insert(tx, store_id, &design, archived_at.as_deref())?;
-        db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::internal("card vanished"))
+        Reply::created(&db::cards::find(tx, store_id, id)?)
     })
-    .await?;
-    Ok(json(StatusCode::CREATED, &card))
+    .await
 }
 
 pub async fn update(
@@ -81,12 +80,12 @@ pub async fn update(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    let card = super::write(&state, bearer, move |tx, access| {
+    super::write(&state, bearer, body, move |tx, access, params| {
         let store_id = access.store(tx, &account)?;
         let id = id_or_404(&id, "Card")?;
         let current =
             db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?;
-        let attrs = attributes(&body.params, "card")?;
+        let attrs = attributes(params, "card")?;
         let mut design = current.design.clone();
         let archived = apply(&mut design, attrs, false)?;
         let archived_at = match archived {
@@ -97,13 +96,19 @@ pub async fn update(
                 .clone()
                 .or_else(|| Some(time_fmt::now())),
         };
+        let needed = db::rewards::max_required_for_card(tx, id)?;
+        if design.stamps_required < needed {
+            return Err(FieldErrors::single(
+                "stamps_required",
+                &format!("must be at least {needed} (a reward of this card needs {needed} stamps)"),
+            ));
+        }
         if design != current.design || archived_at != current.archived_at {
             db::cards::update(tx, id, &design, archived_at.as_deref())?;
         }
-        db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))
+        Reply::ok(&db::cards::find(tx, store_id, id)?)
     })
-    .await?;
-    Ok(json(StatusCode::OK, &card))
+    .await
 }
 
 /// Applies the given attributes to a design and validates the result. Returns the

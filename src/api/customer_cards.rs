@@ -1,11 +1,16 @@
 //! A customer's cards (`/customers/:customer_id/customer_cards`): list and show.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::json;
 
-use super::{id_or_404, json, AppState, Bearer};
+use super::{id_or_404, json, pagination_params, Access, AppState, Bearer, Pagination, Reply};
 use crate::db;
-use crate::error::ApiError;
+use crate::db::ledger::{self, Kind};
+use crate::domain::limits;
+use crate::error::{ApiError, FieldErrors};
+use crate::params::{boolean, bounded_text, integer, query_map, Body, Field};
+use crate::time_fmt;
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -46,4 +51,216 @@ pub async fn show(
     })
     .await?;
     Ok(json(StatusCode::OK, &card))
+}
+
+/// `POST .../customer_cards/:id/stamp`: adds (or, negative, corrects) stamps.
+pub async fn stamp(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String, String)>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (account, customer, id) = path.into_inner();
+    let base = state.public_url.clone();
+    super::write(&state, bearer, body, move |tx, access, params| {
+        let (store_id, customer_id, id) = locate(tx, access, &account, &customer, &id)?;
+        let balance = db::customer_cards::balance(tx, store_id, customer_id, id)?
+            .ok_or_else(|| ApiError::not_found("Customer card"))?;
+        let mut errors = FieldErrors::new();
+        let stamps = match integer(params, "stamps", &mut errors) {
+            Field::Set(0) => {
+                errors.add("stamps", "must be other than 0");
+                0
+            }
+            Field::Set(n) if n < -100 => {
+                errors.add("stamps", "must be greater than or equal to -100");
+                0
+            }
+            Field::Set(n) if n > 100 => {
+                errors.add("stamps", "must be less than or equal to 100");
+                0
+            }
+            Field::Set(n) => n,
+            _ => {
+                if !errors.has("stamps") {
+                    errors.add("stamps", "can't be blank");
+                }
+                0
+            }
+        };
+        let note = bounded_text(params, "note", limits::NOTE, &mut errors).set();
+        let skip_notifications = boolean(params, "skip_notifications", &mut errors)
+            .set()
+            .unwrap_or(false);
+        errors.into_result()?;
+        if balance.card_archived || balance.card_expired {
+            let why = if balance.card_archived {
+                "is archived"
+            } else {
+                "has expired"
+            };
+            let mut errors = FieldErrors::new();
+            errors.add("card", why);
+            return Err(ApiError::Unprocessable {
+                message: format!("The card {why} and accepts no stamps"),
+                errors,
+            });
+        }
+        let after = balance.stamps_count + stamps;
+        if after < 0 {
+            return Err(FieldErrors::single(
+                "stamps",
+                &format!(
+                    "can't take the card below 0 stamps (it has {})",
+                    balance.stamps_count
+                ),
+            ));
+        }
+        db::customer_cards::apply(
+            tx,
+            store_id,
+            id,
+            ledger::Entry {
+                store_id,
+                customer_card_id: id,
+                kind: if stamps > 0 {
+                    Kind::Stamp
+                } else {
+                    Kind::Adjustment
+                },
+                stamps,
+                balance_after: after,
+                reward: None,
+                note: note.as_deref(),
+                token_id: Some(access.token_id),
+                skip_notifications,
+            },
+        )?;
+        Reply::ok(&db::customer_cards::find(
+            tx,
+            store_id,
+            customer_id,
+            id,
+            &base,
+        )?)
+    })
+    .await
+}
+
+/// `POST .../customer_cards/:id/redeem`: spends stamps on a reward of the card.
+pub async fn redeem(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String, String)>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (account, customer, id) = path.into_inner();
+    super::write(&state, bearer, body, move |tx, access, params| {
+        let (store_id, customer_id, id) = locate(tx, access, &account, &customer, &id)?;
+        let balance = db::customer_cards::balance(tx, store_id, customer_id, id)?
+            .ok_or_else(|| ApiError::not_found("Customer card"))?;
+        let mut errors = FieldErrors::new();
+        let reward_id = match integer(params, "reward_id", &mut errors) {
+            Field::Set(r) => r,
+            _ => {
+                if !errors.has("reward_id") {
+                    errors.add("reward_id", "can't be blank");
+                }
+                return Err(ApiError::Validation(errors));
+            }
+        };
+        let note = bounded_text(params, "note", limits::NOTE, &mut errors).set();
+        errors.into_result()?;
+        let reward = db::rewards::find(tx, store_id, reward_id)?
+            .filter(|r| r.card_id == balance.card_id)
+            .ok_or_else(|| ApiError::not_found("Reward"))?;
+        if !reward.active || balance.stamps_count < reward.stamps_required {
+            let mut errors = FieldErrors::new();
+            if !reward.active {
+                errors.add("reward_id", "is inactive");
+            } else {
+                errors.add(
+                    "stamps",
+                    format!(
+                        "not enough: the reward needs {}, the card has {}",
+                        reward.stamps_required, balance.stamps_count
+                    ),
+                );
+            }
+            return Err(ApiError::Unprocessable {
+                message: "Redemption failed – not enough stamps or reward inactive".into(),
+                errors,
+            });
+        }
+        let after = balance.stamps_count - reward.stamps_required;
+        let event_id = db::customer_cards::apply(
+            tx,
+            store_id,
+            id,
+            ledger::Entry {
+                store_id,
+                customer_card_id: id,
+                kind: Kind::Redemption,
+                stamps: -reward.stamps_required,
+                balance_after: after,
+                reward: Some((reward.id, &reward.name)),
+                note: note.as_deref(),
+                token_id: Some(access.token_id),
+                skip_notifications: false,
+            },
+        )?;
+        Reply::ok(&json!({
+            "success": true,
+            "redemption": {
+                "id": event_id,
+                "reward_id": reward.id,
+                "reward_name": reward.name,
+                "stamps_spent": reward.stamps_required,
+                "stamps_remaining": after,
+                "redeemed_at": time_fmt::now(),
+            }
+        }))
+    })
+    .await
+}
+
+/// `GET .../customer_cards/:id/events`: the card's ledger, newest first.
+pub async fn events(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    let (account, customer, id) = path.into_inner();
+    let q = query_map(&req);
+    let body = super::read(&state, bearer, move |conn, access| {
+        let (store_id, customer_id, id) = locate(conn, access, &account, &customer, &id)?;
+        db::customer_cards::balance(conn, store_id, customer_id, id)?
+            .ok_or_else(|| ApiError::not_found("Customer card"))?;
+        let (page, items) = pagination_params(&q)?;
+        let (events, count) = ledger::page(conn, id, page, items)?;
+        Ok(json!({
+            "events": events,
+            "pagination": Pagination::new(count, items, page),
+        }))
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &body))
+}
+
+/// The store, customer and card ids of a customer-card path, each checked in turn.
+fn locate(
+    conn: &rusqlite::Connection,
+    access: &Access,
+    account: &str,
+    customer: &str,
+    id: &str,
+) -> Result<(i64, i64, i64), ApiError> {
+    let store_id = access.store(conn, account)?;
+    let customer_id = id_or_404(customer, "Customer")?;
+    if !db::customers::exists(conn, store_id, customer_id)? {
+        return Err(ApiError::not_found("Customer"));
+    }
+    let id = id_or_404(id, "Customer card")?;
+    Ok((store_id, customer_id, id))
 }

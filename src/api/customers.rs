@@ -4,7 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
-use super::{id_or_404, json, pagination_params, AppState, Bearer, Pagination};
+use super::{id_or_404, json, pagination_params, AppState, Bearer, Pagination, Reply};
 use crate::db;
 use crate::db::customers::{CustomerFields, ListQuery};
 use crate::domain::{limits, Birthday, Email, Phone};
@@ -79,10 +79,10 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let base = state.public_url.clone();
     let country = state.settings.default_country;
-    let response = super::write(&state, bearer, move |tx, access| {
+    super::write(&state, bearer, body, move |tx, access, params| {
         let store_id = access.store(tx, &path)?;
         let mut errors = FieldErrors::new();
-        let attrs = attributes(&body.params, "customer")?;
+        let attrs = attributes(params, "customer")?;
         let input = Input::parse(attrs, country, &mut errors);
         let mut fields = CustomerFields::default();
         input.merge_into(&mut fields, &mut errors);
@@ -96,7 +96,7 @@ pub async fn create(
             &mut errors,
         )?;
 
-        let card_id = match integer(&body.params, "card_id", &mut errors) {
+        let card_id = match integer(params, "card_id", &mut errors) {
             Field::Absent => integer(attrs, "card_id", &mut errors).set(),
             f => f.set(),
         };
@@ -118,7 +118,7 @@ pub async fn create(
             },
             None => None,
         };
-        let send_links = boolean(&body.params, "send_card_links", &mut errors)
+        let send_links = boolean(params, "send_card_links", &mut errors)
             .set()
             .unwrap_or(false);
         errors.into_result()?;
@@ -148,10 +148,12 @@ pub async fn create(
             let card = customer.customer_cards.iter().find(|c| c.id == cc);
             out["customer_card"] = serde_json::to_value(card).map_err(ApiError::internal)?;
         }
-        Ok(out)
+        Ok(Reply {
+            status: StatusCode::CREATED,
+            body: out,
+        })
     })
-    .await?;
-    Ok(json(StatusCode::CREATED, &response))
+    .await
 }
 
 pub async fn update(
@@ -163,13 +165,13 @@ pub async fn update(
     let (account, id) = path.into_inner();
     let base = state.public_url.clone();
     let country = state.settings.default_country;
-    let customer = super::write(&state, bearer, move |tx, access| {
+    super::write(&state, bearer, body, move |tx, access, params| {
         let store_id = access.store(tx, &account)?;
         let id = id_or_404(&id, "Customer")?;
         let current = db::customers::find_fields(tx, store_id, id)?
             .ok_or_else(|| ApiError::not_found("Customer"))?;
         let mut errors = FieldErrors::new();
-        let attrs = attributes(&body.params, "customer")?;
+        let attrs = attributes(params, "customer")?;
         let input = Input::parse(attrs, country, &mut errors);
         let mut fields = current.clone();
         input.merge_into(&mut fields, &mut errors);
@@ -187,12 +189,9 @@ pub async fn update(
             db::customers::update(tx, id, &fields)?;
         }
         save_external_references(tx, store_id, id, &input.external_references)?;
-        db::customers::load(tx, &[id], &base)?
-            .pop()
-            .ok_or_else(|| ApiError::not_found("Customer"))
+        Reply::ok(&db::customers::load(tx, &[id], &base)?.pop())
     })
-    .await?;
-    Ok(json(StatusCode::OK, &customer))
+    .await
 }
 
 /// One external reference as given by the client.

@@ -4,6 +4,8 @@
 pub mod cards;
 pub mod customer_cards;
 pub mod customers;
+pub mod rate_limit;
+pub mod rewards;
 pub mod status;
 pub mod stores;
 
@@ -12,13 +14,16 @@ use std::future::{ready, Ready};
 use std::sync::Mutex;
 
 use actix_web::http::{header, Method, StatusCode};
+use actix_web::ResponseError;
 use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use rusqlite::Connection;
 use serde::Serialize;
+use serde_json::{Map, Value};
 
 use crate::config::Settings;
 use crate::db::{self, Db};
 use crate::error::{ApiError, FieldErrors};
+use crate::params::Body;
 use crate::time_fmt;
 
 /// What every handler can reach.
@@ -28,6 +33,8 @@ pub struct AppState {
     /// Base URL of public links (wallet passes), without a trailing slash.
     pub public_url: String,
     pub token_usage: TokenUsage,
+    /// `None` when rate limits are off.
+    pub rate_limits: Option<rate_limit::RateLimits>,
 }
 
 /// When each token was last used, kept in memory and written to the database in the
@@ -71,6 +78,11 @@ impl FromRequest for Bearer {
 }
 
 fn bearer(req: &HttpRequest) -> Option<Bearer> {
+    bearer_token(req).map(|t| Bearer(crate::tokens::hash(t)))
+}
+
+/// The token of an `Authorization: Bearer <token>` header.
+pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
     let value = req
         .headers()
         .get(header::AUTHORIZATION)?
@@ -82,7 +94,7 @@ fn bearer(req: &HttpRequest) -> Option<Bearer> {
     if !scheme.eq_ignore_ascii_case("bearer") || token.is_empty() || token.len() > 256 {
         return None;
     }
-    Some(Bearer(crate::tokens::hash(token)))
+    Some(token)
 }
 
 /// An authenticated token, inside a handler's database work.
@@ -137,21 +149,117 @@ where
     .await?
 }
 
+/// A write handler's answer: status and JSON body (kept as JSON so that a request with
+/// an `Idempotency-Key` can store it and replay it byte for byte).
+pub struct Reply {
+    pub status: StatusCode,
+    pub body: Value,
+}
+
+impl Reply {
+    pub fn new<T: Serialize>(status: StatusCode, body: &T) -> Result<Reply, ApiError> {
+        Ok(Reply {
+            status,
+            body: serde_json::to_value(body).map_err(ApiError::internal)?,
+        })
+    }
+
+    pub fn ok<T: Serialize>(body: &T) -> Result<Reply, ApiError> {
+        Self::new(StatusCode::OK, body)
+    }
+
+    pub fn created<T: Serialize>(body: &T) -> Result<Reply, ApiError> {
+        Self::new(StatusCode::CREATED, body)
+    }
+}
+
+/// What a write came to.
+enum Outcome {
+    /// Done now (and, with a key, stored).
+    Done(Reply),
+    /// A repeat of a keyed request: the stored answer.
+    Replayed(Reply),
+    /// A keyed request refused with a 4xx: the refusal is stored and answered.
+    Refused(Reply),
+}
+
 /// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
-pub async fn write<T, F>(state: &web::Data<AppState>, bearer: Bearer, f: F) -> Result<T, ApiError>
+///
+/// With an `Idempotency-Key`, the key's stored answer is looked up in the same
+/// transaction: a repeat gets the stored status and body without running again; a
+/// first request runs and its answer (a 4xx refusal too) is stored before the commit,
+/// so an acknowledged request and its key are saved together or not at all.
+pub async fn write<F>(
+    state: &web::Data<AppState>,
+    bearer: Bearer,
+    body: Body,
+    f: F,
+) -> Result<HttpResponse, ApiError>
 where
-    T: Send + 'static,
-    F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
+    F: FnOnce(&Connection, &Access, &Map<String, Value>) -> Result<Reply, ApiError>
+        + Send
+        + 'static,
 {
     let state = state.clone();
-    web::block(move || {
+    let outcome = web::block(move || {
         state.db.write(|tx| {
             let access = Access::check(tx, &bearer)?;
             state.token_usage.touch(access.token_id);
-            f(tx, &access)
+            let Some(key) = body.idempotency_key.as_deref() else {
+                return f(tx, &access, &body.params).map(Outcome::Done);
+            };
+            if let Some(stored) = db::idempotency::find(tx, access.token_id, key)? {
+                if stored.fingerprint != body.fingerprint {
+                    return Err(ApiError::Unprocessable {
+                        message: "Idempotency-Key was already used with a different request; use a new key for a new request".into(),
+                        errors: FieldErrors::new(),
+                    });
+                }
+                let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
+                let body = serde_json::from_str(&stored.body).map_err(ApiError::internal)?;
+                return Ok(Outcome::Replayed(Reply { status, body }));
+            }
+            tx.execute_batch("SAVEPOINT request")?;
+            let outcome = match f(tx, &access, &body.params) {
+                Ok(reply) => {
+                    tx.execute_batch("RELEASE request")?;
+                    Outcome::Done(reply)
+                }
+                Err(e) if e.status_code().is_client_error() => {
+                    tx.execute_batch("ROLLBACK TO request; RELEASE request")?;
+                    Outcome::Refused(Reply {
+                        status: e.status_code(),
+                        body: e.body(),
+                    })
+                }
+                Err(e) => return Err(e),
+            };
+            let (Outcome::Done(reply) | Outcome::Refused(reply) | Outcome::Replayed(reply)) = &outcome;
+            db::idempotency::save(
+                tx,
+                access.token_id,
+                key,
+                &body.fingerprint,
+                reply.status.as_u16(),
+                &reply.body.to_string(),
+            )?;
+            Ok(outcome)
         })
     })
-    .await?
+    .await??;
+    let (reply, replayed) = match outcome {
+        Outcome::Done(r) | Outcome::Refused(r) => (r, false),
+        Outcome::Replayed(r) => (r, true),
+    };
+    let mut res = HttpResponse::build(reply.status);
+    if replayed {
+        res.insert_header(("Idempotent-Replayed", "true"));
+    }
+    Ok(if reply.status == StatusCode::NO_CONTENT {
+        res.finish()
+    } else {
+        res.json(reply.body)
+    })
 }
 
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {
@@ -273,6 +381,42 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     &[M::GET],
                 )
                 .route(web::get().to(customer_cards::show)),
+            )
+            .service(
+                resource(
+                    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/stamp",
+                    &[M::POST],
+                )
+                .route(web::post().to(customer_cards::stamp)),
+            )
+            .service(
+                resource(
+                    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/redeem",
+                    &[M::POST],
+                )
+                .route(web::post().to(customer_cards::redeem)),
+            )
+            .service(
+                resource(
+                    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/events",
+                    &[M::GET],
+                )
+                .route(web::get().to(customer_cards::events)),
+            )
+            .service(
+                resource("/accounts/{account_id}/rewards", &[M::GET, M::POST])
+                    .route(web::get().to(rewards::list))
+                    .route(web::post().to(rewards::create)),
+            )
+            .service(
+                resource(
+                    "/accounts/{account_id}/rewards/{id}",
+                    &[M::GET, M::PATCH, M::PUT, M::DELETE],
+                )
+                .route(web::get().to(rewards::show))
+                .route(web::patch().to(rewards::update))
+                .route(web::put().to(rewards::update))
+                .route(web::delete().to(rewards::delete)),
             )
             .default_service(web::to(not_found)),
     )

@@ -3,7 +3,7 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
-use super::{json, AppState, Bearer};
+use super::{json, AppState, Bearer, Reply};
 use crate::db;
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
@@ -36,9 +36,9 @@ pub async fn update(
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    let store = super::write(&state, bearer, move |tx, access| {
+    super::write(&state, bearer, body, move |tx, access, params| {
         let id = access.store(tx, &path)?;
-        let attrs = attributes(&body.params, "account")?;
+        let attrs = attributes(params, "account")?;
         let mut errors = FieldErrors::new();
         let name = bounded_text(attrs, "name", limits::STORE_NAME, &mut errors);
         let store_name = bounded_text(attrs, "store_name", limits::STORE_NAME, &mut errors);
@@ -50,8 +50,7 @@ pub async fn update(
         let name = name.set().unwrap_or(current.name);
         let store_name = store_name.merge_into(current.store_name);
         db::stores::update(tx, id, &name, store_name.as_deref())?;
-        db::stores::find(tx, id)?.ok_or_else(|| ApiError::not_found("Store"))
+        Reply::ok(&db::stores::find(tx, id)?)
     })
-    .await?;
-    Ok(json(StatusCode::OK, &store))
+    .await
 }

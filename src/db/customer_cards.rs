@@ -242,3 +242,51 @@ pub fn queue_card_links(
     }
     Ok(())
 }
+
+/// The facts a stamp or a redemption is checked against, read inside its transaction.
+pub struct Balance {
+    pub stamps_count: i64,
+    pub card_id: i64,
+    pub card_archived: bool,
+    pub card_expired: bool,
+}
+
+pub fn balance(
+    conn: &Connection,
+    store_id: i64,
+    customer_id: i64,
+    id: i64,
+) -> rusqlite::Result<Option<Balance>> {
+    let now = time_fmt::now();
+    conn.prepare_cached(
+        "SELECT cc.stamps_count, cc.card_id, c.archived_at IS NOT NULL,
+                coalesce(c.expires_at <= ?4, 0)
+         FROM customer_cards cc JOIN cards c ON c.id = cc.card_id
+         WHERE cc.id = ?1 AND cc.customer_id = ?2 AND cc.store_id = ?3",
+    )?
+    .query_row(params![id, customer_id, store_id, now], |r| {
+        Ok(Balance {
+            stamps_count: r.get(0)?,
+            card_id: r.get(1)?,
+            card_archived: r.get(2)?,
+            card_expired: r.get(3)?,
+        })
+    })
+    .optional()
+}
+
+/// Moves a card's balance by `delta` and records the ledger row, in the caller's
+/// transaction. The caller has checked the new balance is not negative.
+pub fn apply(
+    conn: &Connection,
+    store_id: i64,
+    id: i64,
+    entry: ledger::Entry,
+) -> rusqlite::Result<i64> {
+    conn.prepare_cached(
+        "UPDATE customer_cards SET stamps_count = ?2, updated_at = ?3 WHERE id = ?1",
+    )?
+    .execute(params![id, entry.balance_after, time_fmt::now()])?;
+    debug_assert_eq!(entry.store_id, store_id);
+    ledger::append(conn, &entry)
+}

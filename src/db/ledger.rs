@@ -58,3 +58,53 @@ pub fn append(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {
     ])?;
     Ok(conn.last_insert_rowid())
 }
+
+/// A ledger row as the API shows it.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct Event {
+    pub id: i64,
+    pub customer_card_id: i64,
+    pub kind: String,
+    pub stamps: i64,
+    pub balance_after: i64,
+    pub reward_id: Option<i64>,
+    pub reward_name: Option<String>,
+    pub note: Option<String>,
+    pub token_id: Option<i64>,
+    pub skip_notifications: bool,
+    pub created_at: String,
+}
+
+/// One page of a card's ledger, newest first, and the number of rows in all.
+pub fn page(
+    conn: &Connection,
+    customer_card_id: i64,
+    page: i64,
+    items: i64,
+) -> rusqlite::Result<(Vec<Event>, i64)> {
+    let count: i64 = conn
+        .prepare_cached("SELECT count(*) FROM stamp_events WHERE customer_card_id = ?1")?
+        .query_row([customer_card_id], |r| r.get(0))?;
+    let offset = (page - 1).saturating_mul(items);
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, customer_card_id, kind, stamps, balance_after, reward_id, reward_name, note,
+                token_id, skip_notifications, created_at
+         FROM stamp_events WHERE customer_card_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+    )?;
+    let rows = stmt.query_map(params![customer_card_id, items, offset], |r| {
+        Ok(Event {
+            id: r.get(0)?,
+            customer_card_id: r.get(1)?,
+            kind: r.get(2)?,
+            stamps: r.get(3)?,
+            balance_after: r.get(4)?,
+            reward_id: r.get(5)?,
+            reward_name: r.get(6)?,
+            note: r.get(7)?,
+            token_id: r.get(8)?,
+            skip_notifications: r.get(9)?,
+            created_at: r.get(10)?,
+        })
+    })?;
+    Ok((rows.collect::<rusqlite::Result<_>>()?, count))
+}

@@ -8,6 +8,7 @@
 pub mod cards;
 pub mod customer_cards;
 pub mod customers;
+pub mod idempotency;
 pub mod ledger;
 pub mod rewards;
 pub mod stores;

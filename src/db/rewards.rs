@@ -49,3 +49,89 @@ pub fn active_for_cards(conn: &Connection, card_ids: &[i64]) -> rusqlite::Result
     let rows = stmt.query_map([ids], from_row)?;
     rows.collect()
 }
+
+/// The attributes a client sets on a reward.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RewardFields {
+    pub name: String,
+    pub description: Option<String>,
+    pub stamps_required: i64,
+    pub position: i64,
+    pub active: bool,
+}
+
+pub fn insert(
+    conn: &Connection,
+    store_id: i64,
+    card_id: i64,
+    f: &RewardFields,
+) -> rusqlite::Result<i64> {
+    let now = crate::time_fmt::now();
+    conn.execute(
+        "INSERT INTO rewards (store_id, card_id, name, description, stamps_required, position, active, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        rusqlite::params![store_id, card_id, f.name, f.description, f.stamps_required, f.position, f.active, now],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, id: i64, f: &RewardFields) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE rewards SET name = ?2, description = ?3, stamps_required = ?4, position = ?5,
+            active = ?6, updated_at = ?7 WHERE id = ?1",
+        rusqlite::params![
+            id,
+            f.name,
+            f.description,
+            f.stamps_required,
+            f.position,
+            f.active,
+            crate::time_fmt::now()
+        ],
+    )?;
+    Ok(())
+}
+
+/// Deletes a reward. Its row stays (marked), so the ledger can still name it.
+pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    let now = crate::time_fmt::now();
+    conn.execute(
+        "UPDATE rewards SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
+        rusqlite::params![id, now],
+    )?;
+    Ok(())
+}
+
+pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Reward>> {
+    use rusqlite::OptionalExtension;
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM rewards WHERE id = ?1 AND store_id = ?2 AND deleted_at IS NULL"
+    ))?
+    .query_row(rusqlite::params![id, store_id], from_row)
+    .optional()
+}
+
+pub fn list(
+    conn: &Connection,
+    store_id: i64,
+    card_id: Option<i64>,
+    active: Option<bool>,
+) -> rusqlite::Result<Vec<Reward>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM rewards
+         WHERE store_id = ?1 AND deleted_at IS NULL
+           AND (?2 IS NULL OR card_id = ?2) AND (?3 IS NULL OR active = ?3)
+         ORDER BY card_id, position, stamps_required, id"
+    ))?;
+    let rows = stmt.query_map(rusqlite::params![store_id, card_id, active], from_row)?;
+    rows.collect()
+}
+
+/// The largest stamps_required among a card's live rewards (0 when none).
+pub fn max_required_for_card(conn: &Connection, card_id: i64) -> rusqlite::Result<i64> {
+    conn.query_row(
+        "SELECT coalesce(max(stamps_required), 0) FROM rewards WHERE card_id = ?1 AND deleted_at IS NULL",
+        [card_id],
+        |r| r.get(0),
+    )
+}

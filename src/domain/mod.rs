@@ -27,4 +27,6 @@ pub mod limits {
     pub const EXTERNAL_REFERENCES: usize = 50;
     pub const SEARCH: usize = 255;
     pub const STORE_NAME: usize = 100;
+    pub const DESCRIPTION: usize = 500;
+    pub const NOTE: usize = 500;
 }
