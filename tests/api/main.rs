@@ -10,3 +10,10 @@ mod customers;
 mod errors;
 mod search;
 mod stores;
+
+mod concurrency;
+mod idempotency;
+mod ledger_model;
+mod rate_limits;
+mod rewards;
+mod stamps;
