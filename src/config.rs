@@ -7,8 +7,6 @@ use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use serde::Deserialize;
-
 /// How hard SQLite works to make a commit survive a power cut.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Synchronous {
@@ -42,6 +40,89 @@ pub struct Settings {
     pub workers: usize,
     /// Requests a minute per API token (in bursts of up to as many); 0 turns limits off.
     pub rate_limit_per_minute: u32,
+    /// Apple Wallet passes; `None` until all the apple_* settings are given.
+    pub apple: Option<AppleSettings>,
+    /// Google Wallet; `None` until both google_* settings are given.
+    pub google: Option<GoogleSettings>,
+    /// Card links by email; `None` until smtp_host is given.
+    pub smtp: Option<SmtpSettings>,
+    /// Card links by SMS; `None` until sms_base_url is given.
+    pub sms: Option<SmsSettings>,
+    /// How many times a card-link delivery is tried before it is kept as failed.
+    pub delivery_max_attempts: u32,
+    /// The wait before the first retry; it doubles with each further try.
+    pub delivery_retry_base_secs: u64,
+}
+
+#[derive(Debug, Clone)]
+pub struct AppleSettings {
+    pub pass_type_id: String,
+    pub team_id: String,
+    /// PEM files: the Pass Type ID certificate, its private key, Apple's WWDR intermediate.
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
+    pub wwdr_certificate: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct GoogleSettings {
+    pub issuer_id: String,
+    /// The service account's JSON key file (with `client_email` and `private_key`).
+    pub service_account_key: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP (only for a relay on the same machine or network).
+    None,
+    /// SMTP upgraded with STARTTLS (usually port 587).
+    StartTls,
+    /// SMTP over TLS from the first byte (usually port 465).
+    Tls,
+}
+
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+/// A Twilio-compatible SMS gateway: `POST {base_url}/2010-04-01/Accounts/{sid}/Messages.json`
+/// with a form (`To`, `From`, `Body`) and basic auth (`sid:auth_token`).
+#[derive(Clone)]
+pub struct SmsSettings {
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsSettings")
+            .field("base_url", &self.base_url)
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"********")
+            .field("from", &self.from)
+            .finish()
+    }
 }
 
 impl Default for Settings {
@@ -57,6 +138,12 @@ impl Default for Settings {
             log_level: log::LevelFilter::Info,
             workers: 2,
             rate_limit_per_minute: 1200,
+            apple: None,
+            google: None,
+            smtp: None,
+            sms: None,
+            delivery_max_attempts: 8,
+            delivery_retry_base_secs: 30,
         }
     }
 }
@@ -78,22 +165,6 @@ pub enum ConfigError {
     },
 }
 
-/// Raw values as they come from one layer, keyed by their `config.toml` name.
-#[derive(Debug, Default, Deserialize)]
-#[serde(deny_unknown_fields)]
-struct FileLayer {
-    bind: Option<String>,
-    database: Option<String>,
-    synchronous: Option<String>,
-    read_pool_size: Option<i64>,
-    busy_timeout_ms: Option<i64>,
-    public_url: Option<String>,
-    default_country: Option<String>,
-    log_level: Option<String>,
-    workers: Option<i64>,
-    rate_limit_per_minute: Option<i64>,
-}
-
 /// Values given on the command line; they win over everything else.
 #[derive(Debug, Default, Clone)]
 pub struct Overrides {
@@ -102,6 +173,8 @@ pub struct Overrides {
     pub bind: Option<String>,
 }
 
+/// Every setting, by its `config.toml` name (the environment variable is
+/// `STAMPD_` + the name in capitals).
 const KEYS: &[&str] = &[
     "bind",
     "database",
@@ -113,7 +186,29 @@ const KEYS: &[&str] = &[
     "log_level",
     "workers",
     "rate_limit_per_minute",
+    "apple_pass_type_id",
+    "apple_team_id",
+    "apple_certificate",
+    "apple_private_key",
+    "apple_wwdr_certificate",
+    "google_issuer_id",
+    "google_service_account_key",
+    "smtp_host",
+    "smtp_port",
+    "smtp_tls",
+    "smtp_username",
+    "smtp_password",
+    "smtp_from",
+    "sms_base_url",
+    "sms_account_sid",
+    "sms_auth_token",
+    "sms_from",
+    "delivery_max_attempts",
+    "delivery_retry_base_secs",
 ];
+
+/// Settings whose values are never printed.
+pub const SECRET_KEYS: &[&str] = &["smtp_password", "sms_auth_token"];
 
 /// One raw value and where it came from, for error messages.
 struct Raw {
@@ -152,7 +247,7 @@ impl Settings {
                 path: path.clone(),
                 source,
             })?;
-            let layer: FileLayer = toml::from_str(&text).map_err(|e| ConfigError::Parse {
+            let table: toml::Table = toml::from_str(&text).map_err(|e| ConfigError::Parse {
                 path: path.clone(),
                 message: e.message().to_string()
                     + &e.span()
@@ -165,36 +260,39 @@ impl Settings {
                 }
             }
             let origin = path.display().to_string();
-            let mut put = |key: &'static str, v: Option<String>| {
-                if let Some(value) = v {
-                    raw.insert(
+            for (key, value) in table {
+                let Some(known) = KEYS.iter().find(|k| **k == key) else {
+                    return Err(ConfigError::Invalid {
                         key,
-                        Raw {
-                            value,
-                            origin: origin.clone(),
-                        },
-                    );
-                }
-            };
-            put("bind", layer.bind);
-            put("database", layer.database);
-            put("synchronous", layer.synchronous);
-            put(
-                "read_pool_size",
-                layer.read_pool_size.map(|v| v.to_string()),
-            );
-            put(
-                "busy_timeout_ms",
-                layer.busy_timeout_ms.map(|v| v.to_string()),
-            );
-            put("public_url", layer.public_url);
-            put("default_country", layer.default_country);
-            put("log_level", layer.log_level);
-            put("workers", layer.workers.map(|v| v.to_string()));
-            put(
-                "rate_limit_per_minute",
-                layer.rate_limit_per_minute.map(|v| v.to_string()),
-            );
+                        origin,
+                        message: "is not a setting stampd knows (see config.toml for the list)"
+                            .into(),
+                    });
+                };
+                let value = match value {
+                    toml::Value::String(s) => s,
+                    toml::Value::Integer(i) => i.to_string(),
+                    toml::Value::Boolean(b) => b.to_string(),
+                    toml::Value::Float(f) => f.to_string(),
+                    other => {
+                        return Err(ConfigError::Invalid {
+                            key,
+                            origin,
+                            message: format!(
+                                "must be a string or a number, not {}",
+                                other.type_str()
+                            ),
+                        })
+                    }
+                };
+                raw.insert(
+                    known,
+                    Raw {
+                        value,
+                        origin: origin.clone(),
+                    },
+                );
+            }
         }
 
         for key in KEYS {
@@ -358,7 +456,162 @@ impl Settings {
                 )
             })?;
         }
+        s.load_channels(&raw, &base_dir)?;
         Ok(s)
+    }
+
+    /// Wallet, mail and SMS settings: each group is off until its first key is given,
+    /// and then every required key of the group must be there.
+    fn load_channels(
+        &mut self,
+        raw: &BTreeMap<&str, Raw>,
+        base_dir: &Path,
+    ) -> Result<(), ConfigError> {
+        let get = |key: &str| {
+            raw.get(key)
+                .map(|r| r.value.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        let missing = |key: &str, group_key: &str| {
+            let origin = raw
+                .get(group_key)
+                .map(|r| r.origin.clone())
+                .unwrap_or_default();
+            ConfigError::Invalid {
+                key: key.to_string(),
+                origin,
+                message: format!("is required when `{group_key}` is set"),
+            }
+        };
+        let file = |key: &str, group_key: &str| -> Result<PathBuf, ConfigError> {
+            let v = get(key).ok_or_else(|| missing(key, group_key))?;
+            let r = &raw[key];
+            let p = PathBuf::from(&v);
+            let p = if p.is_relative() && !r.origin.starts_with("env") {
+                base_dir.join(p)
+            } else {
+                p
+            };
+            std::fs::metadata(&p).map_err(|e| ConfigError::Invalid {
+                key: key.to_string(),
+                origin: r.origin.clone(),
+                message: format!("cannot read {}: {e}", p.display()),
+            })?;
+            Ok(p)
+        };
+
+        let apple_keys = [
+            "apple_pass_type_id",
+            "apple_team_id",
+            "apple_certificate",
+            "apple_private_key",
+            "apple_wwdr_certificate",
+        ];
+        if let Some(first) = apple_keys.iter().find(|k| get(k).is_some()) {
+            self.apple = Some(AppleSettings {
+                pass_type_id: get("apple_pass_type_id")
+                    .ok_or_else(|| missing("apple_pass_type_id", first))?,
+                team_id: get("apple_team_id").ok_or_else(|| missing("apple_team_id", first))?,
+                certificate: file("apple_certificate", first)?,
+                private_key: file("apple_private_key", first)?,
+                wwdr_certificate: file("apple_wwdr_certificate", first)?,
+            });
+        }
+        let google_keys = ["google_issuer_id", "google_service_account_key"];
+        if let Some(first) = google_keys.iter().find(|k| get(k).is_some()) {
+            self.google = Some(GoogleSettings {
+                issuer_id: get("google_issuer_id")
+                    .ok_or_else(|| missing("google_issuer_id", first))?,
+                service_account_key: file("google_service_account_key", first)?,
+            });
+        }
+        if let Some(host) = get("smtp_host") {
+            let tls = match get("smtp_tls")
+                .as_deref()
+                .map(str::to_ascii_lowercase)
+                .as_deref()
+            {
+                None | Some("starttls") => SmtpTls::StartTls,
+                Some("tls") => SmtpTls::Tls,
+                Some("none") => SmtpTls::None,
+                Some(other) => {
+                    return Err(ConfigError::Invalid {
+                        key: "smtp_tls".into(),
+                        origin: raw["smtp_tls"].origin.clone(),
+                        message: format!("{other:?} is not one of \"starttls\", \"tls\", \"none\""),
+                    })
+                }
+            };
+            let port = match raw.get("smtp_port") {
+                Some(r) => parse_range(&r.value, 1, 65535).ok_or_else(|| ConfigError::Invalid {
+                    key: "smtp_port".into(),
+                    origin: r.origin.clone(),
+                    message: "must be a port number from 1 to 65535".into(),
+                })? as u16,
+                None => match tls {
+                    SmtpTls::StartTls => 587,
+                    SmtpTls::Tls => 465,
+                    SmtpTls::None => 25,
+                },
+            };
+            let from = get("smtp_from").ok_or_else(|| missing("smtp_from", "smtp_host"))?;
+            if crate::domain::Email::parse(
+                from.rsplit(['<', ' '])
+                    .next()
+                    .unwrap_or("")
+                    .trim_end_matches('>'),
+            )
+            .is_err()
+            {
+                return Err(ConfigError::Invalid {
+                    key: "smtp_from".into(),
+                    origin: raw["smtp_from"].origin.clone(),
+                    message: format!("{from:?} is not an email address such as \"Ann's Coffee <cards@example.com>\""),
+                });
+            }
+            self.smtp = Some(SmtpSettings {
+                host,
+                port,
+                tls,
+                username: get("smtp_username"),
+                password: get("smtp_password"),
+                from,
+            });
+        }
+        if let Some(base_url) = get("sms_base_url") {
+            if !(base_url.starts_with("http://") || base_url.starts_with("https://")) {
+                return Err(ConfigError::Invalid {
+                    key: "sms_base_url".into(),
+                    origin: raw["sms_base_url"].origin.clone(),
+                    message: format!("{base_url:?} is not an http(s) URL"),
+                });
+            }
+            self.sms = Some(SmsSettings {
+                base_url: base_url.trim_end_matches('/').to_string(),
+                account_sid: get("sms_account_sid")
+                    .ok_or_else(|| missing("sms_account_sid", "sms_base_url"))?,
+                auth_token: get("sms_auth_token")
+                    .ok_or_else(|| missing("sms_auth_token", "sms_base_url"))?,
+                from: get("sms_from").ok_or_else(|| missing("sms_from", "sms_base_url"))?,
+            });
+        }
+        if let Some(r) = raw.get("delivery_max_attempts") {
+            self.delivery_max_attempts =
+                parse_range(&r.value, 1, 100).ok_or_else(|| ConfigError::Invalid {
+                    key: "delivery_max_attempts".into(),
+                    origin: r.origin.clone(),
+                    message: "must be a whole number from 1 to 100".into(),
+                })? as u32;
+        }
+        if let Some(r) = raw.get("delivery_retry_base_secs") {
+            self.delivery_retry_base_secs =
+                parse_range(&r.value, 0, 86_400).ok_or_else(|| ConfigError::Invalid {
+                    key: "delivery_retry_base_secs".into(),
+                    origin: r.origin.clone(),
+                    message: "must be a whole number of seconds from 0 to 86400".into(),
+                })? as u64;
+        }
+        Ok(())
     }
 
     /// The base URL for public links, given the address the server actually bound.

@@ -13,3 +13,4 @@ pub mod error;
 pub mod params;
 pub mod time_fmt;
 pub mod tokens;
+pub mod wallet;

@@ -4,6 +4,7 @@
 pub mod cards;
 pub mod customer_cards;
 pub mod customers;
+pub mod passes;
 pub mod rate_limit;
 pub mod rewards;
 pub mod status;
@@ -330,6 +331,7 @@ fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use Method as M;
+    passes::configure(cfg);
     cfg.service(
         web::scope("/api/v1")
             .service(resource("/status", &[M::GET]).route(web::get().to(status::show)))

@@ -181,8 +181,8 @@ pub fn enrol(
     let initial = card.design.initial_stamps;
     conn.prepare_cached(
         "INSERT INTO customer_cards (store_id, customer_id, card_id, code, uuid, stamps_count,
-            issued_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?7, ?7)",
+            pass_auth_token, issued_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?8, ?7, ?7, ?7)",
     )?
     .execute(params![
         store_id,
@@ -191,7 +191,8 @@ pub fn enrol(
         code.as_str(),
         uuid::Uuid::new_v4().to_string(),
         initial,
-        now
+        now,
+        pass_auth_token()
     ])?;
     let id = conn.last_insert_rowid();
     if initial > 0 {
@@ -289,4 +290,107 @@ pub fn apply(
     .execute(params![id, entry.balance_after, time_fmt::now()])?;
     debug_assert_eq!(entry.store_id, store_id);
     ledger::append(conn, &entry)
+}
+
+/// The secret a Wallet device presents for one pass (128 random bits, hex).
+fn pass_auth_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Everything a public view of one card shows (web card page, wallet passes), found by
+/// the card's uuid. It holds only what the card's holder may see.
+#[derive(Debug, Clone)]
+pub struct CardView {
+    pub customer_card_id: i64,
+    pub store_id: i64,
+    pub store_name: String,
+    pub first_name: String,
+    pub last_name: Option<String>,
+    pub card: Card,
+    pub stamps_count: i64,
+    pub code: String,
+    pub uuid: String,
+    pub pass_auth_token: String,
+    pub pass_version: i64,
+    pub updated_at: String,
+    /// The card's active rewards, cheapest first.
+    pub rewards: Vec<Reward>,
+}
+
+impl CardView {
+    /// Rewards the current stamps pay for.
+    pub fn available_rewards(&self) -> impl Iterator<Item = &Reward> {
+        self.rewards
+            .iter()
+            .filter(|r| r.stamps_required <= self.stamps_count)
+    }
+}
+
+pub fn view_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<CardView>> {
+    let row = conn
+        .prepare_cached(
+            "SELECT cc.id, cc.store_id, coalesce(s.store_name, s.name), cu.first_name, cu.last_name,
+                    cc.card_id, cc.stamps_count, cc.code, cc.uuid, cc.pass_auth_token,
+                    cc.pass_version, cc.updated_at
+             FROM customer_cards cc
+             JOIN stores s ON s.id = cc.store_id
+             JOIN customers cu ON cu.id = cc.customer_id
+             WHERE cc.uuid = ?1",
+        )?
+        .query_row([uuid], |r| {
+            Ok((
+                r.get::<_, i64>(0)?,
+                r.get::<_, i64>(1)?,
+                r.get::<_, String>(2)?,
+                r.get::<_, String>(3)?,
+                r.get::<_, Option<String>>(4)?,
+                r.get::<_, i64>(5)?,
+                r.get::<_, i64>(6)?,
+                r.get::<_, String>(7)?,
+                r.get::<_, String>(8)?,
+                r.get::<_, String>(9)?,
+                r.get::<_, i64>(10)?,
+                r.get::<_, String>(11)?,
+            ))
+        })
+        .optional()?;
+    let Some((
+        id,
+        store_id,
+        store_name,
+        first_name,
+        last_name,
+        card_id,
+        stamps_count,
+        code,
+        uuid,
+        token,
+        version,
+        updated_at,
+    )) = row
+    else {
+        return Ok(None);
+    };
+    let Some(card) = super::cards::find(conn, store_id, card_id)? else {
+        return Ok(None);
+    };
+    let rewards = rewards::active_for_cards(conn, &[card_id])?;
+    Ok(Some(CardView {
+        customer_card_id: id,
+        store_id,
+        store_name,
+        first_name,
+        last_name,
+        card,
+        stamps_count,
+        code,
+        uuid,
+        pass_auth_token: token,
+        pass_version: version,
+        updated_at,
+        rewards,
+    }))
 }
