@@ -16,6 +16,8 @@ use crate::db::{Db, OpenError};
 pub enum StartError {
     #[error(transparent)]
     Database(#[from] OpenError),
+    #[error(transparent)]
+    Wallet(#[from] crate::wallet::LoadError),
     #[error("cannot listen on {bind}: {source} (is another stampd already running? choose another address with --bind)")]
     Bind {
         bind: String,
@@ -26,6 +28,7 @@ pub enum StartError {
 /// A built, bound server that has not started serving yet.
 pub struct Application {
     server: Server,
+    outbox_rx: crate::outbox::OutboxReceiver,
     addr: SocketAddr,
     state: web::Data<AppState>,
 }
@@ -46,11 +49,14 @@ impl Application {
         };
         let listener = TcpListener::bind(&settings.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
+        let (outbox, outbox_rx) = crate::outbox::channel();
         let state = web::Data::new(AppState {
+            outbox,
             public_url: settings.public_base(addr),
             db,
             token_usage: TokenUsage::default(),
             rate_limits: RateLimits::new(settings.rate_limit_per_minute),
+            wallets: crate::wallet::Wallets::load(&settings)?,
             settings: settings.clone(),
         });
         let app_state = state.clone();
@@ -69,6 +75,7 @@ impl Application {
         .run();
         Ok(Application {
             server,
+            outbox_rx,
             addr,
             state,
         })
@@ -90,6 +97,12 @@ impl Application {
     /// Serves until stopped; then finishes in-flight requests, writes token usage and
     /// checkpoints the WAL so the `.db` file alone holds everything.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let sender = crate::outbox::spawn(
+            self.outbox_rx,
+            self.state.db.clone(),
+            self.state.settings.clone(),
+            self.state.public_url.clone(),
+        );
         let flusher = {
             let state = self.state.clone();
             actix_web::rt::spawn(async move {
@@ -131,6 +144,8 @@ impl Application {
         let result = self.server.await;
         flusher.abort();
         purger.abort();
+        self.state.outbox.stop();
+        let _ = web::block(move || sender.join()).await;
         let state = self.state.clone();
         let closed = web::block(move || {
             state.token_usage.flush(&state.db)?;

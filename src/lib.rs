@@ -6,10 +6,12 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+pub mod codes;
 pub mod config;
 pub mod db;
 pub mod domain;
 pub mod error;
+pub mod outbox;
 pub mod params;
 pub mod time_fmt;
 pub mod tokens;

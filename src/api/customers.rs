@@ -79,7 +79,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let base = state.public_url.clone();
     let country = state.settings.default_country;
-    super::write(&state, bearer, body, move |tx, access, params| {
+    let response = super::write(&state, bearer, body, move |tx, access, params| {
         let store_id = access.store(tx, &path)?;
         let mut errors = FieldErrors::new();
         let attrs = attributes(params, "customer")?;
@@ -129,7 +129,7 @@ pub async fn create(
         if let Some(card) = &card {
             let cc = db::customer_cards::enrol(tx, store_id, id, card, Some(access.token_id))?;
             if send_links {
-                db::customer_cards::queue_card_links(
+                db::deliveries::queue(
                     tx,
                     store_id,
                     id,
@@ -153,7 +153,9 @@ pub async fn create(
             body: out,
         })
     })
-    .await
+    .await;
+    state.outbox.wake();
+    response
 }
 
 pub async fn update(
@@ -451,4 +453,52 @@ fn save_external_references(
         )?;
     }
     Ok(())
+}
+
+/// `POST /customers/:id/send_card_links`: queues the card links again, by email and/or
+/// SMS to the addresses the customer has, for every card (or the `customer_card_id`
+/// given). 201 with the queued deliveries.
+pub async fn send_card_links(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let response = super::write(&state, bearer, body, move |tx, access, params| {
+        let store_id = access.store(tx, &account)?;
+        let id = id_or_404(&id, "Customer")?;
+        let customer = db::customers::find_fields(tx, store_id, id)?
+            .ok_or_else(|| ApiError::not_found("Customer"))?;
+        let mut errors = FieldErrors::new();
+        let only = integer(params, "customer_card_id", &mut errors).set();
+        errors.into_result()?;
+        let cards = db::customer_cards::ids_of_customer(tx, id)?;
+        let cards: Vec<i64> = match only {
+            Some(cc) if cards.contains(&cc) => vec![cc],
+            Some(_) => return Err(FieldErrors::single("customer_card_id", "not found")),
+            None => cards,
+        };
+        if cards.is_empty() {
+            return Err(FieldErrors::single(
+                "customer",
+                "has no card to send (enrol them in a card first)",
+            ));
+        }
+        let mut ids = Vec::new();
+        for cc in cards {
+            ids.extend(db::deliveries::queue(
+                tx,
+                store_id,
+                id,
+                cc,
+                customer.email.as_deref(),
+                customer.phone.as_deref(),
+            )?);
+        }
+        Reply::created(&json!({ "deliveries": db::deliveries::find_many(tx, &ids)? }))
+    })
+    .await;
+    state.outbox.wake();
+    response
 }

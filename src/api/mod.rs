@@ -4,11 +4,13 @@
 pub mod cards;
 pub mod customer_cards;
 pub mod customers;
+pub mod deliveries;
 pub mod passes;
 pub mod rate_limit;
 pub mod rewards;
 pub mod status;
 pub mod stores;
+pub mod web_card;
 
 use std::collections::HashMap;
 use std::future::{ready, Ready};
@@ -36,6 +38,10 @@ pub struct AppState {
     pub token_usage: TokenUsage,
     /// `None` when rate limits are off.
     pub rate_limits: Option<rate_limit::RateLimits>,
+    /// Wakes the card-link sender when deliveries are queued.
+    pub outbox: crate::outbox::Outbox,
+    /// Apple and Google Wallet signing identities (each `None` when not configured).
+    pub wallets: crate::wallet::Wallets,
 }
 
 /// When each token was last used, kept in memory and written to the database in the
@@ -332,6 +338,7 @@ fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use Method as M;
     passes::configure(cfg);
+    cfg.service(web::resource("/c/{uuid}").route(web::get().to(web_card::show)));
     cfg.service(
         web::scope("/api/v1")
             .service(resource("/status", &[M::GET]).route(web::get().to(status::show)))
@@ -404,6 +411,17 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
                     &[M::GET],
                 )
                 .route(web::get().to(customer_cards::events)),
+            )
+            .service(
+                resource("/accounts/{account_id}/deliveries", &[M::GET])
+                    .route(web::get().to(deliveries::list)),
+            )
+            .service(
+                resource(
+                    "/accounts/{account_id}/customers/{id}/send_card_links",
+                    &[M::POST],
+                )
+                .route(web::post().to(customers::send_card_links)),
             )
             .service(
                 resource("/accounts/{account_id}/rewards", &[M::GET, M::POST])

@@ -1,6 +1,459 @@
 //! Public wallet endpoints: `/passes/<uuid>.pkpass`, `/passes/<uuid>/google`, and the
 //! Apple pass web service under `/passes/v1/`.
+//!
+//! Pass links need no API token: the card's uuid is the link. The pass web service
+//! checks the pass's own secret, sent by Wallet as `Authorization: ApplePass <token>`.
+//! When a wallet is not configured, its link redirects to the web card page.
 
-use actix_web::web;
+use std::time::{Duration, SystemTime};
 
-pub fn configure(_cfg: &mut web::ServiceConfig) {}
+use actix_web::http::header::{self, HttpDate};
+use actix_web::http::Method;
+use actix_web::{web, HttpRequest, HttpResponse};
+use serde_json::{json, Value};
+use time::OffsetDateTime;
+
+use super::AppState;
+use crate::db;
+use crate::error::ApiError;
+use crate::wallet::{self, apple};
+
+pub fn configure(cfg: &mut web::ServiceConfig) {
+    use Method as M;
+    cfg.service(
+        super::resource("/passes/{uuid}.pkpass", &[M::GET]).route(web::get().to(apple_pass)),
+    )
+    .service(
+        super::resource("/passes/{uuid}/google", &[M::GET]).route(web::get().to(google_pass)),
+    )
+    .service(
+        super::resource("/passes/assets/program-logo.png", &[M::GET])
+            .route(web::get().to(program_logo)),
+    )
+    .service(
+        super::resource(
+            "/passes/v1/devices/{device}/registrations/{pass_type}/{serial}",
+            &[M::POST, M::DELETE],
+        )
+        .route(web::post().to(register))
+        .route(web::delete().to(unregister)),
+    )
+    .service(
+        super::resource(
+            "/passes/v1/devices/{device}/registrations/{pass_type}",
+            &[M::GET],
+        )
+        .route(web::get().to(updated_passes)),
+    )
+    .service(
+        super::resource("/passes/v1/passes/{pass_type}/{serial}", &[M::GET])
+            .route(web::get().to(latest_pass)),
+    )
+    .service(super::resource("/passes/v1/log", &[M::POST]).route(web::post().to(log_messages)));
+}
+
+const PROGRAM_LOGO: &[u8] = include_bytes!("../wallet/assets/program-logo.png");
+
+const PASS_UNAUTHORIZED: &str = "Unauthorized – invalid or missing pass authentication token";
+
+fn card_not_found() -> ApiError {
+    ApiError::not_found("Card")
+}
+
+fn pass_not_found() -> ApiError {
+    ApiError::not_found("Pass")
+}
+
+/// A uuid from a path, in the form cards store it; `None` when it is not a uuid.
+fn parse_uuid(s: &str) -> Option<String> {
+    uuid::Uuid::try_parse(s)
+        .ok()
+        .map(|u| u.hyphenated().to_string())
+}
+
+fn redirect(location: String) -> HttpResponse {
+    HttpResponse::Found()
+        .insert_header((header::LOCATION, location))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .finish()
+}
+
+/// `GET /passes/{uuid}.pkpass`: the signed pass, or the web card page when Apple
+/// Wallet is not configured.
+async fn apple_pass(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let uuid = parse_uuid(&path).ok_or_else(card_not_found)?;
+    if state.wallets.apple.is_none() {
+        return Ok(redirect(wallet::web_card_url(&state.public_url, &uuid)));
+    }
+    let st = state.clone();
+    let pass = web::block(move || {
+        let signer = st.wallets.apple.as_ref().ok_or_else(card_not_found)?;
+        let view = st
+            .db
+            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
+            .ok_or_else(card_not_found)?;
+        signer
+            .pkpass(&view, &st.public_url)
+            .map_err(ApiError::Internal)
+    })
+    .await??;
+    Ok(HttpResponse::Ok()
+        .content_type(apple::CONTENT_TYPE)
+        .insert_header((header::CACHE_CONTROL, "no-cache"))
+        .body(pass))
+}
+
+/// `GET /passes/{uuid}/google`: the "Save to Google Wallet" link, or the web card page
+/// when Google Wallet is not configured.
+async fn google_pass(
+    state: web::Data<AppState>,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let uuid = parse_uuid(&path).ok_or_else(card_not_found)?;
+    if state.wallets.google.is_none() {
+        return Ok(redirect(wallet::web_card_url(&state.public_url, &uuid)));
+    }
+    let st = state.clone();
+    let url = web::block(move || {
+        let issuer = st.wallets.google.as_ref().ok_or_else(card_not_found)?;
+        let view = st
+            .db
+            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
+            .ok_or_else(card_not_found)?;
+        Ok::<_, ApiError>(issuer.save_url(&view, &st.public_url))
+    })
+    .await??;
+    Ok(redirect(url))
+}
+
+/// The program logo Google Wallet shows on loyalty classes (fetched by Google).
+async fn program_logo() -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=86400"))
+        .body(PROGRAM_LOGO)
+}
+
+// ---------------------------------------------------------------------------------
+// The Apple pass web service
+// ---------------------------------------------------------------------------------
+
+/// Answers `ApiError::Unauthorized` with the pass web service's own message.
+fn service_reply(result: Result<HttpResponse, ApiError>) -> Result<HttpResponse, ApiError> {
+    match result {
+        Err(ApiError::Unauthorized) => {
+            Ok(HttpResponse::Unauthorized().json(json!({ "error": PASS_UNAUTHORIZED })))
+        }
+        other => other,
+    }
+}
+
+/// The serial number of a request for a pass of this server's pass type; 404 for
+/// another pass type, a serial that is not a uuid, or when Apple Wallet is off.
+fn our_serial(state: &AppState, pass_type: &str, serial: &str) -> Result<String, ApiError> {
+    let ours = state
+        .wallets
+        .apple
+        .as_ref()
+        .is_some_and(|s| s.pass_type_id() == pass_type);
+    if !ours {
+        return Err(pass_not_found());
+    }
+    parse_uuid(serial).ok_or_else(pass_not_found)
+}
+
+fn check_pass_type(state: &AppState, pass_type: &str) -> Result<(), ApiError> {
+    match &state.wallets.apple {
+        Some(s) if s.pass_type_id() == pass_type => Ok(()),
+        _ => Err(pass_not_found()),
+    }
+}
+
+/// The token of `Authorization: ApplePass <token>`.
+fn apple_pass_token(req: &HttpRequest) -> Result<String, ApiError> {
+    let value = req
+        .headers()
+        .get(header::AUTHORIZATION)
+        .and_then(|v| v.to_str().ok())
+        .map(str::trim)
+        .ok_or(ApiError::Unauthorized)?;
+    match value.split_once(' ') {
+        Some((scheme, token))
+            if scheme.eq_ignore_ascii_case("ApplePass")
+                && !token.trim().is_empty()
+                && token.len() <= 256 =>
+        {
+            Ok(token.trim().to_string())
+        }
+        _ => Err(ApiError::Unauthorized),
+    }
+}
+
+/// Compares secrets in time that does not depend on where they differ.
+fn same_secret(a: &str, b: &str) -> bool {
+    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |d, (x, y)| d | (x ^ y)) == 0
+}
+
+/// The pass with this serial, when the token is its authentication token.
+fn authorize(
+    conn: &rusqlite::Connection,
+    serial: &str,
+    token: &str,
+) -> Result<db::passes::PassAuth, ApiError> {
+    let auth = db::passes::auth_by_serial(conn, serial)?.ok_or_else(pass_not_found)?;
+    if same_secret(&auth.auth_token, token) {
+        Ok(auth)
+    } else {
+        Err(ApiError::Unauthorized)
+    }
+}
+
+/// A device library identifier: Wallet sends a short opaque string.
+fn device_id(s: &str) -> Result<String, ApiError> {
+    if s.is_empty() || s.len() > 128 || !s.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(ApiError::BadRequest(
+            "deviceLibraryIdentifier must be 1 to 128 printable ASCII characters".into(),
+        ));
+    }
+    Ok(s.to_string())
+}
+
+/// The `pushToken` of a registration body.
+fn push_token(body: &[u8]) -> Result<String, ApiError> {
+    let bad = || {
+        ApiError::BadRequest(
+            "the body must be JSON like {\"pushToken\": \"...\"} with a push token of at most 256 characters".into(),
+        )
+    };
+    let json: Value = serde_json::from_slice(body).map_err(|_| bad())?;
+    match json.get("pushToken").and_then(Value::as_str).map(str::trim) {
+        Some(t) if !t.is_empty() && t.len() <= 256 => Ok(t.to_string()),
+        _ => Err(bad()),
+    }
+}
+
+/// `POST /passes/v1/devices/{device}/registrations/{pass_type}/{serial}`: 201 when the
+/// device is new for the pass, 200 when it was registered (its push token renewed).
+async fn register(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    req: HttpRequest,
+    body: web::Bytes,
+) -> Result<HttpResponse, ApiError> {
+    service_reply(
+        async move {
+            let (device, pass_type, serial) = path.into_inner();
+            let serial = our_serial(&state, &pass_type, &serial)?;
+            let token = apple_pass_token(&req)?;
+            let device = device_id(&device)?;
+            let push_token = push_token(&body)?;
+            let st = state.clone();
+            let created = web::block(move || {
+                st.db.write(|tx| {
+                    let auth = authorize(tx, &serial, &token)?;
+                    Ok(db::passes::register(
+                        tx,
+                        &device,
+                        auth.customer_card_id,
+                        &push_token,
+                    )?)
+                })
+            })
+            .await??;
+            Ok(if created {
+                HttpResponse::Created().finish()
+            } else {
+                HttpResponse::Ok().finish()
+            })
+        }
+        .await,
+    )
+}
+
+/// `DELETE /passes/v1/devices/{device}/registrations/{pass_type}/{serial}`: 200.
+async fn unregister(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    service_reply(
+        async move {
+            let (device, pass_type, serial) = path.into_inner();
+            let serial = our_serial(&state, &pass_type, &serial)?;
+            let token = apple_pass_token(&req)?;
+            let device = device_id(&device)?;
+            let st = state.clone();
+            web::block(move || {
+                st.db.write(|tx| {
+                    let auth = authorize(tx, &serial, &token)?;
+                    Ok(db::passes::unregister(tx, &device, auth.customer_card_id)?)
+                })
+            })
+            .await??;
+            Ok(HttpResponse::Ok().finish())
+        }
+        .await,
+    )
+}
+
+/// `GET /passes/v1/devices/{device}/registrations/{pass_type}?passesUpdatedSince=<tag>`:
+/// the serial numbers of the device's passes changed since the tag, or 204.
+async fn updated_passes(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    query: web::Query<std::collections::HashMap<String, String>>,
+) -> Result<HttpResponse, ApiError> {
+    let (device, pass_type) = path.into_inner();
+    check_pass_type(&state, &pass_type)?;
+    let device = device_id(&device)?;
+    // A tag this server did not hand out is ignored: the device gets every pass.
+    let since = query
+        .get("passesUpdatedSince")
+        .filter(|t| crate::time_fmt::parse_timestamp(t).is_some())
+        .cloned();
+    let st = state.clone();
+    let updated = web::block(move || {
+        st.db
+            .read(|conn| Ok(db::passes::updated_since(conn, &device, since.as_deref())?))
+    })
+    .await??;
+    Ok(match updated {
+        Some(u) => HttpResponse::Ok().json(json!({
+            "serialNumbers": u.serial_numbers,
+            "lastUpdated": u.last_updated,
+        })),
+        None => HttpResponse::NoContent().finish(),
+    })
+}
+
+/// `GET /passes/v1/passes/{pass_type}/{serial}`: the pass as it is now, with
+/// `Last-Modified`; 304 when it has not changed since `If-Modified-Since`.
+async fn latest_pass(
+    state: web::Data<AppState>,
+    path: web::Path<(String, String)>,
+    req: HttpRequest,
+) -> Result<HttpResponse, ApiError> {
+    service_reply(
+        async move {
+            let (pass_type, serial) = path.into_inner();
+            let serial = our_serial(&state, &pass_type, &serial)?;
+            let token = apple_pass_token(&req)?;
+            let if_modified_since = req
+                .headers()
+                .get(header::IF_MODIFIED_SINCE)
+                .and_then(|v| v.to_str().ok())
+                .and_then(|v| v.parse::<HttpDate>().ok())
+                .map(SystemTime::from);
+            let st = state.clone();
+            let fetched = web::block(move || {
+                let (view, modified) = st.db.read(|conn| {
+                    let auth = authorize(conn, &serial, &token)?;
+                    // The time first: a change landing between the two reads then makes
+                    // the copy newer than its validator, which costs a refetch, never a
+                    // stale pass behind a 304.
+                    let modified = db::passes::modified_at(conn, auth.customer_card_id)?
+                        .ok_or_else(pass_not_found)?;
+                    let view = db::customer_cards::view_by_uuid(conn, &serial)?
+                        .ok_or_else(pass_not_found)?;
+                    Ok((view, modified))
+                })?;
+                let modified = OffsetDateTime::parse(
+                    &modified,
+                    &time::format_description::well_known::Rfc3339,
+                )
+                .map_err(|e| {
+                    ApiError::Internal(format!("pass modified time {modified:?}: {e}"))
+                })?;
+                let validator = last_modified_validator(modified, OffsetDateTime::now_utc());
+                if if_modified_since.is_some_and(|since| validator <= since) {
+                    return Ok(Fetched::NotModified(validator));
+                }
+                let signer = st.wallets.apple.as_ref().ok_or_else(pass_not_found)?;
+                let pass = signer
+                    .pkpass(&view, &st.public_url)
+                    .map_err(ApiError::Internal)?;
+                Ok::<_, ApiError>(Fetched::Pass(pass, validator))
+            })
+            .await??;
+            Ok(match fetched {
+                Fetched::NotModified(validator) => HttpResponse::NotModified()
+                    .insert_header((header::LAST_MODIFIED, HttpDate::from(validator)))
+                    .finish(),
+                Fetched::Pass(pass, validator) => HttpResponse::Ok()
+                    .content_type(apple::CONTENT_TYPE)
+                    .insert_header((header::LAST_MODIFIED, HttpDate::from(validator)))
+                    .insert_header((header::CACHE_CONTROL, "no-cache"))
+                    .body(pass),
+            })
+        }
+        .await,
+    )
+}
+
+enum Fetched {
+    NotModified(SystemTime),
+    Pass(Vec<u8>, SystemTime),
+}
+
+/// The `Last-Modified` of a pass: its modified time in whole seconds. While that second
+/// is still running, the pass may change again within it, so the second before is
+/// given instead: a device holding this copy then never gets a wrong 304.
+fn last_modified_validator(modified: OffsetDateTime, now: OffsetDateTime) -> SystemTime {
+    let second = modified.unix_timestamp();
+    let second = if now.unix_timestamp() > second {
+        second
+    } else {
+        second - 1
+    };
+    SystemTime::UNIX_EPOCH + Duration::from_secs(second.max(0) as u64)
+}
+
+/// `POST /passes/v1/log`: messages Wallet reports about passes, written to the log.
+async fn log_messages(body: web::Bytes) -> HttpResponse {
+    const MAX_MESSAGES: usize = 20;
+    const MAX_CHARS: usize = 1000;
+    let logs = serde_json::from_slice::<Value>(&body)
+        .ok()
+        .and_then(|v| v.get("logs").and_then(Value::as_array).cloned())
+        .unwrap_or_default();
+    for message in logs.iter().filter_map(Value::as_str).take(MAX_MESSAGES) {
+        let message: String = message.chars().take(MAX_CHARS).collect();
+        log::warn!("Apple Wallet reports: {message}");
+    }
+    HttpResponse::Ok().finish()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn validator_is_never_later_than_a_change_within_the_same_second() {
+        let modified = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_400_000_000).unwrap();
+        let same_second = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_900_000_000).unwrap();
+        let later = OffsetDateTime::from_unix_timestamp(1_700_000_005).unwrap();
+        let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        assert_eq!(last_modified_validator(modified, later), at(1_700_000_000));
+        assert_eq!(last_modified_validator(modified, same_second), at(1_699_999_999));
+    }
+
+    #[test]
+    fn secrets_and_ids() {
+        assert!(same_secret("abc", "abc"));
+        assert!(!same_secret("abc", "abd"));
+        assert!(!same_secret("abc", "abcd"));
+        assert_eq!(
+            parse_uuid("9B2F4A9E-3F0C-4D8E-9A51-2D1F8C0E7B6A").as_deref(),
+            Some("9b2f4a9e-3f0c-4d8e-9a51-2d1f8c0e7b6a")
+        );
+        assert_eq!(parse_uuid("../etc"), None);
+        assert!(device_id("a1b2c3").is_ok());
+        assert!(device_id("has space").is_err());
+        assert_eq!(push_token(br#"{"pushToken": " ff00 "}"#).unwrap(), "ff00");
+        assert!(push_token(br#"{"pushToken": ""}"#).is_err());
+        assert!(push_token(b"nope").is_err());
+    }
+}

@@ -214,36 +214,6 @@ pub fn enrol(
     Ok(id)
 }
 
-/// Queues the card's links for delivery to each address the customer has.
-pub fn queue_card_links(
-    conn: &Connection,
-    store_id: i64,
-    customer_id: i64,
-    customer_card_id: i64,
-    email: Option<&str>,
-    phone: Option<&str>,
-) -> rusqlite::Result<()> {
-    let now = time_fmt::now();
-    let mut stmt = conn.prepare_cached(
-        "INSERT INTO deliveries (store_id, customer_id, customer_card_id, channel, address,
-            next_attempt_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6, ?6)",
-    )?;
-    for (channel, address) in [("email", email), ("sms", phone)] {
-        if let Some(a) = address {
-            stmt.execute(params![
-                store_id,
-                customer_id,
-                customer_card_id,
-                channel,
-                a,
-                now
-            ])?;
-        }
-    }
-    Ok(())
-}
-
 /// The facts a stamp or a redemption is checked against, read inside its transaction.
 pub struct Balance {
     pub stamps_count: i64,
@@ -393,4 +363,12 @@ pub fn view_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Ca
         updated_at,
         rewards,
     }))
+}
+
+/// The ids of a customer's cards, oldest first.
+pub fn ids_of_customer(conn: &Connection, customer_id: i64) -> rusqlite::Result<Vec<i64>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT id FROM customer_cards WHERE customer_id = ?1 ORDER BY id")?;
+    let rows = stmt.query_map([customer_id], |r| r.get(0))?;
+    rows.collect()
 }

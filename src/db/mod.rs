@@ -8,8 +8,10 @@
 pub mod cards;
 pub mod customer_cards;
 pub mod customers;
+pub mod deliveries;
 pub mod idempotency;
 pub mod ledger;
+pub mod passes;
 pub mod rewards;
 pub mod stores;
 pub mod tokens;

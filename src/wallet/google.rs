@@ -1,0 +1,240 @@
+//! Google Wallet: "Save to Google Wallet" links carrying an RS256-signed JWT with the
+//! card's loyalty class and the customer's loyalty object.
+
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use base64::Engine;
+use rsa::pkcs1v15::SigningKey;
+use rsa::signature::{SignatureEncoding, Signer};
+use serde_json::{json, Value};
+use sha2::Sha256;
+
+use super::{keys, LoadError};
+use crate::config::GoogleSettings;
+use crate::db::customer_cards::CardView;
+
+pub const SAVE_URL: &str = "https://pay.google.com/gp/v/save/";
+
+/// The service account that signs save links, loaded and checked at startup.
+pub struct GoogleIssuer {
+    issuer_id: String,
+    client_email: String,
+    key_id: Option<String>,
+    key: SigningKey<Sha256>,
+}
+
+impl GoogleIssuer {
+    pub fn load(settings: &GoogleSettings) -> Result<GoogleIssuer, LoadError> {
+        const KEY: &str = "google_service_account_key";
+        let issuer_id = settings.issuer_id.trim().to_string();
+        if issuer_id.is_empty() || !issuer_id.bytes().all(|b| b.is_ascii_digit()) {
+            return Err(LoadError::new(
+                "google_issuer_id",
+                format!(
+                    "{issuer_id:?} is not an issuer id; copy the number shown in the Google Pay \
+                     & Wallet Console"
+                ),
+            ));
+        }
+        let path = &settings.service_account_key;
+        let shown = path.display();
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| LoadError::new(KEY, format!("cannot read {shown}: {e}")))?;
+        let json: Value = serde_json::from_str(&text).map_err(|e| {
+            LoadError::new(
+                KEY,
+                format!("{shown} is not a JSON service account key file: {e}"),
+            )
+        })?;
+        let field = |name: &str| {
+            json.get(name)
+                .and_then(Value::as_str)
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(str::to_string)
+        };
+        let client_email = field("client_email").ok_or_else(|| {
+            LoadError::new(
+                KEY,
+                format!("{shown} has no \"client_email\"; download a JSON key of the service account"),
+            )
+        })?;
+        let pem = field("private_key").ok_or_else(|| {
+            LoadError::new(
+                KEY,
+                format!("{shown} has no \"private_key\"; download a JSON key of the service account"),
+            )
+        })?;
+        let key = keys::rsa_private_key_pem(&pem)
+            .map_err(|e| LoadError::new(KEY, format!("{shown}: private_key {e}")))?;
+        Ok(GoogleIssuer {
+            issuer_id,
+            client_email,
+            key_id: field("private_key_id"),
+            key: SigningKey::<Sha256>::new(key),
+        })
+    }
+
+    /// The id of the loyalty class of a card template.
+    pub fn class_id(&self, view: &CardView) -> String {
+        format!(
+            "{}.stampd-{}-{}",
+            self.issuer_id, view.store_id, view.card.id
+        )
+    }
+
+    /// The id of the loyalty object of a customer card.
+    pub fn object_id(&self, view: &CardView) -> String {
+        format!("{}.{}", self.issuer_id, view.uuid)
+    }
+
+    /// The JWT claims of a card's save link.
+    pub fn claims(&self, view: &CardView, public_url: &str, issued_at: i64) -> Value {
+        let design = &view.card.design;
+        let class_id = self.class_id(view);
+        let now = crate::time_fmt::now();
+        let state = if view.card.archived_at.is_some() {
+            "INACTIVE"
+        } else if view.card.is_expired(&now) {
+            "EXPIRED"
+        } else {
+            "ACTIVE"
+        };
+        let mut modules = Vec::new();
+        if design.show_stamps_to_reward_field {
+            modules.push(json!({
+                "id": "next_reward",
+                "header": "Next reward",
+                "body": super::next_reward_text(view),
+            }));
+        }
+        modules.push(json!({
+            "id": "rewards",
+            "header": "Rewards available",
+            "body": super::available_rewards_text(view),
+        }));
+        let mut object = json!({
+            "id": self.object_id(view),
+            "classId": class_id,
+            "state": state,
+            "accountId": view.code,
+            "loyaltyPoints": {
+                "label": "Stamps",
+                "balance": {"int": view.stamps_count},
+            },
+            "barcode": {
+                "type": "QR_CODE",
+                "value": view.code,
+                "alternateText": view.code,
+            },
+            "textModulesData": modules,
+            "linksModuleData": {"uris": [{
+                "id": "web_card",
+                "uri": super::web_card_url(public_url, &view.uuid),
+                "description": "Your card online",
+            }]},
+        });
+        if design.show_member_field {
+            object["accountName"] = json!(super::member_name(view));
+        }
+        json!({
+            "iss": self.client_email,
+            "aud": "google",
+            "typ": "savetowallet",
+            "iat": issued_at,
+            "origins": [public_url],
+            "payload": {
+                "loyaltyClasses": [{
+                    "id": class_id,
+                    "issuerName": view.store_name,
+                    "programName": design.name,
+                    "programLogo": {
+                        "sourceUri": {"uri": format!("{public_url}/passes/assets/program-logo.png")},
+                        "contentDescription": {"defaultValue": {
+                            "language": "en-US",
+                            "value": design.name,
+                        }},
+                    },
+                    "hexBackgroundColor": design.card_color,
+                    "reviewStatus": "UNDER_REVIEW",
+                }],
+                "loyaltyObjects": [object],
+            },
+        })
+    }
+
+    /// An RS256 JWT of the claims.
+    pub fn sign(&self, claims: &Value) -> String {
+        let mut header = json!({"alg": "RS256", "typ": "JWT"});
+        if let Some(kid) = &self.key_id {
+            header["kid"] = json!(kid);
+        }
+        let signing_input = format!(
+            "{}.{}",
+            URL_SAFE_NO_PAD.encode(header.to_string()),
+            URL_SAFE_NO_PAD.encode(claims.to_string())
+        );
+        let signature = self.key.sign(signing_input.as_bytes());
+        format!(
+            "{signing_input}.{}",
+            URL_SAFE_NO_PAD.encode(signature.to_bytes())
+        )
+    }
+
+    /// The "Save to Google Wallet" link of a card.
+    pub fn save_url(&self, view: &CardView, public_url: &str) -> String {
+        let issued_at = time::OffsetDateTime::now_utc().unix_timestamp();
+        format!(
+            "{SAVE_URL}{}",
+            self.sign(&self.claims(view, public_url, issued_at))
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use rsa::pkcs1v15::{Signature, VerifyingKey};
+    use rsa::signature::Verifier;
+    use rsa::RsaPrivateKey;
+
+    fn issuer() -> (GoogleIssuer, VerifyingKey<Sha256>) {
+        let key = RsaPrivateKey::new(&mut rsa::rand_core::OsRng, 1024).expect("key");
+        let verifying = VerifyingKey::<Sha256>::new(key.to_public_key());
+        (
+            GoogleIssuer {
+                issuer_id: "3388000000012345678".into(),
+                client_email: "wallet@example.iam.gserviceaccount.com".into(),
+                key_id: Some("k1".into()),
+                key: SigningKey::<Sha256>::new(key),
+            },
+            verifying,
+        )
+    }
+
+    #[test]
+    fn jwt_is_signed_and_holds_the_object() {
+        let (issuer, verifying) = issuer();
+        let view = crate::wallet::tests::view(7, &[("Free coffee", 5), ("Cake", 10)]);
+        let claims = issuer.claims(&view, "https://cards.example.com", 1_700_000_000);
+        let jwt = issuer.sign(&claims);
+        let parts: Vec<&str> = jwt.split('.').collect();
+        assert_eq!(parts.len(), 3);
+        let header: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
+        assert_eq!(header, json!({"alg": "RS256", "typ": "JWT", "kid": "k1"}));
+        let signature = Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice())
+            .unwrap();
+        verifying
+            .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
+            .expect("signature verifies");
+        let decoded: Value =
+            serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[1]).unwrap()).unwrap();
+        assert_eq!(decoded, claims);
+        let object = &claims["payload"]["loyaltyObjects"][0];
+        assert_eq!(object["id"], format!("3388000000012345678.{}", view.uuid));
+        assert_eq!(object["classId"], "3388000000012345678.stampd-1-3");
+        assert_eq!(object["loyaltyPoints"]["balance"]["int"], 7);
+        assert_eq!(object["accountName"], "Ann Lee");
+        assert_eq!(object["textModulesData"][1]["body"], "Free coffee");
+    }
+}

@@ -1,0 +1,677 @@
+//! The command line, run as the real binary: stores, tokens, migrations, configuration
+//! errors, first start, and a clean stop on SIGTERM.
+//!
+//! Every command gets `--db` in a temporary folder and `--config` pointing to a temporary
+//! config file, and runs with no `STAMPD_*` variables from the outside, so neither the
+//! repository's `config.toml` nor the caller's environment is used.
+
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Output, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+const BIN: &str = env!("CARGO_BIN_EXE_stampd");
+
+/// A temporary folder with a config file and a database path in it.
+struct Env {
+    dir: tempfile::TempDir,
+    config: PathBuf,
+    db: PathBuf,
+}
+
+impl Env {
+    fn new() -> Env {
+        Self::with_config("log_level = \"info\"\n")
+    }
+
+    fn with_config(text: &str) -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("test-config.toml");
+        std::fs::write(&config, text).expect("write config");
+        let db = dir.path().join("x.db");
+        Env { dir, config, db }
+    }
+
+    /// `stampd --config .. --db .. <args>`, with extra environment variables.
+    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("STAMPD_") {
+                cmd.env_remove(k);
+            }
+        }
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd
+    }
+
+    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        self.command(args, env)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run stampd")
+    }
+
+    fn run(&self, args: &[&str]) -> Output {
+        self.run_with(args, &[])
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "stampd {args:?} failed ({:?}): {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    fn create_store(&self, name: &str) -> i64 {
+        let out = self.ok(&["store", "create", "--name", name]);
+        out.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("store create printed {out:?}"))
+    }
+
+    fn create_token(&self, stores: &[i64], label: &str) -> String {
+        let mut args = vec!["token".to_string(), "create".to_string()];
+        for s in stores {
+            args.push("--account".into());
+            args.push(s.to_string());
+        }
+        args.push("--name".into());
+        args.push(label.into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.ok(&args);
+        let token = out.trim().to_string();
+        assert_eq!(
+            out,
+            format!("{token}\n"),
+            "token create prints the token alone"
+        );
+        token
+    }
+
+    fn wal(&self) -> PathBuf {
+        let mut p = self.db.clone().into_os_string();
+        p.push("-wal");
+        PathBuf::from(p)
+    }
+}
+
+fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+/// A `stampd serve` child process; killed on drop if it is still running.
+struct Server {
+    child: Child,
+    port: u16,
+    stdout: Arc<Mutex<String>>,
+    log: PathBuf,
+}
+
+impl Server {
+    fn start(env: &Env) -> Server {
+        let port = free_port();
+        let bind = format!("127.0.0.1:{port}");
+        let log = env.dir.path().join(format!("serve-{port}.log"));
+        let mut child = env
+            .command(&["serve", "--bind", &bind], &[])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn stampd serve");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stdout.take().expect("stdout pipe");
+        let sink = stdout.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let mut server = Server {
+            child,
+            port,
+            stdout,
+            log,
+        };
+        server.wait_ready();
+        server
+    }
+
+    fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!(
+                    "stampd serve exited early ({status:?}): {}",
+                    std::fs::read_to_string(&self.log).unwrap_or_default()
+                );
+            }
+            if let Ok(r) = ureq::get(&self.url("/api/v1/status"))
+                .timeout(Duration::from_secs(2))
+                .call()
+            {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(Instant::now() < deadline, "stampd serve did not come up");
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// What the server printed on stdout so far.
+    fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// Waits until stdout contains `needle` (the banner is printed as serving starts).
+    fn wait_stdout(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.stdout();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stdout never showed {needle:?}: {s:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// Sends SIGTERM and waits for the process to end.
+    fn terminate(&mut self) -> std::process::ExitStatus {
+        let ok = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(ok.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stampd did not stop within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// A request to a running server with a bearer token: (status, JSON body).
+fn http(method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+    let agent = ureq::AgentBuilder::new()
+        .timeout(Duration::from_secs(10))
+        .build();
+    let mut req = agent.request(method, url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    let result = match body {
+        Some(b) => req.send_json(b.clone()),
+        None => req.call(),
+    };
+    let resp = match result {
+        Ok(r) => r,
+        Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let status = resp.status();
+    let text = resp.into_string().expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+}
+
+const UNAUTHORIZED: &str = "Unauthorized – invalid or missing API token";
+
+fn open_db(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).expect("open db")
+}
+
+#[test]
+fn store_create_prints_only_the_id() {
+    let env = Env::new();
+    let out = env.run(&["store", "create", "--name", "Shop"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    let id: i64 = stdout
+        .trim()
+        .parse()
+        .unwrap_or_else(|_| panic!("stdout is not an id: {stdout:?}"));
+    assert_eq!(stdout, format!("{id}\n"));
+    assert!(id > 0);
+
+    let second = env.create_store("Bakery");
+    assert_ne!(second, id);
+
+    let conn = open_db(&env.db);
+    let name: String = conn
+        .query_row("SELECT name FROM stores WHERE id = ?1", [id], |r| r.get(0))
+        .expect("store row");
+    assert_eq!(name, "Shop");
+
+    let list = env.ok(&["store", "list"]);
+    assert!(list.contains("Shop") && list.contains("Bakery"), "{list}");
+
+    let out = env.run(&["store", "create", "--name", "  "]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("--name"), "{}", stderr(&out));
+}
+
+#[test]
+fn token_create_prints_only_a_token_that_works() {
+    let env = Env::new();
+    let shop = env.create_store("Shop");
+    let token = env.create_token(&[shop], "pos");
+    assert!(token.len() >= 32, "{token}");
+    assert!(token.chars().all(|c| c.is_ascii_graphic()), "{token:?}");
+    // Stored only as a hash.
+    let conn = open_db(&env.db);
+    let found: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM api_tokens WHERE CAST(token_hash AS TEXT) = ?1",
+            [&token],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(found, 0);
+    drop(conn);
+
+    let mut server = Server::start(&env);
+    assert!(!server.stdout().contains("Bearer"), "{}", server.stdout());
+    let (status, body) = http("GET", &server.url("/api/v1/accounts"), Some(&token), None);
+    assert_eq!(status, 200, "{body}");
+    let stores = body.as_array().expect("array");
+    assert_eq!(stores.len(), 1, "{body}");
+    assert_eq!(stores[0]["id"], shop);
+    assert_eq!(stores[0]["name"], "Shop");
+    let (status, _) = http(
+        "GET",
+        &server.url(&format!("/api/v1/accounts/{shop}")),
+        Some(&token),
+        None,
+    );
+    assert_eq!(status, 200);
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn token_list_shows_id_label_and_stores_but_never_the_token() {
+    let env = Env::new();
+    let a = env.create_store("Shop A");
+    let b = env.create_store("Shop B");
+    let pos = env.create_token(&[a], "pos");
+    let both = env.create_token(&[a, b], "office");
+    let out = env.ok(&["token", "list"]);
+    assert!(!out.contains(&pos), "token text shown: {out}");
+    assert!(!out.contains(&both), "token text shown: {out}");
+    assert!(!out.contains("stampd_"), "token-like text shown: {out}");
+
+    let conn = open_db(&env.db);
+    let ids: Vec<(i64, String)> = conn
+        .prepare("SELECT id, name FROM api_tokens ORDER BY id")
+        .unwrap()
+        .query_map([], |r| Ok((r.get(0)?, r.get(1)?)))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(ids.len(), 2);
+    let row = |label: &str| -> Vec<String> {
+        out.lines()
+            .find(|l| l.split_whitespace().nth(1) == Some(label))
+            .unwrap_or_else(|| panic!("no row for {label}: {out}"))
+            .split_whitespace()
+            .map(str::to_string)
+            .collect()
+    };
+    let pos_row = row("pos");
+    assert_eq!(pos_row[0], ids[0].0.to_string(), "{out}");
+    assert_eq!(pos_row[2], a.to_string(), "{out}");
+    let office_row = row("office");
+    assert_eq!(office_row[0], ids[1].0.to_string(), "{out}");
+    let mut stores: Vec<&str> = office_row[2].split(',').collect();
+    stores.sort();
+    let mut expected = vec![a.to_string(), b.to_string()];
+    expected.sort();
+    assert_eq!(stores, expected, "{out}");
+}
+
+#[test]
+fn token_revoke_refuses_the_token_at_once_on_a_running_server() {
+    let env = Env::new();
+    let shop = env.create_store("Shop");
+    let keep = env.create_token(&[shop], "keep");
+    let token = env.create_token(&[shop], "pos");
+    let mut server = Server::start(&env);
+    let url = server.url("/api/v1/accounts");
+    assert_eq!(http("GET", &url, Some(&token), None).0, 200);
+
+    let id = {
+        let conn = open_db(&env.db);
+        let id: i64 = conn
+            .query_row("SELECT id FROM api_tokens WHERE name = 'pos'", [], |r| {
+                r.get(0)
+            })
+            .unwrap();
+        id
+    };
+    let out = env.ok(&["token", "revoke", &id.to_string()]);
+    assert!(out.contains(&id.to_string()), "{out}");
+
+    let (status, body) = http("GET", &url, Some(&token), None);
+    assert_eq!(status, 401, "{body}");
+    assert_eq!(body, serde_json::json!({ "error": UNAUTHORIZED }));
+    let (status, _) = http(
+        "POST",
+        &server.url(&format!("/api/v1/accounts/{shop}/cards")),
+        Some(&token),
+        Some(&serde_json::json!({"card": {"name": "Coffee"}})),
+    );
+    assert_eq!(status, 401);
+    // The other token is untouched.
+    assert_eq!(http("GET", &url, Some(&keep), None).0, 200);
+
+    let list = env.ok(&["token", "list"]);
+    let row = list
+        .lines()
+        .find(|l| l.split_whitespace().nth(1) == Some("pos"))
+        .expect("pos row");
+    assert!(row.contains("revoked"), "{list}");
+
+    // Revoking again, or a token that does not exist, fails.
+    for bad in [id.to_string(), "999".to_string()] {
+        let out = env.run(&["token", "revoke", &bad]);
+        assert_eq!(out.status.code(), Some(1), "revoke {bad}");
+        assert!(stderr(&out).contains(&bad), "{}", stderr(&out));
+    }
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn token_create_for_a_missing_store_fails_naming_it() {
+    let env = Env::new();
+    env.create_store("Shop");
+    let out = env.run(&["token", "create", "--account", "999", "--name", "pos"]);
+    assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
+    assert!(
+        out.stdout.is_empty(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
+    let err = stderr(&out);
+    assert!(err.contains("999") && err.contains("store"), "{err}");
+    let conn = open_db(&env.db);
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM api_tokens", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 0, "no token was created");
+}
+
+#[test]
+fn migrate_succeeds_and_is_repeatable() {
+    let env = Env::new();
+    assert!(!env.db.exists());
+    let out = env.run(&["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert!(env.db.exists());
+    let conn = open_db(&env.db);
+    for table in [
+        "stores",
+        "api_tokens",
+        "cards",
+        "customers",
+        "customer_cards",
+    ] {
+        let n: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE type = 'table' AND name = ?1",
+                [table],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(n, 1, "table {table}");
+    }
+    drop(conn);
+    let out = env.run(&["migrate"]);
+    assert!(out.status.success(), "{}", stderr(&out));
+    // And the database is usable afterwards.
+    env.create_store("Shop");
+}
+
+#[test]
+fn a_bad_config_value_fails_naming_the_key() {
+    let env = Env::with_config("read_pool_size = 0\n");
+    for args in [vec!["store", "list"], vec!["migrate"]] {
+        let out = env.run(&args);
+        assert_eq!(out.status.code(), Some(1), "{args:?}");
+        let err = stderr(&out);
+        assert!(err.contains("read_pool_size"), "{err}");
+        assert!(out.stdout.is_empty());
+    }
+    assert!(!env.db.exists(), "nothing is created on a bad config");
+
+    let env = Env::new();
+    let out = env.run_with(&["store", "list"], &[("STAMPD_SYNCHRONOUS", "sometimes")]);
+    assert_eq!(out.status.code(), Some(1));
+    let err = stderr(&out);
+    assert!(err.contains("synchronous"), "{err}");
+    assert!(err.contains("STAMPD_SYNCHRONOUS"), "{err}");
+
+    // serve refuses too, before listening.
+    let out = env.run_with(
+        &["serve", "--bind", "127.0.0.1:0"],
+        &[("STAMPD_WORKERS", "0")],
+    );
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("workers"), "{}", stderr(&out));
+
+    let env = Env::with_config("synchronous = \"sometimes\"\n");
+    let out = env.run(&["store", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("synchronous"), "{}", stderr(&out));
+
+    let env = Env::with_config("bnid = \"127.0.0.1:1\"\n");
+    let out = env.run(&["store", "list"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("bnid"), "{}", stderr(&out));
+}
+
+#[test]
+fn a_good_env_value_is_used() {
+    // The env layer wins over the file: a valid value there is accepted.
+    let env = Env::with_config("synchronous = \"sometimes\"\n");
+    let out = env.run_with(&["store", "list"], &[("STAMPD_SYNCHRONOUS", "normal")]);
+    assert!(out.status.success(), "{}", stderr(&out));
+}
+
+/// Extracts the token of the first-start banner's curl line.
+fn banner_token(stdout: &str) -> (String, String) {
+    let curl: Vec<&str> = stdout.lines().filter(|l| l.contains("curl")).collect();
+    assert_eq!(curl.len(), 1, "one curl line: {stdout}");
+    let line = curl[0];
+    let after = line
+        .split("Authorization: Bearer ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no bearer in {line:?}"));
+    let token: String = after.chars().take_while(|c| *c != '"').collect();
+    let url = line.split_whitespace().last().expect("url").to_string();
+    (token, url)
+}
+
+#[test]
+fn first_start_prints_a_token_once() {
+    let env = Env::new();
+    let mut server = Server::start(&env);
+    let out = server.wait_stdout("curl");
+    let (token, url) = banner_token(&out);
+    assert!(token.len() >= 32, "{out}");
+    assert_eq!(url, server.url("/api/v1/accounts"), "{out}");
+    // The token stands alone on a line too, and appears nowhere else.
+    assert_eq!(
+        out.lines().filter(|l| l.trim() == token).count(),
+        1,
+        "{out}"
+    );
+    assert_eq!(out.matches(&token).count(), 2, "{out}");
+
+    let (status, body) = http("GET", &url, Some(&token), None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(body.as_array().map(Vec::len), Some(1), "{body}");
+    assert_eq!(body[0]["name"], "My Store");
+    assert!(server.terminate().success());
+    assert_eq!(server.stdout().matches("curl").count(), 1);
+
+    // A second start on the same database prints no new token.
+    let mut again = Server::start(&env);
+    std::thread::sleep(Duration::from_millis(200));
+    let out2 = again.stdout();
+    assert!(!out2.contains("Bearer"), "{out2}");
+    assert!(!out2.contains("curl"), "{out2}");
+    assert!(!out2.contains(&token), "{out2}");
+    let (status, body) = http("GET", &again.url("/api/v1/accounts"), Some(&token), None);
+    assert_eq!(status, 200, "{body}");
+    assert_eq!(
+        body.as_array().map(Vec::len),
+        Some(1),
+        "still one store: {body}"
+    );
+    assert!(again.terminate().success());
+    let conn = open_db(&env.db);
+    let n: i64 = conn
+        .query_row("SELECT count(*) FROM api_tokens", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(n, 1);
+}
+
+#[test]
+fn sigterm_stops_cleanly_and_the_db_file_alone_holds_everything() {
+    let env = Env::new();
+    let mut server = Server::start(&env);
+    let (token, _) = banner_token(&server.wait_stdout("curl"));
+    let (status, body) = http("GET", &server.url("/api/v1/accounts"), Some(&token), None);
+    assert_eq!(status, 200, "{body}");
+    let store = body[0]["id"].as_i64().expect("store id");
+    let base = server.url(&format!("/api/v1/accounts/{store}"));
+
+    let (status, card) = http(
+        "POST",
+        &format!("{base}/cards"),
+        Some(&token),
+        Some(&serde_json::json!({"card": {"name": "Coffee", "initial_stamps": 1}})),
+    );
+    assert_eq!(status, 201, "{card}");
+    let mut customers = Vec::new();
+    for i in 0..5 {
+        let (status, c) = http(
+            "POST",
+            &format!("{base}/customers"),
+            Some(&token),
+            Some(&serde_json::json!({
+                "customer": {"first_name": format!("Ann{i}"), "email": format!("ann{i}@example.com")},
+                "card_id": card["id"],
+            })),
+        );
+        assert_eq!(status, 201, "{c}");
+        customers.push(c["id"].as_i64().unwrap());
+    }
+    let (status, s) = http(
+        "PATCH",
+        &base,
+        Some(&token),
+        Some(&serde_json::json!({"account": {"store_name": "Ann's Coffee"}})),
+    );
+    assert_eq!(status, 200, "{s}");
+
+    let status = server.terminate();
+    assert!(status.success(), "exit status {status:?}");
+    assert_eq!(status.code(), Some(0));
+    let log = std::fs::read_to_string(&server.log).unwrap_or_default();
+
+    let wal = env.wal();
+    let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
+    assert_eq!(
+        wal_len, 0,
+        "-wal is {wal_len} bytes after a clean stop; log: {log}"
+    );
+
+    // The .db file alone, elsewhere.
+    let copy_dir = tempfile::tempdir().unwrap();
+    let copy = copy_dir.path().join("copy.db");
+    std::fs::copy(&env.db, &copy).unwrap();
+    let conn = open_db(&copy);
+    let n: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM customers WHERE store_id = ?1",
+            [store],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(n, 5);
+    let name: String = conn
+        .query_row(
+            "SELECT name FROM cards WHERE id = ?1",
+            [card["id"].as_i64().unwrap()],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(name, "Coffee");
+    let store_name: Option<String> = conn
+        .query_row(
+            "SELECT store_name FROM stores WHERE id = ?1",
+            [store],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!(store_name.as_deref(), Some("Ann's Coffee"));
+    let enrolled: i64 = conn
+        .query_row("SELECT count(*) FROM customer_cards", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(enrolled, 5);
+    let ok: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(ok, "ok");
+}
