@@ -12,8 +12,10 @@ mod search;
 mod stores;
 
 mod concurrency;
+mod deliveries;
 mod idempotency;
 mod ledger_model;
 mod rate_limits;
 mod rewards;
 mod stamps;
+mod web_card;
