@@ -101,14 +101,17 @@ CREATE TABLE customers (
     phone       TEXT,
     birthday    TEXT,
     metadata    TEXT NOT NULL DEFAULT '{}',
+    -- Lower-cased names (Unicode case folding done by stampd), for prefix search.
+    first_name_key  TEXT NOT NULL,
+    last_name_key   TEXT,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
 CREATE INDEX customers_by_store ON customers(store_id, id);
 CREATE UNIQUE INDEX customers_email ON customers(store_id, email) WHERE email IS NOT NULL;
 CREATE UNIQUE INDEX customers_phone ON customers(store_id, phone) WHERE phone IS NOT NULL;
-CREATE INDEX customers_first_name ON customers(store_id, lower(first_name));
-CREATE INDEX customers_last_name ON customers(store_id, lower(last_name));
+CREATE INDEX customers_first_name ON customers(store_id, first_name_key);
+CREATE INDEX customers_last_name ON customers(store_id, last_name_key);
 
 -- Substring search over names, email and phone digits (trigram: any fragment of
 -- three or more characters is an index look-up, not a scan). Kept by triggers.

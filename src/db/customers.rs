@@ -48,8 +48,9 @@ pub struct Customer {
 pub fn insert(conn: &Connection, store_id: i64, f: &CustomerFields) -> rusqlite::Result<i64> {
     let now = time_fmt::now();
     conn.prepare_cached(
-        "INSERT INTO customers (store_id, first_name, last_name, email, phone, birthday, metadata, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
+        "INSERT INTO customers (store_id, first_name, last_name, email, phone, birthday, metadata,
+            first_name_key, last_name_key, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?8, ?8)",
     )?
     .execute(params![
         store_id,
@@ -59,7 +60,9 @@ pub fn insert(conn: &Connection, store_id: i64, f: &CustomerFields) -> rusqlite:
         f.phone,
         f.birthday,
         Value::Object(f.metadata.clone()).to_string(),
-        now
+        now,
+        f.first_name.to_lowercase(),
+        f.last_name.as_deref().map(str::to_lowercase)
     ])?;
     Ok(conn.last_insert_rowid())
 }
@@ -67,7 +70,8 @@ pub fn insert(conn: &Connection, store_id: i64, f: &CustomerFields) -> rusqlite:
 pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
-            birthday = ?6, metadata = ?7, updated_at = ?8 WHERE id = ?1",
+            birthday = ?6, metadata = ?7, updated_at = ?8, first_name_key = ?9,
+            last_name_key = ?10 WHERE id = ?1",
     )?
     .execute(params![
         id,
@@ -77,7 +81,9 @@ pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Resul
         f.phone,
         f.birthday,
         Value::Object(f.metadata.clone()).to_string(),
-        time_fmt::now()
+        time_fmt::now(),
+        f.first_name.to_lowercase(),
+        f.last_name.as_deref().map(str::to_lowercase)
     ])?;
     Ok(())
 }
@@ -365,11 +371,11 @@ fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
         // Too short for the trigram index: names and emails starting with the text.
         let hi = format!("{lower}\u{10FFFF}");
         parts.push((
-            "SELECT id FROM customers WHERE store_id = ?1 AND lower(first_name) >= {} AND lower(first_name) < {}",
+            "SELECT id FROM customers WHERE store_id = ?1 AND first_name_key >= {} AND first_name_key < {}",
             vec![lower.clone(), hi.clone()],
         ));
         parts.push((
-            "SELECT id FROM customers WHERE store_id = ?1 AND lower(last_name) >= {} AND lower(last_name) < {}",
+            "SELECT id FROM customers WHERE store_id = ?1 AND last_name_key >= {} AND last_name_key < {}",
             vec![lower.clone(), hi.clone()],
         ));
         parts.push((
