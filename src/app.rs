@@ -141,7 +141,27 @@ impl Application {
                 }
             })
         };
+        let backups = (self.state.settings.backup_interval_hours > 0).then(|| {
+            let state = self.state.clone();
+            let every = Duration::from_secs(state.settings.backup_interval_hours * 3600);
+            actix_web::rt::spawn(async move {
+                let mut ticks = actix_web::rt::time::interval(every);
+                ticks.tick().await;
+                loop {
+                    ticks.tick().await;
+                    let s = state.clone();
+                    match web::block(move || automatic_backup(&s.settings)).await {
+                        Ok(Ok(path)) => log::info!("backup written to {}", path.display()),
+                        Ok(Err(e)) => log::error!("automatic backup failed: {e}"),
+                        Err(e) => log::error!("automatic backup failed: {e}"),
+                    }
+                }
+            })
+        });
         let result = self.server.await;
+        if let Some(b) = backups {
+            b.abort();
+        }
         flusher.abort();
         purger.abort();
         self.state.outbox.stop();
@@ -159,4 +179,17 @@ impl Application {
         }
         result
     }
+}
+
+/// One automatic backup into `backup_dir`, then the oldest beyond `backup_keep` removed.
+fn automatic_backup(settings: &Settings) -> Result<std::path::PathBuf, String> {
+    let conn = crate::db::open_connection(settings.database_path(), settings)
+        .map_err(|e| e.to_string())?;
+    let out = settings
+        .backup_dir
+        .join(crate::db::backup::timestamped_name());
+    crate::db::backup::backup(&conn, &out).map_err(|e| e.to_string())?;
+    crate::db::backup::prune(&settings.backup_dir, settings.backup_keep)
+        .map_err(|e| e.to_string())?;
+    Ok(out)
 }

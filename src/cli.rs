@@ -47,6 +47,18 @@ enum Command {
     Token(TokenCommand),
     /// Apply database migrations and exit
     Migrate,
+    /// Write a consistent copy of the database (safe while stampd serves)
+    Backup {
+        /// The file to write (default: a new timestamped file in backup_dir)
+        #[arg(long, value_name = "FILE")]
+        out: Option<PathBuf>,
+    },
+    /// Put a backup in place of the database (stampd must be stopped); the current
+    /// file is moved aside, not deleted
+    Restore {
+        /// The backup file to restore
+        file: PathBuf,
+    },
 }
 
 #[derive(Debug, Subcommand)]
@@ -102,6 +114,27 @@ fn run(cli: Cli) -> Result<(), String> {
     let settings = Settings::load(&overrides).map_err(|e| e.to_string())?;
     match cli.command.unwrap_or(Command::Serve { bind: None }) {
         Command::Serve { .. } => serve(settings),
+        Command::Backup { out } => {
+            let conn = open(&settings)?;
+            let out =
+                out.unwrap_or_else(|| settings.backup_dir.join(db::backup::timestamped_name()));
+            db::backup::backup(&conn, &out).map_err(|e| e.to_string())?;
+            println!("{}", out.display());
+            Ok(())
+        }
+        Command::Restore { file } => {
+            let moved =
+                db::backup::restore(&file, settings.database_path()).map_err(|e| e.to_string())?;
+            if let Some(old) = moved {
+                eprintln!("the previous database was moved to {}", old.display());
+            }
+            println!(
+                "restored {} to {}",
+                file.display(),
+                settings.database_path().display()
+            );
+            Ok(())
+        }
         Command::Migrate => {
             open(&settings)?;
             println!("database {} is up to date", settings.database.display());
@@ -217,6 +250,19 @@ fn serve(settings: Settings) -> Result<(), String> {
         .parse_default_env()
         .format_timestamp_millis()
         .init();
+    let _lock = db::backup::ServeLock::try_acquire(settings.database_path())
+        .map_err(|e| {
+            format!(
+                "cannot create the lock file beside {}: {e}",
+                settings.database_path().display()
+            )
+        })?
+        .ok_or_else(|| {
+            format!(
+                "another stampd is already serving {}; stop it first or use another --db",
+                settings.database_path().display()
+            )
+        })?;
     let first_run = first_run_setup(&settings)?;
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings.clone()).map_err(|e| e.to_string())?;

@@ -52,6 +52,12 @@ pub struct Settings {
     pub delivery_max_attempts: u32,
     /// The wait before the first retry; it doubles with each further try.
     pub delivery_retry_base_secs: u64,
+    /// Where automatic and `stampd backup` copies go (default: `backups/` beside the database).
+    pub backup_dir: PathBuf,
+    /// Hours between automatic backups; 0 turns them off.
+    pub backup_interval_hours: u64,
+    /// How many automatic backups to keep.
+    pub backup_keep: usize,
 }
 
 #[derive(Debug, Clone)]
@@ -144,6 +150,9 @@ impl Default for Settings {
             sms: None,
             delivery_max_attempts: 8,
             delivery_retry_base_secs: 30,
+            backup_dir: PathBuf::from("backups"),
+            backup_interval_hours: 24,
+            backup_keep: 7,
         }
     }
 }
@@ -205,6 +214,9 @@ const KEYS: &[&str] = &[
     "sms_from",
     "delivery_max_attempts",
     "delivery_retry_base_secs",
+    "backup_dir",
+    "backup_interval_hours",
+    "backup_keep",
 ];
 
 /// Settings whose values are never printed.
@@ -457,6 +469,39 @@ impl Settings {
             })?;
         }
         s.load_channels(&raw, &base_dir)?;
+        s.backup_dir = match raw.get("backup_dir").filter(|r| !r.value.trim().is_empty()) {
+            Some(r) => {
+                let p = PathBuf::from(r.value.trim());
+                if p.is_relative() && !r.origin.starts_with("env") {
+                    base_dir.join(p)
+                } else {
+                    p
+                }
+            }
+            None => s
+                .database
+                .parent()
+                .map(|d| d.join("backups"))
+                .unwrap_or_else(|| PathBuf::from("backups")),
+        };
+        if let Some(r) = raw.get("backup_interval_hours") {
+            s.backup_interval_hours = parse_range(&r.value, 0, 24 * 365).ok_or_else(|| {
+                invalid(
+                    "backup_interval_hours",
+                    r,
+                    "must be a whole number of hours from 0 (off) to 8760".into(),
+                )
+            })? as u64;
+        }
+        if let Some(r) = raw.get("backup_keep") {
+            s.backup_keep = parse_range(&r.value, 1, 10_000).ok_or_else(|| {
+                invalid(
+                    "backup_keep",
+                    r,
+                    "must be a whole number from 1 to 10000".into(),
+                )
+            })? as usize;
+        }
         Ok(s)
     }
 

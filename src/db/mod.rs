@@ -5,6 +5,7 @@
 //! starts IMMEDIATE, so it takes the write lock up front instead of failing with
 //! "database is locked" halfway through.
 
+pub mod backup;
 pub mod cards;
 pub mod customer_cards;
 pub mod customers;
@@ -39,6 +40,18 @@ pub enum OpenError {
     },
     #[error("database {path}: WAL journal mode could not be enabled (SQLite answered {mode:?}); keep the database on a local disk, not a network share")]
     NoWal { path: PathBuf, mode: String },
+    #[error("database {path} is damaged ({detail}); stop stampd and put a backup in place with `stampd restore BACKUP_FILE`")]
+    Damaged { path: PathBuf, detail: String },
+    #[error("database {path} is not a stampd database (or is damaged beyond reading); point --db at the right file, or restore a backup with `stampd restore BACKUP_FILE`")]
+    NotADatabase { path: PathBuf },
+    #[error("database {path} cannot be written ({detail}); stampd needs write access to the file and its folder (for the -wal and -shm files)")]
+    ReadOnly { path: PathBuf, detail: String },
+    #[error("database {path} was written by a newer stampd (schema version {found}; this stampd knows up to {known}); run the newer stampd, or restore a backup made by this version")]
+    TooNew {
+        path: PathBuf,
+        found: i64,
+        known: i64,
+    },
     #[error("database {path}: migrations failed: {message}")]
     Migrate { path: PathBuf, message: String },
     #[error("database {path}: {source}")]
@@ -99,16 +112,93 @@ pub fn open_connection(path: &Path, settings: &Settings) -> Result<Connection, O
                 mode: msg.clone(),
             }
         }
-        _ => OpenError::Open {
-            path: path.to_path_buf(),
-            source,
-        },
+        _ => classify(path, source),
     })?;
     Ok(conn)
 }
 
-/// Applies every embedded migration not yet applied.
+/// Turns SQLite's error on opening into one that says what to do.
+fn classify(path: &Path, source: rusqlite::Error) -> OpenError {
+    use rusqlite::ErrorCode as C;
+    let path = path.to_path_buf();
+    match source.sqlite_error_code() {
+        Some(C::NotADatabase) => OpenError::NotADatabase { path },
+        Some(C::DatabaseCorrupt) => OpenError::Damaged {
+            path,
+            detail: source.to_string(),
+        },
+        Some(C::ReadOnly) | Some(C::CannotOpen) | Some(C::PermissionDenied) => {
+            OpenError::ReadOnly {
+                path,
+                detail: source.to_string(),
+            }
+        }
+        _ => OpenError::Open { path, source },
+    }
+}
+
+/// The newest schema version this binary carries.
+pub fn known_schema_version() -> i64 {
+    embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| i64::from(m.version()))
+        .max()
+        .unwrap_or(0)
+}
+
+/// Refuses a database whose schema is newer than this binary knows.
+fn check_not_newer(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let has_history: bool = conn
+        .query_row(
+            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'refinery_schema_history')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| classify(path, e))?;
+    if !has_history {
+        return Ok(());
+    }
+    let found: i64 = conn
+        .query_row(
+            "SELECT coalesce(max(version), 0) FROM refinery_schema_history",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| classify(path, e))?;
+    let known = known_schema_version();
+    if found > known {
+        return Err(OpenError::TooNew {
+            path: path.to_path_buf(),
+            found,
+            known,
+        });
+    }
+    Ok(())
+}
+
+/// `PRAGMA quick_check`: refuses to start on a damaged file.
+pub fn quick_check(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    let mut stmt = conn
+        .prepare("PRAGMA quick_check")
+        .map_err(|e| classify(path, e))?;
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .and_then(|rows| rows.collect())
+        .map_err(|e| classify(path, e))?;
+    if rows.len() == 1 && rows[0] == "ok" {
+        Ok(())
+    } else {
+        Err(OpenError::Damaged {
+            path: path.to_path_buf(),
+            detail: rows.into_iter().take(3).collect::<Vec<_>>().join("; "),
+        })
+    }
+}
+
+/// Checks the file, then applies every embedded migration not yet applied.
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), OpenError> {
+    check_not_newer(conn, path)?;
     embedded::migrations::runner()
         .run(conn)
         .map(|_| ())
@@ -131,6 +221,7 @@ impl Db {
         let path = settings.database_path().to_path_buf();
         {
             let mut conn = open_connection(&path, settings)?;
+            quick_check(&conn, &path)?;
             migrate(&mut conn, &path)?;
         }
         let pool = |read_only: bool, size: u32| {

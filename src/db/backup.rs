@@ -1,0 +1,183 @@
+//! Backups: a consistent copy of the database made while stampd serves (`VACUUM INTO`
+//! reads one snapshot, so writers carry on), and putting a backup back in place.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use rusqlite::{Connection, OpenFlags};
+
+use crate::time_fmt;
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackupError {
+    #[error("{0} already exists; choose another --out file")]
+    Exists(PathBuf),
+    #[error("cannot write the backup {path}: {detail}")]
+    Write { path: PathBuf, detail: String },
+    #[error("{path} is not a usable stampd backup: {detail}")]
+    NotABackup { path: PathBuf, detail: String },
+    #[error("stampd is running on {0}; stop it first (Ctrl-C or SIGTERM), then restore")]
+    InUse(PathBuf),
+    #[error("cannot restore to {path}: {detail}")]
+    Restore { path: PathBuf, detail: String },
+}
+
+/// A file name for a backup taken now, e.g. `stampd-20261126-014512.db`.
+pub fn timestamped_name() -> String {
+    let now = time_fmt::now();
+    let compact: String = now
+        .chars()
+        .take(19)
+        .filter(|c| c.is_ascii_digit() || *c == 'T')
+        .map(|c| if c == 'T' { '-' } else { c })
+        .collect();
+    format!("stampd-{compact}.db")
+}
+
+/// Writes a consistent copy of the open database to `out`, then checks the copy.
+pub fn backup(conn: &Connection, out: &Path) -> Result<(), BackupError> {
+    if out.exists() {
+        return Err(BackupError::Exists(out.to_path_buf()));
+    }
+    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
+        fs::create_dir_all(dir).map_err(|e| BackupError::Write {
+            path: out.to_path_buf(),
+            detail: e.to_string(),
+        })?;
+    }
+    let target = out.to_string_lossy().to_string();
+    conn.execute("VACUUM INTO ?1", [&target]).map_err(|e| {
+        let _ = fs::remove_file(out);
+        BackupError::Write {
+            path: out.to_path_buf(),
+            detail: e.to_string(),
+        }
+    })?;
+    verify(out)
+}
+
+/// Opens a backup read-only and checks it is a whole, readable stampd database.
+pub fn verify(file: &Path) -> Result<(), BackupError> {
+    let bad = |detail: String| BackupError::NotABackup {
+        path: file.to_path_buf(),
+        detail,
+    };
+    let conn = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)
+        .map_err(|e| bad(e.to_string()))?;
+    let check: String = conn
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .map_err(|e| bad(e.to_string()))?;
+    if check != "ok" {
+        return Err(bad(format!("integrity_check says {check}")));
+    }
+    let is_stampd: bool = conn
+        .query_row(
+            "SELECT count(*) = 2 FROM sqlite_schema WHERE name IN ('refinery_schema_history', 'customers')",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| bad(e.to_string()))?;
+    if !is_stampd {
+        return Err(bad("it has no stampd tables".into()));
+    }
+    Ok(())
+}
+
+/// Deletes the oldest `stampd-*.db` backups in `dir` beyond the newest `keep`.
+pub fn prune(dir: &Path, keep: usize) -> std::io::Result<usize> {
+    let mut files: Vec<PathBuf> = fs::read_dir(dir)?
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with("stampd-") && n.ends_with(".db"))
+        })
+        .collect();
+    files.sort();
+    let excess = files.len().saturating_sub(keep);
+    for f in &files[..excess] {
+        fs::remove_file(f)?;
+    }
+    Ok(excess)
+}
+
+/// The lock a running server holds on `<database>.lock`, so that `restore` (and a second
+/// server) can tell the database is in use.
+pub struct ServeLock {
+    _file: fs::File,
+}
+
+pub fn lock_path(database: &Path) -> PathBuf {
+    let mut p = database.as_os_str().to_owned();
+    p.push(".lock");
+    PathBuf::from(p)
+}
+
+impl ServeLock {
+    /// `None` when another process holds the lock.
+    pub fn try_acquire(database: &Path) -> std::io::Result<Option<ServeLock>> {
+        let file = fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(lock_path(database))?;
+        match file.try_lock() {
+            Ok(()) => Ok(Some(ServeLock { _file: file })),
+            Err(fs::TryLockError::WouldBlock) => Ok(None),
+            Err(fs::TryLockError::Error(e)) => Err(e),
+        }
+    }
+}
+
+/// Puts `backup` in place as `database` (stampd stopped). The current database and any
+/// `-wal`/`-shm` files beside it are moved aside as `<name>.before-restore-<time>...`,
+/// never deleted. Returns where the old file went, if there was one.
+pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, BackupError> {
+    verify(backup)?;
+    let restore_err = |detail: String| BackupError::Restore {
+        path: database.to_path_buf(),
+        detail,
+    };
+    let _lock = ServeLock::try_acquire(database)
+        .map_err(|e| restore_err(e.to_string()))?
+        .ok_or_else(|| BackupError::InUse(database.to_path_buf()))?;
+    let stamp = timestamped_name()
+        .trim_start_matches("stampd-")
+        .trim_end_matches(".db")
+        .to_string();
+    let aside = |suffix: &str| {
+        let mut p = database.as_os_str().to_owned();
+        p.push(format!(".before-restore-{stamp}{suffix}"));
+        PathBuf::from(p)
+    };
+    let sibling = |suffix: &str| {
+        let mut p = database.as_os_str().to_owned();
+        p.push(suffix);
+        PathBuf::from(p)
+    };
+    // Copy first, beside the target, so the rename at the end is atomic.
+    let incoming = sibling(".restoring");
+    fs::copy(backup, &incoming).map_err(|e| restore_err(format!("copying the backup: {e}")))?;
+    fs::File::open(&incoming)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| restore_err(e.to_string()))?;
+    let mut moved = None;
+    if database.exists() {
+        let to = aside("");
+        fs::rename(database, &to).map_err(|e| restore_err(e.to_string()))?;
+        moved = Some(to);
+    }
+    for suffix in ["-wal", "-shm"] {
+        let stale = sibling(suffix);
+        if stale.exists() {
+            fs::rename(&stale, aside(suffix)).map_err(|e| restore_err(e.to_string()))?;
+        }
+    }
+    fs::rename(&incoming, database).map_err(|e| restore_err(e.to_string()))?;
+    if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
+        if let Ok(d) = fs::File::open(dir) {
+            let _ = d.sync_all();
+        }
+    }
+    Ok(moved)
+}
