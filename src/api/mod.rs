@@ -336,109 +336,170 @@ fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
-    use Method as M;
     passes::configure(cfg);
     cfg.service(web::resource("/c/{uuid}").route(web::get().to(web_card::show)));
-    cfg.service(
-        web::scope("/api/v1")
-            .service(resource("/status", &[M::GET]).route(web::get().to(status::show)))
-            .service(resource("/accounts", &[M::GET]).route(web::get().to(stores::list)))
-            .service(
-                resource("/accounts/{account_id}", &[M::GET, M::PATCH, M::PUT])
-                    .route(web::get().to(stores::show))
-                    .route(web::patch().to(stores::update))
-                    .route(web::put().to(stores::update)),
-            )
-            .service(
-                resource("/accounts/{account_id}/cards", &[M::GET, M::POST])
-                    .route(web::get().to(cards::list))
-                    .route(web::post().to(cards::create)),
-            )
-            .service(
-                resource(
-                    "/accounts/{account_id}/cards/{id}",
-                    &[M::GET, M::PATCH, M::PUT],
-                )
-                .route(web::get().to(cards::show))
-                .route(web::patch().to(cards::update))
-                .route(web::put().to(cards::update)),
-            )
-            .service(
-                resource("/accounts/{account_id}/customers", &[M::GET, M::POST])
-                    .route(web::get().to(customers::list))
-                    .route(web::post().to(customers::create)),
-            )
-            .service(
-                resource(
-                    "/accounts/{account_id}/customers/{id}",
-                    &[M::GET, M::PATCH, M::PUT],
-                )
-                .route(web::get().to(customers::show))
-                .route(web::patch().to(customers::update))
-                .route(web::put().to(customers::update)),
-            )
-            .service(
-                resource(
-                    "/accounts/{account_id}/customers/{customer_id}/customer_cards",
-                    &[M::GET],
-                )
-                .route(web::get().to(customer_cards::list)),
-            )
-            .service(
-                resource(
-                    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}",
-                    &[M::GET],
-                )
-                .route(web::get().to(customer_cards::show)),
-            )
-            .service(
-                resource(
-                    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/stamp",
-                    &[M::POST],
-                )
-                .route(web::post().to(customer_cards::stamp)),
-            )
-            .service(
-                resource(
-                    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/redeem",
-                    &[M::POST],
-                )
-                .route(web::post().to(customer_cards::redeem)),
-            )
-            .service(
-                resource(
-                    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/events",
-                    &[M::GET],
-                )
-                .route(web::get().to(customer_cards::events)),
-            )
-            .service(
-                resource("/accounts/{account_id}/deliveries", &[M::GET])
-                    .route(web::get().to(deliveries::list)),
-            )
-            .service(
-                resource(
-                    "/accounts/{account_id}/customers/{id}/send_card_links",
-                    &[M::POST],
-                )
-                .route(web::post().to(customers::send_card_links)),
-            )
-            .service(
-                resource("/accounts/{account_id}/rewards", &[M::GET, M::POST])
-                    .route(web::get().to(rewards::list))
-                    .route(web::post().to(rewards::create)),
-            )
-            .service(
-                resource(
-                    "/accounts/{account_id}/rewards/{id}",
-                    &[M::GET, M::PATCH, M::PUT, M::DELETE],
-                )
-                .route(web::get().to(rewards::show))
-                .route(web::patch().to(rewards::update))
-                .route(web::put().to(rewards::update))
-                .route(web::delete().to(rewards::delete)),
-            )
-            .default_service(web::to(not_found)),
-    )
-    .default_service(web::to(not_found));
+    cfg.service(api_scope()).default_service(web::to(not_found));
+}
+
+/// Every route of the JSON API under `/api/v1`: path, method, handler. The one list the
+/// server is built from, and that the OpenAPI document is checked against.
+pub fn api_routes() -> Vec<(&'static str, Method, actix_web::Route)> {
+    use web::{delete, get, patch, post, put};
+    use Method as M;
+    vec![
+        ("/status", M::GET, get().to(status::show)),
+        ("/accounts", M::GET, get().to(stores::list)),
+        ("/accounts/{account_id}", M::GET, get().to(stores::show)),
+        (
+            "/accounts/{account_id}",
+            M::PATCH,
+            patch().to(stores::update),
+        ),
+        ("/accounts/{account_id}", M::PUT, put().to(stores::update)),
+        (
+            "/accounts/{account_id}/cards",
+            M::GET,
+            get().to(cards::list),
+        ),
+        (
+            "/accounts/{account_id}/cards",
+            M::POST,
+            post().to(cards::create),
+        ),
+        (
+            "/accounts/{account_id}/cards/{id}",
+            M::GET,
+            get().to(cards::show),
+        ),
+        (
+            "/accounts/{account_id}/cards/{id}",
+            M::PATCH,
+            patch().to(cards::update),
+        ),
+        (
+            "/accounts/{account_id}/cards/{id}",
+            M::PUT,
+            put().to(cards::update),
+        ),
+        (
+            "/accounts/{account_id}/rewards",
+            M::GET,
+            get().to(rewards::list),
+        ),
+        (
+            "/accounts/{account_id}/rewards",
+            M::POST,
+            post().to(rewards::create),
+        ),
+        (
+            "/accounts/{account_id}/rewards/{id}",
+            M::GET,
+            get().to(rewards::show),
+        ),
+        (
+            "/accounts/{account_id}/rewards/{id}",
+            M::PATCH,
+            patch().to(rewards::update),
+        ),
+        (
+            "/accounts/{account_id}/rewards/{id}",
+            M::PUT,
+            put().to(rewards::update),
+        ),
+        (
+            "/accounts/{account_id}/rewards/{id}",
+            M::DELETE,
+            delete().to(rewards::delete),
+        ),
+        (
+            "/accounts/{account_id}/customers",
+            M::GET,
+            get().to(customers::list),
+        ),
+        (
+            "/accounts/{account_id}/customers",
+            M::POST,
+            post().to(customers::create),
+        ),
+        (
+            "/accounts/{account_id}/customers/{id}",
+            M::GET,
+            get().to(customers::show),
+        ),
+        (
+            "/accounts/{account_id}/customers/{id}",
+            M::PATCH,
+            patch().to(customers::update),
+        ),
+        (
+            "/accounts/{account_id}/customers/{id}",
+            M::PUT,
+            put().to(customers::update),
+        ),
+        (
+            "/accounts/{account_id}/customers/{id}/send_card_links",
+            M::POST,
+            post().to(customers::send_card_links),
+        ),
+        (
+            "/accounts/{account_id}/customers/{customer_id}/customer_cards",
+            M::GET,
+            get().to(customer_cards::list),
+        ),
+        (
+            "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}",
+            M::GET,
+            get().to(customer_cards::show),
+        ),
+        (
+            "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/stamp",
+            M::POST,
+            post().to(customer_cards::stamp),
+        ),
+        (
+            "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/redeem",
+            M::POST,
+            post().to(customer_cards::redeem),
+        ),
+        (
+            "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/events",
+            M::GET,
+            get().to(customer_cards::events),
+        ),
+        (
+            "/accounts/{account_id}/deliveries",
+            M::GET,
+            get().to(deliveries::list),
+        ),
+    ]
+}
+
+/// `(path, method)` of every JSON API route, in the form OpenAPI writes them.
+pub fn api_route_list() -> Vec<(String, Method)> {
+    api_routes()
+        .into_iter()
+        .map(|(path, method, _)| (format!("/api/v1{path}"), method))
+        .collect()
+}
+
+/// The `/api/v1` scope: one resource per path, answering 405 (with `Allow`) to the
+/// methods it does not have.
+fn api_scope() -> actix_web::Scope {
+    let mut paths: Vec<(&'static str, Vec<(Method, actix_web::Route)>)> = Vec::new();
+    for (path, method, route) in api_routes() {
+        match paths.iter_mut().find(|(p, _)| *p == path) {
+            Some((_, routes)) => routes.push((method, route)),
+            None => paths.push((path, vec![(method, route)])),
+        }
+    }
+    let mut scope = web::scope("/api/v1");
+    for (path, routes) in paths {
+        let methods: Vec<Method> = routes.iter().map(|(m, _)| m.clone()).collect();
+        let mut res = resource(path, &methods);
+        for (_, route) in routes {
+            res = res.route(route);
+        }
+        scope = scope.service(res);
+    }
+    scope.default_service(web::to(not_found))
 }
