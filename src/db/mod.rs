@@ -137,6 +137,16 @@ fn classify(path: &Path, source: rusqlite::Error) -> OpenError {
     }
 }
 
+/// Applies the embedded migrations up to and including `version` only (used to build
+/// databases of an older schema, e.g. to test upgrades).
+pub fn migrate_to(conn: &mut Connection, version: i32) -> Result<(), String> {
+    embedded::migrations::runner()
+        .set_target(refinery::Target::Version(version))
+        .run(conn)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}
+
 /// The newest schema version this binary carries.
 pub fn known_schema_version() -> i64 {
     embedded::migrations::runner()
