@@ -104,6 +104,9 @@ CREATE TABLE customers (
     -- Lower-cased names (Unicode case folding done by stampd), for prefix search.
     first_name_key  TEXT NOT NULL,
     last_name_key   TEXT,
+    -- Set when the customer's personal data was erased on request; the row stays
+    -- (without personal data) so the ledger of their cards stays whole.
+    erased_at   TEXT,
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
@@ -132,12 +135,17 @@ END;
 
 CREATE TRIGGER customers_update AFTER UPDATE OF first_name, last_name, email, phone ON customers BEGIN
     DELETE FROM customer_search WHERE rowid = OLD.id;
-    INSERT INTO customer_search(rowid, name, email, phone) VALUES (
-        NEW.id,
-        NEW.first_name || ' ' || coalesce(NEW.last_name, ''),
-        coalesce(NEW.email, ''),
-        coalesce(substr(NEW.phone, 2), '')
-    );
+    INSERT INTO customer_search(rowid, name, email, phone)
+    SELECT NEW.id,
+           NEW.first_name || ' ' || coalesce(NEW.last_name, ''),
+           coalesce(NEW.email, ''),
+           coalesce(substr(NEW.phone, 2), '')
+    WHERE NEW.erased_at IS NULL;
+END;
+
+CREATE TRIGGER customers_erase AFTER UPDATE OF erased_at ON customers
+    WHEN OLD.erased_at IS NULL AND NEW.erased_at IS NOT NULL BEGIN
+    UPDATE stores SET customers_count = customers_count - 1 WHERE id = NEW.store_id;
 END;
 
 CREATE TRIGGER customers_delete AFTER DELETE ON customers BEGIN

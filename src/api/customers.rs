@@ -502,3 +502,26 @@ pub async fn send_card_links(
     state.outbox.wake();
     response
 }
+
+/// `DELETE /customers/:id` (beyond Leal): erases the customer's personal data on request
+/// and keeps the anonymised ledger. 204; the customer is gone from the API afterwards.
+pub async fn erase(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    super::write(&state, bearer, body, move |tx, access, _| {
+        let store_id = access.store(tx, &account)?;
+        let id = id_or_404(&id, "Customer")?;
+        if !db::customers::erase(tx, store_id, id)? {
+            return Err(ApiError::not_found("Customer"));
+        }
+        Ok(Reply {
+            status: StatusCode::NO_CONTENT,
+            body: Value::Null,
+        })
+    })
+    .await
+}

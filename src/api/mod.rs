@@ -437,6 +437,11 @@ pub fn api_routes() -> Vec<(&'static str, Method, actix_web::Route)> {
             put().to(customers::update),
         ),
         (
+            "/accounts/{account_id}/customers/{id}",
+            M::DELETE,
+            delete().to(customers::erase),
+        ),
+        (
             "/accounts/{account_id}/customers/{id}/send_card_links",
             M::POST,
             post().to(customers::send_card_links),

@@ -308,7 +308,7 @@ pub fn view_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Ca
              FROM customer_cards cc
              JOIN stores s ON s.id = cc.store_id
              JOIN customers cu ON cu.id = cc.customer_id
-             WHERE cc.uuid = ?1",
+             WHERE cc.uuid = ?1 AND cu.erased_at IS NULL",
         )?
         .query_row([uuid], |r| {
             Ok((

@@ -95,7 +95,8 @@ pub fn find_fields(
     id: i64,
 ) -> rusqlite::Result<Option<CustomerFields>> {
     conn.prepare_cached(
-        "SELECT first_name, last_name, email, phone, birthday, metadata FROM customers WHERE id = ?1 AND store_id = ?2",
+        "SELECT first_name, last_name, email, phone, birthday, metadata FROM customers
+         WHERE id = ?1 AND store_id = ?2 AND erased_at IS NULL",
     )?
     .query_row(params![id, store_id], |r| {
         let meta: String = r.get(5)?;
@@ -112,7 +113,7 @@ pub fn find_fields(
 }
 
 pub fn exists(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1 AND store_id = ?2)")?
+    conn.prepare_cached("SELECT EXISTS (SELECT 1 FROM customers WHERE id = ?1 AND store_id = ?2 AND erased_at IS NULL)")?
         .query_row(params![id, store_id], |r| r.get(0))
 }
 
@@ -265,7 +266,8 @@ pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result
             .prepare_cached("SELECT customers_count FROM stores WHERE id = ?1")?
             .query_row([store_id], |r| r.get(0))?;
         let mut stmt = conn.prepare_cached(
-            "SELECT id FROM customers WHERE store_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
+            "SELECT id FROM customers WHERE store_id = ?1 AND erased_at IS NULL
+             ORDER BY id DESC LIMIT ?2 OFFSET ?3",
         )?;
         let ids = stmt
             .query_map(params![store_id, q.items, offset], |r| r.get(0))?
@@ -286,7 +288,7 @@ pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result
     let arg_refs: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
     let count: i64 = conn
         .prepare_cached(&format!(
-        "{cte} SELECT count(*) FROM m CROSS JOIN customers c ON c.id = m.id WHERE c.store_id = ?1"
+        "{cte} SELECT count(*) FROM m CROSS JOIN customers c ON c.id = m.id WHERE c.store_id = ?1 AND c.erased_at IS NULL"
     ))?
         .query_row(arg_refs.as_slice(), |r| r.get(0))?;
     let n = args.len();
@@ -294,7 +296,7 @@ pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result
     page_args.push(&q.items);
     page_args.push(&offset);
     let mut stmt = conn.prepare_cached(&format!(
-        "{cte} SELECT c.id FROM m CROSS JOIN customers c ON c.id = m.id WHERE c.store_id = ?1
+        "{cte} SELECT c.id FROM m CROSS JOIN customers c ON c.id = m.id WHERE c.store_id = ?1 AND c.erased_at IS NULL
          ORDER BY c.id DESC LIMIT ?{} OFFSET ?{}",
         n + 1,
         n + 2
@@ -384,4 +386,33 @@ fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
         ));
     }
     Some(parts)
+}
+
+/// Erases a customer's personal data on request: names, contact details, birthday,
+/// metadata, external references, queued messages and wallet device registrations go;
+/// the customer's cards and their ledger stay, anonymised. False when there was no
+/// such (unerased) customer.
+pub fn erase(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
+    let now = time_fmt::now();
+    let n = conn.execute(
+        "UPDATE customers SET first_name = '', first_name_key = '', last_name = NULL,
+            last_name_key = NULL, email = NULL, phone = NULL, birthday = NULL, metadata = '{}',
+            erased_at = ?3, updated_at = ?3
+         WHERE id = ?1 AND store_id = ?2 AND erased_at IS NULL",
+        params![id, store_id, now],
+    )?;
+    if n == 0 {
+        return Ok(false);
+    }
+    conn.execute(
+        "DELETE FROM external_references WHERE customer_id = ?1",
+        [id],
+    )?;
+    conn.execute("DELETE FROM deliveries WHERE customer_id = ?1", [id])?;
+    conn.execute(
+        "DELETE FROM pass_registrations
+         WHERE customer_card_id IN (SELECT id FROM customer_cards WHERE customer_id = ?1)",
+        [id],
+    )?;
+    Ok(true)
 }

@@ -1346,3 +1346,116 @@ fn restart_keeps_customers_cards_and_stamps() {
     );
     assert_eq!(r.status, 422, "{}", r.text);
 }
+
+#[test]
+fn delete_erases_personal_data_and_keeps_the_anonymised_ledger() {
+    let app = spawn_app();
+    let card = app.create_card(json!({"name": "Coffee", "initial_stamps": 2}));
+    let created = app.create_customer(json!({
+        "customer": {"first_name": "Erin", "last_name": "Gone", "email": "erin@example.com",
+                     "phone": "+1 415 555 0177", "birthday": "1990-01-02",
+                     "metadata": {"tier": "gold"},
+                     "external_references": [{"source": "pos", "external_id": "E-1"}]},
+        "card_id": card["id"],
+        "send_card_links": true,
+    }));
+    let id = created["id"].as_i64().unwrap();
+    let cc = &created["customer_card"];
+    let stamp = app.post(
+        &app.store_path(&format!(
+            "/customers/{id}/customer_cards/{}/stamp",
+            cc["id"]
+        )),
+        &json!({"stamps": 3}),
+    );
+    assert_eq!(stamp.status, 200, "{}", stamp.text);
+
+    let r = app.request(
+        "DELETE",
+        &app.store_path(&format!("/customers/{id}")),
+        Some(&app.token),
+        None,
+        None,
+    );
+    assert_eq!(r.status, 204, "{}", r.text);
+    assert!(r.text.is_empty());
+
+    assert_eq!(
+        app.get(&app.store_path(&format!("/customers/{id}"))).status,
+        404
+    );
+    let again = app.request(
+        "DELETE",
+        &app.store_path(&format!("/customers/{id}")),
+        Some(&app.token),
+        None,
+        None,
+    );
+    assert_eq!(again.status, 404);
+    let list = app.get(&app.store_path("/customers"));
+    assert_eq!(list.body["pagination"]["count"], 0);
+    for q in [
+        "erin",
+        "erin@example.com",
+        "5550177",
+        "E-1",
+        cc["code"].as_str().unwrap(),
+    ] {
+        let r = app.get(&app.store_path(&format!("/customers?search={q}")));
+        assert_eq!(r.body["pagination"]["count"], 0, "search {q}: {}", r.text);
+    }
+    assert_eq!(app.get(&app.store_path("")).body["customers_count"], 0);
+    let page = app.request(
+        "GET",
+        &format!("/c/{}", cc["uuid"].as_str().unwrap()),
+        None,
+        None,
+        None,
+    );
+    assert_eq!(page.status, 404);
+
+    let conn = app.conn();
+    let (first, email, phone, birthday, meta): (
+        String,
+        Option<String>,
+        Option<String>,
+        Option<String>,
+        String,
+    ) = conn
+        .query_row(
+            "SELECT first_name, email, phone, birthday, metadata FROM customers WHERE id = ?1",
+            [id],
+            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?, r.get(4)?)),
+        )
+        .unwrap();
+    assert_eq!(
+        (first.as_str(), email, phone, birthday, meta.as_str()),
+        ("", None, None, None, "{}")
+    );
+    let refs: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM external_references WHERE customer_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    let deliveries: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM deliveries WHERE customer_id = ?1",
+            [id],
+            |r| r.get(0),
+        )
+        .unwrap();
+    assert_eq!((refs, deliveries), (0, 0));
+    let (events, sum): (i64, i64) = conn
+        .query_row(
+            "SELECT count(*), sum(stamps) FROM stamp_events WHERE customer_card_id = ?1",
+            [cc["id"].as_i64().unwrap()],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((events, sum), (2, 5));
+
+    // The freed email and phone may be used again.
+    app.create_customer(json!({"customer": {"first_name": "New", "email": "erin@example.com", "phone": "4155550177"}}));
+}
