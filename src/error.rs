@@ -74,6 +74,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("request body is larger than 64 KiB")]
     PayloadTooLarge,
+    /// 408: the body did not arrive in time (a slow or stalled client).
+    #[error("request body timed out")]
+    RequestTimeout,
     #[error("method not allowed")]
     MethodNotAllowed { allow: String },
     #[error("rate limited")]
@@ -129,6 +132,7 @@ impl ResponseError for ApiError {
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
             ApiError::StorageFull => StatusCode::SERVICE_UNAVAILABLE,
@@ -173,6 +177,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => {
                 json!({ "error": "Request body is too large (the limit is 64 KiB)" })
             }
+            ApiError::RequestTimeout => json!({
+                "error": "Request body was not received in time; send it again"
+            }),
             ApiError::MethodNotAllowed { allow } => {
                 json!({ "error": format!("Method not allowed (allowed: {allow})") })
             }

@@ -81,7 +81,8 @@ fn run(rx: Receiver<Signal>, db: &Db, settings: &Settings, sender: &Sender_) {
         }
     }
     loop {
-        if let Err(e) = db.write(|tx| Ok(deliveries::mark_unconfigured(tx, &unconfigured)?)) {
+        let idle: Vec<&'static str> = unconfigured.clone();
+        if let Err(e) = db.write(move |tx| Ok(deliveries::mark_unconfigured(tx, &idle)?)) {
             log::warn!("outbox: {e}");
         }
         let due = match db.read(|c| Ok(deliveries::due(c, &configured, BATCH)?)) {
@@ -93,32 +94,34 @@ fn run(rx: Receiver<Signal>, db: &Db, settings: &Settings, sender: &Sender_) {
         };
         for d in &due {
             let outcome = sender.send(d);
-            let recorded = db.write(|tx| {
-                match &outcome {
-                    Ok(()) => deliveries::mark_sent(tx, d.id)?,
-                    Err(error) => {
-                        let tries = d.attempts + 1;
-                        let retry_at =
-                            (tries < i64::from(settings.delivery_max_attempts)).then(|| {
-                                let wait = settings
-                                    .delivery_retry_base_secs
-                                    .saturating_mul(1 << (tries - 1).min(20));
-                                time_fmt::format_timestamp(
-                                    time::OffsetDateTime::now_utc() + Duration::from_secs(wait),
-                                )
-                            });
-                        log::warn!(
-                            "outbox: {} delivery {} failed (try {tries}): {error}{}",
-                            d.channel,
-                            d.id,
-                            if retry_at.is_some() {
-                                "; will retry"
-                            } else {
-                                "; giving up"
-                            }
-                        );
-                        deliveries::mark_failed_try(tx, d.id, error, retry_at.as_deref())?
+            let tries = d.attempts + 1;
+            let retry_at = outcome.is_err().then_some(()).and_then(|_| {
+                (tries < i64::from(settings.delivery_max_attempts)).then(|| {
+                    let wait = settings
+                        .delivery_retry_base_secs
+                        .saturating_mul(1 << (tries - 1).min(20));
+                    time_fmt::format_timestamp(
+                        time::OffsetDateTime::now_utc() + Duration::from_secs(wait),
+                    )
+                })
+            });
+            if let Err(error) = &outcome {
+                log::warn!(
+                    "outbox: {} delivery {} failed (try {tries}): {error}{}",
+                    d.channel,
+                    d.id,
+                    if retry_at.is_some() {
+                        "; will retry"
+                    } else {
+                        "; giving up"
                     }
+                );
+            }
+            let id = d.id;
+            let recorded = db.write(move |tx| {
+                match &outcome {
+                    Ok(()) => deliveries::mark_sent(tx, id)?,
+                    Err(error) => deliveries::mark_failed_try(tx, id, error, retry_at.as_deref())?,
                 }
                 Ok(())
             });

@@ -15,6 +15,10 @@ use crate::error::{ApiError, FieldErrors};
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
 
+/// How long a whole body may take to arrive once the head is in (the head itself has the
+/// server's 10 s client timeout); a slower or stalled client gets 408.
+pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
+
 /// A request body as a JSON object (empty when the request has no body).
 #[derive(Debug, Clone)]
 pub struct Body {
@@ -47,7 +51,9 @@ impl FromRequest for Body {
             if declared_len.is_some_and(|n| n > BODY_LIMIT) {
                 return Err(ApiError::PayloadTooLarge);
             }
-            let raw = read_limited(&mut payload).await?;
+            let raw = actix_web::rt::time::timeout(BODY_TIMEOUT, read_limited(&mut payload))
+                .await
+                .map_err(|_| ApiError::RequestTimeout)??;
             let params = parse_body(content_type.as_deref(), &raw)?;
             let mut h = Sha256::new();
             h.update(head.as_bytes());
@@ -141,15 +147,34 @@ pub fn parse_form(raw: &[u8]) -> Result<Map<String, Value>, ApiError> {
         if key.is_empty() {
             continue;
         }
+        let shown = shorten(&key);
         let segments = split_key(&key).ok_or_else(|| {
-            ApiError::BadRequest(format!("Malformed form parameter name {key:?}"))
+            ApiError::BadRequest(format!("Malformed form parameter name {shown:?}"))
         })?;
+        // Nesting is followed recursively (and the value tree is dropped recursively), so
+        // a deep key would overflow the stack and bring the whole server down.
+        if segments.len() > FORM_DEPTH_LIMIT {
+            return Err(ApiError::BadRequest(format!(
+                "Form parameter name {shown:?} is nested too deeply (at most {FORM_DEPTH_LIMIT} levels)"
+            )));
+        }
         insert(&mut root, &segments, value.into_owned())
-            .map_err(|_| ApiError::BadRequest(format!("Conflicting form parameter {key:?}")))?;
+            .map_err(|_| ApiError::BadRequest(format!("Conflicting form parameter {shown:?}")))?;
     }
     match root {
         Value::Object(m) => Ok(m),
         _ => unreachable!("the root is always an object"),
+    }
+}
+
+/// Deepest nesting of a form parameter name (`a[b][c]` is 3 levels).
+const FORM_DEPTH_LIMIT: usize = 32;
+
+/// A parameter name as quoted in an error: at most 60 characters.
+fn shorten(key: &str) -> String {
+    match key.char_indices().nth(60) {
+        Some((i, _)) => format!("{}...", &key[..i]),
+        None => key.to_string(),
     }
 }
 
@@ -401,6 +426,12 @@ mod tests {
         );
         assert!(parse_form(b"a=1&a[b]=2").is_err());
         assert!(parse_form(b"a[b=1").is_err());
+        let deep = format!("a{}=1", "[b]".repeat(40_000));
+        assert!(matches!(parse_form(deep.as_bytes()), Err(ApiError::BadRequest(_))));
+        let deep = format!("a{}=1", "[]".repeat(40_000));
+        assert!(matches!(parse_form(deep.as_bytes()), Err(ApiError::BadRequest(_))));
+        let ok = format!("a{}=1", "[b]".repeat(FORM_DEPTH_LIMIT - 1));
+        assert!(parse_form(ok.as_bytes()).is_ok());
     }
 
     #[test]

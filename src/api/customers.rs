@@ -20,6 +20,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query_map(&req);
     let base = state.public_url.clone();
+    let country = state.settings.default_country;
     let body = super::read(&state, bearer, move |conn, access| {
         let store_id = access.store(conn, &path)?;
         let (page, items) = pagination_params(&q)?;
@@ -39,6 +40,7 @@ pub async fn list(
             external_id: q.get("external_id").cloned(),
             page,
             items,
+            default_country: country,
         };
         let (ids, count) = db::customers::list(conn, store_id, &query)?;
         let customers = db::customers::load(conn, &ids, &base)?;

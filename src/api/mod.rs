@@ -2,9 +2,11 @@
 //! every handler's database work goes through.
 
 pub mod cards;
+pub mod counter_page;
 pub mod customer_cards;
 pub mod customers;
 pub mod deliveries;
+pub mod openapi;
 pub mod passes;
 pub mod rate_limit;
 pub mod rewards;
@@ -66,7 +68,7 @@ impl TokenUsage {
         if used.is_empty() {
             return Ok(());
         }
-        db.write(|tx| Ok(db::tokens::record_usage(tx, &used)?))
+        db.write(move |tx| Ok(db::tokens::record_usage(tx, &used)?))
     }
 }
 
@@ -209,7 +211,8 @@ where
 {
     let state = state.clone();
     let outcome = web::block(move || {
-        state.db.write(|tx| {
+        let db = state.db.clone();
+        db.write(move |tx| {
             let access = Access::check(tx, &bearer)?;
             state.token_usage.touch(access.token_id);
             let Some(key) = body.idempotency_key.as_deref() else {
@@ -338,6 +341,8 @@ fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
 pub fn configure(cfg: &mut web::ServiceConfig) {
     passes::configure(cfg);
     cfg.service(web::resource("/c/{uuid}").route(web::get().to(web_card::show)));
+    cfg.service(web::resource("/c/{uuid}/qr.svg").route(web::get().to(counter_page::web_card_qr)));
+    counter_page::configure(cfg);
     cfg.service(api_scope()).default_service(web::to(not_found));
 }
 
@@ -348,6 +353,7 @@ pub fn api_routes() -> Vec<(&'static str, Method, actix_web::Route)> {
     use Method as M;
     vec![
         ("/status", M::GET, get().to(status::show)),
+        ("/openapi.json", M::GET, get().to(openapi::show)),
         ("/accounts", M::GET, get().to(stores::list)),
         ("/accounts/{account_id}", M::GET, get().to(stores::show)),
         (

@@ -23,9 +23,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(
         super::resource("/passes/{uuid}.pkpass", &[M::GET]).route(web::get().to(apple_pass)),
     )
-    .service(
-        super::resource("/passes/{uuid}/google", &[M::GET]).route(web::get().to(google_pass)),
-    )
+    .service(super::resource("/passes/{uuid}/google", &[M::GET]).route(web::get().to(google_pass)))
     .service(
         super::resource("/passes/assets/program-logo.png", &[M::GET])
             .route(web::get().to(program_logo)),
@@ -154,17 +152,11 @@ fn service_reply(result: Result<HttpResponse, ApiError>) -> Result<HttpResponse,
 /// The serial number of a request for a pass of this server's pass type; 404 for
 /// another pass type, a serial that is not a uuid, or when Apple Wallet is off.
 fn our_serial(state: &AppState, pass_type: &str, serial: &str) -> Result<String, ApiError> {
-    let ours = state
-        .wallets
-        .apple
-        .as_ref()
-        .is_some_and(|s| s.pass_type_id() == pass_type);
-    if !ours {
-        return Err(pass_not_found());
-    }
+    check_pass_type(state, pass_type)?;
     parse_uuid(serial).ok_or_else(pass_not_found)
 }
 
+/// 404 unless Apple Wallet is on and the pass type is this server's.
 fn check_pass_type(state: &AppState, pass_type: &str) -> Result<(), ApiError> {
     match &state.wallets.apple {
         Some(s) if s.pass_type_id() == pass_type => Ok(()),
@@ -252,7 +244,7 @@ async fn register(
             let push_token = push_token(&body)?;
             let st = state.clone();
             let created = web::block(move || {
-                st.db.write(|tx| {
+                st.db.write(move |tx| {
                     let auth = authorize(tx, &serial, &token)?;
                     Ok(db::passes::register(
                         tx,
@@ -287,7 +279,7 @@ async fn unregister(
             let device = device_id(&device)?;
             let st = state.clone();
             web::block(move || {
-                st.db.write(|tx| {
+                st.db.write(move |tx| {
                     let auth = authorize(tx, &serial, &token)?;
                     Ok(db::passes::unregister(tx, &device, auth.customer_card_id)?)
                 })
@@ -312,12 +304,19 @@ async fn updated_passes(
     // A tag this server did not hand out is ignored: the device gets every pass.
     let since = query
         .get("passesUpdatedSince")
-        .filter(|t| crate::time_fmt::parse_timestamp(t).is_some())
-        .cloned();
+        .and_then(|t| crate::time_fmt::parse_timestamp(t))
+        .map(crate::time_fmt::format_timestamp);
     let st = state.clone();
     let updated = web::block(move || {
-        st.db
-            .read(|conn| Ok(db::passes::updated_since(conn, &device, since.as_deref())?))
+        st.db.read(|conn| {
+            let now = OffsetDateTime::now_utc();
+            Ok(db::passes::updated_since(
+                conn,
+                &device,
+                since.as_deref(),
+                now,
+            )?)
+        })
     })
     .await??;
     Ok(match updated {
@@ -364,11 +363,10 @@ async fn latest_pass(
                     &modified,
                     &time::format_description::well_known::Rfc3339,
                 )
-                .map_err(|e| {
-                    ApiError::Internal(format!("pass modified time {modified:?}: {e}"))
-                })?;
-                let validator = last_modified_validator(modified, OffsetDateTime::now_utc());
-                if if_modified_since.is_some_and(|since| validator <= since) {
+                .map_err(|e| ApiError::Internal(format!("pass modified time {modified:?}: {e}")))?;
+                let now = OffsetDateTime::now_utc();
+                let validator = last_modified_validator(modified, now);
+                if if_modified_since.is_some_and(|since| not_modified_since(modified, now, since)) {
                     return Ok(Fetched::NotModified(validator));
                 }
                 let signer = st.wallets.apple.as_ref().ok_or_else(pass_not_found)?;
@@ -398,17 +396,21 @@ enum Fetched {
     Pass(Vec<u8>, SystemTime),
 }
 
-/// The `Last-Modified` of a pass: its modified time in whole seconds. While that second
-/// is still running, the pass may change again within it, so the second before is
-/// given instead: a device holding this copy then never gets a wrong 304.
+/// The `Last-Modified` of a pass: its modified time in whole seconds, but never later
+/// than [`db::passes::SETTLE`] ago, so that a change in the same second, or one about
+/// to commit, always counts as newer than the copy handed out.
 fn last_modified_validator(modified: OffsetDateTime, now: OffsetDateTime) -> SystemTime {
-    let second = modified.unix_timestamp();
-    let second = if now.unix_timestamp() > second {
-        second
-    } else {
-        second - 1
-    };
-    SystemTime::UNIX_EPOCH + Duration::from_secs(second.max(0) as u64)
+    whole_seconds(modified.min(now - db::passes::SETTLE))
+}
+
+/// True when the copy a device got with validator `since` is still the pass as it is:
+/// the last change is settled and not later than the validator.
+fn not_modified_since(modified: OffsetDateTime, now: OffsetDateTime, since: SystemTime) -> bool {
+    modified <= now - db::passes::SETTLE && whole_seconds(modified) <= since
+}
+
+fn whole_seconds(t: OffsetDateTime) -> SystemTime {
+    SystemTime::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
 }
 
 /// `POST /passes/v1/log`: messages Wallet reports about passes, written to the log.
@@ -431,13 +433,20 @@ mod tests {
     use super::*;
 
     #[test]
-    fn validator_is_never_later_than_a_change_within_the_same_second() {
-        let modified = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_400_000_000).unwrap();
-        let same_second = OffsetDateTime::from_unix_timestamp_nanos(1_700_000_000_900_000_000).unwrap();
-        let later = OffsetDateTime::from_unix_timestamp(1_700_000_005).unwrap();
+    fn validators_stay_behind_changes_that_may_still_commit() {
+        let t =
+            |ms: i64| OffsetDateTime::from_unix_timestamp_nanos(ms as i128 * 1_000_000).unwrap();
         let at = |s: u64| SystemTime::UNIX_EPOCH + Duration::from_secs(s);
+        let modified = t(1_700_000_000_400);
+        // Long settled: the modified second itself, and 304 for a copy that new.
+        let later = t(1_700_000_010_000);
         assert_eq!(last_modified_validator(modified, later), at(1_700_000_000));
-        assert_eq!(last_modified_validator(modified, same_second), at(1_699_999_999));
+        assert!(not_modified_since(modified, later, at(1_700_000_000)));
+        assert!(!not_modified_since(modified, later, at(1_699_999_999)));
+        // Just changed: a validator from before the change, and never a 304.
+        let soon = t(1_700_000_000_900);
+        assert_eq!(last_modified_validator(modified, soon), at(1_699_999_998));
+        assert!(!not_modified_since(modified, soon, at(1_800_000_000)));
     }
 
     #[test]

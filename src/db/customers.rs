@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::customer_cards::{self, CustomerCard};
-use crate::domain::CardCode;
+use crate::domain::{CardCode, Email, Phone};
 use crate::time_fmt;
 
 /// The attributes a client sets on a customer, already validated and normalised.
@@ -244,13 +244,15 @@ pub fn load(conn: &Connection, ids: &[i64], base_url: &str) -> rusqlite::Result<
 }
 
 /// What a customer list asks for.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone)]
 pub struct ListQuery {
     pub search: Option<String>,
     pub source: Option<String>,
     pub external_id: Option<String>,
     pub page: i64,
     pub items: i64,
+    /// How phone numbers without a country code are read.
+    pub default_country: phonenumber::country::Id,
 }
 
 /// One page of a store's customers (newest first) and the total count of matches.
@@ -352,22 +354,36 @@ fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
         "SELECT customer_id FROM external_references WHERE store_id = ?1 AND external_id = {}",
         vec![s.to_string()],
     ));
-    parts.push((
-        "SELECT id FROM customers WHERE store_id = ?1 AND email = {}",
-        vec![lower.clone()],
-    ));
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
     let phone_like = s
         .chars()
         .all(|c| c.is_ascii_digit() || " +-().".contains(c));
-    if lower.chars().count() >= 3 {
-        let mut expr = format!("{{name email}} : \"{}\"", lower.replace('"', "\"\""));
-        if phone_like && digits.len() >= 3 {
-            expr = format!("({expr}) OR phone : \"{digits}\"");
+    if let Ok(email) = Email::parse(s) {
+        // A whole address: the unique index answers it exactly.
+        parts.push((
+            "SELECT id FROM customers WHERE store_id = ?1 AND email = {}",
+            vec![email.as_str().to_string()],
+        ));
+    } else if phone_like && digits.len() >= 3 {
+        match Phone::parse(s, q.default_country) {
+            // A whole number: the unique index answers it exactly.
+            Ok(phone) => parts.push((
+                "SELECT id FROM customers WHERE store_id = ?1 AND phone = {}",
+                vec![phone.as_str().to_string()],
+            )),
+            // Some digits of a number: the trigram index over phone digits.
+            Err(_) => parts.push((
+                "SELECT rowid FROM customer_search WHERE customer_search MATCH {}",
+                vec![format!("phone : \"{digits}\"")],
+            )),
         }
+    } else if lower.chars().count() >= 3 {
         parts.push((
             "SELECT rowid FROM customer_search WHERE customer_search MATCH {}",
-            vec![expr],
+            vec![format!(
+                "{{name email}} : \"{}\"",
+                lower.replace('"', "\"\"")
+            )],
         ));
     } else {
         // Too short for the trigram index: names and emails starting with the text.

@@ -22,7 +22,7 @@ use std::time::Duration;
 
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
-use rusqlite::{Connection, OpenFlags, Transaction, TransactionBehavior};
+use rusqlite::{Connection, OpenFlags};
 
 use crate::config::{Settings, Synchronous};
 use crate::error::ApiError;
@@ -218,15 +218,61 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), OpenError> {
         })
 }
 
-/// The pools a running server uses.
+/// The connections a running server uses: a pool of readers and one writer.
+///
+/// The writer is a thread that owns the only write connection and runs write jobs in
+/// groups: it takes every job waiting, runs each inside its own savepoint of one
+/// IMMEDIATE transaction (a job that fails is rolled back alone), and commits the group
+/// once. With `synchronous = FULL` that is one disk sync for many requests instead of
+/// one each, and no request is answered before the commit that holds it is durable.
 #[derive(Clone)]
 pub struct Db {
     read: Pool<SqliteConnectionManager>,
-    write: Pool<SqliteConnectionManager>,
+    writer: std::sync::mpsc::Sender<Job>,
 }
 
+/// Work for the writer thread.
+enum Job {
+    /// Runs inside the group's transaction; returns whether it succeeded.
+    Tx {
+        run: Box<dyn FnOnce(&Connection) -> bool + Send>,
+        done: std::sync::mpsc::SyncSender<Result<(), CommitError>>,
+    },
+    /// Runs outside any transaction (e.g. a checkpoint).
+    Raw {
+        run: Box<dyn FnOnce(&Connection) + Send>,
+    },
+}
+
+/// Why a group's commit did not happen.
+#[derive(Debug, Clone)]
+struct CommitError {
+    disk_full: bool,
+    message: String,
+}
+
+impl CommitError {
+    fn from_sqlite(e: &rusqlite::Error) -> CommitError {
+        CommitError {
+            disk_full: e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
+            message: e.to_string(),
+        }
+    }
+
+    fn into_api(self) -> ApiError {
+        if self.disk_full {
+            ApiError::StorageFull
+        } else {
+            ApiError::Internal(format!("commit failed: {}", self.message))
+        }
+    }
+}
+
+/// Most jobs one group takes.
+const GROUP_MAX: usize = 128;
+
 impl Db {
-    /// Migrates the database, then builds the pools.
+    /// Migrates the database, then opens the readers and starts the writer.
     pub fn open(settings: &Settings) -> Result<Db, OpenError> {
         let path = settings.database_path().to_path_buf();
         {
@@ -234,33 +280,37 @@ impl Db {
             quick_check(&conn, &path)?;
             migrate(&mut conn, &path)?;
         }
-        let pool = |read_only: bool, size: u32| {
-            let opts = ConnectionOptions {
-                busy_timeout: Duration::from_millis(settings.busy_timeout_ms),
-                synchronous: settings.synchronous,
-                read_only,
-            };
-            let manager = SqliteConnectionManager::file(&path)
-                .with_flags(
-                    OpenFlags::SQLITE_OPEN_READ_WRITE
-                        | OpenFlags::SQLITE_OPEN_NO_MUTEX
-                        | OpenFlags::SQLITE_OPEN_URI,
-                )
-                .with_init(move |c| configure(c, &opts));
-            Pool::builder()
-                .max_size(size)
-                .min_idle(Some(1))
-                .connection_timeout(Duration::from_secs(30))
-                .build(manager)
-                .map_err(|source| OpenError::Pool {
-                    path: path.clone(),
-                    source,
-                })
+        let opts = ConnectionOptions {
+            busy_timeout: Duration::from_millis(settings.busy_timeout_ms),
+            synchronous: settings.synchronous,
+            read_only: true,
         };
-        Ok(Db {
-            write: pool(false, 1)?,
-            read: pool(true, settings.read_pool_size)?,
-        })
+        let manager = SqliteConnectionManager::file(&path)
+            .with_flags(
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX
+                    | OpenFlags::SQLITE_OPEN_URI,
+            )
+            .with_init(move |c| configure(c, &opts));
+        let read = Pool::builder()
+            .max_size(settings.read_pool_size)
+            .min_idle(Some(1))
+            .connection_timeout(Duration::from_secs(30))
+            .build(manager)
+            .map_err(|source| OpenError::Pool {
+                path: path.clone(),
+                source,
+            })?;
+        let conn = open_connection(&path, settings)?;
+        let (writer, jobs) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("db-writer".into())
+            .spawn(move || run_writer(conn, jobs))
+            .map_err(|e| OpenError::Migrate {
+                path: path.clone(),
+                message: format!("cannot start the writer thread: {e}"),
+            })?;
+        Ok(Db { read, writer })
     }
 
     /// Runs `f` on a read connection. Blocking: call from inside `web::block`.
@@ -272,24 +322,135 @@ impl Db {
         f(&conn)
     }
 
-    /// Runs `f` in one IMMEDIATE transaction on the writer; commits when `f` succeeds,
-    /// rolls back when it fails. Blocking: call from inside `web::block`.
-    pub fn write<T>(
-        &self,
-        f: impl FnOnce(&Transaction) -> Result<T, ApiError>,
-    ) -> Result<T, ApiError> {
-        let mut conn = self.write.get()?;
-        let tx = conn.transaction_with_behavior(TransactionBehavior::Immediate)?;
-        let out = f(&tx)?;
-        tx.commit()?;
-        Ok(out)
+    /// Runs `f` as one all-or-nothing unit of an IMMEDIATE transaction on the writer, and
+    /// returns once its group is committed (or `f`'s own error, with its work undone).
+    /// Blocking: call from inside `web::block`.
+    pub fn write<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, ApiError> + Send + 'static,
+    {
+        let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
+        let out = slot.clone();
+        let (done, committed) = std::sync::mpsc::sync_channel(1);
+        let run = Box::new(move |conn: &Connection| {
+            let result = f(conn);
+            let ok = result.is_ok();
+            *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
+            ok
+        });
+        self.writer
+            .send(Job::Tx { run, done })
+            .map_err(|_| ApiError::internal("the database writer has stopped"))?;
+        let outcome = committed
+            .recv()
+            .map_err(|_| ApiError::internal("the database writer has stopped"))?;
+        let own = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        match (outcome, own) {
+            (Ok(()), Some(result)) => result,
+            (Err(_), Some(Err(own))) => Err(own),
+            (Err(e), _) => Err(e.into_api()),
+            (Ok(()), None) => Err(ApiError::internal("a write job gave no result")),
+        }
     }
 
     /// Folds the WAL back into the main file so the `.db` file alone is complete.
     pub fn checkpoint(&self) -> Result<(), ApiError> {
-        let conn = self.write.get()?;
-        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))?;
-        Ok(())
+        let (done, finished) = std::sync::mpsc::sync_channel(1);
+        let run = Box::new(move |conn: &Connection| {
+            let r = conn
+                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+                .map_err(|e| e.to_string());
+            let _ = done.send(r);
+        });
+        self.writer
+            .send(Job::Raw { run })
+            .map_err(|_| ApiError::internal("the database writer has stopped"))?;
+        finished
+            .recv()
+            .map_err(|_| ApiError::internal("the database writer has stopped"))?
+            .map_err(|e| ApiError::Internal(format!("checkpoint: {e}")))
+    }
+}
+
+/// The writer thread: runs until every `Db` handle is gone.
+fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+    use std::panic::{catch_unwind, AssertUnwindSafe};
+    let mut pending: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
+    loop {
+        if pending.is_empty() {
+            match jobs.recv() {
+                Ok(job) => pending.push_back(job),
+                Err(_) => return,
+            }
+        }
+        while pending.len() < GROUP_MAX {
+            match jobs.try_recv() {
+                Ok(job) => pending.push_back(job),
+                Err(_) => break,
+            }
+        }
+        if let Some(Job::Raw { .. }) = pending.front() {
+            if let Some(Job::Raw { run }) = pending.pop_front() {
+                let _ = catch_unwind(AssertUnwindSafe(|| run(&conn)));
+            }
+            continue;
+        }
+        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+            let err = CommitError::from_sqlite(&e);
+            while let Some(Job::Tx { done, .. }) = pending.front() {
+                let _ = done.send(Err(err.clone()));
+                pending.pop_front();
+            }
+            continue;
+        }
+        // Run the transactional jobs at the front of the queue, each in a savepoint.
+        let mut group = Vec::new();
+        let mut broken: Option<CommitError> = None;
+        while let Some(Job::Tx { .. }) = pending.front() {
+            let Some(Job::Tx { run, done }) = pending.pop_front() else {
+                break;
+            };
+            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+                broken = Some(CommitError::from_sqlite(&e));
+                group.push(done);
+                break;
+            }
+            let ok = catch_unwind(AssertUnwindSafe(|| run(&conn))).unwrap_or(false);
+            if conn.is_autocommit() {
+                // SQLite rolled the whole transaction back (a full disk, say): nothing in
+                // this group is saved.
+                broken = Some(CommitError {
+                    disk_full: true,
+                    message: "the transaction was rolled back by SQLite".into(),
+                });
+                group.push(done);
+                break;
+            }
+            let end = if ok {
+                "RELEASE job"
+            } else {
+                "ROLLBACK TO job; RELEASE job"
+            };
+            if let Err(e) = conn.execute_batch(end) {
+                broken = Some(CommitError::from_sqlite(&e));
+                group.push(done);
+                break;
+            }
+            group.push(done);
+        }
+        let outcome = match broken {
+            Some(e) => Err(e),
+            None => conn
+                .execute_batch("COMMIT")
+                .map_err(|e| CommitError::from_sqlite(&e)),
+        };
+        if outcome.is_err() && !conn.is_autocommit() {
+            let _ = conn.execute_batch("ROLLBACK");
+        }
+        for done in group {
+            let _ = done.send(outcome.clone());
+        }
     }
 }
 

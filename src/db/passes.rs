@@ -2,12 +2,23 @@
 //!
 //! A pass shows the customer card, its template and rewards, the store name and the
 //! customer's name, so it changed when any of those rows did: its "modified" time is
-//! the latest `updated_at` among them. That time (an ISO 8601 timestamp, which sorts
-//! as a string) is the update tag the pass web service hands to devices, and the
-//! `Last-Modified` of the pass. Every write stamps `updated_at` inside the single
-//! writer's transaction, so the tag only moves forward.
+//! the latest `updated_at` among them (ISO 8601 timestamps, which sort as strings).
+//! The pass web service derives from it the update tag it hands to devices and the
+//! pass's `Last-Modified`.
+//!
+//! Every write stamps `updated_at` inside the single writer's transaction, so changes
+//! commit in the order of their times. A reader can still miss a transaction that has
+//! taken its time but not yet committed; so a tag or validator never claims a time
+//! later than [`SETTLE`] ago, and such a change is still seen as newer than it.
 
 use rusqlite::{params, Connection, OptionalExtension};
+use time::{Duration, OffsetDateTime};
+
+use crate::time_fmt;
+
+/// How long a write may take from stamping its time to its commit, at most. Tags and
+/// validators stay this far behind the clock.
+pub const SETTLE: Duration = Duration::seconds(2);
 
 /// The latest change to anything a pass shows. Needs `cc`, `c`, `s` and `cu` for the
 /// customer card, its template, its store and its customer.
@@ -55,7 +66,7 @@ pub fn register(
             device_library_id,
             customer_card_id,
             push_token,
-            crate::time_fmt::now()
+            time_fmt::now()
         ])?;
     if added == 0 {
         conn.prepare_cached(
@@ -89,11 +100,12 @@ pub struct Updated {
 }
 
 /// The serial numbers of the passes registered on a device that changed after `since`
-/// (all of them without `since`); `None` when there are none.
+/// (all of them without `since`), read at `now`; `None` when there are none.
 pub fn updated_since(
     conn: &Connection,
     device_library_id: &str,
     since: Option<&str>,
+    now: OffsetDateTime,
 ) -> rusqlite::Result<Option<Updated>> {
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT uuid, modified FROM (
@@ -111,9 +123,11 @@ pub fn updated_since(
             Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
         })?
         .collect::<rusqlite::Result<Vec<_>>>()?;
-    let Some(last_updated) = rows.last().map(|(_, m)| m.clone()) else {
+    let Some(newest) = rows.last().map(|(_, m)| m.clone()) else {
         return Ok(None);
     };
+    let settled = time_fmt::format_timestamp(now - SETTLE);
+    let last_updated = newest.min(settled);
     Ok(Some(Updated {
         serial_numbers: rows.into_iter().map(|(uuid, _)| uuid).collect(),
         last_updated,

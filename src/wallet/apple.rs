@@ -330,9 +330,8 @@ pub fn rgb(hex: &str) -> String {
 /// A stored timestamp as a W3C date without fractions of a second.
 fn w3c_date(stored: &str) -> Option<String> {
     let t = crate::time_fmt::parse_timestamp(stored)?;
-    let format = time::macros::format_description!(
-        "[year]-[month]-[day]T[hour]:[minute]:[second]Z"
-    );
+    let format =
+        time::macros::format_description!("[year]-[month]-[day]T[hour]:[minute]:[second]Z");
     t.to_offset(time::UtcOffset::UTC).format(format).ok()
 }
 
@@ -343,8 +342,8 @@ fn hex(bytes: &[u8]) -> String {
 /// A zip archive of uncompressed entries.
 fn zip(files: &[(&str, &[u8])]) -> zip::result::ZipResult<Vec<u8>> {
     let mut archive = zip::ZipWriter::new(Cursor::new(Vec::new()));
-    let options = zip::write::SimpleFileOptions::default()
-        .compression_method(zip::CompressionMethod::Stored);
+    let options =
+        zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Stored);
     for (name, bytes) in files {
         archive.start_file(*name, options)?;
         archive.write_all(bytes)?;

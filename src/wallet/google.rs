@@ -55,13 +55,17 @@ impl GoogleIssuer {
         let client_email = field("client_email").ok_or_else(|| {
             LoadError::new(
                 KEY,
-                format!("{shown} has no \"client_email\"; download a JSON key of the service account"),
+                format!(
+                    "{shown} has no \"client_email\"; download a JSON key of the service account"
+                ),
             )
         })?;
         let pem = field("private_key").ok_or_else(|| {
             LoadError::new(
                 KEY,
-                format!("{shown} has no \"private_key\"; download a JSON key of the service account"),
+                format!(
+                    "{shown} has no \"private_key\"; download a JSON key of the service account"
+                ),
             )
         })?;
         let key = keys::rsa_private_key_pem(&pem)
@@ -102,13 +106,11 @@ impl GoogleIssuer {
         let mut modules = Vec::new();
         if design.show_stamps_to_reward_field {
             modules.push(json!({
-                "id": "next_reward",
                 "header": "Next reward",
                 "body": super::next_reward_text(view),
             }));
         }
         modules.push(json!({
-            "id": "rewards",
             "header": "Rewards available",
             "body": super::available_rewards_text(view),
         }));
@@ -128,7 +130,6 @@ impl GoogleIssuer {
             },
             "textModulesData": modules,
             "linksModuleData": {"uris": [{
-                "id": "web_card",
                 "uri": super::web_card_url(public_url, &view.uuid),
                 "description": "Your card online",
             }]},
@@ -149,10 +150,6 @@ impl GoogleIssuer {
                     "programName": design.name,
                     "programLogo": {
                         "sourceUri": {"uri": format!("{public_url}/passes/assets/program-logo.png")},
-                        "contentDescription": {"defaultValue": {
-                            "language": "en-US",
-                            "value": design.name,
-                        }},
                     },
                     "hexBackgroundColor": design.card_color,
                     "reviewStatus": "UNDER_REVIEW",
@@ -222,8 +219,8 @@ mod tests {
         let header: Value =
             serde_json::from_slice(&URL_SAFE_NO_PAD.decode(parts[0]).unwrap()).unwrap();
         assert_eq!(header, json!({"alg": "RS256", "typ": "JWT", "kid": "k1"}));
-        let signature = Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice())
-            .unwrap();
+        let signature =
+            Signature::try_from(URL_SAFE_NO_PAD.decode(parts[2]).unwrap().as_slice()).unwrap();
         verifying
             .verify(format!("{}.{}", parts[0], parts[1]).as_bytes(), &signature)
             .expect("signature verifies");

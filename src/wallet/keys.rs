@@ -28,7 +28,7 @@ fn pem_blocks(text: &str) -> Result<Vec<(String, Vec<u8>)>, String> {
             .ok_or_else(|| format!("the PEM block {label:?} has no {end_marker} line"))?
             + start
             + end_marker.len();
-        let (_, der) = pem::decode_vec(rest[start..end].as_bytes())
+        let (_, der) = pem::decode_vec(&rest.as_bytes()[start..end])
             .map_err(|e| format!("the PEM block {label:?} is damaged: {e}"))?;
         blocks.push((label.to_string(), der));
         rest = &rest[end..];
@@ -83,9 +83,11 @@ pub fn rsa_private_key_pem(text: &str) -> Result<RsaPrivateKey, String> {
                     .map_err(|e| format!("the RSA PRIVATE KEY cannot be parsed ({e})"))
             }
             "ENCRYPTED PRIVATE KEY" => {
-                return Err("the private key is encrypted; write an unencrypted copy with \
+                return Err(
+                    "the private key is encrypted; write an unencrypted copy with \
                             `openssl pkey -in KEY -out KEY.pem` and point the setting at it"
-                    .into())
+                        .into(),
+                )
             }
             _ => {}
         }
@@ -99,14 +101,15 @@ mod tests {
 
     #[test]
     fn pem_blocks_skip_text_between_them() {
-        let text = "Bag Attributes\n    friendlyName: x\n-----BEGIN FOO-----\nAQID\n-----END FOO-----\n\
+        let text =
+            "Bag Attributes\n    friendlyName: x\n-----BEGIN FOO-----\nAQID\n-----END FOO-----\n\
                     subject=...\n-----BEGIN BAR BAZ-----\nBAU=\n-----END BAR BAZ-----\n";
         let blocks = pem_blocks(text).unwrap();
         assert_eq!(
             blocks,
             vec![
                 ("FOO".to_string(), vec![1, 2, 3]),
-                ("BAR BAZ".to_string(), vec![5, 5])
+                ("BAR BAZ".to_string(), vec![4, 5])
             ]
         );
     }
@@ -116,7 +119,8 @@ mod tests {
         assert!(pem_blocks("-----BEGIN FOO-----\nAQID\n")
             .unwrap_err()
             .contains("-----END FOO-----"));
-        let encrypted = "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAQID\n-----END ENCRYPTED PRIVATE KEY-----\n";
+        let encrypted =
+            "-----BEGIN ENCRYPTED PRIVATE KEY-----\nAQID\n-----END ENCRYPTED PRIVATE KEY-----\n";
         assert!(rsa_private_key_pem(encrypted)
             .unwrap_err()
             .contains("encrypted"));

@@ -72,7 +72,10 @@ pub fn member_name(view: &CardView) -> String {
 
 /// "7 / 10".
 pub fn stamps_text(view: &CardView) -> String {
-    format!("{} / {}", view.stamps_count, view.card.design.stamps_required)
+    format!(
+        "{} / {}",
+        view.stamps_count, view.card.design.stamps_required
+    )
 }
 
 /// How far the next reward is: "3 stamps to Free coffee", "Card complete".
@@ -117,7 +120,11 @@ pub fn rewards_list_text(view: &CardView) -> Option<String> {
             .iter()
             .map(|r| {
                 let n = r.stamps_required;
-                format!("{} – {n} {}", r.name, if n == 1 { "stamp" } else { "stamps" })
+                format!(
+                    "{} – {n} {}",
+                    r.name,
+                    if n == 1 { "stamp" } else { "stamps" }
+                )
             })
             .collect::<Vec<_>>()
             .join("\n"),
@@ -183,9 +190,15 @@ pub(crate) mod tests {
     #[test]
     fn next_reward_counts_down_to_the_cheapest_reward_not_yet_paid_for() {
         let rewards = [("Free coffee", 5), ("Cake", 10)];
-        assert_eq!(next_reward_text(&view(4, &rewards)), "1 stamp to Free coffee");
+        assert_eq!(
+            next_reward_text(&view(4, &rewards)),
+            "1 stamp to Free coffee"
+        );
         assert_eq!(next_reward_text(&view(5, &rewards)), "5 stamps to Cake");
-        assert_eq!(next_reward_text(&view(10, &rewards)), "Every reward unlocked");
+        assert_eq!(
+            next_reward_text(&view(10, &rewards)),
+            "Every reward unlocked"
+        );
         assert_eq!(next_reward_text(&view(7, &[])), "3 stamps to go");
         assert_eq!(next_reward_text(&view(10, &[])), "Card complete");
     }
@@ -194,7 +207,10 @@ pub(crate) mod tests {
     fn rewards_and_names() {
         let rewards = [("Free coffee", 5), ("Cake", 10)];
         assert_eq!(available_rewards_text(&view(4, &rewards)), "None yet");
-        assert_eq!(available_rewards_text(&view(10, &rewards)), "Free coffee, Cake");
+        assert_eq!(
+            available_rewards_text(&view(10, &rewards)),
+            "Free coffee, Cake"
+        );
         assert_eq!(
             rewards_list_text(&view(0, &rewards)).unwrap(),
             "Free coffee – 5 stamps\nCake – 10 stamps"

@@ -1,1 +1,482 @@
-//! (tests to come)
+//! The public web card page `GET /c/<uuid>`: stamps as filled and empty icons, store and
+//! card names (escaped), template colours, available rewards, the card code as a QR code
+//! that really decodes to it (rasterised from the inline SVG and read with `rqrr`) and as
+//! a Code 128 barcode, security headers, and a 404 page for unknown cards.
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+static SEQ: AtomicUsize = AtomicUsize::new(0);
+
+fn unique() -> usize {
+    SEQ.fetch_add(1, Ordering::Relaxed)
+}
+
+/// Creates a card template with `attrs`; its JSON.
+fn card(app: &TestApp, attrs: Value) -> Value {
+    let mut a = json!({"name": format!("Coffee {}", unique())});
+    a.as_object_mut()
+        .unwrap()
+        .extend(attrs.as_object().unwrap().clone());
+    app.create_card(a)
+}
+
+/// Enrols a new customer in `card_id`; the customer card JSON.
+fn enrol(app: &TestApp, card_id: i64) -> (i64, Value) {
+    let n = unique();
+    let c = app.create_customer(json!({
+        "customer": {"first_name": "Ann", "last_name": "Lee", "email": format!("web{n}@example.com")},
+        "card_id": card_id,
+    }));
+    (
+        c["id"].as_i64().expect("customer id"),
+        c["customer_card"].clone(),
+    )
+}
+
+fn stamp(app: &TestApp, customer: i64, cc: &Value, stamps: i64) {
+    let r = app.post(
+        &app.store_path(&format!(
+            "/customers/{customer}/customer_cards/{}/stamp",
+            cc["id"]
+        )),
+        &json!({ "stamps": stamps }),
+    );
+    assert_eq!(r.status, 200, "stamp: {}", r.text);
+}
+
+fn reward(app: &TestApp, card_id: i64, name: &str, stamps_required: i64) -> i64 {
+    let r = app.post(
+        &app.store_path("/rewards"),
+        &json!({"reward": {"card_id": card_id, "name": name, "stamps_required": stamps_required}}),
+    );
+    assert_eq!(r.status, 201, "create reward: {}", r.text);
+    r.body["id"].as_i64().expect("reward id")
+}
+
+/// The page, fetched without any token.
+fn page(app: &TestApp, uuid: &str) -> Resp {
+    app.request("GET", &format!("/c/{uuid}"), None, None, None)
+}
+
+fn uuid(cc: &Value) -> String {
+    cc["uuid"].as_str().expect("uuid").to_string()
+}
+
+fn count(haystack: &str, needle: &str) -> usize {
+    haystack.matches(needle).count()
+}
+
+/// The inner HTML of the first `<tag ...marker...>` element (no nesting of the same tag).
+fn element<'a>(html: &'a str, tag: &str, marker: &str) -> Option<&'a str> {
+    let open = format!("<{tag}");
+    let mut from = 0;
+    while let Some(i) = html[from..].find(&open) {
+        let start = from + i;
+        let tag_end = start + html[start..].find('>')?;
+        if html[start..tag_end].contains(marker) {
+            let close = format!("</{tag}>");
+            let end = tag_end + html[tag_end..].find(&close)?;
+            return Some(&html[tag_end + 1..end]);
+        }
+        from = tag_end;
+    }
+    None
+}
+
+fn assert_security_headers(r: &Resp) {
+    let csp = r
+        .header("Content-Security-Policy")
+        .unwrap_or_else(|| panic!("a Content-Security-Policy header: {:?}", r.headers));
+    assert!(csp.contains("default-src"), "CSP: {csp}");
+    assert!(
+        !csp.contains("unsafe-eval") && !csp.contains("script-src *"),
+        "CSP: {csp}"
+    );
+    assert_eq!(r.header("X-Content-Type-Options"), Some("nosniff"));
+    let frames_denied = r
+        .header("X-Frame-Options")
+        .is_some_and(|v| v.eq_ignore_ascii_case("DENY") || v.eq_ignore_ascii_case("SAMEORIGIN"))
+        || csp.contains("frame-ancestors");
+    assert!(frames_denied, "framing is restricted: {:?}", r.headers);
+    let ct = r.header("Content-Type").unwrap_or_default();
+    assert!(ct.starts_with("text/html"), "Content-Type: {ct}");
+}
+
+// ---------------------------------------------------------------------------------
+// QR decoding: rasterise the inline SVG, read it with rqrr
+// ---------------------------------------------------------------------------------
+
+/// The value of attribute `name` in the opening tag `tag`.
+fn attr(tag: &str, name: &str) -> Option<String> {
+    let key = format!(" {name}=\"");
+    let i = tag.find(&key)? + key.len();
+    let end = tag[i..].find('"')?;
+    Some(tag[i..i + end].to_string())
+}
+
+fn is_light(fill: Option<&str>) -> bool {
+    matches!(
+        fill.map(|f| f.trim().to_ascii_lowercase()).as_deref(),
+        Some("#fff" | "#ffffff" | "white" | "none")
+    )
+}
+
+/// A black-and-white raster of an SVG made of axis-aligned filled rectangles (in
+/// `<path d>` subpaths or `<rect>` elements), `scale` px per SVG unit.
+struct Raster {
+    w: usize,
+    h: usize,
+    dark: Vec<bool>,
+}
+
+impl Raster {
+    fn fill(&mut self, x0: f64, y0: f64, x1: f64, y1: f64, scale: f64, dark: bool) {
+        let (xa, xb) = (
+            (x0.min(x1) * scale).round() as i64,
+            (x0.max(x1) * scale).round() as i64,
+        );
+        let (ya, yb) = (
+            (y0.min(y1) * scale).round() as i64,
+            (y0.max(y1) * scale).round() as i64,
+        );
+        for y in ya.max(0)..yb.min(self.h as i64) {
+            for x in xa.max(0)..xb.min(self.w as i64) {
+                self.dark[y as usize * self.w + x as usize] = dark;
+            }
+        }
+    }
+}
+
+fn numbers(s: &str) -> Vec<f64> {
+    s.split(|c: char| c.is_whitespace() || c == ',')
+        .filter(|t| !t.is_empty())
+        .map(|t| t.parse::<f64>().expect("a number in the path"))
+        .collect()
+}
+
+/// Fills every subpath of `d` as its bounding box.
+fn fill_path(raster: &mut Raster, d: &str, scale: f64, dark: bool) {
+    // Split into (command, arguments).
+    let mut commands: Vec<(char, Vec<f64>)> = Vec::new();
+    let mut current: Option<(char, String)> = None;
+    for ch in d.chars() {
+        if ch.is_ascii_alphabetic() && ch != 'e' && ch != 'E' {
+            if let Some((c, args)) = current.take() {
+                commands.push((c, numbers(&args)));
+            }
+            current = Some((ch, String::new()));
+        } else if let Some((_, args)) = current.as_mut() {
+            if ch == '-' && !args.ends_with(['e', 'E']) {
+                args.push(' ');
+            }
+            args.push(ch);
+        }
+    }
+    if let Some((c, args)) = current.take() {
+        commands.push((c, numbers(&args)));
+    }
+    let (mut x, mut y) = (0.0f64, 0.0f64);
+    let mut start = (0.0, 0.0);
+    let mut points: Vec<(f64, f64)> = Vec::new();
+    let flush = |points: &mut Vec<(f64, f64)>, raster: &mut Raster| {
+        if points.len() > 1 {
+            let minx = points.iter().map(|p| p.0).fold(f64::MAX, f64::min);
+            let maxx = points.iter().map(|p| p.0).fold(f64::MIN, f64::max);
+            let miny = points.iter().map(|p| p.1).fold(f64::MAX, f64::min);
+            let maxy = points.iter().map(|p| p.1).fold(f64::MIN, f64::max);
+            raster.fill(minx, miny, maxx, maxy, scale, dark);
+        }
+        points.clear();
+    };
+    for (c, args) in commands {
+        match c {
+            'M' | 'm' => {
+                flush(&mut points, raster);
+                for (i, pair) in args.chunks(2).enumerate() {
+                    if c == 'm' {
+                        x += pair[0];
+                        y += pair[1];
+                    } else {
+                        x = pair[0];
+                        y = pair[1];
+                    }
+                    if i == 0 {
+                        start = (x, y);
+                    }
+                    points.push((x, y));
+                }
+            }
+            'L' | 'l' => {
+                for pair in args.chunks(2) {
+                    if c == 'l' {
+                        x += pair[0];
+                        y += pair[1];
+                    } else {
+                        x = pair[0];
+                        y = pair[1];
+                    }
+                    points.push((x, y));
+                }
+            }
+            'h' | 'H' => {
+                for v in args {
+                    x = if c == 'h' { x + v } else { v };
+                    points.push((x, y));
+                }
+            }
+            'v' | 'V' => {
+                for v in args {
+                    y = if c == 'v' { y + v } else { v };
+                    points.push((x, y));
+                }
+            }
+            'Z' | 'z' => {
+                x = start.0;
+                y = start.1;
+            }
+            other => panic!("unexpected path command {other} in the QR code"),
+        }
+    }
+    flush(&mut points, raster);
+}
+
+/// Rasterises the QR code's SVG (at about 4 px per module, plus a white border).
+fn rasterise(svg: &str) -> Raster {
+    let open_end = svg.find('>').expect("svg tag");
+    let open = &svg[..open_end];
+    let (vw, vh) = match attr(open, "viewBox") {
+        Some(vb) => {
+            let n = numbers(&vb);
+            (n[2], n[3])
+        }
+        None => (
+            numbers(&attr(open, "width").expect("width"))[0],
+            numbers(&attr(open, "height").expect("height"))[0],
+        ),
+    };
+    // SVG units are pixels of ~7-8 per module in practice; 1 unit = 1 px is plenty,
+    // but scale small drawings (1 unit per module) up to 4 px per module.
+    let scale = if vw < 100.0 { 4.0 } else { 1.0 };
+    let border = 40usize;
+    let (w, h) = (
+        (vw * scale).ceil() as usize + 2 * border,
+        (vh * scale).ceil() as usize + 2 * border,
+    );
+    let mut inner = Raster {
+        w: w - 2 * border,
+        h: h - 2 * border,
+        dark: vec![false; (w - 2 * border) * (h - 2 * border)],
+    };
+    // Elements in document order, so a later fill paints over an earlier one.
+    let mut rest = &svg[open_end..];
+    while let Some(i) = rest.find('<') {
+        rest = &rest[i..];
+        let end = rest.find('>').expect("tag end");
+        let tag = &rest[..end];
+        if tag.starts_with("<rect") {
+            let dark = !is_light(attr(tag, "fill").as_deref());
+            let g = |n: &str| attr(tag, n).map(|v| numbers(&v)[0]).unwrap_or(0.0);
+            let (x, y) = (g("x"), g("y"));
+            inner.fill(x, y, x + g("width"), y + g("height"), scale, dark);
+        } else if tag.starts_with("<path") {
+            let dark = !is_light(attr(tag, "fill").as_deref());
+            let d = attr(tag, "d").expect("path d");
+            fill_path(&mut inner, &d, scale, dark);
+        }
+        rest = &rest[end..];
+    }
+    let mut dark = vec![false; w * h];
+    for y in 0..inner.h {
+        for x in 0..inner.w {
+            dark[(y + border) * w + x + border] = inner.dark[y * inner.w + x];
+        }
+    }
+    Raster { w, h, dark }
+}
+
+fn decode_qr(svg: &str) -> String {
+    let raster = rasterise(svg);
+    let dark_count = raster.dark.iter().filter(|d| **d).count();
+    assert!(dark_count > 0, "the QR code has dark modules");
+    let mut img = rqrr::PreparedImage::prepare_from_greyscale(raster.w, raster.h, |x, y| {
+        if raster.dark[y * raster.w + x] {
+            0
+        } else {
+            255
+        }
+    });
+    let grids = img.detect_grids();
+    assert_eq!(grids.len(), 1, "one QR code found in the SVG");
+    let (_meta, content) = grids[0].decode().expect("the QR code decodes");
+    content
+}
+
+/// The inline SVG inside `<div class="qr" ...>`.
+fn qr_svg(html: &str) -> &str {
+    let div = element(html, "div", "class=\"qr\"").expect("a <div class=\"qr\">");
+    let i = div.find("<svg").expect("an inline <svg> in the qr div");
+    &div[i..]
+}
+
+// ---------------------------------------------------------------------------------
+// Tests
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn the_page_shows_filled_and_empty_stamps() {
+    let app = spawn_app();
+    let c = card(&app, json!({"stamps_required": 8, "initial_stamps": 3}));
+    let (customer, cc) = enrol(&app, c["id"].as_i64().unwrap());
+
+    let r = page(&app, &uuid(&cc));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(count(&r.text, "class=\"stamp filled\""), 3, "{}", r.text);
+    assert_eq!(count(&r.text, "class=\"stamp empty\""), 5, "{}", r.text);
+    assert!(r.text.contains("data-stamps=\"3\""), "{}", r.text);
+
+    stamp(&app, customer, &cc, 1);
+    let r = page(&app, &uuid(&cc));
+    assert_eq!(r.status, 200);
+    assert_eq!(count(&r.text, "class=\"stamp filled\""), 4, "{}", r.text);
+    assert_eq!(count(&r.text, "class=\"stamp empty\""), 4, "{}", r.text);
+    let progress = element(&r.text, "p", "class=\"progress\"").expect("a progress line");
+    assert!(progress.contains('4'), "progress: {progress}");
+    assert!(r.text.contains("data-stamps=\"4\""), "{}", r.text);
+}
+
+#[test]
+fn the_page_follows_corrections_down_to_no_stamps() {
+    let app = spawn_app();
+    let c = card(&app, json!({"stamps_required": 5, "initial_stamps": 2}));
+    let (customer, cc) = enrol(&app, c["id"].as_i64().unwrap());
+    stamp(&app, customer, &cc, -2);
+    let r = page(&app, &uuid(&cc));
+    assert_eq!(r.status, 200);
+    assert_eq!(count(&r.text, "class=\"stamp filled\""), 0, "{}", r.text);
+    assert_eq!(count(&r.text, "class=\"stamp empty\""), 5, "{}", r.text);
+    assert!(r.text.contains("data-stamps=\"0\""), "{}", r.text);
+}
+
+#[test]
+fn the_page_shows_store_and_card_names_escaped_and_the_colours() {
+    let app = spawn_app();
+    let r = app.patch(
+        &app.store_path(""),
+        &json!({"account": {"store_name": "Ann & Lee <Roasters>"}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let c = card(
+        &app,
+        json!({"name": "<b>Coffee</b>", "card_color": "#12AB34", "text_color": "#FEDCBA"}),
+    );
+    let (_, cc) = enrol(&app, c["id"].as_i64().unwrap());
+    let r = page(&app, &uuid(&cc));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert!(r.text.contains("&lt;b&gt;Coffee&lt;/b&gt;"), "{}", r.text);
+    assert!(!r.text.contains("<b>Coffee</b>"), "card name not escaped");
+    assert!(
+        r.text.contains("Ann &amp; Lee &lt;Roasters&gt;"),
+        "store name escaped: {}",
+        r.text
+    );
+    assert!(!r.text.contains("<Roasters>"), "store name not escaped");
+    let lower = r.text.to_ascii_lowercase();
+    assert!(lower.contains("#12ab34"), "card colour: {}", r.text);
+    assert!(lower.contains("#fedcba"), "text colour: {}", r.text);
+}
+
+#[test]
+fn the_page_lists_the_rewards_that_are_available() {
+    let app = spawn_app();
+    let c = card(&app, json!({"stamps_required": 8, "initial_stamps": 3}));
+    let card_id = c["id"].as_i64().unwrap();
+    reward(&app, card_id, "Tea & Cake", 4);
+    reward(&app, card_id, "Free Lunch", 8);
+    let retired = reward(&app, card_id, "Old Muffin", 2);
+    let r = app.patch(
+        &app.store_path(&format!("/rewards/{retired}")),
+        &json!({"reward": {"active": false}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let (customer, cc) = enrol(&app, card_id);
+
+    let r = page(&app, &uuid(&cc));
+    assert_eq!(r.status, 200);
+    let section = element(&r.text, "section", "class=\"rewards\"").unwrap_or("");
+    assert!(!section.contains("Tea"), "not yet available: {section}");
+
+    stamp(&app, customer, &cc, 1);
+    let r = page(&app, &uuid(&cc));
+    let section =
+        element(&r.text, "section", "class=\"rewards\"").expect("a rewards section at 4 stamps");
+    assert!(section.contains("Tea &amp; Cake"), "{section}");
+    assert!(!section.contains("Free Lunch"), "needs 8 stamps: {section}");
+    assert!(!section.contains("Old Muffin"), "inactive: {section}");
+    assert!(!r.text.contains("Tea & Cake"), "reward name escaped");
+}
+
+#[test]
+fn the_qr_code_decodes_to_the_card_code() {
+    let app = spawn_app();
+    let c = card(&app, json!({"stamps_required": 10}));
+    let (_, cc) = enrol(&app, c["id"].as_i64().unwrap());
+    let code = cc["code"].as_str().expect("card code").to_string();
+
+    let r = page(&app, &uuid(&cc));
+    assert_eq!(r.status, 200);
+    assert!(
+        r.text
+            .contains(&format!("<div class=\"qr\" data-code=\"{code}\"")),
+        "{}",
+        r.text
+    );
+    assert_eq!(decode_qr(qr_svg(&r.text)), code);
+
+    let barcode = element(&r.text, "div", "class=\"barcode\"").expect("a barcode div");
+    assert!(barcode.contains("<svg"), "the barcode is an inline SVG");
+    assert!(barcode.contains("<rect"), "the barcode has bars");
+    assert!(r.text.contains(&code), "the code is printed");
+}
+
+#[test]
+fn each_card_gets_its_own_qr_code() {
+    let app = spawn_app();
+    let c = card(&app, json!({}));
+    let card_id = c["id"].as_i64().unwrap();
+    let (_, first) = enrol(&app, card_id);
+    let (_, second) = enrol(&app, card_id);
+    assert_ne!(first["code"], second["code"]);
+    for cc in [&first, &second] {
+        let r = page(&app, &uuid(cc));
+        assert_eq!(r.status, 200);
+        assert_eq!(decode_qr(qr_svg(&r.text)), cc["code"].as_str().unwrap());
+    }
+}
+
+#[test]
+fn the_page_is_public_and_sends_security_headers() {
+    let app = spawn_app();
+    let c = card(&app, json!({}));
+    let (_, cc) = enrol(&app, c["id"].as_i64().unwrap());
+    let r = page(&app, &uuid(&cc));
+    assert_eq!(r.status, 200, "no token needed: {}", r.text);
+    assert_security_headers(&r);
+    assert!(!r.text.contains("<script"), "no scripts on the page");
+}
+
+#[test]
+fn an_unknown_card_is_a_404_page() {
+    let app = spawn_app();
+    let r = page(&app, "00000000-0000-4000-8000-000000000000");
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_security_headers(&r);
+    assert!(r.text.to_ascii_lowercase().contains("<html"), "{}", r.text);
+    assert!(!r.text.contains("class=\"stamp"), "{}", r.text);
+
+    let r = page(&app, "not-a-uuid");
+    assert_eq!(r.status, 404, "{}", r.text);
+}

@@ -1,0 +1,693 @@
+//! stampd's load benchmark: builds a large dataset through stampd's storage code,
+//! serves it with the real binary, drives HTTP/1.1 keep-alive load over loopback, and
+//! compares every endpoint with a bare-metal baseline measured in the same run.
+//!
+//!     cargo bench --bench load                       # 1,000,000 customers
+//!     STAMPD_BENCH_CUSTOMERS=100000 cargo bench --bench load
+//!
+//! Settings (environment): STAMPD_BENCH_CUSTOMERS (default 1000000),
+//! STAMPD_BENCH_CONNECTIONS (32), STAMPD_BENCH_SECONDS per endpoint (5),
+//! STAMPD_BENCH_REQUESTS per endpoint at most (50000), STAMPD_BENCH_DIR (a temp dir).
+//! Prints a Markdown table and writes target/bench/load.json.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use actix_web::{web, App, HttpResponse, HttpServer};
+use r2d2_sqlite::SqliteConnectionManager;
+use rand::Rng;
+use rusqlite::{params, Connection, OptionalExtension};
+use serde_json::{json, Value};
+use stampd::config::{Settings, Synchronous};
+use stampd::db;
+
+fn env_num(name: &str, default: u64) -> u64 {
+    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+}
+
+struct Config {
+    customers: u64,
+    connections: usize,
+    seconds: u64,
+    max_requests: u64,
+    dir: PathBuf,
+}
+
+/// What the dataset holds that the load needs to pick from.
+struct Dataset {
+    store_id: i64,
+    card_id: i64,
+    reward_id: i64,
+    customers: i64,
+    first_customer: i64,
+    token: String,
+}
+
+fn main() {
+    let cfg = Config {
+        customers: env_num("STAMPD_BENCH_CUSTOMERS", 1_000_000),
+        connections: env_num("STAMPD_BENCH_CONNECTIONS", 32) as usize,
+        seconds: env_num("STAMPD_BENCH_SECONDS", 5),
+        max_requests: env_num("STAMPD_BENCH_REQUESTS", 50_000),
+        dir: std::env::var("STAMPD_BENCH_DIR")
+            .map(PathBuf::from)
+            .unwrap_or_else(|_| std::env::temp_dir().join(format!("stampd-bench-{}", std::process::id()))),
+    };
+    std::fs::create_dir_all(&cfg.dir).expect("bench dir");
+    let db_path = cfg.dir.join("bench.db");
+    let _ = std::fs::remove_file(&db_path);
+
+    eprintln!("building {} customers in {} ...", cfg.customers, db_path.display());
+    let t = Instant::now();
+    let data = build_dataset(&db_path, cfg.customers);
+    let build_secs = t.elapsed().as_secs_f64();
+    let db_mb = std::fs::metadata(&db_path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
+    eprintln!("built in {build_secs:.1} s ({db_mb:.0} MB)");
+
+    let mut rows: Vec<Row> = Vec::new();
+    let mut summary = json!({
+        "customers": cfg.customers,
+        "connections": cfg.connections,
+        "dataset_build_seconds": build_secs,
+        "database_mb": db_mb,
+        "machine": machine(),
+    });
+
+    // Baselines: the thinnest actix-web handlers through r2d2 + web::block.
+    for sync in [Synchronous::Full, Synchronous::Normal] {
+        let base = Baseline::start(&db_path, &cfg.dir, sync);
+        let read = run_load(&cfg, &format!("baseline read ({})", sync.as_pragma()), |rng| {
+            let id = data.first_customer + rng.random_range(0..data.customers);
+            Req::get(base.addr, &format!("/read/{id}"), None)
+        });
+        let write = run_load(&cfg, &format!("baseline insert ({})", sync.as_pragma()), |_| {
+            Req::post(base.addr, "/write", None, "{}".into())
+        });
+        rows.push(read);
+        rows.push(write);
+        base.stop();
+    }
+
+    let mut peak_rss_kb = 0;
+    let mut startup = 0.0;
+    for sync in [Synchronous::Full, Synchronous::Normal] {
+        let server = Server::start(&stampd_binary(), &db_path, &cfg.dir, sync);
+        if sync == Synchronous::Full {
+            startup = server.startup_secs;
+        }
+        let tok = data.token.clone();
+        let s = data.store_id;
+        let addr = server.addr;
+        let auth = Some(tok.as_str());
+        let card_ids = Arc::new(CardIds::load(&db_path, data.first_customer, data.customers));
+        let label = |name: &str| format!("{name} ({})", sync.as_pragma());
+        if sync == Synchronous::Full {
+            rows.push(run_load(&cfg, "customer show", |rng| {
+                let id = data.first_customer + rng.random_range(0..data.customers);
+                Req::get(addr, &format!("/api/v1/accounts/{s}/customers/{id}"), auth)
+            }));
+            rows.push(run_load(&cfg, "customer list page 1", |_| {
+                Req::get(addr, &format!("/api/v1/accounts/{s}/customers"), auth)
+            }));
+            rows.push(run_load(&cfg, "list page 400", |_| {
+                Req::get(addr, &format!("/api/v1/accounts/{s}/customers?page=400"), auth)
+            }));
+            rows.push(run_load(&cfg, "search name fragment", |rng| {
+                let n = rng.random_range(0..data.customers as u64);
+                let ln = last_name(n);
+                Req::get(addr, &format!("/api/v1/accounts/{s}/customers?search={}", &ln[2..8]), auth)
+            }));
+            rows.push(run_load(&cfg, "search exact email", |rng| {
+                let n = rng.random_range(0..data.customers as u64);
+                Req::get(addr, &format!("/api/v1/accounts/{s}/customers?search={}", email(n)), auth)
+            }));
+            rows.push(run_load(&cfg, "search phone digits", |rng| {
+                let n = rng.random_range(0..data.customers as u64);
+                Req::get(addr, &format!("/api/v1/accounts/{s}/customers?search={}", &phone(n)[5..]), auth)
+            }));
+            let codes = card_ids.clone();
+            rows.push(run_load(&cfg, "search card code", |rng| {
+                let (_, _, code) = codes.pick(rng);
+                Req::get(addr, &format!("/api/v1/accounts/{s}/customers?search={code}"), auth)
+            }));
+            let counter = AtomicU64::new(0);
+            rows.push(run_load(&cfg, "customer create", |_| {
+                let n = counter.fetch_add(1, Ordering::Relaxed);
+                let body = json!({"customer": {"first_name": "Bench", "last_name": format!("New{n}"),
+                    "email": format!("new{n}-{}@bench.example", std::process::id())}, "card_id": data.card_id});
+                Req::post(addr, &format!("/api/v1/accounts/{s}/customers"), auth, body.to_string())
+            }));
+        }
+        let ids = card_ids.clone();
+        rows.push(run_load(&cfg, &label("stamp"), |rng| {
+            let (customer, card, _) = ids.pick(rng);
+            Req::post(
+                addr,
+                &format!("/api/v1/accounts/{s}/customers/{customer}/customer_cards/{card}/stamp"),
+                auth,
+                "{\"stamps\":1}".into(),
+            )
+        }));
+        if sync == Synchronous::Full {
+            let ids = card_ids.clone();
+            let reward = data.reward_id;
+            rows.push(run_load(&cfg, "redeem", |rng| {
+                let (customer, card, _) = ids.pick(rng);
+                Req::post(
+                    addr,
+                    &format!("/api/v1/accounts/{s}/customers/{customer}/customer_cards/{card}/redeem"),
+                    auth,
+                    format!("{{\"reward_id\":{reward}}}"),
+                )
+            }));
+        }
+        peak_rss_kb = peak_rss_kb.max(server.stop());
+    }
+
+    let find = |name: &str| rows.iter().find(|r| r.name == name).map(|r| r.rps).unwrap_or(0.0);
+    let read_base = find("baseline read (FULL)");
+    let write_full = find("baseline insert (FULL)");
+    let write_normal = find("baseline insert (NORMAL)");
+    println!();
+    println!(
+        "stampd load benchmark — {} customers, {} connections, {} s per endpoint (max {} requests)\n",
+        cfg.customers, cfg.connections, cfg.seconds, cfg.max_requests
+    );
+    println!("| endpoint | requests | non-2xx | req/s | vs baseline | p50 ms | p99 ms | max ms |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---:|");
+    let mut json_rows = Vec::new();
+    for r in &rows {
+        let base = if r.name.contains("NORMAL") && !r.name.starts_with("baseline") {
+            write_normal
+        } else if r.name.contains("stamp") || r.name.contains("redeem") || r.name.contains("create") {
+            write_full
+        } else if r.name.starts_with("baseline insert (NORMAL") {
+            write_normal
+        } else if r.name.starts_with("baseline insert") {
+            write_full
+        } else {
+            read_base
+        };
+        let ratio = if base > 0.0 { r.rps / base } else { 0.0 };
+        println!(
+            "| {} | {} | {} | {:.0} | {:.0}% | {:.2} | {:.2} | {:.2} |",
+            r.name, r.count, r.errors, r.rps, ratio * 100.0, r.p50, r.p99, r.max
+        );
+        json_rows.push(json!({"endpoint": r.name, "requests": r.count, "non_2xx": r.errors,
+            "rps": r.rps, "ratio_to_baseline": ratio, "p50_ms": r.p50, "p99_ms": r.p99, "max_ms": r.max}));
+    }
+    println!();
+    println!("- dataset build: {build_secs:.1} s ({db_mb:.0} MB database)");
+    println!("- startup on the dataset (process start to first 200 from /api/v1/status): {:.3} s", startup);
+    println!("- peak RSS of stampd under load: {:.1} MB", peak_rss_kb as f64 / 1024.0);
+    println!("- machine: {}", summary["machine"].as_str().unwrap_or("?"));
+    summary["startup_seconds"] = json!(startup);
+    summary["peak_rss_mb"] = json!(peak_rss_kb as f64 / 1024.0);
+    summary["endpoints"] = Value::Array(json_rows);
+    let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
+    std::fs::create_dir_all(&out).ok();
+    std::fs::write(out.join("load.json"), serde_json::to_string_pretty(&summary).unwrap()).ok();
+    if std::env::var("STAMPD_BENCH_KEEP").is_err() {
+        let _ = std::fs::remove_dir_all(&cfg.dir);
+    }
+}
+
+fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0)))
+        .unwrap_or(0);
+    format!("{cpu}, {cores} cores, {:.0} GiB RAM", mem as f64 / 1024.0 / 1024.0)
+}
+
+fn stampd_binary() -> PathBuf {
+    PathBuf::from(env!("CARGO_BIN_EXE_stampd"))
+}
+
+// ---------------------------------------------------------------------------------
+// Dataset
+
+const FIRST: &[&str] = &["Ann", "Bob", "Cara", "Dan", "Eve", "Finn", "Gus", "Hana", "Ivo", "June", "Kai", "Lea", "Milo", "Nora", "Otto", "Pia"];
+
+fn last_name(n: u64) -> String {
+    // Distinct-ish surnames: a syllable pattern plus the number, so fragments are selective.
+    const SYL: &[&str] = &["bar", "cor", "dun", "fel", "gri", "hol", "jas", "kel", "lom", "mur", "nev", "pol", "quo", "ros", "sil", "tam"];
+    format!("{}{}{}", SYL[(n % 16) as usize], SYL[((n / 16) % 16) as usize], n)
+}
+
+fn email(n: u64) -> String {
+    format!("customer{n}@bench.example")
+}
+
+fn phone(n: u64) -> String {
+    format!("+1415{:07}", 1_000_000 + n % 8_000_000)
+}
+
+fn build_dataset(path: &Path, customers: u64) -> Dataset {
+    let settings = Settings {
+        database: path.to_path_buf(),
+        synchronous: Synchronous::Normal,
+        ..Settings::default()
+    };
+    let mut conn = db::open_connection(path, &settings).expect("open");
+    db::migrate(&mut conn, path).expect("migrate");
+    conn.execute_batch("PRAGMA cache_size = -200000;").unwrap();
+    let store_id = db::stores::insert(&conn, "Bench Coffee").unwrap();
+    let token = stampd::cli::create_token(&mut conn, &[store_id], Some("bench")).unwrap();
+    let design = db::cards::CardDesign {
+        name: "Coffee".into(),
+        stamps_required: 10,
+        initial_stamps: 1,
+        ..Default::default()
+    };
+    let card_id = db::cards::insert(&conn, store_id, &design, None).unwrap();
+    let card = db::cards::find(&conn, store_id, card_id).unwrap().unwrap();
+    let reward_id = db::rewards::insert(
+        &conn,
+        store_id,
+        card_id,
+        &db::rewards::RewardFields {
+            name: "Free coffee".into(),
+            description: None,
+            stamps_required: 1,
+            position: 0,
+            active: true,
+        },
+    )
+    .unwrap();
+    let mut first_customer = 0;
+    let batch = 50_000;
+    let mut n = 0;
+    while n < customers {
+        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        for i in n..(n + batch).min(customers) {
+            let fields = db::customers::CustomerFields {
+                first_name: FIRST[(i % 16) as usize].into(),
+                last_name: Some(last_name(i)),
+                email: Some(email(i)),
+                phone: (i < 8_000_000).then(|| phone(i)),
+                birthday: None,
+                metadata: Default::default(),
+            };
+            let id = db::customers::insert(&tx, store_id, &fields).unwrap();
+            if i == 0 {
+                first_customer = id;
+            }
+            let cc = db::customer_cards::enrol(&tx, store_id, id, &card, None).unwrap();
+            // Two visits' worth of stamps in the ledger.
+            let mut balance = card.design.initial_stamps;
+            for _ in 0..2 {
+                balance += 4;
+                db::customer_cards::apply(
+                    &tx,
+                    store_id,
+                    cc,
+                    db::ledger::Entry {
+                        store_id,
+                        customer_card_id: cc,
+                        kind: db::ledger::Kind::Stamp,
+                        stamps: 4,
+                        balance_after: balance,
+                        reward: None,
+                        note: None,
+                        token_id: None,
+                        skip_notifications: false,
+                    },
+                )
+                .unwrap();
+            }
+        }
+        tx.commit().unwrap();
+        n = (n + batch).min(customers);
+        eprint!("\r  {n} customers");
+    }
+    eprintln!();
+    conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    Dataset {
+        store_id,
+        card_id,
+        reward_id,
+        customers: customers as i64,
+        first_customer,
+        token,
+    }
+}
+
+/// (customer id, customer card id, code) of a sample of dataset cards, for stamps,
+/// redemptions and code searches.
+struct CardIds(Vec<(i64, i64, String)>);
+
+impl CardIds {
+    fn load(path: &Path, first: i64, count: i64) -> CardIds {
+        let conn = Connection::open(path).unwrap();
+        let mut rng = rand::rng();
+        let mut stmt = conn
+            .prepare("SELECT id, code FROM customer_cards WHERE customer_id = ?1")
+            .unwrap();
+        let mut v = Vec::new();
+        for _ in 0..20_000.min(count) {
+            let c = first + rng.random_range(0..count);
+            if let Some((id, code)) = stmt
+                .query_row([c], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
+                .optional()
+                .unwrap()
+            {
+                v.push((c, id, code));
+            }
+        }
+        CardIds(v)
+    }
+
+    fn pick(&self, rng: &mut impl Rng) -> (i64, i64, &str) {
+        let (c, id, code) = &self.0[rng.random_range(0..self.0.len())];
+        (*c, *id, code)
+    }
+}
+
+// ---------------------------------------------------------------------------------
+// Servers
+
+struct Server {
+    child: Child,
+    addr: SocketAddr,
+    startup_secs: f64,
+}
+
+fn free_addr() -> SocketAddr {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+}
+
+impl Server {
+    fn start(bin: &Path, db: &Path, dir: &Path, sync: Synchronous) -> Server {
+        let addr = free_addr();
+        let config = dir.join("bench.toml");
+        std::fs::write(&config, "log_level = \"warn\"\nbackup_interval_hours = 0\n").unwrap();
+        let t = Instant::now();
+        let child = Command::new(bin)
+            .args(["--config", config.to_str().unwrap(), "--db", db.to_str().unwrap(), "serve", "--bind", &addr.to_string()])
+            .env("STAMPD_SYNCHRONOUS", sync.as_pragma())
+            .env("STAMPD_RATE_LIMIT_PER_MINUTE", "0")
+            .env("STAMPD_WORKERS", "2")
+            .stdout(Stdio::null())
+            .stderr(Stdio::inherit())
+            .spawn()
+            .expect("start stampd");
+        loop {
+            if let Some(resp) = Req::get(addr, "/api/v1/status", None).send_once() {
+                if resp == 200 {
+                    break;
+                }
+            }
+            assert!(t.elapsed() < Duration::from_secs(120), "stampd did not start");
+            std::thread::sleep(Duration::from_millis(2));
+        }
+        Server {
+            child,
+            addr,
+            startup_secs: t.elapsed().as_secs_f64(),
+        }
+    }
+
+    /// Stops the server; returns its peak RSS in KiB.
+    fn stop(mut self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let hwm = status
+            .lines()
+            .find(|l| l.starts_with("VmHWM:"))
+            .and_then(|l| l.split_whitespace().nth(1))
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0);
+        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = self.child.wait();
+        hwm
+    }
+}
+
+/// The baseline: one primary-key SELECT (on the same customers table) and one single-row
+/// INSERT, each through r2d2 + `web::block`, with the same durability setting.
+struct Baseline {
+    addr: SocketAddr,
+    handle: actix_web::dev::ServerHandle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl Baseline {
+    fn start(db: &Path, dir: &Path, sync: Synchronous) -> Baseline {
+        let pragmas = move |c: &mut Connection| {
+            c.busy_timeout(Duration::from_secs(5))?;
+            c.execute_batch(&format!("PRAGMA journal_mode = WAL; PRAGMA synchronous = {};", sync.as_pragma()))
+        };
+        let read = r2d2::Pool::builder()
+            .max_size(4)
+            .build(SqliteConnectionManager::file(db).with_init(pragmas))
+            .unwrap();
+        let write_db = dir.join(format!("baseline-{}.db", sync.as_pragma()));
+        let _ = std::fs::remove_file(&write_db);
+        let write = r2d2::Pool::builder()
+            .max_size(1)
+            .build(SqliteConnectionManager::file(&write_db).with_init(pragmas))
+            .unwrap();
+        write
+            .get()
+            .unwrap()
+            .execute_batch("CREATE TABLE IF NOT EXISTS items (id INTEGER PRIMARY KEY, name TEXT NOT NULL, created_at TEXT NOT NULL)")
+            .unwrap();
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = HttpServer::new(move || {
+                    App::new()
+                        .app_data(web::Data::new(read.clone()))
+                        .app_data(web::Data::new(Writer(write.clone())))
+                        .route("/read/{id}", web::get().to(baseline_read))
+                        .route("/write", web::post().to(baseline_write))
+                })
+                .workers(2)
+                .listen(listener)
+                .unwrap()
+                .run();
+                tx.send(server.handle()).unwrap();
+                server.await.unwrap();
+            })
+        });
+        let handle = rx.recv().unwrap();
+        Baseline { addr, handle, thread }
+    }
+
+    fn stop(self) {
+        actix_web::rt::System::new().block_on(self.handle.stop(true));
+        self.thread.join().unwrap();
+    }
+}
+
+struct Writer(r2d2::Pool<SqliteConnectionManager>);
+
+async fn baseline_read(pool: web::Data<r2d2::Pool<SqliteConnectionManager>>, path: web::Path<i64>) -> HttpResponse {
+    let id = path.into_inner();
+    let pool = pool.clone();
+    let row = web::block(move || {
+        let conn = pool.get().unwrap();
+        conn.query_row("SELECT id, first_name, email FROM customers WHERE id = ?1", [id], |r| {
+            Ok(json!({"id": r.get::<_, i64>(0)?, "first_name": r.get::<_, String>(1)?, "email": r.get::<_, Option<String>>(2)?}))
+        })
+        .optional()
+        .unwrap()
+    })
+    .await
+    .unwrap();
+    match row {
+        Some(v) => HttpResponse::Ok().json(v),
+        None => HttpResponse::NotFound().finish(),
+    }
+}
+
+async fn baseline_write(pool: web::Data<Writer>) -> HttpResponse {
+    let pool = pool.clone();
+    let id = web::block(move || {
+        let conn = pool.0.get().unwrap();
+        conn.execute("INSERT INTO items (name, created_at) VALUES ('x', ?1)", params![stampd::time_fmt::now()]).unwrap();
+        conn.last_insert_rowid()
+    })
+    .await
+    .unwrap();
+    HttpResponse::Created().json(json!({ "id": id }))
+}
+
+// ---------------------------------------------------------------------------------
+// Load
+
+/// One request, written by hand over a kept-alive connection: the client must cost as
+/// little as possible, since it shares the machine with the server.
+struct Req {
+    addr: SocketAddr,
+    raw: Vec<u8>,
+}
+
+impl Req {
+    fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> Req {
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        Req {
+            addr,
+            raw: format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\n").into_bytes(),
+        }
+    }
+
+    fn post(addr: SocketAddr, path: &str, token: Option<&str>, body: String) -> Req {
+        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        Req {
+            addr,
+            raw: format!(
+                "POST {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}Content-Type: application/json\r\nContent-Length: {}\r\n\r\n{body}",
+                body.len()
+            )
+            .into_bytes(),
+        }
+    }
+
+    fn send_once(&self) -> Option<u16> {
+        let mut conn = Conn::open(self.addr).ok()?;
+        conn.send(&self.raw).ok()
+    }
+}
+
+/// A kept-alive HTTP/1.1 connection that reads responses by Content-Length.
+struct Conn {
+    stream: TcpStream,
+    buf: Vec<u8>,
+}
+
+impl Conn {
+    fn open(addr: SocketAddr) -> std::io::Result<Conn> {
+        let stream = TcpStream::connect(addr)?;
+        stream.set_nodelay(true)?;
+        stream.set_read_timeout(Some(Duration::from_secs(30)))?;
+        Ok(Conn { stream, buf: Vec::with_capacity(64 * 1024) })
+    }
+
+    fn send(&mut self, raw: &[u8]) -> std::io::Result<u16> {
+        self.stream.write_all(raw)?;
+        self.buf.clear();
+        let mut chunk = [0u8; 16 * 1024];
+        loop {
+            let n = self.stream.read(&mut chunk)?;
+            if n == 0 {
+                return Err(std::io::Error::other("connection closed"));
+            }
+            self.buf.extend_from_slice(&chunk[..n]);
+            if let Some(end) = find(&self.buf, b"\r\n\r\n") {
+                let head = std::str::from_utf8(&self.buf[..end]).map_err(std::io::Error::other)?;
+                let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let len: usize = head
+                    .lines()
+                    .find_map(|l| {
+                        let (k, v) = l.split_once(':')?;
+                        k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+                    })
+                    .unwrap_or(0);
+                while self.buf.len() < end + 4 + len {
+                    let n = self.stream.read(&mut chunk)?;
+                    if n == 0 {
+                        return Err(std::io::Error::other("connection closed"));
+                    }
+                    self.buf.extend_from_slice(&chunk[..n]);
+                }
+                return Ok(status);
+            }
+        }
+    }
+}
+
+fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
+    hay.windows(needle.len()).position(|w| w == needle)
+}
+
+struct Row {
+    name: String,
+    count: u64,
+    errors: u64,
+    rps: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+/// Drives `make` requests from `connections` threads, each on one kept-alive connection,
+/// until the time or request budget is spent.
+fn run_load<F>(cfg: &Config, name: &str, make: F) -> Row
+where
+    F: Fn(&mut rand::rngs::ThreadRng) -> Req + Sync,
+{
+    let latencies = Mutex::new(Vec::<u32>::new());
+    let sent = AtomicU64::new(0);
+    let errors = AtomicU64::new(0);
+    let stop = AtomicBool::new(false);
+    let start = Instant::now();
+    let deadline = start + Duration::from_secs(cfg.seconds);
+    std::thread::scope(|s| {
+        for _ in 0..cfg.connections {
+            s.spawn(|| {
+                let mut rng = rand::rng();
+                let mut mine = Vec::with_capacity(4096);
+                let mut conn: Option<Conn> = None;
+                while !stop.load(Ordering::Relaxed) {
+                    if sent.fetch_add(1, Ordering::Relaxed) >= cfg.max_requests || Instant::now() >= deadline {
+                        stop.store(true, Ordering::Relaxed);
+                        break;
+                    }
+                    let req = make(&mut rng);
+                    if conn.is_none() {
+                        conn = Conn::open(req.addr).ok();
+                    }
+                    let t = Instant::now();
+                    let result = conn.as_mut().map(|c| c.send(&req.raw));
+                    match result {
+                        Some(Ok(status)) => {
+                            mine.push(t.elapsed().as_micros() as u32);
+                            if !(200..300).contains(&status) {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        _ => {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                            conn = None;
+                        }
+                    }
+                }
+                latencies.lock().unwrap().extend(mine);
+            });
+        }
+    });
+    let elapsed = start.elapsed().as_secs_f64();
+    let mut l = latencies.into_inner().unwrap();
+    l.sort_unstable();
+    let pct = |p: f64| {
+        if l.is_empty() {
+            0.0
+        } else {
+            l[((l.len() as f64 - 1.0) * p).round() as usize] as f64 / 1000.0
+        }
+    };
+    let row = Row {
+        name: name.to_string(),
+        count: l.len() as u64,
+        errors: errors.into_inner(),
+        rps: l.len() as f64 / elapsed,
+        p50: pct(0.50),
+        p99: pct(0.99),
+        max: pct(1.0),
+    };
+    eprintln!("  {:<32} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} non-2xx)", row.name, row.rps, row.p50, row.p99, row.errors);
+    row
+}
