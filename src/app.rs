@@ -60,9 +60,14 @@ impl Application {
             settings: settings.clone(),
         });
         let app_state = state.clone();
+        let cors_origins = settings.cors_allowed_origins.clone();
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                .wrap(middleware::Condition::new(
+                    !cors_origins.is_empty(),
+                    cors(&cors_origins),
+                ))
                 .wrap(middleware::from_fn(api::rate_limit::middleware))
                 .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
                 .configure(api::configure)
@@ -192,4 +197,37 @@ fn automatic_backup(settings: &Settings) -> Result<std::path::PathBuf, String> {
     crate::db::backup::prune(&settings.backup_dir, settings.backup_keep)
         .map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+/// CORS: off (no cross-origin browser access) unless `cors_allowed_origins` lists origins.
+fn cors(origins: &[String]) -> actix_cors::Cors {
+    use actix_web::http::header;
+    let mut cors = actix_cors::Cors::default()
+        .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE"])
+        .allowed_headers([
+            header::AUTHORIZATION,
+            header::CONTENT_TYPE,
+            header::ACCEPT,
+            header::HeaderName::from_static("idempotency-key"),
+        ])
+        .expose_headers([
+            header::HeaderName::from_static("ratelimit-limit"),
+            header::HeaderName::from_static("ratelimit-remaining"),
+            header::HeaderName::from_static("ratelimit-reset"),
+            header::RETRY_AFTER,
+            header::HeaderName::from_static("idempotent-replayed"),
+        ])
+        .max_age(3600);
+    let list = origins.to_vec();
+    cors = cors.allowed_origin_fn(move |origin, head| {
+        let origin = origin.to_str().unwrap_or("");
+        // stampd's own pages (same host) always; other sites when listed.
+        let same_host = head
+            .headers()
+            .get(header::HOST)
+            .and_then(|h| h.to_str().ok())
+            .is_some_and(|host| origin.split_once("://").is_some_and(|(_, o)| o == host));
+        same_host || list.iter().any(|o| o == "*" || o == origin)
+    });
+    cors
 }

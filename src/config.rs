@@ -58,6 +58,8 @@ pub struct Settings {
     pub backup_interval_hours: u64,
     /// How many automatic backups to keep.
     pub backup_keep: usize,
+    /// Web origins allowed to call the API from a browser (CORS); empty: none.
+    pub cors_allowed_origins: Vec<String>,
 }
 
 #[derive(Debug, Clone)]
@@ -153,6 +155,7 @@ impl Default for Settings {
             backup_dir: PathBuf::from("backups"),
             backup_interval_hours: 24,
             backup_keep: 7,
+            cors_allowed_origins: Vec::new(),
         }
     }
 }
@@ -217,6 +220,7 @@ const KEYS: &[&str] = &[
     "backup_dir",
     "backup_interval_hours",
     "backup_keep",
+    "cors_allowed_origins",
 ];
 
 /// Settings whose values are never printed.
@@ -501,6 +505,24 @@ impl Settings {
                     "must be a whole number from 1 to 10000".into(),
                 )
             })? as usize;
+        }
+        if let Some(r) = raw.get("cors_allowed_origins") {
+            let mut origins = Vec::new();
+            for o in r.value.split(',').map(str::trim).filter(|o| !o.is_empty()) {
+                let o = o.trim_end_matches('/');
+                let ok = o == "*"
+                    || ((o.starts_with("http://") || o.starts_with("https://"))
+                        && !o[o.find("://").unwrap_or(0) + 3..].contains('/'));
+                if !ok {
+                    return Err(invalid(
+                        "cors_allowed_origins",
+                        r,
+                        format!("{o:?} is not an origin such as \"https://shop.example.com\" (scheme and host, no path), or \"*\""),
+                    ));
+                }
+                origins.push(o.to_string());
+            }
+            s.cors_allowed_origins = origins;
         }
         Ok(s)
     }

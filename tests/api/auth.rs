@@ -490,3 +490,73 @@ fn status_works_without_a_token() {
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["status"], "ok");
 }
+
+#[test]
+fn cors_is_off_by_default_and_follows_the_configured_origins() {
+    let app = spawn_app();
+    let r = app.request_with_headers(
+        "GET",
+        "/api/v1/accounts",
+        Some(&app.token),
+        None,
+        None,
+        &[("Origin", "https://evil.example")],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("access-control-allow-origin"), None);
+
+    let app = spawn_app_with(|s| s.cors_allowed_origins = vec!["https://shop.example".into()]);
+    let pre = app.request_with_headers(
+        "OPTIONS",
+        "/api/v1/accounts",
+        None,
+        None,
+        None,
+        &[
+            ("Origin", "https://shop.example"),
+            ("Access-Control-Request-Method", "POST"),
+            (
+                "Access-Control-Request-Headers",
+                "authorization, idempotency-key",
+            ),
+        ],
+    );
+    assert_eq!(pre.status, 200, "{}", pre.text);
+    assert_eq!(
+        pre.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    let r = app.request_with_headers(
+        "GET",
+        "/api/v1/accounts",
+        Some(&app.token),
+        None,
+        None,
+        &[("Origin", "https://shop.example")],
+    );
+    assert_eq!(r.status, 200);
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some("https://shop.example")
+    );
+    let r = app.request_with_headers(
+        "GET",
+        "/api/v1/accounts",
+        Some(&app.token),
+        None,
+        None,
+        &[("Origin", "https://evil.example")],
+    );
+    assert_eq!(r.header("access-control-allow-origin"), None, "{}", r.text);
+    // The server's own pages (same host) are never refused.
+    let own = format!("http://127.0.0.1:{}", app.port);
+    let r = app.request_with_headers(
+        "GET",
+        "/api/v1/accounts",
+        Some(&app.token),
+        None,
+        None,
+        &[("Origin", own.as_str())],
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+}
