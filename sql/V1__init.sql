@@ -268,3 +268,50 @@ CREATE TABLE idempotency_keys (
     PRIMARY KEY (token_id, key)
 ) WITHOUT ROWID;
 CREATE INDEX idempotency_keys_age ON idempotency_keys(created_at);
+
+-- A store's shops: they go into Apple passes so the pass shows near the shop.
+CREATE TABLE locations (
+    id          INTEGER PRIMARY KEY,
+    store_id    INTEGER NOT NULL REFERENCES stores(id),
+    name        TEXT NOT NULL,
+    address     TEXT NOT NULL,
+    latitude    REAL,
+    longitude   REAL,
+    created_at  TEXT NOT NULL,
+    updated_at  TEXT NOT NULL
+);
+CREATE INDEX locations_by_store ON locations(store_id, id);
+
+CREATE TRIGGER locations_count_insert AFTER INSERT ON locations BEGIN
+    UPDATE stores SET locations_count = locations_count + 1 WHERE id = NEW.store_id;
+END;
+CREATE TRIGGER locations_count_delete AFTER DELETE ON locations BEGIN
+    UPDATE stores SET locations_count = locations_count - 1 WHERE id = OLD.store_id;
+END;
+
+-- QR-code signup posters: a printable sheet whose code leads to a public signup page
+-- that enrols customers in one card. `token` (random) is the only key in public URLs.
+CREATE TABLE posters (
+    id                       INTEGER PRIMARY KEY,
+    store_id                 INTEGER NOT NULL REFERENCES stores(id),
+    card_id                  INTEGER NOT NULL REFERENCES cards(id),
+    token                    TEXT NOT NULL UNIQUE,
+    title                    TEXT NOT NULL,
+    paper_size               TEXT NOT NULL,
+    primary_color            TEXT NOT NULL,
+    secondary_color          TEXT NOT NULL,
+    text_color               TEXT NOT NULL,
+    contact_collection_mode  TEXT NOT NULL,
+    birthday_required        INTEGER NOT NULL DEFAULT 0,
+    active                   INTEGER NOT NULL DEFAULT 1,
+    created_at               TEXT NOT NULL,
+    updated_at               TEXT NOT NULL
+);
+CREATE INDEX posters_by_store ON posters(store_id, id);
+
+CREATE TRIGGER posters_count_insert AFTER INSERT ON posters BEGIN
+    UPDATE stores SET posters_count = posters_count + 1 WHERE id = NEW.store_id;
+END;
+CREATE TRIGGER posters_count_delete AFTER DELETE ON posters BEGIN
+    UPDATE stores SET posters_count = posters_count - 1 WHERE id = OLD.store_id;
+END;

@@ -56,6 +56,9 @@ impl Application {
             db,
             token_usage: TokenUsage::default(),
             rate_limits: RateLimits::new(settings.rate_limit_per_minute),
+            signup_limits: crate::api::signup::SignupLimits::new(
+                settings.signup_rate_limit_per_hour,
+            ),
             wallets: crate::wallet::Wallets::load(&settings)?,
             settings: settings.clone(),
         });

@@ -60,6 +60,8 @@ pub struct Settings {
     pub backup_keep: usize,
     /// Web origins allowed to call the API from a browser (CORS); empty: none.
     pub cors_allowed_origins: Vec<String>,
+    /// Self-signups a poster's page accepts per hour from one address; 0: no limit.
+    pub signup_rate_limit_per_hour: u32,
 }
 
 #[derive(Debug, Clone)]
@@ -156,6 +158,7 @@ impl Default for Settings {
             backup_interval_hours: 24,
             backup_keep: 7,
             cors_allowed_origins: Vec::new(),
+            signup_rate_limit_per_hour: 20,
         }
     }
 }
@@ -221,6 +224,7 @@ const KEYS: &[&str] = &[
     "backup_interval_hours",
     "backup_keep",
     "cors_allowed_origins",
+    "signup_rate_limit_per_hour",
 ];
 
 /// Settings whose values are never printed.
@@ -505,6 +509,15 @@ impl Settings {
                     "must be a whole number from 1 to 10000".into(),
                 )
             })? as usize;
+        }
+        if let Some(r) = raw.get("signup_rate_limit_per_hour") {
+            s.signup_rate_limit_per_hour = parse_range(&r.value, 0, 100_000).ok_or_else(|| {
+                invalid(
+                    "signup_rate_limit_per_hour",
+                    r,
+                    "must be a whole number from 0 (no limit) to 100000".into(),
+                )
+            })? as u32;
         }
         if let Some(r) = raw.get("cors_allowed_origins") {
             let mut origins = Vec::new();

@@ -404,6 +404,33 @@ pub fn query_map(req: &HttpRequest) -> std::collections::HashMap<String, String>
         .collect()
 }
 
+/// A number (JSON number or numeric text).
+pub fn number(obj: &Map<String, Value>, key: &str, errors: &mut FieldErrors) -> Field<f64> {
+    match obj.get(key) {
+        None => Field::Absent,
+        Some(Value::Null) => Field::Null,
+        Some(Value::String(s)) if s.trim().is_empty() => Field::Null,
+        Some(Value::Number(n)) => match n.as_f64().filter(|f| f.is_finite()) {
+            Some(f) => Field::Set(f),
+            None => {
+                errors.add(key, "is not a number");
+                Field::Absent
+            }
+        },
+        Some(Value::String(s)) => match s.trim().parse::<f64>().ok().filter(|f| f.is_finite()) {
+            Some(f) => Field::Set(f),
+            None => {
+                errors.add(key, "is not a number");
+                Field::Absent
+            }
+        },
+        Some(_) => {
+            errors.add(key, "is not a number");
+            Field::Absent
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -427,9 +454,15 @@ mod tests {
         assert!(parse_form(b"a=1&a[b]=2").is_err());
         assert!(parse_form(b"a[b=1").is_err());
         let deep = format!("a{}=1", "[b]".repeat(40_000));
-        assert!(matches!(parse_form(deep.as_bytes()), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            parse_form(deep.as_bytes()),
+            Err(ApiError::BadRequest(_))
+        ));
         let deep = format!("a{}=1", "[]".repeat(40_000));
-        assert!(matches!(parse_form(deep.as_bytes()), Err(ApiError::BadRequest(_))));
+        assert!(matches!(
+            parse_form(deep.as_bytes()),
+            Err(ApiError::BadRequest(_))
+        ));
         let ok = format!("a{}=1", "[b]".repeat(FORM_DEPTH_LIMIT - 1));
         assert!(parse_form(ok.as_bytes()).is_ok());
     }

@@ -6,10 +6,13 @@ pub mod counter_page;
 pub mod customer_cards;
 pub mod customers;
 pub mod deliveries;
+pub mod locations;
 pub mod openapi;
 pub mod passes;
+pub mod posters;
 pub mod rate_limit;
 pub mod rewards;
+pub mod signup;
 pub mod status;
 pub mod stores;
 pub mod web_card;
@@ -40,6 +43,8 @@ pub struct AppState {
     pub token_usage: TokenUsage,
     /// `None` when rate limits are off.
     pub rate_limits: Option<rate_limit::RateLimits>,
+    /// Per-address limits of the public signup form; `None` when off.
+    pub signup_limits: Option<signup::SignupLimits>,
     /// Wakes the card-link sender when deliveries are queued.
     pub outbox: crate::outbox::Outbox,
     /// Apple and Google Wallet signing identities (each `None` when not configured).
@@ -343,6 +348,12 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/c/{uuid}").route(web::get().to(web_card::show)));
     cfg.service(web::resource("/c/{uuid}/qr.svg").route(web::get().to(counter_page::web_card_qr)));
     counter_page::configure(cfg);
+    cfg.service(web::resource("/posters/{token}").route(web::get().to(signup::printable)));
+    cfg.service(
+        web::resource("/s/{token}")
+            .route(web::get().to(signup::form))
+            .route(web::post().to(signup::submit)),
+    );
     cfg.service(api_scope()).default_service(web::to(not_found));
 }
 
@@ -481,6 +492,66 @@ pub fn api_routes() -> Vec<(&'static str, Method, actix_web::Route)> {
             "/accounts/{account_id}/deliveries",
             M::GET,
             get().to(deliveries::list),
+        ),
+        (
+            "/accounts/{account_id}/locations",
+            M::GET,
+            get().to(locations::list),
+        ),
+        (
+            "/accounts/{account_id}/locations",
+            M::POST,
+            post().to(locations::create),
+        ),
+        (
+            "/accounts/{account_id}/locations/{id}",
+            M::GET,
+            get().to(locations::show),
+        ),
+        (
+            "/accounts/{account_id}/locations/{id}",
+            M::PATCH,
+            patch().to(locations::update),
+        ),
+        (
+            "/accounts/{account_id}/locations/{id}",
+            M::PUT,
+            put().to(locations::update),
+        ),
+        (
+            "/accounts/{account_id}/locations/{id}",
+            M::DELETE,
+            delete().to(locations::delete),
+        ),
+        (
+            "/accounts/{account_id}/posters",
+            M::GET,
+            get().to(posters::list),
+        ),
+        (
+            "/accounts/{account_id}/posters",
+            M::POST,
+            post().to(posters::create),
+        ),
+        (
+            "/accounts/{account_id}/posters/{id}",
+            M::GET,
+            get().to(posters::show),
+        ),
+        (
+            "/accounts/{account_id}/posters/{id}",
+            M::PATCH,
+            patch().to(posters::update),
+        ),
+        (
+            "/accounts/{account_id}/posters/{id}",
+            M::PUT,
+            put().to(posters::update),
+        ),
+        (
+            "/accounts/{account_id}/posters/{id}",
+            M::DELETE,
+            delete().to(posters::delete),
         ),
     ]
 }

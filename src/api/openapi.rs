@@ -16,6 +16,7 @@ use std::sync::OnceLock;
 use actix_web::HttpResponse;
 use serde_json::{json, Map, Value};
 
+use super::{locations, posters};
 use crate::domain::{limits, StampIcon, StripPreset, StripType};
 
 pub async fn show() -> HttpResponse {
@@ -406,6 +407,138 @@ const OPERATIONS: &[Op] = &[
         body: In::Nothing,
         ok: (200, "One page of deliveries", Some("DeliveryPage")),
     },
+    Op {
+        path: "/accounts/{account_id}/locations",
+        method: "get",
+        id: "listLocations",
+        tag: "Locations",
+        summary: "The store's locations",
+        description: "",
+        query: &[],
+        body: In::Nothing,
+        ok: (200, "The locations, by id", Some("LocationList")),
+    },
+    Op {
+        path: "/accounts/{account_id}/locations",
+        method: "post",
+        id: "createLocation",
+        tag: "Locations",
+        summary: "Create a location",
+        description: "Needs `name` and `address`. `latitude` and `longitude` go together (shown on the lock screen of Apple passes).",
+        query: &[],
+        body: In::Body("LocationCreate"),
+        ok: (201, "The new location", Some("Location")),
+    },
+    Op {
+        path: "/accounts/{account_id}/locations/{id}",
+        method: "get",
+        id: "getLocation",
+        tag: "Locations",
+        summary: "One location",
+        description: "",
+        query: &[],
+        body: In::Nothing,
+        ok: (200, "The location", Some("Location")),
+    },
+    Op {
+        path: "/accounts/{account_id}/locations/{id}",
+        method: "patch",
+        id: "updateLocation",
+        tag: "Locations",
+        summary: "Change a location",
+        description: "Partial: only the given keys change. `latitude: null` and `longitude: null` remove the position.",
+        query: &[],
+        body: In::Body("LocationUpdate"),
+        ok: (200, "The updated location", Some("Location")),
+    },
+    Op {
+        path: "/accounts/{account_id}/locations/{id}",
+        method: "put",
+        id: "updateLocationPut",
+        tag: "Locations",
+        summary: "Change a location (same as PATCH)",
+        description: "Partial, exactly like PATCH.",
+        query: &[],
+        body: In::Body("LocationUpdate"),
+        ok: (200, "The updated location", Some("Location")),
+    },
+    Op {
+        path: "/accounts/{account_id}/locations/{id}",
+        method: "delete",
+        id: "deleteLocation",
+        tag: "Locations",
+        summary: "Delete a location",
+        description: "",
+        query: &[],
+        body: In::Nothing,
+        ok: (204, "Deleted (no body)", None),
+    },
+    Op {
+        path: "/accounts/{account_id}/posters",
+        method: "get",
+        id: "listPosters",
+        tag: "Posters",
+        summary: "The store's posters",
+        description: "",
+        query: &[],
+        body: In::Nothing,
+        ok: (200, "The posters, by id", Some("PosterList")),
+    },
+    Op {
+        path: "/accounts/{account_id}/posters",
+        method: "post",
+        id: "createPoster",
+        tag: "Posters",
+        summary: "Create a poster",
+        description: "A QR-code signup sheet for one card template: `card_id` must be an active card of this store (404 `Card not found`; 422 when archived or expired). Its `signup_url` is a public page where a customer enrols by typing their name and email or phone.",
+        query: &[],
+        body: In::Body("PosterCreate"),
+        ok: (201, "The new poster", Some("Poster")),
+    },
+    Op {
+        path: "/accounts/{account_id}/posters/{id}",
+        method: "get",
+        id: "getPoster",
+        tag: "Posters",
+        summary: "One poster",
+        description: "",
+        query: &[],
+        body: In::Nothing,
+        ok: (200, "The poster", Some("Poster")),
+    },
+    Op {
+        path: "/accounts/{account_id}/posters/{id}",
+        method: "patch",
+        id: "updatePoster",
+        tag: "Posters",
+        summary: "Change a poster",
+        description: "Partial: only the given keys change. `card_id` never changes (422 `can't be changed`).",
+        query: &[],
+        body: In::Body("PosterUpdate"),
+        ok: (200, "The updated poster", Some("Poster")),
+    },
+    Op {
+        path: "/accounts/{account_id}/posters/{id}",
+        method: "put",
+        id: "updatePosterPut",
+        tag: "Posters",
+        summary: "Change a poster (same as PATCH)",
+        description: "Partial, exactly like PATCH.",
+        query: &[],
+        body: In::Body("PosterUpdate"),
+        ok: (200, "The updated poster", Some("Poster")),
+    },
+    Op {
+        path: "/accounts/{account_id}/posters/{id}",
+        method: "delete",
+        id: "deletePoster",
+        tag: "Posters",
+        summary: "Delete a poster",
+        description: "",
+        query: &[],
+        body: In::Nothing,
+        ok: (204, "Deleted (no body)", None),
+    },
 ];
 
 /// The whole document.
@@ -418,6 +551,8 @@ pub fn document() -> Value {
         "Customers",
         "Customer cards",
         "Deliveries",
+        "Locations",
+        "Posters",
     ]
     .iter()
     .map(|t| json!({ "name": t }))
@@ -518,6 +653,8 @@ fn operation(op: &Op) -> Value {
             (_, "rewards") => "reward",
             (_, "customers") => "customer",
             (_, "customer_cards") => "customer card",
+            (_, "locations") => "location",
+            (_, "posters") => "poster",
             _ => "resource",
         };
         parameters.push(json!({
@@ -907,6 +1044,34 @@ fn schemas() -> Value {
             "scope": enum_of(&["token"]),
         })),
     }));
+    let location = object(json!({
+        "id": id(),
+        "account_id": id(),
+        "name": string(),
+        "address": string(),
+        "latitude": nullable(json!({"type": "number", "minimum": -90, "maximum": 90})),
+        "longitude": nullable(json!({"type": "number", "minimum": -180, "maximum": 180})),
+        "created_at": timestamp(),
+        "updated_at": timestamp(),
+    }));
+    let poster = object(json!({
+        "id": id(),
+        "account_id": id(),
+        "card_id": id(),
+        "title": string(),
+        "paper_size": enum_of(posters::PAPER_SIZES),
+        "primary_color": stored_colour(),
+        "secondary_color": stored_colour(),
+        "text_color": stored_colour(),
+        "contact_collection_mode": enum_of(posters::CONTACT_MODES),
+        "birthday_required": boolean(),
+        "active": boolean(),
+        "signup_url": {"type": "string", "description": "Public signup page of the poster."},
+        "qr_code_url": {"type": "string", "description": "What the poster's QR code encodes."},
+        "display_url": {"type": "string", "description": "A printable page of the poster."},
+        "created_at": timestamp(),
+        "updated_at": timestamp(),
+    }));
     let pagination = object(json!({
         "count": count(),
         "items": {"type": "integer", "minimum": 1, "maximum": 100},
@@ -950,6 +1115,10 @@ fn schemas() -> Value {
         "DeliveryPage": pagination_page("deliveries", "Delivery"),
         "DeliveriesQueued": object(json!({"deliveries": array_of("Delivery")})),
         "RedemptionResult": redemption,
+        "Location": location,
+        "LocationList": array_of("Location"),
+        "Poster": poster,
+        "PosterList": array_of("Poster"),
         "Pagination": pagination,
     })
 }
@@ -997,8 +1166,8 @@ fn card_attributes(creating: bool) -> Value {
             "header_text": nullable(text(limits::HEADER_TEXT)),
             "show_member_field": boolean(),
             "show_stamps_to_reward_field": boolean(),
-            "expires_at": nullable(json!({"type": "string",
-                "description": "An ISO 8601 time, or a date (YYYY-MM-DD) meaning the end of that day, UTC."})),
+            "expires_at": nullable(json!({"type": "string", "format": "date-time",
+                "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC."})),
             "archived": {"type": "boolean", "description": "true archives, false restores."},
         }),
         if creating { &["name"] } else { &[] },
@@ -1026,6 +1195,39 @@ fn reward_attributes(creating: bool) -> Value {
             &[]
         },
     )
+}
+
+fn location_attributes(creating: bool) -> Value {
+    input(
+        json!({
+            "name": text(locations::NAME_MAX),
+            "address": text(locations::ADDRESS_MAX),
+            "latitude": nullable(json!({"type": "number", "minimum": -90, "maximum": 90,
+                "description": "Degrees; given together with longitude."})),
+            "longitude": nullable(json!({"type": "number", "minimum": -180, "maximum": 180,
+                "description": "Degrees; given together with latitude."})),
+        }),
+        if creating { &["name", "address"] } else { &[] },
+    )
+}
+
+fn poster_attributes(creating: bool) -> Value {
+    let mut props = json!({
+        "title": text(posters::TITLE_MAX),
+        "paper_size": {"type": "string", "enum": posters::PAPER_SIZES, "default": "a4"},
+        "contact_collection_mode": {"type": "string", "enum": posters::CONTACT_MODES,
+            "default": "email_or_phone", "description": "What the signup page asks for."},
+        "primary_color": input_colour(),
+        "secondary_color": input_colour(),
+        "text_color": input_colour(),
+        "birthday_required": {"type": "boolean", "default": false},
+        "active": {"type": "boolean", "default": true},
+    });
+    if creating {
+        props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
+            "description": "Required: an active card template of this store (or give card_id at the top level)."});
+    }
+    input(props, if creating { &["title"] } else { &[] })
 }
 
 fn customer_attributes(creating: bool) -> Value {
@@ -1059,7 +1261,11 @@ fn wrapped(root: &str, attributes: Value, mut top: Map<String, Value>) -> Value 
     let mut props = Map::new();
     props.insert(root.to_string(), attributes);
     props.append(&mut top);
-    input(Value::Object(props), &[root])
+    let mut o = input(Value::Object(props), &[root]);
+    o["description"] = json!(format!(
+        "Attributes under `{root}`; as in Rails, a body without the `{root}` key is taken as the attributes themselves."
+    ));
+    o
 }
 
 fn request_bodies() -> Value {
@@ -1079,9 +1285,10 @@ fn request_bodies() -> Value {
     reward_top.insert(
         "card_id".into(),
         json!({"type": "integer", "format": "int64", "minimum": 1,
-            "description": "Alternative to reward.card_id."}),
+            "description": "Alternative to card_id inside the attributes."}),
     );
-    let reward_create = wrapped("reward", reward_attributes(true), reward_top);
+    let reward_create = wrapped("reward", reward_attributes(true), reward_top.clone());
+    let poster_create = wrapped("poster", poster_attributes(true), reward_top);
 
     let bodies = [
         (
@@ -1114,6 +1321,22 @@ fn request_bodies() -> Value {
             "RewardUpdate",
             false,
             wrapped("reward", reward_attributes(false), none()),
+        ),
+        (
+            "LocationCreate",
+            true,
+            wrapped("location", location_attributes(true), none()),
+        ),
+        (
+            "LocationUpdate",
+            false,
+            wrapped("location", location_attributes(false), none()),
+        ),
+        ("PosterCreate", true, poster_create),
+        (
+            "PosterUpdate",
+            false,
+            wrapped("poster", poster_attributes(false), none()),
         ),
         (
             "CustomerCreate",
@@ -1183,7 +1406,11 @@ fn form_schema(schema: &Value) -> Value {
     let mut props = Map::new();
     let mut required = Vec::new();
     flatten(schema, "", true, &mut props, &mut required);
-    let mut o = json!({"type": "object", "properties": props});
+    let mut o = json!({
+        "type": "object",
+        "description": "Rails-style form: nested attributes as `root[field]`, list entries as `root[list][][field]`, metadata keys as `root[metadata][key]` (values are text). Every value is text: numbers and booleans (`true`, `false`, `1`, `0`) as written; a blank value counts as null.",
+        "properties": props,
+    });
     if !required.is_empty() {
         o["required"] = json!(required);
     }

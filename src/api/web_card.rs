@@ -79,8 +79,20 @@ pub fn icon_glyph(icon: &str) -> &'static str {
 pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    req: actix_web::HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let uuid = path.into_inner();
+    // Set when the customer arrives from a signup poster.
+    let notice = match crate::params::query_map(&req)
+        .get("joined")
+        .map(String::as_str)
+    {
+        Some("new") => {
+            Some("Welcome! Your card is ready. Show it at the counter to collect stamps.")
+        }
+        Some("back") => Some("Welcome back! You already have this card, so here it is."),
+        _ => None,
+    };
     let st = state.clone();
     let view = web::block(move || {
         st.db
@@ -88,7 +100,7 @@ pub async fn show(
     })
     .await??;
     Ok(match view {
-        Some(v) => html_response(actix_web::http::StatusCode::OK, render(&v, &state)?),
+        Some(v) => html_response(actix_web::http::StatusCode::OK, render(&v, &state, notice)?),
         None => not_found_page(),
     })
 }
@@ -105,7 +117,8 @@ pub fn not_found_page() -> HttpResponse {
     )
 }
 
-fn page(title: &str, background: &str, text: &str, body: &str) -> String {
+/// A whole HTML page in stampd's card style.
+pub fn page(title: &str, background: &str, text: &str, body: &str) -> String {
     format!(
         r#"<!doctype html>
 <html lang="en">
@@ -136,6 +149,7 @@ h1 {{ font-size: 26px; margin: 4px 0 2px; }}
 .codes .qr svg, .codes .qr img {{ width: 220px; height: 220px; }}
 .codes .barcode svg {{ max-width: 100%; height: 70px; }}
 .code {{ font: 700 22px/1.2 ui-monospace, Menlo, Consolas, monospace; letter-spacing: .18em; margin: 6px 0 0; }}
+.notice {{ margin: 0 0 14px; padding: 12px 14px; border-radius: 12px; background: #fff; color: #1b5e20; font-weight: 600; }}
 .wallets {{ display: flex; flex-direction: column; gap: 10px; margin: 18px 0 0; }}
 .wallets a {{ display: block; min-height: 48px; padding: 13px; border-radius: 12px; background: #000; color: #fff; text-align: center; text-decoration: none; font-weight: 600; }}
 </style>
@@ -149,7 +163,7 @@ h1 {{ font-size: 26px; margin: 4px 0 2px; }}
     )
 }
 
-fn render(v: &CardView, state: &AppState) -> Result<String, ApiError> {
+fn render(v: &CardView, state: &AppState, notice: Option<&str>) -> Result<String, ApiError> {
     let d = &v.card.design;
     let required = d.stamps_required.max(1);
     let on_card = v.stamps_count.min(required);
@@ -232,7 +246,7 @@ fn render(v: &CardView, state: &AppState) -> Result<String, ApiError> {
     };
     let body = format!(
         r#"<main class="card" style="--stamp: {stamp}; --stamp-bg: {stamp_bg};">
-<p class="store">{store}</p>
+{notice}<p class="store">{store}</p>
 <h1>{card}</h1>
 {member}{header_text}<ul class="stamps" aria-label="{count} of {required} stamps">{stamps}</ul>
 <p class="progress" data-stamps="{count}">{count} / {required} stamps</p>
@@ -242,6 +256,9 @@ fn render(v: &CardView, state: &AppState) -> Result<String, ApiError> {
 <p class="code">{code}</p>
 </section>
 {wallets}</main>"#,
+        notice = notice
+            .map(|n| format!("<p class=\"notice\" role=\"status\">{}</p>", esc(n)))
+            .unwrap_or_default(),
         stamp = esc(&d.stamp_color),
         stamp_bg = esc(&d.stamp_background_color),
         store = esc(&v.store_name),

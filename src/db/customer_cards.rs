@@ -288,6 +288,8 @@ pub struct CardView {
     pub updated_at: String,
     /// The card's active rewards, cheapest first.
     pub rewards: Vec<Reward>,
+    /// The store's locations.
+    pub locations: Vec<super::locations::Location>,
 }
 
 impl CardView {
@@ -348,6 +350,7 @@ pub fn view_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Ca
         return Ok(None);
     };
     let rewards = rewards::active_for_cards(conn, &[card_id])?;
+    let locations = super::locations::list(conn, store_id)?;
     Ok(Some(CardView {
         customer_card_id: id,
         store_id,
@@ -362,6 +365,7 @@ pub fn view_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Ca
         pass_version: version,
         updated_at,
         rewards,
+        locations,
     }))
 }
 

@@ -230,6 +230,24 @@ impl PassSigner {
         if view.card.archived_at.is_some() {
             put("voided", json!(true));
         }
+        // The store's shops with coordinates (Wallet takes at most 10): the pass then
+        // shows on the lock screen near them.
+        let locations: Vec<Value> = view
+            .locations
+            .iter()
+            .filter_map(|l| Some((l.latitude?, l.longitude?, l)))
+            .take(10)
+            .map(|(lat, lon, l)| {
+                json!({
+                    "latitude": lat,
+                    "longitude": lon,
+                    "relevantText": format!("{} – show your {} card", l.name, design.name),
+                })
+            })
+            .collect();
+        if !locations.is_empty() {
+            put("locations", Value::Array(locations));
+        }
         put(
             "barcodes",
             json!([{

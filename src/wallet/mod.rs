@@ -184,6 +184,7 @@ pub(crate) mod tests {
                     updated_at: "2025-01-01T00:00:00.000Z".into(),
                 })
                 .collect(),
+            locations: Vec::new(),
         }
     }
 

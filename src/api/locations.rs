@@ -1,0 +1,150 @@
+//! Locations (`/accounts/:account_id/locations`): a store's shops. stampd has no
+//! geocoder: clients send `latitude`/`longitude` when they want the shop to appear on
+//! the lock screen of customers' Apple passes.
+
+use actix_web::http::StatusCode;
+use actix_web::{web, HttpResponse};
+use serde_json::{Map, Value};
+
+use super::{id_or_404, json, AppState, Bearer, Reply};
+use crate::db;
+use crate::db::locations::LocationFields;
+use crate::error::{ApiError, FieldErrors};
+use crate::params::{attributes, bounded_text, number, Body, Field};
+
+pub const NAME_MAX: usize = 100;
+pub const ADDRESS_MAX: usize = 255;
+
+pub async fn list(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+) -> Result<HttpResponse, ApiError> {
+    let list = super::read(&state, bearer, move |conn, access| {
+        let store_id = access.store(conn, &path)?;
+        Ok(db::locations::list(conn, store_id)?)
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &list))
+}
+
+pub async fn show(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    let location = super::read(&state, bearer, move |conn, access| {
+        let store_id = access.store(conn, &account)?;
+        let id = id_or_404(&id, "Location")?;
+        db::locations::find(conn, store_id, id)?.ok_or_else(|| ApiError::not_found("Location"))
+    })
+    .await?;
+    Ok(json(StatusCode::OK, &location))
+}
+
+pub async fn create(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<String>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    super::write(&state, bearer, body, move |tx, access, params| {
+        let store_id = access.store(tx, &path)?;
+        let attrs = attributes(params, "location")?;
+        let mut fields = LocationFields::default();
+        apply(&mut fields, attrs, true)?;
+        let id = db::locations::insert(tx, store_id, &fields)?;
+        Reply::created(&db::locations::find(tx, store_id, id)?)
+    })
+    .await
+}
+
+pub async fn update(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    super::write(&state, bearer, body, move |tx, access, params| {
+        let store_id = access.store(tx, &account)?;
+        let id = id_or_404(&id, "Location")?;
+        let current = db::locations::find(tx, store_id, id)?
+            .ok_or_else(|| ApiError::not_found("Location"))?;
+        let attrs = attributes(params, "location")?;
+        let mut fields = LocationFields {
+            name: current.name,
+            address: current.address,
+            latitude: current.latitude,
+            longitude: current.longitude,
+        };
+        apply(&mut fields, attrs, false)?;
+        db::locations::update(tx, id, &fields)?;
+        Reply::ok(&db::locations::find(tx, store_id, id)?)
+    })
+    .await
+}
+
+pub async fn delete(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String)>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (account, id) = path.into_inner();
+    super::write(&state, bearer, body, move |tx, access, _| {
+        let store_id = access.store(tx, &account)?;
+        let id = id_or_404(&id, "Location")?;
+        db::locations::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Location"))?;
+        db::locations::delete(tx, id)?;
+        Ok(Reply {
+            status: StatusCode::NO_CONTENT,
+            body: Value::Null,
+        })
+    })
+    .await
+}
+
+fn apply(
+    f: &mut LocationFields,
+    attrs: &Map<String, Value>,
+    creating: bool,
+) -> Result<(), ApiError> {
+    let mut errors = FieldErrors::new();
+    for (key, max, slot) in [
+        ("name", NAME_MAX, &mut f.name),
+        ("address", ADDRESS_MAX, &mut f.address),
+    ] {
+        match bounded_text(attrs, key, max, &mut errors) {
+            Field::Set(v) => *slot = v,
+            Field::Null => errors.add(key, "can't be blank"),
+            Field::Absent if creating && !errors.has(key) => errors.add(key, "can't be blank"),
+            Field::Absent => {}
+        }
+    }
+    for (key, limit, slot) in [
+        ("latitude", 90.0, &mut f.latitude),
+        ("longitude", 180.0, &mut f.longitude),
+    ] {
+        match number(attrs, key, &mut errors) {
+            Field::Set(v) if v < -limit => {
+                errors.add(key, format!("must be greater than or equal to -{limit}"))
+            }
+            Field::Set(v) if v > limit => {
+                errors.add(key, format!("must be less than or equal to {limit}"))
+            }
+            Field::Set(v) => *slot = Some(v),
+            Field::Null => *slot = None,
+            Field::Absent => {}
+        }
+    }
+    if !errors.has("latitude") && !errors.has("longitude") {
+        match (f.latitude, f.longitude) {
+            (Some(_), None) => errors.add("longitude", "can't be blank when latitude is set"),
+            (None, Some(_)) => errors.add("latitude", "can't be blank when longitude is set"),
+            _ => {}
+        }
+    }
+    errors.into_result()
+}

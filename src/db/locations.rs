@@ -1,0 +1,81 @@
+//! A store's locations (shops), shown on its wallet passes.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::time_fmt;
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Location {
+    pub id: i64,
+    pub account_id: i64,
+    pub name: String,
+    pub address: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// The attributes a client sets.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct LocationFields {
+    pub name: String,
+    pub address: String,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+}
+
+const COLUMNS: &str = "id, store_id, name, address, latitude, longitude, created_at, updated_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<Location> {
+    Ok(Location {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        name: r.get(2)?,
+        address: r.get(3)?,
+        latitude: r.get(4)?,
+        longitude: r.get(5)?,
+        created_at: r.get(6)?,
+        updated_at: r.get(7)?,
+    })
+}
+
+pub fn insert(conn: &Connection, store_id: i64, f: &LocationFields) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO locations (store_id, name, address, latitude, longitude, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?6)",
+        params![store_id, f.name, f.address, f.latitude, f.longitude, time_fmt::now()],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, id: i64, f: &LocationFields) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE locations SET name = ?2, address = ?3, latitude = ?4, longitude = ?5, updated_at = ?6
+         WHERE id = ?1",
+        params![id, f.name, f.address, f.latitude, f.longitude, time_fmt::now()],
+    )?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM locations WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Location>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM locations WHERE id = ?1 AND store_id = ?2"
+    ))?
+    .query_row(params![id, store_id], from_row)
+    .optional()
+}
+
+pub fn list(conn: &Connection, store_id: i64) -> rusqlite::Result<Vec<Location>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM locations WHERE store_id = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([store_id], from_row)?;
+    rows.collect()
+}

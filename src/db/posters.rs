@@ -1,0 +1,218 @@
+//! QR-code signup posters: printable sheets that let customers enrol themselves.
+
+use rusqlite::{params, Connection, OptionalExtension, Row};
+use serde::Serialize;
+
+use crate::time_fmt;
+
+/// The attributes a client sets on a poster.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PosterFields {
+    pub title: String,
+    pub paper_size: String,
+    pub primary_color: String,
+    pub secondary_color: String,
+    pub text_color: String,
+    pub contact_collection_mode: String,
+    pub birthday_required: bool,
+    pub active: bool,
+}
+
+impl Default for PosterFields {
+    fn default() -> Self {
+        PosterFields {
+            title: String::new(),
+            paper_size: "a4".into(),
+            primary_color: "#3B2F2F".into(),
+            secondary_color: "#F5B041".into(),
+            text_color: "#FFFFFF".into(),
+            contact_collection_mode: "email_or_phone".into(),
+            birthday_required: false,
+            active: true,
+        }
+    }
+}
+
+/// A poster as stored, with its secret token (never shown in JSON except inside URLs).
+#[derive(Debug, Clone)]
+pub struct Poster {
+    pub id: i64,
+    pub store_id: i64,
+    pub card_id: i64,
+    pub token: String,
+    pub fields: PosterFields,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+/// A poster as the API shows it.
+#[derive(Debug, Clone, Serialize)]
+pub struct PosterJson {
+    pub id: i64,
+    pub account_id: i64,
+    pub card_id: i64,
+    pub title: String,
+    pub paper_size: String,
+    pub primary_color: String,
+    pub secondary_color: String,
+    pub text_color: String,
+    pub contact_collection_mode: String,
+    pub birthday_required: bool,
+    pub active: bool,
+    pub signup_url: String,
+    pub qr_code_url: String,
+    pub display_url: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Poster {
+    pub fn signup_url(&self, base: &str) -> String {
+        format!("{base}/s/{}", self.token)
+    }
+
+    /// What the poster's QR code encodes: the signup page, marked as reached by the code.
+    pub fn qr_code_url(&self, base: &str) -> String {
+        format!("{base}/s/{}?via=qr", self.token)
+    }
+
+    pub fn display_url(&self, base: &str) -> String {
+        format!("{base}/posters/{}", self.token)
+    }
+
+    pub fn to_json(&self, base: &str) -> PosterJson {
+        let f = self.fields.clone();
+        PosterJson {
+            id: self.id,
+            account_id: self.store_id,
+            card_id: self.card_id,
+            title: f.title,
+            paper_size: f.paper_size,
+            primary_color: f.primary_color,
+            secondary_color: f.secondary_color,
+            text_color: f.text_color,
+            contact_collection_mode: f.contact_collection_mode,
+            birthday_required: f.birthday_required,
+            active: f.active,
+            signup_url: self.signup_url(base),
+            qr_code_url: self.qr_code_url(base),
+            display_url: self.display_url(base),
+            created_at: self.created_at.clone(),
+            updated_at: self.updated_at.clone(),
+        }
+    }
+}
+
+const COLUMNS: &str = "id, store_id, card_id, token, title, paper_size, primary_color,
+    secondary_color, text_color, contact_collection_mode, birthday_required, active,
+    created_at, updated_at";
+
+fn from_row(r: &Row) -> rusqlite::Result<Poster> {
+    Ok(Poster {
+        id: r.get(0)?,
+        store_id: r.get(1)?,
+        card_id: r.get(2)?,
+        token: r.get(3)?,
+        fields: PosterFields {
+            title: r.get(4)?,
+            paper_size: r.get(5)?,
+            primary_color: r.get(6)?,
+            secondary_color: r.get(7)?,
+            text_color: r.get(8)?,
+            contact_collection_mode: r.get(9)?,
+            birthday_required: r.get(10)?,
+            active: r.get(11)?,
+        },
+        created_at: r.get(12)?,
+        updated_at: r.get(13)?,
+    })
+}
+
+/// 128 random bits, URL-safe: the poster's public key.
+fn new_token() -> String {
+    use rand::RngCore;
+    let mut bytes = [0u8; 16];
+    rand::rng().fill_bytes(&mut bytes);
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+pub fn insert(
+    conn: &Connection,
+    store_id: i64,
+    card_id: i64,
+    f: &PosterFields,
+) -> rusqlite::Result<i64> {
+    conn.execute(
+        "INSERT INTO posters (store_id, card_id, token, title, paper_size, primary_color,
+            secondary_color, text_color, contact_collection_mode, birthday_required, active,
+            created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
+        params![
+            store_id,
+            card_id,
+            new_token(),
+            f.title,
+            f.paper_size,
+            f.primary_color,
+            f.secondary_color,
+            f.text_color,
+            f.contact_collection_mode,
+            f.birthday_required,
+            f.active,
+            time_fmt::now()
+        ],
+    )?;
+    Ok(conn.last_insert_rowid())
+}
+
+pub fn update(conn: &Connection, id: i64, f: &PosterFields) -> rusqlite::Result<()> {
+    conn.execute(
+        "UPDATE posters SET title = ?2, paper_size = ?3, primary_color = ?4, secondary_color = ?5,
+            text_color = ?6, contact_collection_mode = ?7, birthday_required = ?8, active = ?9,
+            updated_at = ?10
+         WHERE id = ?1",
+        params![
+            id,
+            f.title,
+            f.paper_size,
+            f.primary_color,
+            f.secondary_color,
+            f.text_color,
+            f.contact_collection_mode,
+            f.birthday_required,
+            f.active,
+            time_fmt::now()
+        ],
+    )?;
+    Ok(())
+}
+
+pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+    conn.execute("DELETE FROM posters WHERE id = ?1", [id])?;
+    Ok(())
+}
+
+pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Poster>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM posters WHERE id = ?1 AND store_id = ?2"
+    ))?
+    .query_row(params![id, store_id], from_row)
+    .optional()
+}
+
+/// An active poster by its public token.
+pub fn find_active_by_token(conn: &Connection, token: &str) -> rusqlite::Result<Option<Poster>> {
+    conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM posters WHERE token = ?1 AND active = 1"
+    ))?
+    .query_row([token], from_row)
+    .optional()
+}
+
+pub fn list(conn: &Connection, store_id: i64) -> rusqlite::Result<Vec<Poster>> {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {COLUMNS} FROM posters WHERE store_id = ?1 ORDER BY id"
+    ))?;
+    let rows = stmt.query_map([store_id], from_row)?;
+    rows.collect()
+}
