@@ -110,7 +110,8 @@ CREATE TABLE customers (
     created_at  TEXT NOT NULL,
     updated_at  TEXT NOT NULL
 );
-CREATE INDEX customers_by_store ON customers(store_id, id);
+-- Newest-first pages of a store's (not erased) customers, read from the index alone.
+CREATE INDEX customers_live ON customers(store_id, id) WHERE erased_at IS NULL;
 CREATE UNIQUE INDEX customers_email ON customers(store_id, email) WHERE email IS NOT NULL;
 CREATE UNIQUE INDEX customers_phone ON customers(store_id, phone) WHERE phone IS NOT NULL;
 CREATE INDEX customers_first_name ON customers(store_id, first_name_key);

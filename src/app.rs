@@ -166,6 +166,34 @@ impl Application {
                 }
             })
         });
+        // A big database was only partly checked before starting: check the rest now,
+        // and stop serving if it is damaged.
+        let damaged = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
+        if self.state.db.check_pending {
+            let state = self.state.clone();
+            let handle = self.server.handle();
+            let found = damaged.clone();
+            actix_web::rt::spawn(async move {
+                let path = state.settings.database_path().to_path_buf();
+                let s = state.clone();
+                let checked = web::block(move || {
+                    s.db.read(|conn| {
+                        crate::db::quick_check(conn, &path)
+                            .map_err(|e| crate::error::ApiError::Internal(e.to_string()))
+                    })
+                })
+                .await;
+                match checked {
+                    Ok(Ok(())) => log::info!("database check: ok"),
+                    Ok(Err(e)) => {
+                        log::error!("database check failed, stopping: {e}");
+                        *found.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                        handle.stop(true).await;
+                    }
+                    Err(e) => log::warn!("database check could not run: {e}"),
+                }
+            });
+        }
         let result = self.server.await;
         if let Some(b) = backups {
             b.abort();
@@ -184,6 +212,9 @@ impl Application {
             Ok(Ok(())) => log::info!("stopped; database checkpointed"),
             Ok(Err(e)) => log::error!("stopped, but the final checkpoint failed: {e}"),
             Err(e) => log::error!("stopped, but the final checkpoint failed: {e}"),
+        }
+        if let Some(e) = damaged.lock().unwrap_or_else(|p| p.into_inner()).take() {
+            return Err(std::io::Error::other(e));
         }
         result
     }

@@ -14,9 +14,9 @@ pub fn now() -> String {
 }
 
 pub fn format_timestamp(t: OffsetDateTime) -> String {
-    t.to_offset(UtcOffset::UTC)
-        .format(TIMESTAMP)
-        .expect("timestamp formatting cannot fail for a valid date")
+    let utc = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
+    utc.format(TIMESTAMP)
+        .unwrap_or_else(|_| "0000-01-01T00:00:00.000Z".to_string())
 }
 
 pub fn today() -> Date {
@@ -37,12 +37,14 @@ pub fn format_date(d: Date) -> String {
 
 /// Parses a timestamp given by a client: RFC 3339 (any offset) or a bare date
 /// (taken as the end of that day in UTC, so "expires 2026-12-31" includes the 31st).
+/// Times outside the years 1900..=9999 are refused (they do not fit the format).
 pub fn parse_timestamp(s: &str) -> Option<OffsetDateTime> {
-    if let Some(d) = parse_date(s) {
-        let end = d.with_hms_milli(23, 59, 59, 999).ok()?;
-        return Some(end.assume_utc());
-    }
-    OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()
+    let t = match parse_date(s) {
+        Some(d) => d.with_hms_milli(23, 59, 59, 999).ok()?.assume_utc(),
+        None => OffsetDateTime::parse(s, &time::format_description::well_known::Rfc3339).ok()?,
+    };
+    let utc = t.checked_to_offset(UtcOffset::UTC)?;
+    (1900..=9999).contains(&utc.year()).then_some(utc)
 }
 
 #[cfg(test)]
@@ -70,5 +72,8 @@ mod tests {
         let d = parse_timestamp("2026-12-31").unwrap();
         assert_eq!(format_timestamp(d), "2026-12-31T23:59:59.999Z");
         assert!(parse_timestamp("31/12/2026").is_none());
+        assert!(parse_timestamp("+999999-01-01T00:00:00Z").is_none());
+        assert!(parse_timestamp("9999-12-31T23:59:59-23:59").is_none());
+        assert!(parse_timestamp("1899-12-31").is_none());
     }
 }

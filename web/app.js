@@ -474,6 +474,7 @@
       }, s.display_store_name))));
     $('#signin-form').hidden = true;
     $('#store-choice').hidden = false;
+    $('#store-cancel').hidden = !session;
     $('#topbar').hidden = true;
     showView('signin');
     focusHeading('store-choice-title');
@@ -529,6 +530,7 @@
       const store = stores.find((s) => s.id === session.storeId);
       if (!store) {
         chooseStore(session.token, stores);
+        $('#store-cancel').hidden = true;
         return;
       }
       saveSession({ ...session, storeName: store.display_store_name, several: stores.length > 1 });
@@ -550,7 +552,7 @@
     input.focus();
     input.select();
     if (!input.value.trim()) showNewest();
-    else if (!$('#results').children.length) runSearch(input.value, false);
+    else runSearch(input.value, false);
   }
 
   function onSearchInput() {
@@ -804,10 +806,9 @@
     try {
       while (q.ops.length && q.ops[0].state !== 'failed') {
         const op = q.ops[0];
+        let result;
         try {
-          const result = await sendReliably(op, () => drawQueue(q));
-          q.ops.shift();
-          await op.done(result);
+          result = await sendReliably(op, () => drawQueue(q));
         } catch (e) {
           if (op.state === 'failed') break;
           q.ops.shift();
@@ -816,6 +817,14 @@
             break;
           }
           addMessage(q, 'refused', `${op.label} was refused: ${describeError(e)}`);
+          drawQueue(q);
+          continue;
+        }
+        q.ops.shift();
+        try {
+          await op.done(result);
+        } catch (e) {
+          addMessage(q, 'refused', `${op.label} was done, but the screen could not be updated: ${describeError(e)}`);
         }
         drawQueue(q);
       }
@@ -847,7 +856,8 @@
 
   function addMessage(q, kind, text) {
     const message = { id: newKey(), kind, text };
-    q.messages = [...q.messages.slice(-2), message];
+    const kept = kind === 'done' ? q.messages.filter((m) => m.kind !== 'done') : q.messages;
+    q.messages = [...kept.slice(-2), message];
     if (kind === 'done') {
       setTimeout(() => {
         q.messages = q.messages.filter((m) => m !== message);
@@ -860,7 +870,7 @@
     queued: (op) => `${op.label}: waiting for the request before it…`,
     sending: (op) => `${op.label}: sending…`,
     retrying: (op) => `${op.label}: no answer yet, trying again (attempt ${op.attempt + 1})…`,
-    failed: (op) => `${op.label} did not reach stampd (${describeError(op.error)}) Nothing is done twice: retrying is safe.`,
+    failed: (op) => `${op.label} did not get through: ${describeError(op.error)} Retrying is safe: stampd never counts it twice.`,
   };
 
   function drawQueue(q) {
@@ -924,6 +934,7 @@
     $('#customer-form').hidden = true;
     $('#edit-customer').hidden = false;
     $('#customer-error').hidden = true;
+    $('#customer-welcome').hidden = true;
     const fromList = prefetchedCustomer && prefetchedCustomer.id === id ? prefetchedCustomer : null;
     const screen = {
       id,
@@ -977,6 +988,19 @@
 
   function drawCustomer(screen) {
     const c = screen.customer;
+    drawContact(c);
+    for (const cc of c.customer_cards) screen.cards.set(cc.id, cc);
+    drawWelcome(screen);
+    const container = $('#customer-cards');
+    if (!c.customer_cards.length) {
+      container.replaceChildren(h('p', { class: 'no-cards', text: 'This customer has no card yet.' }));
+      return;
+    }
+    container.replaceChildren(...c.customer_cards.map((cc) => cardSection(screen, cc.id)));
+    for (const cc of c.customer_cards) drawQueue(queueFor(c.id, cc.id));
+  }
+
+  function drawContact(c) {
     $('#customer-name').textContent = fullName(c);
     const rows = [];
     const row = (label, value) => { if (value) rows.push(h('dt', { text: label }), h('dd', { text: value })); };
@@ -986,14 +1010,6 @@
     row('Stamps', String(c.stamp_count));
     row('Customer since', formatWhen(c.created_at));
     $('#customer-contact').replaceChildren(...rows);
-    for (const cc of c.customer_cards) screen.cards.set(cc.id, cc);
-    const container = $('#customer-cards');
-    if (!c.customer_cards.length) {
-      container.replaceChildren(h('p', { class: 'no-cards', text: 'This customer has no card yet.' }));
-      return;
-    }
-    container.replaceChildren(...c.customer_cards.map((cc) => cardSection(screen, cc.id)));
-    for (const cc of c.customer_cards) drawQueue(queueFor(c.id, cc.id));
   }
 
   function replaceCardSection(screen, ccId) {
@@ -1131,17 +1147,8 @@
     else if (!events.length) ledger = h('p', { class: 'hint', text: 'Nothing yet.' });
     else ledger = h('ol', null, events.map(ledgerItem));
 
-    const qrShown = screen.welcome === ccId || screen.qrOpen.has(ccId);
-    const webCardUrl = `${location.origin}/c/${cc.uuid}`;
-    const qr = qrShown ? h('div', { class: `cc-qr${screen.welcome === ccId ? ' welcome' : ''}` },
-      h('h3', { text: screen.welcome === ccId ? 'Scan with your phone to get your card' : 'Web card' }),
-      h('img', {
-        src: `/c/${encodeURIComponent(cc.uuid)}/qr.svg`,
-        alt: `QR code of the web card link of ${fullName(customer)}`,
-        width: '260',
-        height: '260',
-      }),
-      h('p', null, h('a', { href: webCardUrl, target: '_blank', rel: 'noopener noreferrer', text: webCardUrl }))) : null;
+    const qrShown = screen.qrOpen.has(ccId);
+    const qr = qrShown ? webCardQr(cc, customer, false) : null;
 
     return h('section', {
       id: `cc-${ccId}`,
@@ -1172,6 +1179,45 @@
         replaceCardSection(screen, ccId);
       },
     }, qrShown ? 'Hide web card QR code' : 'Show web card QR code')));
+  }
+
+  // The QR code of the card's web card link, for the customer's phone.
+  function webCardQr(cc, customer, welcome) {
+    const url = `${location.origin}/c/${cc.uuid}`;
+    return h('div', { class: `cc-qr${welcome ? ' welcome' : ''}` },
+      h('h3', { text: welcome ? 'Scan with your phone to get your card' : `Web card: ${cc.card_name}` }),
+      h('img', {
+        src: `/c/${encodeURIComponent(cc.uuid)}/qr.svg`,
+        alt: `QR code of the link to ${fullName(customer)}'s ${cc.card_name} web card`,
+        width: '260',
+        height: '260',
+      }),
+      h('p', null, h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url })));
+  }
+
+  function drawWelcome(screen) {
+    const box = $('#customer-welcome');
+    const cc = screen.welcome && screen.cards.get(screen.welcome);
+    if (!cc) {
+      box.replaceChildren();
+      box.hidden = true;
+      return;
+    }
+    const qr = webCardQr(cc, screen.customer, true);
+    qr.append(h('button', {
+      type: 'button',
+      class: 'secondary',
+      onclick: () => {
+        const ccId = screen.welcome;
+        screen.welcome = null;
+        drawWelcome(screen);
+        replaceCardSection(screen, ccId);
+        const plus = document.querySelector(`#cc-${ccId} .plus-one`);
+        if (plus) plus.focus();
+      },
+    }, 'Done: hide the QR code'));
+    box.replaceChildren(qr);
+    box.hidden = false;
   }
 
   function ledgerItem(ev) {
@@ -1209,6 +1255,7 @@
     screen.cards.set(card.id, card);
     screen.customer.customer_cards = screen.customer.customer_cards.map((cc) => (cc.id === card.id ? card : cc));
     screen.customer.stamp_count = screen.customer.customer_cards.reduce((n, cc) => n + cc.stamps_count, 0);
+    drawContact(screen.customer);
     replaceCardSection(screen, card.id);
     loadEvents(screen, card.id);
   }
@@ -1760,6 +1807,13 @@
     $('#signin-form').addEventListener('submit', signIn);
     $('#sign-out').addEventListener('click', signOut);
     $('#change-store').addEventListener('click', changeStore);
+    $('#store-cancel').addEventListener('click', () => {
+      pendingToken = null;
+      $('#store-choice').hidden = true;
+      $('#signin-form').hidden = false;
+      showApp();
+      route(true);
+    });
     $('#notice-close').addEventListener('click', clearNotice);
     $('#find-form').addEventListener('submit', onSearchSubmit);
     $('#search').addEventListener('input', onSearchInput);
@@ -1799,8 +1853,19 @@
     });
   }
 
+  function trackTopBarHeight() {
+    const bar = $('#topbar');
+    const update = () => {
+      document.documentElement.style.setProperty('--topbar', `${bar.offsetHeight}px`);
+    };
+    if ('ResizeObserver' in window) new ResizeObserver(update).observe(bar);
+    window.addEventListener('resize', update);
+    update();
+  }
+
   function start() {
     wire();
+    trackTopBarHeight();
     setUpScanner();
     if (!session) {
       showSignIn();

@@ -25,6 +25,11 @@ pub async fn list(
         let store_id = access.store(conn, &path)?;
         let (page, items) = pagination_params(&q)?;
         let search = q.get("search").cloned();
+        for key in ["search", "source", "external_id"] {
+            if q.get(key).is_some_and(|s| s.contains('\0')) {
+                return Err(FieldErrors::single(key, "is invalid"));
+            }
+        }
         if search
             .as_ref()
             .is_some_and(|s| s.chars().count() > limits::SEARCH)

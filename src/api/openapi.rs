@@ -591,11 +591,13 @@ It follows the Leal v1 REST API.\n\n\
 `Authorization: Bearer <token>`. A store the token may not reach answers 404, never 403.\n\
 - Path ids are positive integers; anything else is 404.\n\
 - Bodies are JSON or Rails-style forms (`customer[first_name]=Ann&card_id=3`). Resource \
-attributes sit under a root key (`account`, `card`, `reward`, `customer`); as in Rails, a \
+attributes sit under a root key (`account`, `card`, `reward`, `customer`, `location`, \
+`poster`); as in Rails, a \
 JSON body without the root key is taken as the attributes themselves. Action parameters \
 (`card_id`, `send_card_links`, `stamps`, `skip_notifications`, `note`, `reward_id`, \
 `customer_card_id`) sit at the top level. Bodies over 64 KiB: 413; other content types: \
-415; bad JSON or JSON that is not an object: 400.\n\
+415; bad JSON or JSON that is not an object: 400; a body that has not arrived 20 s after \
+the request head: 408.\n\
 - Booleans accept `true`, `false`, `1`, `0` (JSON values or strings); integers accept \
 numbers or numeric strings; a blank string counts as `null`. Text is trimmed; NUL \
 characters are refused (422).\n\
@@ -694,8 +696,6 @@ fn operation(op: &Op) -> Value {
     }
     if reads_body {
         errors.push((408, "RequestTimeout"));
-    }
-    if reads_body {
         errors.push((413, "PayloadTooLarge"));
         errors.push((415, "UnsupportedMediaType"));
     }

@@ -286,26 +286,21 @@ pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result
         }
         parts.push(sql);
     }
-    let cte = format!("WITH m(id) AS ({})", parts.join(" UNION "));
+    let sql = format!(
+        "WITH m(id) AS ({}) SELECT c.id FROM m CROSS JOIN customers c ON c.id = m.id
+         WHERE c.store_id = ?1 AND c.erased_at IS NULL ORDER BY c.id DESC",
+        parts.join(" UNION ")
+    );
     let arg_refs: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
-    let count: i64 = conn
-        .prepare_cached(&format!(
-        "{cte} SELECT count(*) FROM m CROSS JOIN customers c ON c.id = m.id WHERE c.store_id = ?1 AND c.erased_at IS NULL"
-    ))?
-        .query_row(arg_refs.as_slice(), |r| r.get(0))?;
-    let n = args.len();
-    let mut page_args = arg_refs.clone();
-    page_args.push(&q.items);
-    page_args.push(&offset);
-    let mut stmt = conn.prepare_cached(&format!(
-        "{cte} SELECT c.id FROM m CROSS JOIN customers c ON c.id = m.id WHERE c.store_id = ?1 AND c.erased_at IS NULL
-         ORDER BY c.id DESC LIMIT ?{} OFFSET ?{}",
-        n + 1,
-        n + 2
-    ))?;
-    let ids = stmt
-        .query_map(page_args.as_slice(), |r| r.get(0))?
+    // One pass gives both the count and the page.
+    let all = conn
+        .prepare_cached(&sql)?
+        .query_map(arg_refs.as_slice(), |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<i64>>>()?;
+    let count = all.len() as i64;
+    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
+    let end = start.saturating_add(q.items as usize).min(all.len());
+    let ids = all[start..end].to_vec();
     Ok((ids, count))
 }
 

@@ -189,11 +189,55 @@ fn check_not_newer(conn: &Connection, path: &Path) -> Result<(), OpenError> {
     Ok(())
 }
 
+/// Databases up to this size are checked completely before the server starts; larger
+/// ones are checked in the background once it serves (see [`startup_check`]).
+pub const FULL_CHECK_BEFORE_START_BYTES: u64 = 64 * 1024 * 1024;
+
+/// The check on start: `PRAGMA quick_check` of the whole file when it is small, else of
+/// the small tables only (the full check then runs in the background, so a big
+/// database still starts at once). Returns whether the full check is still to run.
+pub fn startup_check(conn: &Connection, path: &Path) -> Result<bool, OpenError> {
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if size <= FULL_CHECK_BEFORE_START_BYTES {
+        quick_check(conn, path)?;
+        return Ok(false);
+    }
+    for table in [
+        "stores",
+        "api_tokens",
+        "api_token_stores",
+        "cards",
+        "rewards",
+    ] {
+        quick_check_of(conn, path, Some(table))?;
+    }
+    Ok(true)
+}
+
 /// `PRAGMA quick_check`: refuses to start on a damaged file.
 pub fn quick_check(conn: &Connection, path: &Path) -> Result<(), OpenError> {
-    let mut stmt = conn
-        .prepare("PRAGMA quick_check")
-        .map_err(|e| classify(path, e))?;
+    quick_check_of(conn, path, None)
+}
+
+fn quick_check_of(conn: &Connection, path: &Path, table: Option<&str>) -> Result<(), OpenError> {
+    let has_table: bool = match table {
+        Some(t) => conn
+            .query_row(
+                "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE type = 'table' AND name = ?1)",
+                [t],
+                |r| r.get(0),
+            )
+            .map_err(|e| classify(path, e))?,
+        None => true,
+    };
+    if !has_table {
+        return Ok(());
+    }
+    let sql = match table {
+        Some(t) => format!("PRAGMA quick_check({t})"),
+        None => "PRAGMA quick_check".to_string(),
+    };
+    let mut stmt = conn.prepare(&sql).map_err(|e| classify(path, e))?;
     let rows: Vec<String> = stmt
         .query_map([], |r| r.get(0))
         .and_then(|rows| rows.collect())
@@ -231,6 +275,8 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), OpenError> {
 pub struct Db {
     read: Pool<SqliteConnectionManager>,
     writer: std::sync::mpsc::Sender<Job>,
+    /// True when the full integrity check of a big database is still to run.
+    pub check_pending: bool,
 }
 
 /// Work for the writer thread.
@@ -277,9 +323,10 @@ impl Db {
     /// Migrates the database, then opens the readers and starts the writer.
     pub fn open(settings: &Settings) -> Result<Db, OpenError> {
         let path = settings.database_path().to_path_buf();
+        let check_pending;
         {
             let mut conn = open_connection(&path, settings)?;
-            quick_check(&conn, &path)?;
+            check_pending = startup_check(&conn, &path)?;
             migrate(&mut conn, &path)?;
         }
         let opts = ConnectionOptions {
@@ -312,7 +359,11 @@ impl Db {
                 path: path.clone(),
                 message: format!("cannot start the writer thread: {e}"),
             })?;
-        Ok(Db { read, writer })
+        Ok(Db {
+            read,
+            writer,
+            check_pending,
+        })
     }
 
     /// Runs `f` on a read connection. Blocking: call from inside `web::block`.

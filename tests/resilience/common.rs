@@ -1,0 +1,522 @@
+//! Shared pieces of the resilience tests: a temporary folder with a config file and a
+//! database path, the real `stampd` binary run as a child process (stdout captured,
+//! stderr to a log file), a small HTTP client, and SQLite checks on the file itself.
+//!
+//! Every command runs with `--config` and `--db` in the temporary folder and without
+//! any `STAMPD_*` or `RUST_LOG` variable from the outside.
+
+use std::collections::BTreeMap;
+use std::fs::File;
+use std::io::{BufRead, BufReader};
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use serde_json::{json, Value};
+
+pub const BIN: &str = env!("CARGO_BIN_EXE_stampd");
+
+/// The settings every test starts from: durable commits, no rate limit, no automatic
+/// backups. `overrides` replaces or adds settings (values are TOML literals).
+fn config_text(overrides: &[(&str, &str)]) -> String {
+    let mut settings: BTreeMap<&str, String> = BTreeMap::new();
+    settings.insert("log_level", "\"info\"".into());
+    settings.insert("synchronous", "\"full\"".into());
+    settings.insert("rate_limit_per_minute", "0".into());
+    settings.insert("backup_interval_hours", "0".into());
+    settings.insert("workers", "2".into());
+    for (k, v) in overrides {
+        settings.insert(k, v.to_string());
+    }
+    settings
+        .into_iter()
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect()
+}
+
+/// A temporary folder with a config file and a database path in it.
+pub struct Env {
+    pub dir: tempfile::TempDir,
+    pub config: PathBuf,
+    pub db: PathBuf,
+}
+
+impl Env {
+    pub fn new(overrides: &[(&str, &str)]) -> Env {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let config = dir.path().join("test-config.toml");
+        std::fs::write(&config, config_text(overrides)).expect("write config");
+        let db = dir.path().join("x.db");
+        Env { dir, config, db }
+    }
+
+    /// `stampd --config .. --db .. <args>`.
+    pub fn command(&self, args: &[&str]) -> Command {
+        let mut cmd = Command::new(BIN);
+        cmd.arg("--config")
+            .arg(&self.config)
+            .arg("--db")
+            .arg(&self.db)
+            .args(args)
+            .current_dir(self.dir.path())
+            .env_remove("RUST_LOG");
+        for (k, _) in std::env::vars() {
+            if k.starts_with("STAMPD_") {
+                cmd.env_remove(k);
+            }
+        }
+        cmd
+    }
+
+    pub fn run(&self, args: &[&str]) -> Output {
+        self.command(args)
+            .stdin(Stdio::null())
+            .output()
+            .expect("run stampd")
+    }
+
+    /// Runs a command that must succeed; returns its stdout.
+    pub fn ok(&self, args: &[&str]) -> String {
+        let out = self.run(args);
+        assert!(
+            out.status.success(),
+            "stampd {args:?} failed ({:?}): {}",
+            out.status,
+            stderr(&out)
+        );
+        String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// The database path with a suffix: `sibling("-wal")`.
+    pub fn sibling(&self, suffix: &str) -> PathBuf {
+        let mut p = self.db.clone().into_os_string();
+        p.push(suffix);
+        PathBuf::from(p)
+    }
+}
+
+pub fn stderr(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+pub fn stdout(out: &Output) -> String {
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+fn free_port() -> u16 {
+    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
+    l.local_addr().expect("addr").port()
+}
+
+static STARTS: AtomicUsize = AtomicUsize::new(0);
+
+/// A `stampd serve` child process; killed (SIGKILL) on drop if it is still running.
+pub struct Server {
+    child: Child,
+    pub port: u16,
+    stdout: Arc<Mutex<String>>,
+    pub log: PathBuf,
+}
+
+impl Server {
+    /// Starts `stampd serve` on a free port and waits until `/api/v1/status` answers.
+    pub fn start(env: &Env) -> Server {
+        let port = free_port();
+        let bind = format!("127.0.0.1:{port}");
+        let n = STARTS.fetch_add(1, Ordering::Relaxed);
+        let log = env.dir.path().join(format!("serve-{n}-{port}.log"));
+        let mut child = env
+            .command(&["serve", "--bind", &bind])
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(File::create(&log).expect("log file"))
+            .spawn()
+            .expect("spawn stampd serve");
+        let stdout = Arc::new(Mutex::new(String::new()));
+        let pipe = child.stdout.take().expect("stdout pipe");
+        let sink = stdout.clone();
+        std::thread::spawn(move || {
+            for line in BufReader::new(pipe).lines() {
+                let Ok(line) = line else { break };
+                let mut s = sink.lock().unwrap();
+                s.push_str(&line);
+                s.push('\n');
+            }
+        });
+        let mut server = Server {
+            child,
+            port,
+            stdout,
+            log,
+        };
+        server.wait_ready();
+        server
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.port, path)
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                panic!(
+                    "stampd serve exited early ({status:?}): {}",
+                    self.log_text()
+                );
+            }
+            if let Ok(r) = ureq::get(&self.url("/api/v1/status"))
+                .timeout(Duration::from_secs(2))
+                .call()
+            {
+                if r.status() == 200 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stampd serve did not come up: {}",
+                self.log_text()
+            );
+            std::thread::sleep(Duration::from_millis(25));
+        }
+    }
+
+    /// What the server printed on stdout so far.
+    pub fn stdout(&self) -> String {
+        self.stdout.lock().unwrap().clone()
+    }
+
+    /// What the server logged (stderr) so far.
+    pub fn log_text(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// Waits until stdout contains `needle`.
+    pub fn wait_stdout(&self, needle: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let s = self.stdout();
+            if s.contains(needle) {
+                return s;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stdout never showed {needle:?}: {s:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGKILL: the process dies at once, whatever it was doing.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("SIGKILL");
+        self.child.wait().expect("wait");
+    }
+
+    /// SIGTERM, then waits (at most 20 s) for the process to end.
+    pub fn terminate(&mut self) -> ExitStatus {
+        let ok = Command::new("kill")
+            .arg("-TERM")
+            .arg(self.child.id().to_string())
+            .status()
+            .expect("run kill");
+        assert!(ok.success(), "kill -TERM failed");
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().expect("try_wait") {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "stampd did not stop within 20 s of SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// SIGTERM; the stop must be clean (exit code 0).
+    pub fn stop(&mut self) {
+        let status = self.terminate();
+        assert!(
+            status.success(),
+            "stampd exited with {status:?}: {}",
+            self.log_text()
+        );
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// An HTTP response, whatever its status.
+#[derive(Debug, Clone)]
+pub struct Resp {
+    pub status: u16,
+    pub body: Value,
+    pub text: String,
+    pub headers: Vec<(String, String)>,
+}
+
+impl Resp {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// A client of one running server, with a bearer token and a store.
+#[derive(Clone)]
+pub struct Client {
+    agent: ureq::Agent,
+    pub base: String,
+    pub token: String,
+    pub store_id: i64,
+}
+
+impl Client {
+    pub fn new(server: &Server, token: &str, store_id: i64) -> Client {
+        Client {
+            agent: ureq::AgentBuilder::new()
+                .timeout_connect(Duration::from_secs(2))
+                .timeout(Duration::from_secs(10))
+                .build(),
+            base: server.url(""),
+            token: token.to_string(),
+            store_id,
+        }
+    }
+
+    /// The same token and store against another (restarted) server.
+    pub fn against(&self, server: &Server) -> Client {
+        Client::new(server, &self.token, self.store_id)
+    }
+
+    /// Any request; `Err` when no HTTP answer came (connection refused, reset, timeout).
+    pub fn try_send(
+        &self,
+        method: &str,
+        path: &str,
+        token: Option<&str>,
+        body: Option<&Value>,
+        headers: &[(&str, &str)],
+    ) -> Result<Resp, String> {
+        let mut req = self
+            .agent
+            .request(method, &format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.set("Authorization", &format!("Bearer {t}"));
+        }
+        for (k, v) in headers {
+            req = req.set(k, v);
+        }
+        let result = match body {
+            Some(b) => req
+                .set("Content-Type", "application/json")
+                .send_string(&b.to_string()),
+            None => req.call(),
+        };
+        let resp = match result {
+            Ok(r) => r,
+            Err(ureq::Error::Status(_, r)) => r,
+            Err(e) => return Err(e.to_string()),
+        };
+        let status = resp.status();
+        let headers = resp
+            .headers_names()
+            .into_iter()
+            .map(|n| {
+                let v = resp.header(&n).unwrap_or_default().to_string();
+                (n, v)
+            })
+            .collect();
+        let text = resp.into_string().map_err(|e| e.to_string())?;
+        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
+        Ok(Resp {
+            status,
+            body,
+            text,
+            headers,
+        })
+    }
+
+    /// A request with this client's token that must get an HTTP answer.
+    pub fn send(&self, method: &str, path: &str, body: Option<&Value>) -> Resp {
+        self.try_send(method, path, Some(&self.token), body, &[])
+            .unwrap_or_else(|e| panic!("{method} {path}: {e}"))
+    }
+
+    pub fn get(&self, path: &str) -> Resp {
+        self.send("GET", path, None)
+    }
+
+    pub fn post(&self, path: &str, body: &Value) -> Resp {
+        self.send("POST", path, Some(body))
+    }
+
+    /// `/api/v1/accounts/:store` + `rest`.
+    pub fn store_path(&self, rest: &str) -> String {
+        format!("/api/v1/accounts/{}{}", self.store_id, rest)
+    }
+
+    /// Creates a card template; its id.
+    pub fn create_card(&self, name: &str) -> i64 {
+        let r = self.post(
+            &self.store_path("/cards"),
+            &json!({"card": {"name": name, "stamps_required": 10}}),
+        );
+        assert_eq!(r.status, 201, "create card: {}", r.text);
+        r.body["id"].as_i64().expect("card id")
+    }
+
+    /// Creates a customer enrolled in `card_id`; (customer id, customer card id).
+    pub fn enrol(&self, card_id: i64, email: &str) -> (i64, i64) {
+        let r = self.post(
+            &self.store_path("/customers"),
+            &json!({"customer": {"first_name": "Ann", "email": email}, "card_id": card_id}),
+        );
+        assert_eq!(r.status, 201, "create customer: {}", r.text);
+        (
+            r.body["id"].as_i64().expect("customer id"),
+            r.body["customer_card"]["id"]
+                .as_i64()
+                .expect("customer card id"),
+        )
+    }
+
+    /// `/api/v1/accounts/:store/customers/:c/customer_cards/:id` + `rest`.
+    pub fn card_path(&self, customer_id: i64, card_id: i64, rest: &str) -> String {
+        self.store_path(&format!(
+            "/customers/{customer_id}/customer_cards/{card_id}{rest}"
+        ))
+    }
+
+    /// Every row of a customer card's ledger through the API (all pages), and the
+    /// count the API reports.
+    pub fn all_events(&self, customer_id: i64, card_id: i64) -> (Vec<Value>, i64) {
+        let mut events = Vec::new();
+        let mut count = -1;
+        for page in 1..=1000 {
+            let r = self.get(&self.card_path(
+                customer_id,
+                card_id,
+                &format!("/events?items=100&page={page}"),
+            ));
+            assert_eq!(r.status, 200, "events: {}", r.text);
+            count = r.body["pagination"]["count"].as_i64().expect("count");
+            let rows = r.body["events"].as_array().expect("events").clone();
+            let done = rows.is_empty() || events.len() + rows.len() >= count as usize;
+            events.extend(rows);
+            if done {
+                break;
+            }
+        }
+        (events, count)
+    }
+
+    /// The store's `customers_count` and the customers list's `pagination.count`.
+    pub fn customer_counts(&self) -> (i64, i64) {
+        let store = self.get(&self.store_path(""));
+        assert_eq!(store.status, 200, "{}", store.text);
+        let list = self.get(&self.store_path("/customers?items=1"));
+        assert_eq!(list.status, 200, "{}", list.text);
+        (
+            store.body["customers_count"].as_i64().expect("count"),
+            list.body["pagination"]["count"].as_i64().expect("count"),
+        )
+    }
+}
+
+/// The token of the first-start banner's curl line (and the whole stdout so far).
+pub fn banner_token(server: &Server) -> (String, String) {
+    let out = server.wait_stdout("curl");
+    let line = out
+        .lines()
+        .find(|l| l.contains("curl"))
+        .expect("curl line")
+        .to_string();
+    let after = line
+        .split("Authorization: Bearer ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no bearer in {line:?}"));
+    let token: String = after.chars().take_while(|c| *c != '"').collect();
+    assert!(token.len() >= 32, "{out}");
+    (token, out)
+}
+
+/// Starts a server on a fresh database and returns it with a client of the store the
+/// first start created.
+pub fn first_start(env: &Env) -> (Server, Client) {
+    let server = Server::start(env);
+    let (token, _) = banner_token(&server);
+    let probe = Client::new(&server, &token, 0);
+    let r = probe.get("/api/v1/accounts");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let store_id = r.body[0]["id"].as_i64().expect("store id");
+    let client = Client::new(&server, &token, store_id);
+    (server, client)
+}
+
+/// A plain connection to a database file (no stampd pragmas).
+pub fn open_db(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).expect("open db")
+}
+
+/// `PRAGMA integrity_check`, all rows joined.
+pub fn integrity_check(conn: &rusqlite::Connection) -> String {
+    let mut stmt = conn.prepare("PRAGMA integrity_check").expect("prepare");
+    let rows: Vec<String> = stmt
+        .query_map([], |r| r.get(0))
+        .expect("integrity_check")
+        .collect::<Result<_, _>>()
+        .expect("rows");
+    rows.join("; ")
+}
+
+/// `PRAGMA foreign_key_check`: the number of rows that break a foreign key.
+pub fn foreign_key_violations(conn: &rusqlite::Connection) -> usize {
+    let mut stmt = conn.prepare("PRAGMA foreign_key_check").expect("prepare");
+    let n = stmt
+        .query_map([], |_| Ok(()))
+        .expect("foreign_key_check")
+        .count();
+    n
+}
+
+pub fn count(conn: &rusqlite::Connection, sql: &str, params: impl rusqlite::Params) -> i64 {
+    conn.query_row(sql, params, |r| r.get(0))
+        .unwrap_or_else(|e| panic!("{sql}: {e}"))
+}
+
+/// Files in `dir` whose names start with `prefix`.
+pub fn files_starting_with(dir: &Path, prefix: &str) -> Vec<PathBuf> {
+    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("read dir")
+        .filter_map(|e| e.ok().map(|e| e.path()))
+        .filter(|p| {
+            p.file_name()
+                .and_then(|n| n.to_str())
+                .is_some_and(|n| n.starts_with(prefix))
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The last `n` lines of a text (for failure messages).
+pub fn tail(text: &str, n: usize) -> String {
+    let lines: Vec<&str> = text.lines().collect();
+    lines[lines.len().saturating_sub(n)..].join("\n")
+}

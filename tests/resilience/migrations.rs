@@ -1,0 +1,298 @@
+//! Migrations: a database made by the first schema (`migrate_to(conn, 1)`), filled with
+//! plain SQL as a stampd of that version would have left it, is opened by this stampd
+//! (`stampd migrate`, and `stampd serve` on its own) and served with its data intact.
+//! Every migration after V1, as it is added, runs in this test.
+
+use serde_json::json;
+
+use crate::common::*;
+
+/// The token of the old database (only its SHA-256 is stored, as stampd does).
+const TOKEN: &str = "stampd_00112233445566778899aabbccddeeff0011223344556677";
+const UUID: &str = "6f1c1a52-5b0e-4c39-9a0e-2f1d8b7c9e41";
+const T0: &str = "2024-03-01T09:00:00.000Z";
+
+/// Builds a schema-1 database at `path` with one store, token, card, reward, customer
+/// (with an external reference), an enrolment with five stamps and its ledger, and a
+/// delivery.
+fn build_v1(path: &std::path::Path) {
+    let mut conn = rusqlite::Connection::open(path).expect("open");
+    stampd::db::migrate_to(&mut conn, 1).expect("migrate to V1");
+    let version = count(
+        &conn,
+        "SELECT max(version) FROM refinery_schema_history",
+        [],
+    );
+    assert_eq!(version, 1, "migrate_to(1) stops at V1");
+    let hash = stampd::tokens::hash(TOKEN);
+    conn.execute_batch("BEGIN").unwrap();
+    conn.execute(
+        "INSERT INTO stores (id, name, store_name, created_at, updated_at)
+         VALUES (7, 'Old Shop', 'Ann''s Coffee', ?1, ?1)",
+        [T0],
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO api_tokens (id, name, token_hash, created_at) VALUES (2, 'counter', ?1, ?2)",
+        rusqlite::params![&hash[..], T0],
+    )
+    .unwrap();
+    conn.execute_batch(
+        "INSERT INTO api_token_stores (token_id, store_id) VALUES (2, 7);
+         INSERT INTO cards (id, store_id, name, card_color, text_color, stamp_icon, stamp_color,
+             stamp_background_color, stamps_required, initial_stamps, strip_type, strip_color,
+             strip_preset, header_text, show_member_field, show_stamps_to_reward_field,
+             expires_at, archived_at, created_at, updated_at)
+         VALUES (3, 7, 'Coffee Club', '#112233', '#FFFFFF', 'coffee', '#AA0000', '#FFEEDD', 8, 1,
+             'color', '#445566', NULL, 'Welcome back', 1, 0, NULL, NULL,
+             '2024-03-01T09:00:00.000Z', '2024-03-01T09:00:00.000Z');
+         INSERT INTO rewards (id, store_id, card_id, name, description, stamps_required,
+             position, active, created_at, updated_at)
+         VALUES (5, 7, 3, 'Free coffee', 'Any size', 8, 0, 1,
+             '2024-03-01T09:00:00.000Z', '2024-03-01T09:00:00.000Z');
+         INSERT INTO customers (id, store_id, first_name, last_name, email, phone, birthday,
+             metadata, first_name_key, last_name_key, created_at, updated_at)
+         VALUES (11, 7, 'Zoë', 'O''Brien', 'zoe@example.com', '+14155550132', '1990-05-17',
+             '{\"tier\":\"gold\",\"visits\":12}', 'zoë', 'o''brien',
+             '2024-03-02T10:00:00.000Z', '2024-03-02T10:00:00.000Z');
+         INSERT INTO external_references (store_id, customer_id, source, external_id, metadata,
+             created_at, updated_at)
+         VALUES (7, 11, 'pos', 'P-100', '{}', '2024-03-02T10:00:00.000Z',
+             '2024-03-02T10:00:00.000Z');",
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO customer_cards (id, store_id, customer_id, card_id, code, uuid, stamps_count,
+             pass_auth_token, pass_version, issued_at, created_at, updated_at)
+         VALUES (13, 7, 11, 3, 'AC3D7FGH', ?1, 5, 'aabbccddeeff00112233445566778899', 4,
+             '2024-03-02T10:00:00.000Z', '2024-03-02T10:00:00.000Z', '2024-03-02T10:00:00.000Z')",
+        [UUID],
+    )
+    .unwrap();
+    conn.execute_batch(
+        "INSERT INTO stamp_events (store_id, customer_card_id, kind, stamps, balance_after,
+             note, token_id, created_at)
+         VALUES (7, 13, 'welcome_bonus', 1, 1, NULL, NULL, '2024-03-02T10:00:00.000Z'),
+                (7, 13, 'stamp', 3, 4, 'three coffees', 2, '2024-03-03T10:00:00.000Z'),
+                (7, 13, 'stamp', 1, 5, NULL, 2, '2024-03-04T10:00:00.000Z');
+         INSERT INTO deliveries (id, store_id, customer_id, customer_card_id, channel, address,
+             status, attempts, last_error, next_attempt_at, sent_at, created_at, updated_at)
+         VALUES (17, 7, 11, 13, 'email', 'zoe@example.com', 'sent', 1, NULL,
+             '2024-03-02T10:00:00.000Z', '2024-03-02T10:00:05.000Z',
+             '2024-03-02T10:00:00.000Z', '2024-03-02T10:00:05.000Z');
+         COMMIT;",
+    )
+    .unwrap();
+    // The V1 triggers kept the counters.
+    let counts: (i64, i64) = conn
+        .query_row(
+            "SELECT customers_count, cards_count FROM stores WHERE id = 7",
+            [],
+            |r| Ok((r.get(0)?, r.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!(counts, (1, 1));
+}
+
+fn schema_version(path: &std::path::Path) -> i64 {
+    count(
+        &open_db(path),
+        "SELECT max(version) FROM refinery_schema_history",
+        [],
+    )
+}
+
+#[test]
+fn a_first_schema_database_migrates_forward_with_its_data() {
+    let known = stampd::db::known_schema_version();
+    assert!(known >= 1);
+
+    // `stampd migrate` on one copy.
+    let env = Env::new(&[]);
+    build_v1(&env.db);
+    let copy = Env::new(&[]);
+    std::fs::copy(&env.db, &copy.db).expect("copy");
+    let out = copy.ok(&["migrate"]);
+    assert!(out.contains("up to date"), "{out}");
+    assert_eq!(schema_version(&copy.db), known);
+    {
+        let conn = open_db(&copy.db);
+        assert_eq!(integrity_check(&conn), "ok");
+        assert_eq!(foreign_key_violations(&conn), 0);
+        let row: (String, String, i64, String) = conn
+            .query_row(
+                "SELECT c.first_name, c.metadata, cc.stamps_count, cc.code
+                 FROM customers c JOIN customer_cards cc ON cc.customer_id = c.id
+                 WHERE c.id = 11",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
+            )
+            .unwrap();
+        assert_eq!(
+            row,
+            (
+                "Zoë".to_string(),
+                "{\"tier\":\"gold\",\"visits\":12}".to_string(),
+                5,
+                "AC3D7FGH".to_string()
+            )
+        );
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT sum(stamps) FROM stamp_events WHERE customer_card_id = 13",
+                []
+            ),
+            5
+        );
+    }
+    // Again: nothing left to do, nothing changed.
+    copy.ok(&["migrate"]);
+    assert_eq!(schema_version(&copy.db), known);
+
+    // `stampd serve` straight on the other: it migrates on start and serves the data.
+    let mut server = Server::start(&env);
+    assert!(
+        !server.stdout().contains("curl"),
+        "a database with a store is no first start: {}",
+        server.stdout()
+    );
+    let client = Client::new(&server, TOKEN, 7);
+
+    let r = client.get("/api/v1/accounts");
+    assert_eq!(r.status, 200, "the old token works: {}", r.text);
+    assert_eq!(r.body.as_array().map(Vec::len), Some(1), "{}", r.text);
+    let store = &r.body[0];
+    assert_eq!(store["id"], 7);
+    assert_eq!(store["name"], "Old Shop");
+    assert_eq!(store["store_name"], "Ann's Coffee");
+    assert_eq!(store["customers_count"], 1);
+    assert_eq!(store["cards_count"], 1);
+    assert_eq!(store["created_at"], T0);
+
+    let card = client.get(&client.store_path("/cards/3"));
+    assert_eq!(card.status, 200, "{}", card.text);
+    for (k, v) in [
+        ("name", json!("Coffee Club")),
+        ("card_color", json!("#112233")),
+        ("text_color", json!("#FFFFFF")),
+        ("stamp_icon", json!("coffee")),
+        ("stamp_color", json!("#AA0000")),
+        ("stamp_background_color", json!("#FFEEDD")),
+        ("stamps_required", json!(8)),
+        ("initial_stamps", json!(1)),
+        ("strip_type", json!("color")),
+        ("strip_color", json!("#445566")),
+        ("header_text", json!("Welcome back")),
+        ("show_member_field", json!(true)),
+        ("show_stamps_to_reward_field", json!(false)),
+        ("rewards_count", json!(1)),
+        ("customer_cards_count", json!(1)),
+    ] {
+        assert_eq!(card.body[k], v, "card {k}: {}", card.text);
+    }
+    let reward = client.get(&client.store_path("/rewards/5"));
+    assert_eq!(reward.status, 200, "{}", reward.text);
+    assert_eq!(reward.body["name"], "Free coffee");
+    assert_eq!(reward.body["stamps_required"], 8);
+
+    let c = client.get(&client.store_path("/customers/11"));
+    assert_eq!(c.status, 200, "{}", c.text);
+    for (k, v) in [
+        ("first_name", json!("Zoë")),
+        ("last_name", json!("O'Brien")),
+        ("email", json!("zoe@example.com")),
+        ("phone", json!("+14155550132")),
+        ("birthday", json!("1990-05-17")),
+        ("metadata", json!({"tier": "gold", "visits": 12})),
+    ] {
+        assert_eq!(c.body[k], v, "customer {k}: {}", c.text);
+    }
+    assert_eq!(c.body["external_references"][0]["source"], "pos");
+    assert_eq!(c.body["external_references"][0]["external_id"], "P-100");
+    assert_eq!(c.body["customer_cards"][0]["id"], 13, "{}", c.text);
+    assert_eq!(c.body["customer_cards"][0]["stamps_count"], 5);
+
+    // The search indexes built by the V1 triggers still find the customer.
+    for q in [
+        "search=brien",
+        "search=Zo",
+        "search=555%200132",
+        "search=ac3d-7fgh",
+        "search=P-100",
+        "source=pos&external_id=P-100",
+    ] {
+        let r = client.get(&client.store_path(&format!("/customers?{q}")));
+        assert_eq!(r.status, 200, "{q}: {}", r.text);
+        assert_eq!(r.body["pagination"]["count"], 1, "{q}: {}", r.text);
+        assert_eq!(r.body["customers"][0]["id"], 11, "{q}: {}", r.text);
+    }
+
+    let cc = client.get(&client.card_path(11, 13, ""));
+    assert_eq!(cc.status, 200, "{}", cc.text);
+    assert_eq!(cc.body["stamps_count"], 5);
+    assert_eq!(cc.body["stamps_required"], 8);
+    assert_eq!(cc.body["code"], "AC3D7FGH");
+    assert_eq!(cc.body["uuid"], UUID);
+    let (events, n) = client.all_events(11, 13);
+    assert_eq!(n, 3);
+    let mut rows: Vec<(String, i64, i64)> = events
+        .iter()
+        .map(|e| {
+            (
+                e["kind"].as_str().unwrap().to_string(),
+                e["stamps"].as_i64().unwrap(),
+                e["balance_after"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    rows.sort_by_key(|r| r.2);
+    assert_eq!(
+        rows,
+        vec![
+            ("welcome_bonus".into(), 1, 1),
+            ("stamp".into(), 3, 4),
+            ("stamp".into(), 1, 5)
+        ]
+    );
+    let deliveries = client.get(&client.store_path("/deliveries"));
+    assert_eq!(deliveries.status, 200, "{}", deliveries.text);
+    assert_eq!(
+        deliveries.body["pagination"]["count"], 1,
+        "{}",
+        deliveries.text
+    );
+    let page = client.send("GET", &format!("/c/{UUID}"), None);
+    assert_eq!(page.status, 200, "web card page: {}", page.text);
+    assert!(page.text.contains("Coffee Club"), "{}", page.text);
+
+    // Old data takes new writes: stamp, redeem, enrol.
+    let r = client.post(&client.card_path(11, 13, "/stamp"), &json!({"stamps": 3}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["stamps_count"], 8);
+    let r = client.post(
+        &client.card_path(11, 13, "/redeem"),
+        &json!({"reward_id": 5}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["redemption"]["stamps_remaining"], 0, "{}", r.text);
+    let (events, n) = client.all_events(11, 13);
+    assert_eq!(n, 5);
+    assert_eq!(
+        events
+            .iter()
+            .map(|e| e["stamps"].as_i64().unwrap())
+            .sum::<i64>(),
+        0
+    );
+    let (id, _) = client.enrol(3, "new@example.com");
+    assert!(id > 11, "new rows do not reuse old ids: {id}");
+    let store = client.get(&client.store_path(""));
+    assert_eq!(store.body["customers_count"], 2);
+    server.stop();
+
+    assert_eq!(schema_version(&env.db), known);
+    let conn = open_db(&env.db);
+    assert_eq!(integrity_check(&conn), "ok");
+    assert_eq!(foreign_key_violations(&conn), 0);
+}
