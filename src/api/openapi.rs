@@ -1167,7 +1167,7 @@ fn card_attributes(creating: bool) -> Value {
             "show_member_field": boolean(),
             "show_stamps_to_reward_field": boolean(),
             "expires_at": nullable(json!({"type": "string", "format": "date-time",
-                "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC."})),
+                "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC; years 1900 to 9999."})),
             "archived": {"type": "boolean", "description": "true archives, false restores."},
         }),
         if creating { &["name"] } else { &[] },

@@ -86,10 +86,10 @@ pub async fn printable(
     let qr = codes::qr_svg(&qr_url, 600).map_err(ApiError::internal)?;
     let qr = qr.find("<svg").map(|i| qr[i..].to_string()).unwrap_or(qr);
     let (size, width, height) = match f.paper_size.as_str() {
-        "a5" => ("A5", "148mm", "210mm"),
-        "a6" => ("A6", "105mm", "148mm"),
-        "letter" => ("letter", "8.5in", "11in"),
-        _ => ("A4", "210mm", "297mm"),
+        "a5" => ("148mm 210mm", "148mm", "210mm"),
+        "a6" => ("105mm 148mm", "105mm", "148mm"),
+        "letter" => ("8.5in 11in", "8.5in", "11in"),
+        _ => ("210mm 297mm", "210mm", "297mm"),
     };
     let offer = match &reward {
         Some(r) => format!("Collect {} stamps for {}", r.stamps_required, esc(&r.name)),
@@ -421,14 +421,17 @@ pub async fn submit(
         }
         _ => {}
     }
+    // The form asks for a birthday only when the poster requires one.
     let birthday = match text(p, "birthday", &mut errors) {
-        Field::Set(s) => match Birthday::parse(&s, time_fmt::today()) {
-            Ok(b) => Some(b.to_iso()),
-            Err(m) => {
-                errors.add("birthday", m);
-                None
+        Field::Set(s) if poster.fields.birthday_required => {
+            match Birthday::parse(&s, time_fmt::today()) {
+                Ok(b) => Some(b.to_iso()),
+                Err(m) => {
+                    errors.add("birthday", m);
+                    None
+                }
             }
-        },
+        }
         _ => None,
     };
     if poster.fields.birthday_required && birthday.is_none() && !errors.has("birthday") {
@@ -464,12 +467,21 @@ pub async fn submit(
     .await?;
     state.outbox.wake();
     match outcome {
-        Ok((uuid, returning)) => Ok(HttpResponse::SeeOther()
+        Ok((_, Joined::SentAgain)) => Ok(html_response(
+            StatusCode::OK,
+            page(
+                "You already have this card",
+                &poster.fields.primary_color,
+                &poster.fields.text_color,
+                "<main class=\"card\"><h1>You already have this card</h1><p class=\"notice\" role=\"status\">We have sent it again to the email address or phone number we have on file. Show it at the counter to collect stamps.</p></main>",
+            ),
+        )),
+        Ok((uuid, joined)) => Ok(HttpResponse::SeeOther()
             .insert_header((
                 header::LOCATION,
                 format!(
                     "/c/{uuid}?joined={}",
-                    if returning { "back" } else { "new" }
+                    if matches!(joined, Joined::Back) { "back" } else { "new" }
                 ),
             ))
             .finish()),
@@ -486,7 +498,7 @@ fn enrol(
     store_id: i64,
     card: &db::cards::Card,
     fields: CustomerFields,
-) -> Result<(String, bool), ApiError> {
+) -> Result<(String, Joined), ApiError> {
     if card.is_closed(&time_fmt::now()) {
         return Err(FieldErrors::single(
             "base",
@@ -506,7 +518,18 @@ fn enrol(
         Some(id) => (id, true),
         None => (db::customers::insert(tx, store_id, &fields)?, false),
     };
+    let typed_name = fields.first_name.trim().to_lowercase();
     let known = db::customers::find_fields(tx, store_id, customer_id)?.unwrap_or(fields);
+    // Knowing someone's email or phone is not enough to see their card: a returning
+    // customer is shown it only when the first name matches too; else it is sent again
+    // to the contact details on file.
+    let joined = if !returning {
+        Joined::New
+    } else if known.first_name.trim().to_lowercase() == typed_name {
+        Joined::Back
+    } else {
+        Joined::SentAgain
+    };
     let cards = db::customer_cards::for_customers(tx, &[customer_id], "")?;
     let held = cards.get(&customer_id).and_then(|list| {
         list.iter()
@@ -532,5 +555,15 @@ fn enrol(
         known.email.as_deref(),
         known.phone.as_deref(),
     )?;
-    Ok((uuid, returning))
+    Ok((uuid, joined))
+}
+
+/// How a signup ended.
+enum Joined {
+    /// A new customer: show the new card.
+    New,
+    /// A known customer who gave matching details: show their card again.
+    Back,
+    /// A known email or phone with other details: the card goes to them by message only.
+    SentAgain,
 }

@@ -1,1 +1,1227 @@
-//! (tests to come)
+//! The public signup page a poster's QR code leads to (`/s/<token>`), spoken to over
+//! plain HTTP as a browser would: GET the form (it sets the `stampd_signup` cookie and
+//! carries the same value in the hidden `csrf` field), POST it back with the cookie
+//! carried by hand, redirects not followed.
+//!
+//! Rules: a missing or wrong CSRF token is 403 and enrols no one; a filled honeypot
+//! (`website`) answers "Thank you" and enrols no one; validation errors re-render the
+//! form with 422 and messages beside the fields; a signup enrols the customer in the
+//! poster's card (metadata `{"signup": "poster", "poster_id": id}`), queues the card
+//! links and answers 303 to `/c/<uuid>?joined=new`; a returning customer (same email
+//! or phone, however typed) gets their existing card back with `joined=back`; the
+//! poster's contact mode and `birthday_required` decide what is asked; per-address
+//! rate limit (`signup_rate_limit_per_hour`).
+
+use serde_json::{json, Value};
+
+use crate::helpers::*;
+
+const COOKIE: &str = "stampd_signup";
+
+// ---------------------------------------------------------------------------------
+// A small browser: forms, the CSRF cookie carried by hand, no redirects followed
+// ---------------------------------------------------------------------------------
+
+/// An answer of the public pages.
+#[derive(Debug)]
+struct Page {
+    status: u16,
+    html: String,
+    location: Option<String>,
+    set_cookie: Option<String>,
+    retry_after: Option<String>,
+}
+
+impl Page {
+    /// The value the `stampd_signup` cookie was set to.
+    fn cookie(&self) -> String {
+        let c = self
+            .set_cookie
+            .as_deref()
+            .unwrap_or_else(|| panic!("a Set-Cookie header; status {}", self.status));
+        let first = c.split(';').next().unwrap_or_default().trim();
+        let value = first
+            .strip_prefix(&format!("{COOKIE}="))
+            .unwrap_or_else(|| panic!("the {COOKIE} cookie: {c}"));
+        assert!(!value.is_empty(), "a cookie value: {c}");
+        value.to_string()
+    }
+
+    /// The hidden `csrf` field of the form.
+    fn csrf(&self) -> String {
+        input_value(&self.html, "csrf")
+            .unwrap_or_else(|| panic!("a csrf field in the form: {}", self.html))
+    }
+
+    /// The `<p class="field-error" id="<field>-error">` text, if shown.
+    fn field_error(&self, field: &str) -> Option<String> {
+        let marker = format!("id=\"{field}-error\"");
+        let i = self.html.find(&marker)?;
+        let start = self.html[..i].rfind('<')?;
+        let tag = &self.html[start..];
+        assert!(
+            tag.starts_with("<p class=\"field-error\""),
+            "{field}: the message is a <p class=\"field-error\">: {}",
+            &tag[..tag.len().min(120)]
+        );
+        let open_end = tag.find('>')? + 1;
+        let close = tag.find("</p>")?;
+        Some(unescape(&tag[open_end..close]))
+    }
+
+    fn errors(&self) -> usize {
+        self.html.matches("class=\"field-error\"").count()
+    }
+
+    /// `(uuid, joined)` of a 303 to the web card.
+    fn joined(&self) -> (String, String) {
+        assert_eq!(self.status, 303, "a redirect to the card: {}", self.html);
+        let loc = self.location.as_deref().expect("a Location header");
+        let rest = loc
+            .strip_prefix("/c/")
+            .unwrap_or_else(|| panic!("Location {loc} is /c/<uuid>?joined=..."));
+        let (uuid, query) = rest
+            .split_once("?joined=")
+            .unwrap_or_else(|| panic!("Location {loc} carries joined="));
+        assert_eq!(uuid.len(), 36, "a uuid: {loc}");
+        (uuid.to_string(), query.to_string())
+    }
+}
+
+fn unescape(s: &str) -> String {
+    s.replace("&lt;", "<")
+        .replace("&gt;", ">")
+        .replace("&quot;", "\"")
+        .replace("&#39;", "'")
+        .replace("&amp;", "&")
+}
+
+/// The opening tag of the `<input>` named `name`.
+fn input_tag<'a>(html: &'a str, name: &str) -> Option<&'a str> {
+    let marker = format!("name=\"{name}\"");
+    let mut from = 0;
+    while let Some(i) = html[from..].find("<input") {
+        let start = from + i;
+        let end = start + html[start..].find('>')?;
+        let tag = &html[start..end];
+        if tag.contains(&marker) {
+            return Some(tag);
+        }
+        from = end;
+    }
+    None
+}
+
+fn input_value(html: &str, name: &str) -> Option<String> {
+    let tag = input_tag(html, name)?;
+    let i = tag.find(" value=\"")? + 8;
+    let end = tag[i..].find('"')?;
+    Some(unescape(&tag[i..i + end]))
+}
+
+fn fetch(method: &str, url: &str, cookie: Option<&str>, form: Option<&str>) -> Page {
+    let agent = ureq::AgentBuilder::new().redirects(0).build();
+    let mut req = agent.request(method, url);
+    if let Some(c) = cookie {
+        req = req.set("Cookie", &format!("{COOKIE}={c}"));
+    }
+    let result = match form {
+        Some(f) => req
+            .set("Content-Type", "application/x-www-form-urlencoded")
+            .send_string(f),
+        None => req.call(),
+    };
+    let resp = match result {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
+        Err(e) => panic!("{method} {url}: {e}"),
+    };
+    let status = resp.status();
+    let location = resp.header("Location").map(str::to_string);
+    let set_cookie = resp.header("Set-Cookie").map(str::to_string);
+    let retry_after = resp.header("Retry-After").map(str::to_string);
+    let html = resp.into_string().expect("body");
+    Page {
+        status,
+        html,
+        location,
+        set_cookie,
+        retry_after,
+    }
+}
+
+fn encode(fields: &[(&str, &str)]) -> String {
+    let mut s = form_urlencoded::Serializer::new(String::new());
+    for (k, v) in fields {
+        s.append_pair(k, v);
+    }
+    s.finish()
+}
+
+/// The signup form of a poster, as a browser first opens it.
+fn open(poster: &Value) -> Page {
+    let page = fetch("GET", url(poster), None, None);
+    assert_eq!(page.status, 200, "the form: {}", page.html);
+    page
+}
+
+fn url(poster: &Value) -> &str {
+    poster["signup_url"].as_str().expect("signup_url")
+}
+
+/// Sends the form just shown on `page` with `fields` (plus its csrf and cookie).
+fn send(poster: &Value, page: &Page, fields: &[(&str, &str)]) -> Page {
+    let csrf = page.csrf();
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    fetch(
+        "POST",
+        url(poster),
+        Some(&page.cookie()),
+        Some(&encode(&all)),
+    )
+}
+
+/// Opens the form and sends it once.
+fn sign_up(poster: &Value, fields: &[(&str, &str)]) -> Page {
+    send(poster, &open(poster), fields)
+}
+
+// ---------------------------------------------------------------------------------
+// API helpers
+// ---------------------------------------------------------------------------------
+
+fn card(app: &TestApp, attrs: Value) -> i64 {
+    app.create_card(attrs)["id"].as_i64().expect("card id")
+}
+
+fn poster(app: &TestApp, card_id: i64, attrs: Value) -> Value {
+    let mut a = json!({"card_id": card_id, "title": "Join our club"});
+    a.as_object_mut()
+        .unwrap()
+        .extend(attrs.as_object().unwrap().clone());
+    let r = app.post(&app.store_path("/posters"), &json!({ "poster": a }));
+    assert_eq!(r.status, 201, "create poster: {}", r.text);
+    r.body
+}
+
+/// A coffee card (8 stamps, 1 welcome stamp) and a poster for it.
+fn coffee_poster(app: &TestApp, attrs: Value) -> (i64, Value) {
+    let card_id = card(
+        app,
+        json!({"name": "Coffee Card", "stamps_required": 8, "initial_stamps": 1}),
+    );
+    (card_id, poster(app, card_id, attrs))
+}
+
+fn customers(app: &TestApp) -> Vec<Value> {
+    let r = app.get(&app.store_path("/customers?items=100"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["customers"].as_array().expect("customers").clone()
+}
+
+fn customer(app: &TestApp, id: &Value) -> Value {
+    let r = app.get(&app.store_path(&format!("/customers/{id}")));
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body
+}
+
+fn deliveries(app: &TestApp, customer_id: &Value) -> Vec<Value> {
+    let r = app.get(&app.store_path(&format!("/deliveries?customer_id={customer_id}&items=100")));
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["deliveries"].as_array().expect("deliveries").clone()
+}
+
+fn all_deliveries(app: &TestApp) -> Vec<Value> {
+    let r = app.get(&app.store_path("/deliveries?items=100"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    r.body["deliveries"].as_array().expect("deliveries").clone()
+}
+
+/// `(channel, address)` of deliveries, sorted.
+fn channels(list: &[Value]) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = list
+        .iter()
+        .map(|d| {
+            (
+                d["channel"].as_str().unwrap_or_default().to_string(),
+                d["address"].as_str().unwrap_or_default().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// The only customer of the store.
+fn only_customer(app: &TestApp) -> Value {
+    let list = customers(app);
+    assert_eq!(list.len(), 1, "one customer: {list:?}");
+    customer(app, &list[0]["id"])
+}
+
+fn web_card(app: &TestApp, path: &str) -> Resp {
+    app.request("GET", path, None, None, None)
+}
+
+// ---------------------------------------------------------------------------------
+// The form
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn the_form_carries_a_csrf_token_its_cookie_and_a_honeypot() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({"title": "Join the Coffee Club"}));
+    let page = open(&p);
+    let html = &page.html;
+    assert!(html.contains("Join the Coffee Club"), "the poster's title");
+    assert!(html.contains("Coffee Card"), "the card's name");
+    assert!(html.contains("Test Store"), "the store's name");
+    let token = url(&p).rsplit('/').next().unwrap();
+    assert!(
+        html.contains(&format!("action=\"/s/{token}\"")) && html.contains("method=\"post\""),
+        "the form posts back to the signup page: {html}"
+    );
+    // The CSRF pair: a random value in a cookie only this site's pages get, and the same
+    // value in the form.
+    let cookie = page.cookie();
+    assert_eq!(page.csrf(), cookie);
+    assert!(cookie.len() >= 22, "an unguessable value: {cookie}");
+    let set = page.set_cookie.as_deref().unwrap().to_ascii_lowercase();
+    assert!(set.contains("httponly"), "{set}");
+    assert!(set.contains("samesite=strict"), "{set}");
+    assert!(set.contains("path=/s/"), "{set}");
+    assert!(!set.contains("secure"), "plain HTTP: no Secure flag: {set}");
+    assert!(
+        input_tag(html, "csrf").is_some_and(|t| t.contains("type=\"hidden\"")),
+        "hidden csrf field"
+    );
+    // Each visit gets its own token.
+    let again = open(&p);
+    assert_ne!(again.cookie(), cookie);
+    // The honeypot: a field people never see and leave empty.
+    let hp = input_tag(html, "website").expect("the honeypot field");
+    assert!(hp.contains("tabindex=\"-1\""), "{hp}");
+    assert!(input_value(html, "website").is_none(), "empty honeypot");
+    // Name, contact, consent, with limits on their lengths.
+    for (name, max) in [
+        ("first_name", "100"),
+        ("last_name", "100"),
+        ("email", "254"),
+        ("phone", "40"),
+    ] {
+        let tag = input_tag(html, name).unwrap_or_else(|| panic!("a {name} field"));
+        assert!(tag.contains(&format!("maxlength=\"{max}\"")), "{tag}");
+        assert!(
+            html.contains(&format!("<label for=\"{name}\"")),
+            "{name} is labelled"
+        );
+    }
+    let consent = input_tag(html, "consent").expect("a consent checkbox");
+    assert!(consent.contains("type=\"checkbox\""), "{consent}");
+    assert!(!consent.contains("checked"), "consent is not pre-ticked");
+    assert!(input_tag(html, "birthday").is_none(), "no birthday asked");
+    assert_eq!(page.errors(), 0);
+}
+
+#[test]
+fn a_missing_or_wrong_csrf_token_is_403_and_enrols_no_one() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({}));
+    let person = [
+        ("first_name", "Ann"),
+        ("email", "ann@example.com"),
+        ("consent", "1"),
+    ];
+    let a = open(&p);
+    let b = open(&p);
+    let with = |csrf: Option<&str>| {
+        let mut f: Vec<(&str, &str)> = person.to_vec();
+        if let Some(c) = csrf {
+            f.push(("csrf", c));
+        }
+        encode(&f)
+    };
+    let (a_cookie, b_csrf) = (a.cookie(), b.csrf());
+    for (what, cookie, form) in [
+        ("no cookie, no csrf", None, with(None)),
+        ("a cookie, no csrf", Some(a_cookie.as_str()), with(None)),
+        ("a csrf, no cookie", None, with(Some(&a.csrf()))),
+        (
+            "another visit's csrf",
+            Some(a_cookie.as_str()),
+            with(Some(&b_csrf)),
+        ),
+        ("a made-up csrf", Some("forged"), with(Some("forged!"))),
+        ("an empty csrf", Some(a_cookie.as_str()), with(Some(""))),
+    ] {
+        let r = fetch("POST", url(&p), cookie, Some(&form));
+        assert_eq!(r.status, 403, "{what}: {}", r.html);
+        assert!(
+            r.html.contains("This form has expired"),
+            "{what}: says what to do: {}",
+            r.html
+        );
+        assert!(r.location.is_none(), "{what}");
+    }
+    assert!(customers(&app).is_empty(), "no one enrolled");
+    assert!(all_deliveries(&app).is_empty(), "nothing queued");
+
+    // The 403 page is a fresh form with what was typed: sending it again works.
+    let refused = fetch("POST", url(&p), Some(&a_cookie), Some(&with(Some(&b_csrf))));
+    assert_eq!(refused.status, 403);
+    assert_eq!(
+        input_value(&refused.html, "first_name").as_deref(),
+        Some("Ann")
+    );
+    let (_, joined) = send(&p, &refused, &person).joined();
+    assert_eq!(joined, "new");
+    assert_eq!(customers(&app).len(), 1);
+}
+
+#[test]
+fn a_filled_honeypot_thanks_the_bot_and_enrols_no_one() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({}));
+    let r = sign_up(
+        &p,
+        &[
+            ("first_name", "Bot"),
+            ("email", "bot@example.com"),
+            ("consent", "1"),
+            ("website", "http://spam.example"),
+        ],
+    );
+    assert_eq!(r.status, 200, "{}", r.html);
+    assert!(r.html.contains("Thank you"), "{}", r.html);
+    assert!(r.location.is_none());
+    assert!(customers(&app).is_empty(), "no one enrolled");
+    assert!(all_deliveries(&app).is_empty(), "nothing queued");
+
+    // An empty honeypot (what people send) is fine.
+    let (_, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("consent", "1"),
+            ("website", ""),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+}
+
+#[test]
+fn validation_errors_show_beside_the_fields_with_what_was_typed() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({}));
+    let r = sign_up(
+        &p,
+        &[
+            ("first_name", ""),
+            ("last_name", "O'Neil <b>"),
+            ("email", "ann.example.com"),
+            ("phone", "12ab"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.html);
+    assert_eq!(
+        r.field_error("first_name").as_deref(),
+        Some("can't be blank")
+    );
+    assert_eq!(r.field_error("email").as_deref(), Some("is invalid"));
+    assert_eq!(r.field_error("phone").as_deref(), Some("is invalid"));
+    assert_eq!(
+        r.field_error("consent").as_deref(),
+        Some("must be accepted")
+    );
+    assert_eq!(r.field_error("last_name"), None);
+    assert_eq!(r.errors(), 4, "{}", r.html);
+    // Each field with an error points at its message.
+    for field in ["first_name", "email", "phone", "consent"] {
+        let tag = input_tag(&r.html, field).unwrap();
+        assert!(
+            tag.contains("aria-invalid=\"true\"")
+                && tag.contains(&format!("aria-describedby=\"{field}-error\"")),
+            "{tag}"
+        );
+    }
+    assert!(!input_tag(&r.html, "last_name")
+        .unwrap()
+        .contains("aria-invalid"));
+    // What was typed is kept (escaped), so only the mistakes need fixing.
+    assert_eq!(
+        input_value(&r.html, "last_name").as_deref(),
+        Some("O'Neil <b>")
+    );
+    assert!(!r.html.contains("O'Neil <b>"), "typed text is escaped");
+    assert_eq!(
+        input_value(&r.html, "email").as_deref(),
+        Some("ann.example.com")
+    );
+    assert_eq!(input_value(&r.html, "phone").as_deref(), Some("12ab"));
+    assert!(customers(&app).is_empty());
+
+    // Neither email nor phone: both say so.
+    let r = sign_up(&p, &[("first_name", "Ann"), ("consent", "1")]);
+    assert_eq!(r.status, 422);
+    assert_eq!(
+        r.field_error("email").as_deref(),
+        Some("can't be blank when phone is blank")
+    );
+    assert_eq!(
+        r.field_error("phone").as_deref(),
+        Some("can't be blank when email is blank")
+    );
+    assert!(
+        input_tag(&r.html, "consent").unwrap().contains("checked"),
+        "consent stays ticked"
+    );
+
+    // Bounded lengths.
+    let long_name = "n".repeat(101);
+    let long_email = format!("{}@example.com", "e".repeat(250));
+    let long_phone = "1".repeat(41);
+    let r = sign_up(
+        &p,
+        &[
+            ("first_name", &long_name),
+            ("last_name", &long_name),
+            ("email", &long_email),
+            ("phone", &long_phone),
+            ("consent", "1"),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    for (field, max) in [
+        ("first_name", 100),
+        ("last_name", 100),
+        ("email", 254),
+        ("phone", 40),
+    ] {
+        assert_eq!(
+            r.field_error(field),
+            Some(format!("is too long (maximum is {max} characters)")),
+            "{field}"
+        );
+    }
+    assert!(customers(&app).is_empty(), "no one enrolled");
+    assert!(all_deliveries(&app).is_empty());
+
+    // The error page is a working form: fixing the mistakes enrols.
+    let r = sign_up(&p, &[("first_name", "Ann"), ("email", "nope")]);
+    assert_eq!(r.status, 422);
+    let (_, joined) = send(
+        &p,
+        &r,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+}
+
+// ---------------------------------------------------------------------------------
+// Enrolment
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn a_signup_enrols_the_customer_in_the_posters_card_and_queues_the_links() {
+    let app = spawn_app();
+    let other_card = card(&app, json!({"name": "Tea Card"}));
+    let (card_id, p) = coffee_poster(&app, json!({}));
+    let r = sign_up(
+        &p,
+        &[
+            ("first_name", " Ann "),
+            ("last_name", "Lee"),
+            ("email", "  Ann.Lee@Example.COM "),
+            ("phone", "(415) 555-0132"),
+            ("consent", "1"),
+        ],
+    );
+    let (uuid, joined) = r.joined();
+    assert_eq!(joined, "new");
+
+    let c = only_customer(&app);
+    assert_eq!(c["first_name"], "Ann");
+    assert_eq!(c["last_name"], "Lee");
+    assert_eq!(c["email"], "ann.lee@example.com");
+    assert_eq!(c["phone"], "+14155550132");
+    assert_eq!(c["birthday"], Value::Null);
+    assert_eq!(
+        c["metadata"],
+        json!({"signup": "poster", "poster_id": p["id"]})
+    );
+    let cards = c["customer_cards"].as_array().expect("customer_cards");
+    assert_eq!(cards.len(), 1, "{c}");
+    let cc = &cards[0];
+    assert_eq!(cc["card_id"], card_id);
+    assert_ne!(cc["card_id"], other_card);
+    assert_eq!(cc["uuid"], uuid.as_str());
+    assert_eq!(
+        cc["stamps_count"], 1,
+        "the card's welcome stamp, as in the API"
+    );
+
+    // The card links went to the outbox, one per channel the customer has.
+    let queued = deliveries(&app, &c["id"]);
+    assert_eq!(
+        channels(&queued),
+        [
+            ("email".to_string(), "ann.lee@example.com".to_string()),
+            ("sms".to_string(), "+14155550132".to_string()),
+        ]
+    );
+    for d in &queued {
+        assert_eq!(d["customer_card_id"], cc["id"], "{d}");
+        assert_eq!(d["customer_id"], c["id"], "{d}");
+        assert!(
+            d["status"] == "pending" || d["status"] == "failed",
+            "not sent without a mailer: {d}"
+        );
+    }
+
+    // The redirect leads to the web card, with a welcome.
+    let page = web_card(&app, r.location.as_deref().unwrap());
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(page.text.contains("class=\"notice\""), "{}", page.text);
+    assert!(page.text.contains("Welcome! Your card is ready"));
+    assert!(page.text.contains("data-stamps=\"1\""), "one stamp shown");
+    assert!(page.text.contains("Coffee Card"));
+    // Without `joined` the page has no notice.
+    let plain = web_card(&app, &format!("/c/{uuid}"));
+    assert!(!plain.text.contains("class=\"notice\""));
+
+    // The store's counts follow.
+    let store = app.get(&app.store_path("")).body;
+    assert_eq!(store["customers_count"], 1, "{store}");
+}
+
+#[test]
+fn a_returning_customer_gets_the_same_card_back() {
+    let app = spawn_app();
+    let (card_id, p) = coffee_poster(&app, json!({}));
+
+    // Same email, typed in another case.
+    let (first_uuid, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+    // Someone who knows the email but not the name is not shown the card: it is sent
+    // again to the contact details on file instead.
+    let other = sign_up(
+        &p,
+        &[
+            ("first_name", "Mallory"),
+            ("email", "ann@example.com"),
+            ("consent", "1"),
+        ],
+    );
+    assert_eq!(other.status, 200, "{}", other.html);
+    assert_eq!(other.location, None);
+    assert!(
+        other.html.contains("You already have this card"),
+        "{}",
+        other.html
+    );
+    assert!(
+        !other.html.contains(&first_uuid),
+        "the card is not revealed"
+    );
+    assert_eq!(customers(&app).len(), 1, "no duplicate");
+
+    let r = sign_up(
+        &p,
+        &[
+            ("first_name", "ANN"),
+            ("email", " ANN@Example.com"),
+            ("consent", "1"),
+        ],
+    );
+    let (uuid, joined) = r.joined();
+    assert_eq!(joined, "back");
+    assert_eq!(uuid, first_uuid, "the same card");
+    let page = web_card(&app, r.location.as_deref().unwrap());
+    assert_eq!(page.status, 200);
+    assert!(page.text.contains("Welcome back"), "{}", page.text);
+    let c = only_customer(&app);
+    assert_eq!(c["first_name"], "Ann", "the customer is not overwritten");
+    assert_eq!(c["customer_cards"].as_array().map(Vec::len), Some(1));
+    assert_eq!(c["customer_cards"][0]["card_id"], card_id);
+
+    // Same phone, formatted differently.
+    let (phone_uuid, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Bob"),
+            ("phone", "(415) 555-0199"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+    assert_ne!(phone_uuid, first_uuid);
+    let (uuid, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Bob"),
+            ("phone", "+1 415.555.0199"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "back");
+    assert_eq!(uuid, phone_uuid);
+    let list = customers(&app);
+    assert_eq!(list.len(), 2, "no duplicate: {list:?}");
+    let bob = list.iter().find(|c| c["first_name"] == "Bob").unwrap();
+    assert_eq!(bob["phone"], "+14155550199");
+    assert_eq!(
+        bob["customer_cards"].as_array().map(Vec::len),
+        Some(1),
+        "{bob}"
+    );
+
+    // Coming back, the links are sent again, to the addresses on file.
+    let bob_links = deliveries(&app, &bob["id"]);
+    assert_eq!(bob_links.len(), 2, "{bob_links:?}");
+    assert!(bob_links.iter().all(|d| d["address"] == "+14155550199"));
+    assert_eq!(customers(&app).len(), 2);
+}
+
+#[test]
+fn a_known_customer_gets_the_posters_card_added() {
+    let app = spawn_app();
+    let tea = card(&app, json!({"name": "Tea Card"}));
+    let (coffee, p) = coffee_poster(&app, json!({}));
+    // Enrolled at the counter in the tea card, without any signup metadata.
+    let known = app.create_customer(json!({
+        "customer": {"first_name": "Cy", "email": "cy@example.com"},
+        "card_id": tea,
+    }));
+    let tea_uuid = known["customer_card"]["uuid"].clone();
+
+    // Signing up from the coffee poster with a new phone as well.
+    let (uuid, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Cy"),
+            ("email", "CY@example.com"),
+            ("phone", "415 555 0100"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "back");
+    assert_ne!(uuid, tea_uuid.as_str().unwrap());
+
+    let c = only_customer(&app);
+    assert_eq!(c["id"], known["id"]);
+    let mut held: Vec<i64> = c["customer_cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|cc| cc["card_id"].as_i64().unwrap())
+        .collect();
+    held.sort();
+    assert_eq!(held, [tea.min(coffee), tea.max(coffee)]);
+    let coffee_cc = c["customer_cards"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|cc| cc["card_id"] == coffee)
+        .unwrap();
+    assert_eq!(coffee_cc["uuid"], uuid.as_str());
+    assert_eq!(coffee_cc["stamps_count"], 1, "welcome stamp");
+    // What is on file stays: no phone was added by a web form, the metadata is as it was.
+    assert_eq!(c["phone"], Value::Null);
+    assert_eq!(c["metadata"], known["metadata"]);
+    // The links of the new card go to the email on file only.
+    let queued = deliveries(&app, &c["id"]);
+    assert_eq!(
+        channels(&queued),
+        [("email".to_string(), "cy@example.com".to_string())]
+    );
+    assert_eq!(queued[0]["customer_card_id"], coffee_cc["id"]);
+
+    // Signing up again from the same poster gives that card, not a third one.
+    let (again, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Cy"),
+            ("email", "cy@example.com"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!((again.as_str(), joined.as_str()), (uuid.as_str(), "back"));
+    assert_eq!(
+        only_customer(&app)["customer_cards"]
+            .as_array()
+            .map(Vec::len),
+        Some(2)
+    );
+}
+
+#[test]
+fn customers_of_another_store_are_new_here() {
+    let app = spawn_app();
+    let (other_id, other_token) = app.new_store("Other Store");
+    let their_card = app.request(
+        "POST",
+        &format!("/api/v1/accounts/{other_id}/cards"),
+        Some(&other_token),
+        Some("application/json"),
+        Some(r#"{"card": {"name": "Their card"}}"#),
+    );
+    let r = app.request(
+        "POST",
+        &format!("/api/v1/accounts/{other_id}/customers"),
+        Some(&other_token),
+        Some("application/json"),
+        Some(
+            &json!({"customer": {"first_name": "Ann", "email": "ann@example.com"}, "card_id": their_card.body["id"]})
+                .to_string(),
+        ),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let (_, p) = coffee_poster(&app, json!({}));
+    let (_, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+    let c = only_customer(&app);
+    assert_eq!(c["account_id"], app.store_id);
+}
+
+#[test]
+fn a_poster_of_a_card_archived_since_enrols_no_one() {
+    let app = spawn_app();
+    let (card_id, p) = coffee_poster(&app, json!({}));
+    let page = open(&p);
+    let r = app.patch(
+        &app.store_path(&format!("/cards/{card_id}")),
+        &json!({"card": {"archived": true}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = send(
+        &p,
+        &page,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("consent", "1"),
+        ],
+    );
+    assert_eq!(r.status, 422, "{}", r.html);
+    assert!(
+        r.field_error("base")
+            .is_some_and(|m| m.contains("no longer offered")),
+        "{}",
+        r.html
+    );
+    assert!(customers(&app).is_empty());
+    assert!(all_deliveries(&app).is_empty());
+}
+
+// ---------------------------------------------------------------------------------
+// What the poster asks for
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn an_email_only_poster_asks_for_an_email() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({"contact_collection_mode": "email"}));
+    let page = open(&p);
+    let email = input_tag(&page.html, "email").expect("an email field");
+    assert!(email.contains(" required"), "{email}");
+    assert!(input_tag(&page.html, "phone").is_none(), "no phone field");
+
+    let r = send(
+        &p,
+        &page,
+        &[
+            ("first_name", "Ann"),
+            ("phone", "4155550132"),
+            ("consent", "1"),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert_eq!(r.field_error("email").as_deref(), Some("can't be blank"));
+    assert_eq!(r.field_error("phone"), None);
+    assert!(customers(&app).is_empty());
+
+    // A phone sent anyway is not kept.
+    let (_, joined) = send(
+        &p,
+        &r,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("phone", "4155550132"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+    let c = only_customer(&app);
+    assert_eq!(c["email"], "ann@example.com");
+    assert_eq!(c["phone"], Value::Null);
+    assert_eq!(channels(&deliveries(&app, &c["id"])).len(), 1);
+}
+
+#[test]
+fn a_phone_only_poster_asks_for_a_phone() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({"contact_collection_mode": "phone"}));
+    let page = open(&p);
+    let phone = input_tag(&page.html, "phone").expect("a phone field");
+    assert!(
+        phone.contains(" required") && phone.contains("type=\"tel\""),
+        "{phone}"
+    );
+    assert!(input_tag(&page.html, "email").is_none(), "no email field");
+
+    let r = send(
+        &p,
+        &page,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("consent", "1"),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert_eq!(r.field_error("phone").as_deref(), Some("can't be blank"));
+    assert!(customers(&app).is_empty());
+
+    let (_, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("phone", "415-555-0132"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+    let c = only_customer(&app);
+    assert_eq!(c["phone"], "+14155550132");
+    assert_eq!(c["email"], Value::Null);
+    assert_eq!(
+        channels(&deliveries(&app, &c["id"])),
+        [("sms".to_string(), "+14155550132".to_string())]
+    );
+}
+
+#[test]
+fn an_email_and_phone_poster_asks_for_both() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({"contact_collection_mode": "email_and_phone"}));
+    let page = open(&p);
+    for field in ["email", "phone"] {
+        let tag = input_tag(&page.html, field).unwrap_or_else(|| panic!("{field} field"));
+        assert!(tag.contains(" required"), "{tag}");
+    }
+    for (sent, missing) in [("email", "phone"), ("phone", "email")] {
+        let value = if sent == "email" {
+            "ann@example.com"
+        } else {
+            "4155550132"
+        };
+        let r = sign_up(
+            &p,
+            &[("first_name", "Ann"), (sent, value), ("consent", "1")],
+        );
+        assert_eq!(r.status, 422, "only {sent}");
+        assert_eq!(
+            r.field_error(missing).as_deref(),
+            Some("can't be blank"),
+            "only {sent}"
+        );
+        assert_eq!(r.field_error(sent), None);
+    }
+    let r = sign_up(&p, &[("first_name", "Ann"), ("consent", "1")]);
+    assert_eq!(r.field_error("email").as_deref(), Some("can't be blank"));
+    assert_eq!(r.field_error("phone").as_deref(), Some("can't be blank"));
+    assert!(customers(&app).is_empty());
+
+    let (_, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("phone", "4155550132"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+    let c = only_customer(&app);
+    assert_eq!(c["email"], "ann@example.com");
+    assert_eq!(c["phone"], "+14155550132");
+}
+
+#[test]
+fn an_email_or_phone_poster_takes_either() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({}));
+    let page = open(&p);
+    for field in ["email", "phone"] {
+        let tag = input_tag(&page.html, field).unwrap_or_else(|| panic!("{field} field"));
+        assert!(!tag.contains(" required"), "either will do: {tag}");
+    }
+    for (field, value) in [("email", "ann@example.com"), ("phone", "4155550132")] {
+        let (_, joined) = sign_up(
+            &p,
+            &[("first_name", "Ann"), (field, value), ("consent", "1")],
+        )
+        .joined();
+        assert_eq!(joined, "new", "{field}");
+    }
+    assert_eq!(customers(&app).len(), 2);
+}
+
+#[test]
+fn a_birthday_is_asked_when_the_poster_requires_it() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({"birthday_required": true}));
+    let page = open(&p);
+    let tag = input_tag(&page.html, "birthday").expect("a birthday field");
+    assert!(
+        tag.contains("type=\"date\"") && tag.contains(" required"),
+        "{tag}"
+    );
+
+    let base = [
+        ("first_name", "Ann"),
+        ("email", "ann@example.com"),
+        ("consent", "1"),
+    ];
+    for (birthday, message) in [
+        ("", "can't be blank"),
+        ("2999-01-01", "can't be in the future"),
+        ("1990-13-01", "is invalid"),
+        ("1899-12-31", "is invalid"),
+        ("yesterday", "is invalid"),
+    ] {
+        let mut f = base.to_vec();
+        f.push(("birthday", birthday));
+        let r = sign_up(&p, &f);
+        assert_eq!(r.status, 422, "{birthday:?}");
+        assert_eq!(
+            r.field_error("birthday").as_deref(),
+            Some(message),
+            "{birthday:?}"
+        );
+    }
+    let r = sign_up(&p, &base);
+    assert_eq!(r.field_error("birthday").as_deref(), Some("can't be blank"));
+    assert!(customers(&app).is_empty());
+
+    let mut f = base.to_vec();
+    f.push(("birthday", "1990-05-17"));
+    let (_, joined) = sign_up(&p, &f).joined();
+    assert_eq!(joined, "new");
+    assert_eq!(only_customer(&app)["birthday"], "1990-05-17");
+
+    // Turning the requirement off takes the field away.
+    let r = app.patch(
+        &app.store_path(&format!("/posters/{}", p["id"])),
+        &json!({"poster": {"birthday_required": false}}),
+    );
+    assert_eq!(r.status, 200);
+    assert!(input_tag(&open(&p).html, "birthday").is_none());
+    let (_, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Bob"),
+            ("email", "bob@example.com"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+}
+
+// ---------------------------------------------------------------------------------
+// Abuse: per-address rate limit
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn signups_per_address_are_limited() {
+    let app = spawn_app_with(|s| s.signup_rate_limit_per_hour = 2);
+    let (_, p) = coffee_poster(&app, json!({}));
+    for n in 1..=2 {
+        let email = format!("person{n}@example.com");
+        let (_, joined) = sign_up(
+            &p,
+            &[("first_name", "Ann"), ("email", &email), ("consent", "1")],
+        )
+        .joined();
+        assert_eq!(joined, "new", "signup {n}");
+    }
+    let r = sign_up(
+        &p,
+        &[
+            ("first_name", "Cy"),
+            ("email", "person3@example.com"),
+            ("consent", "1"),
+        ],
+    );
+    assert_eq!(r.status, 429, "{}", r.html);
+    assert!(r.location.is_none());
+    assert!(
+        r.retry_after
+            .as_deref()
+            .is_some_and(|s| s.parse::<u64>().is_ok_and(|n| n > 0)),
+        "Retry-After: {:?}",
+        r.retry_after
+    );
+    assert!(
+        r.field_error("base")
+            .is_some_and(|m| m.contains("Too many signups")),
+        "{}",
+        r.html
+    );
+    // What was typed is kept for later.
+    assert_eq!(input_value(&r.html, "first_name").as_deref(), Some("Cy"));
+    assert_eq!(customers(&app).len(), 2, "the third was not enrolled");
+    // The form itself still opens; the API is not affected.
+    assert_eq!(open(&p).status, 200);
+    assert_eq!(app.get(&app.store_path("/customers")).status, 200);
+}
+
+#[test]
+fn a_zero_limit_means_no_limit() {
+    let app = spawn_app_with(|s| s.signup_rate_limit_per_hour = 0);
+    let (_, p) = coffee_poster(&app, json!({}));
+    for n in 1..=25 {
+        let email = format!("person{n}@example.com");
+        let r = sign_up(
+            &p,
+            &[("first_name", "Ann"), ("email", &email), ("consent", "1")],
+        );
+        assert_eq!(r.status, 303, "signup {n}: {}", r.html);
+    }
+    assert_eq!(customers(&app).len(), 25);
+}
+
+#[test]
+fn behind_https_the_urls_use_public_url_and_the_cookie_is_secure() {
+    let app = spawn_app_with(|s| s.public_url = Some("https://loyalty.example.com".into()));
+    let (_, p) = coffee_poster(&app, json!({}));
+    let signup = url(&p);
+    let token = signup
+        .strip_prefix("https://loyalty.example.com/s/")
+        .unwrap_or_else(|| panic!("signup_url on public_url: {signup}"));
+    assert_eq!(
+        p["display_url"],
+        format!("https://loyalty.example.com/posters/{token}")
+    );
+    assert_eq!(
+        p["qr_code_url"],
+        format!("https://loyalty.example.com/s/{token}?via=qr")
+    );
+    let page = fetch("GET", &format!("{}/s/{token}", app.base), None, None);
+    assert_eq!(page.status, 200, "{}", page.html);
+    let set = page
+        .set_cookie
+        .as_deref()
+        .unwrap_or_default()
+        .to_ascii_lowercase();
+    assert!(set.contains("; secure"), "a Secure cookie: {set}");
+    // The printed address is the public one.
+    let poster = fetch("GET", &format!("{}/posters/{token}", app.base), None, None);
+    assert!(poster.html.contains(signup), "{}", poster.html);
+}
+
+#[test]
+fn the_card_page_after_signup_offers_the_wallets() {
+    let certs = tempfile::tempdir().expect("temp dir");
+    let apple = crate::locations::apple_chain(certs.path());
+    crate::locations::openssl(
+        certs.path(),
+        &[
+            "genpkey",
+            "-algorithm",
+            "RSA",
+            "-pkeyopt",
+            "rsa_keygen_bits:2048",
+            "-out",
+            "google.key",
+        ],
+    );
+    let key_file = certs.path().join("service-account.json");
+    std::fs::write(
+        &key_file,
+        json!({
+            "type": "service_account",
+            "project_id": "example-project",
+            "private_key_id": "0123abcd",
+            "private_key": std::fs::read_to_string(certs.path().join("google.key")).unwrap(),
+            "client_email": "stampd-wallet@example-project.iam.gserviceaccount.com",
+        })
+        .to_string(),
+    )
+    .unwrap();
+    let google = stampd::config::GoogleSettings {
+        issuer_id: "3388000000012345678".into(),
+        service_account_key: key_file,
+    };
+    let app = spawn_app_with(|s| {
+        s.apple = Some(apple);
+        s.google = Some(google);
+    });
+    let (_, p) = coffee_poster(&app, json!({}));
+    let r = sign_up(
+        &p,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("consent", "1"),
+        ],
+    );
+    let (uuid, _) = r.joined();
+    let page = web_card(&app, r.location.as_deref().unwrap());
+    assert_eq!(page.status, 200, "{}", page.text);
+    assert!(
+        page.text.contains(&format!(
+            "href=\"{}/passes/{uuid}.pkpass\">Add to Apple Wallet</a>",
+            app.base
+        )),
+        "{}",
+        page.text
+    );
+    assert!(
+        page.text.contains(&format!(
+            "href=\"{}/passes/{uuid}/google\">Add to Google Wallet</a>",
+            app.base
+        )),
+        "{}",
+        page.text
+    );
+    // The links work: the pass downloads.
+    let pass = ureq::get(&format!("{}/passes/{uuid}.pkpass", app.base))
+        .call()
+        .expect("the pass downloads");
+    assert_eq!(pass.status(), 200);
+    assert_eq!(pass.content_type(), "application/vnd.apple.pkpass");
+}
