@@ -515,14 +515,18 @@ async fn baseline_read(pool: web::Data<r2d2::Pool<SqliteConnectionManager>>, pat
 
 async fn baseline_write(pool: web::Data<Writer>) -> HttpResponse {
     let pool = pool.clone();
-    let id = web::block(move || {
-        let conn = pool.0.get().unwrap();
-        conn.execute("INSERT INTO items (name, created_at) VALUES ('x', ?1)", params![stampd::time_fmt::now()]).unwrap();
-        conn.last_insert_rowid()
+    let id = web::block(move || -> Result<i64, String> {
+        let conn = pool.0.get().map_err(|e| e.to_string())?;
+        conn.execute("INSERT INTO items (name, created_at) VALUES ('x', ?1)", params![stampd::time_fmt::now()])
+            .map_err(|e| e.to_string())?;
+        Ok(conn.last_insert_rowid())
     })
-    .await
-    .unwrap();
-    HttpResponse::Created().json(json!({ "id": id }))
+    .await;
+    match id {
+        Ok(Ok(id)) => HttpResponse::Created().json(json!({ "id": id })),
+        Ok(Err(e)) => HttpResponse::InternalServerError().body(e),
+        Err(e) => HttpResponse::InternalServerError().body(e.to_string()),
+    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -655,8 +659,11 @@ where
                     match result {
                         Some(Ok(status)) => {
                             mine.push(t.elapsed().as_micros() as u32);
-                            if !(200..300).contains(&status) {
-                                errors.fetch_add(1, Ordering::Relaxed);
+                            if !(200..300).contains(&status) && errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                                if let Some(c) = conn.as_ref() {
+                                    let body = String::from_utf8_lossy(&c.buf);
+                                    eprintln!("  first non-2xx answer of {name}: {}", body.chars().take(300).collect::<String>());
+                                }
                             }
                         }
                         _ => {
