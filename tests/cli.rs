@@ -675,3 +675,75 @@ fn sigterm_stops_cleanly_and_the_db_file_alone_holds_everything() {
         .unwrap();
     assert_eq!(ok, "ok");
 }
+
+#[test]
+fn a_file_that_is_not_a_database_stops_startup_saying_so() {
+    let env = Env::new();
+    std::fs::write(
+        &env.db,
+        b"these are the shop's notes, not a database ".repeat(200),
+    )
+    .unwrap();
+    for args in [&["migrate"][..], &["serve", "--bind", "127.0.0.1:0"][..]] {
+        let out = env.run(args);
+        assert!(!out.status.success(), "{args:?} must fail");
+        let err = stderr(&out);
+        assert!(err.contains("is not a stampd database"), "{err}");
+        assert!(err.contains("stampd restore"), "says what to do: {err}");
+    }
+}
+
+#[test]
+fn a_damaged_database_stops_startup_saying_so() {
+    let env = Env::new();
+    let store = env.create_store("Shop");
+    {
+        let conn = open_db(&env.db);
+        for i in 0..300 {
+            conn.execute(
+                "INSERT INTO stores (name, created_at, updated_at) VALUES (?1, 'x', 'x')",
+                [format!(
+                    "Store number {i} with a long enough name to fill pages"
+                )],
+            )
+            .unwrap();
+        }
+        conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
+            .unwrap();
+    }
+    assert!(store > 0);
+    // Overwrite the middle of the file with garbage: a few b-tree pages are destroyed.
+    let mut bytes = std::fs::read(&env.db).unwrap();
+    assert!(bytes.len() > 4096 * 6, "the file has pages to damage");
+    let mid = bytes.len() / 2 / 4096 * 4096;
+    for b in &mut bytes[mid..mid + 4096] {
+        *b = 0xA5;
+    }
+    std::fs::write(&env.db, &bytes).unwrap();
+    let out = env.run(&["serve", "--bind", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(
+        err.contains("is damaged") || err.contains("not a stampd database"),
+        "{err}"
+    );
+    assert!(err.contains("stampd restore"), "says what to do: {err}");
+}
+
+#[test]
+fn a_database_from_a_newer_stampd_stops_startup_saying_so() {
+    let env = Env::new();
+    env.ok(&["migrate"]);
+    {
+        let conn = open_db(&env.db);
+        conn.execute(
+            "INSERT INTO refinery_schema_history (version, name, applied_on, checksum) VALUES (999, 'future', 'now', '0')",
+            [],
+        )
+        .unwrap();
+    }
+    let out = env.run(&["serve", "--bind", "127.0.0.1:0"]);
+    assert!(!out.status.success());
+    let err = stderr(&out);
+    assert!(err.contains("newer stampd") && err.contains("999"), "{err}");
+}
