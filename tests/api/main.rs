@@ -17,6 +17,7 @@ mod idempotency;
 mod ledger_model;
 mod locations;
 mod posters;
+mod qr;
 mod rate_limits;
 mod rewards;
 mod signup;
