@@ -27,7 +27,10 @@ use stampd::config::{Settings, Synchronous};
 use stampd::db;
 
 fn env_num(name: &str, default: u64) -> u64 {
-    std::env::var(name).ok().and_then(|v| v.parse().ok()).unwrap_or(default)
+    std::env::var(name)
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(default)
 }
 
 struct Config {
@@ -56,17 +59,25 @@ fn main() {
         max_requests: env_num("STAMPD_BENCH_REQUESTS", 50_000),
         dir: std::env::var("STAMPD_BENCH_DIR")
             .map(PathBuf::from)
-            .unwrap_or_else(|_| std::env::temp_dir().join(format!("stampd-bench-{}", std::process::id()))),
+            .unwrap_or_else(|_| {
+                std::env::temp_dir().join(format!("stampd-bench-{}", std::process::id()))
+            }),
     };
     std::fs::create_dir_all(&cfg.dir).expect("bench dir");
     let db_path = cfg.dir.join("bench.db");
     let _ = std::fs::remove_file(&db_path);
 
-    eprintln!("building {} customers in {} ...", cfg.customers, db_path.display());
+    eprintln!(
+        "building {} customers in {} ...",
+        cfg.customers,
+        db_path.display()
+    );
     let t = Instant::now();
     let data = build_dataset(&db_path, cfg.customers);
     let build_secs = t.elapsed().as_secs_f64();
-    let db_mb = std::fs::metadata(&db_path).map(|m| m.len() as f64 / 1e6).unwrap_or(0.0);
+    let db_mb = std::fs::metadata(&db_path)
+        .map(|m| m.len() as f64 / 1e6)
+        .unwrap_or(0.0);
     eprintln!("built in {build_secs:.1} s ({db_mb:.0} MB)");
 
     let mut rows: Vec<Row> = Vec::new();
@@ -81,13 +92,19 @@ fn main() {
     // Baselines: the thinnest actix-web handlers through r2d2 + web::block.
     for sync in [Synchronous::Full, Synchronous::Normal] {
         let base = Baseline::start(&db_path, &cfg.dir, sync);
-        let read = run_load(&cfg, &format!("baseline read ({})", sync.as_pragma()), |rng| {
-            let id = data.first_customer + rng.random_range(0..data.customers);
-            Req::get(base.addr, &format!("/read/{id}"), None)
-        });
-        let write = run_load(&cfg, &format!("baseline insert ({})", sync.as_pragma()), |_| {
-            Req::post(base.addr, "/write", None, "{}".into())
-        });
+        let read = run_load(
+            &cfg,
+            &format!("baseline read ({})", sync.as_pragma()),
+            |rng| {
+                let id = data.first_customer + rng.random_range(0..data.customers);
+                Req::get(base.addr, &format!("/read/{id}"), None)
+            },
+        );
+        let write = run_load(
+            &cfg,
+            &format!("baseline insert ({})", sync.as_pragma()),
+            |_| Req::post(base.addr, "/write", None, "{}".into()),
+        );
         rows.push(read);
         rows.push(write);
         base.stop();
@@ -115,25 +132,45 @@ fn main() {
                 Req::get(addr, &format!("/api/v1/accounts/{s}/customers"), auth)
             }));
             rows.push(run_load(&cfg, "list page 400", |_| {
-                Req::get(addr, &format!("/api/v1/accounts/{s}/customers?page=400"), auth)
+                Req::get(
+                    addr,
+                    &format!("/api/v1/accounts/{s}/customers?page=400"),
+                    auth,
+                )
             }));
             rows.push(run_load(&cfg, "search name fragment", |rng| {
                 let n = rng.random_range(0..data.customers as u64);
                 let ln = last_name(n);
-                Req::get(addr, &format!("/api/v1/accounts/{s}/customers?search={}", &ln[2..8]), auth)
+                Req::get(
+                    addr,
+                    &format!("/api/v1/accounts/{s}/customers?search={}", &ln[2..8]),
+                    auth,
+                )
             }));
             rows.push(run_load(&cfg, "search exact email", |rng| {
                 let n = rng.random_range(0..data.customers as u64);
-                Req::get(addr, &format!("/api/v1/accounts/{s}/customers?search={}", email(n)), auth)
+                Req::get(
+                    addr,
+                    &format!("/api/v1/accounts/{s}/customers?search={}", email(n)),
+                    auth,
+                )
             }));
             rows.push(run_load(&cfg, "search phone digits", |rng| {
                 let n = rng.random_range(0..data.customers as u64);
-                Req::get(addr, &format!("/api/v1/accounts/{s}/customers?search={}", &phone(n)[5..]), auth)
+                Req::get(
+                    addr,
+                    &format!("/api/v1/accounts/{s}/customers?search={}", &phone(n)[5..]),
+                    auth,
+                )
             }));
             let codes = card_ids.clone();
             rows.push(run_load(&cfg, "search card code", |rng| {
                 let (_, _, code) = codes.pick(rng);
-                Req::get(addr, &format!("/api/v1/accounts/{s}/customers?search={code}"), auth)
+                Req::get(
+                    addr,
+                    &format!("/api/v1/accounts/{s}/customers?search={code}"),
+                    auth,
+                )
             }));
             let counter = AtomicU64::new(0);
             rows.push(run_load(&cfg, "customer create", |_| {
@@ -160,7 +197,9 @@ fn main() {
                 let (customer, card, _) = ids.pick(rng);
                 Req::post(
                     addr,
-                    &format!("/api/v1/accounts/{s}/customers/{customer}/customer_cards/{card}/redeem"),
+                    &format!(
+                        "/api/v1/accounts/{s}/customers/{customer}/customer_cards/{card}/redeem"
+                    ),
                     auth,
                     format!("{{\"reward_id\":{reward}}}"),
                 )
@@ -169,7 +208,12 @@ fn main() {
         peak_rss_kb = peak_rss_kb.max(server.stop());
     }
 
-    let find = |name: &str| rows.iter().find(|r| r.name == name).map(|r| r.rps).unwrap_or(0.0);
+    let find = |name: &str| {
+        rows.iter()
+            .find(|r| r.name == name)
+            .map(|r| r.rps)
+            .unwrap_or(0.0)
+    };
     let read_base = find("baseline read (FULL)");
     let write_full = find("baseline insert (FULL)");
     let write_normal = find("baseline insert (NORMAL)");
@@ -184,7 +228,8 @@ fn main() {
     for r in &rows {
         let base = if r.name.contains("NORMAL") && !r.name.starts_with("baseline") {
             write_normal
-        } else if r.name.contains("stamp") || r.name.contains("redeem") || r.name.contains("create") {
+        } else if r.name.contains("stamp") || r.name.contains("redeem") || r.name.contains("create")
+        {
             write_full
         } else if r.name.starts_with("baseline insert (NORMAL") {
             write_normal
@@ -196,22 +241,39 @@ fn main() {
         let ratio = if base > 0.0 { r.rps / base } else { 0.0 };
         println!(
             "| {} | {} | {} | {:.0} | {:.0}% | {:.2} | {:.2} | {:.2} |",
-            r.name, r.count, r.errors, r.rps, ratio * 100.0, r.p50, r.p99, r.max
+            r.name,
+            r.count,
+            r.errors,
+            r.rps,
+            ratio * 100.0,
+            r.p50,
+            r.p99,
+            r.max
         );
         json_rows.push(json!({"endpoint": r.name, "requests": r.count, "non_2xx": r.errors,
             "rps": r.rps, "ratio_to_baseline": ratio, "p50_ms": r.p50, "p99_ms": r.p99, "max_ms": r.max}));
     }
     println!();
     println!("- dataset build: {build_secs:.1} s ({db_mb:.0} MB database)");
-    println!("- startup on the dataset (process start to first 200 from /api/v1/status): {:.3} s", startup);
-    println!("- peak RSS of stampd under load: {:.1} MB", peak_rss_kb as f64 / 1024.0);
+    println!(
+        "- startup on the dataset (process start to first 200 from /api/v1/status): {:.3} s",
+        startup
+    );
+    println!(
+        "- peak RSS of stampd under load: {:.1} MB",
+        peak_rss_kb as f64 / 1024.0
+    );
     println!("- machine: {}", summary["machine"].as_str().unwrap_or("?"));
     summary["startup_seconds"] = json!(startup);
     summary["peak_rss_mb"] = json!(peak_rss_kb as f64 / 1024.0);
     summary["endpoints"] = Value::Array(json_rows);
     let out = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("target/bench");
     std::fs::create_dir_all(&out).ok();
-    std::fs::write(out.join("load.json"), serde_json::to_string_pretty(&summary).unwrap()).ok();
+    std::fs::write(
+        out.join("load.json"),
+        serde_json::to_string_pretty(&summary).unwrap(),
+    )
+    .ok();
     if std::env::var("STAMPD_BENCH_KEEP").is_err() {
         let _ = std::fs::remove_dir_all(&cfg.dir);
     }
@@ -220,14 +282,31 @@ fn main() {
 fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
-        .and_then(|c| c.lines().find(|l| l.starts_with("model name")).map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string()))
+        .and_then(|c| {
+            c.lines()
+                .find(|l| l.starts_with("model name"))
+                .map(|l| l.split(':').nth(1).unwrap_or("").trim().to_string())
+        })
         .unwrap_or_else(|| "unknown CPU".into());
-    let cores = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
     let mem = std::fs::read_to_string("/proc/meminfo")
         .ok()
-        .and_then(|m| m.lines().next().map(|l| l.split_whitespace().nth(1).unwrap_or("0").parse::<u64>().unwrap_or(0)))
+        .and_then(|m| {
+            m.lines().next().map(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .unwrap_or("0")
+                    .parse::<u64>()
+                    .unwrap_or(0)
+            })
+        })
         .unwrap_or(0);
-    format!("{cpu}, {cores} cores, {:.0} GiB RAM", mem as f64 / 1024.0 / 1024.0)
+    format!(
+        "{cpu}, {cores} cores, {:.0} GiB RAM",
+        mem as f64 / 1024.0 / 1024.0
+    )
 }
 
 fn stampd_binary() -> PathBuf {
@@ -237,12 +316,23 @@ fn stampd_binary() -> PathBuf {
 // ---------------------------------------------------------------------------------
 // Dataset
 
-const FIRST: &[&str] = &["Ann", "Bob", "Cara", "Dan", "Eve", "Finn", "Gus", "Hana", "Ivo", "June", "Kai", "Lea", "Milo", "Nora", "Otto", "Pia"];
+const FIRST: &[&str] = &[
+    "Ann", "Bob", "Cara", "Dan", "Eve", "Finn", "Gus", "Hana", "Ivo", "June", "Kai", "Lea", "Milo",
+    "Nora", "Otto", "Pia",
+];
 
 fn last_name(n: u64) -> String {
     // Distinct-ish surnames: a syllable pattern plus the number, so fragments are selective.
-    const SYL: &[&str] = &["bar", "cor", "dun", "fel", "gri", "hol", "jas", "kel", "lom", "mur", "nev", "pol", "quo", "ros", "sil", "tam"];
-    format!("{}{}{}", SYL[(n % 16) as usize], SYL[((n / 16) % 16) as usize], n)
+    const SYL: &[&str] = &[
+        "bar", "cor", "dun", "fel", "gri", "hol", "jas", "kel", "lom", "mur", "nev", "pol", "quo",
+        "ros", "sil", "tam",
+    ];
+    format!(
+        "{}{}{}",
+        SYL[(n % 16) as usize],
+        SYL[((n / 16) % 16) as usize],
+        n
+    )
 }
 
 fn email(n: u64) -> String {
@@ -289,7 +379,9 @@ fn build_dataset(path: &Path, customers: u64) -> Dataset {
     let batch = 50_000;
     let mut n = 0;
     while n < customers {
-        let tx = conn.transaction_with_behavior(rusqlite::TransactionBehavior::Immediate).unwrap();
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .unwrap();
         for i in n..(n + batch).min(customers) {
             let fields = db::customers::CustomerFields {
                 first_name: FIRST[(i % 16) as usize].into(),
@@ -332,7 +424,8 @@ fn build_dataset(path: &Path, customers: u64) -> Dataset {
         eprint!("\r  {n} customers");
     }
     eprintln!();
-    conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);").unwrap();
+    conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
     Dataset {
         store_id,
         card_id,
@@ -384,7 +477,10 @@ struct Server {
 }
 
 fn free_addr() -> SocketAddr {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
 }
 
 impl Server {
@@ -394,7 +490,15 @@ impl Server {
         std::fs::write(&config, "log_level = \"warn\"\nbackup_interval_hours = 0\n").unwrap();
         let t = Instant::now();
         let child = Command::new(bin)
-            .args(["--config", config.to_str().unwrap(), "--db", db.to_str().unwrap(), "serve", "--bind", &addr.to_string()])
+            .args([
+                "--config",
+                config.to_str().unwrap(),
+                "--db",
+                db.to_str().unwrap(),
+                "serve",
+                "--bind",
+                &addr.to_string(),
+            ])
             .env("STAMPD_SYNCHRONOUS", sync.as_pragma())
             .env("STAMPD_RATE_LIMIT_PER_MINUTE", "0")
             .env("STAMPD_WORKERS", "2")
@@ -408,7 +512,10 @@ impl Server {
                     break;
                 }
             }
-            assert!(t.elapsed() < Duration::from_secs(120), "stampd did not start");
+            assert!(
+                t.elapsed() < Duration::from_secs(120),
+                "stampd did not start"
+            );
             std::thread::sleep(Duration::from_millis(2));
         }
         Server {
@@ -420,14 +527,17 @@ impl Server {
 
     /// Stops the server; returns its peak RSS in KiB.
     fn stop(mut self) -> u64 {
-        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id())).unwrap_or_default();
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
         let hwm = status
             .lines()
             .find(|l| l.starts_with("VmHWM:"))
             .and_then(|l| l.split_whitespace().nth(1))
             .and_then(|v| v.parse().ok())
             .unwrap_or(0);
-        let _ = Command::new("kill").args(["-TERM", &self.child.id().to_string()]).status();
+        let _ = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status();
         let _ = self.child.wait();
         hwm
     }
@@ -445,7 +555,10 @@ impl Baseline {
     fn start(db: &Path, dir: &Path, sync: Synchronous) -> Baseline {
         let pragmas = move |c: &mut Connection| {
             c.busy_timeout(Duration::from_secs(5))?;
-            c.execute_batch(&format!("PRAGMA journal_mode = WAL; PRAGMA synchronous = {};", sync.as_pragma()))
+            c.execute_batch(&format!(
+                "PRAGMA journal_mode = WAL; PRAGMA synchronous = {};",
+                sync.as_pragma()
+            ))
         };
         let read = r2d2::Pool::builder()
             .max_size(4)
@@ -483,7 +596,11 @@ impl Baseline {
             })
         });
         let handle = rx.recv().unwrap();
-        Baseline { addr, handle, thread }
+        Baseline {
+            addr,
+            handle,
+            thread,
+        }
     }
 
     fn stop(self) {
@@ -494,7 +611,10 @@ impl Baseline {
 
 struct Writer(r2d2::Pool<SqliteConnectionManager>);
 
-async fn baseline_read(pool: web::Data<r2d2::Pool<SqliteConnectionManager>>, path: web::Path<i64>) -> HttpResponse {
+async fn baseline_read(
+    pool: web::Data<r2d2::Pool<SqliteConnectionManager>>,
+    path: web::Path<i64>,
+) -> HttpResponse {
     let id = path.into_inner();
     let pool = pool.clone();
     let row = web::block(move || {
@@ -517,8 +637,11 @@ async fn baseline_write(pool: web::Data<Writer>) -> HttpResponse {
     let pool = pool.clone();
     let id = web::block(move || -> Result<i64, String> {
         let conn = pool.0.get().map_err(|e| e.to_string())?;
-        conn.execute("INSERT INTO items (name, created_at) VALUES ('x', ?1)", params![stampd::time_fmt::now()])
-            .map_err(|e| e.to_string())?;
+        conn.execute(
+            "INSERT INTO items (name, created_at) VALUES ('x', ?1)",
+            params![stampd::time_fmt::now()],
+        )
+        .map_err(|e| e.to_string())?;
         Ok(conn.last_insert_rowid())
     })
     .await;
@@ -541,7 +664,9 @@ struct Req {
 
 impl Req {
     fn get(addr: SocketAddr, path: &str, token: Option<&str>) -> Req {
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
         Req {
             addr,
             raw: format!("GET {path} HTTP/1.1\r\nHost: {addr}\r\n{auth}\r\n").into_bytes(),
@@ -549,7 +674,9 @@ impl Req {
     }
 
     fn post(addr: SocketAddr, path: &str, token: Option<&str>, body: String) -> Req {
-        let auth = token.map(|t| format!("Authorization: Bearer {t}\r\n")).unwrap_or_default();
+        let auth = token
+            .map(|t| format!("Authorization: Bearer {t}\r\n"))
+            .unwrap_or_default();
         Req {
             addr,
             raw: format!(
@@ -577,7 +704,10 @@ impl Conn {
         let stream = TcpStream::connect(addr)?;
         stream.set_nodelay(true)?;
         stream.set_read_timeout(Some(Duration::from_secs(30)))?;
-        Ok(Conn { stream, buf: Vec::with_capacity(64 * 1024) })
+        Ok(Conn {
+            stream,
+            buf: Vec::with_capacity(64 * 1024),
+        })
     }
 
     fn send(&mut self, raw: &[u8]) -> std::io::Result<u16> {
@@ -592,12 +722,17 @@ impl Conn {
             self.buf.extend_from_slice(&chunk[..n]);
             if let Some(end) = find(&self.buf, b"\r\n\r\n") {
                 let head = std::str::from_utf8(&self.buf[..end]).map_err(std::io::Error::other)?;
-                let status: u16 = head.split(' ').nth(1).and_then(|s| s.parse().ok()).unwrap_or(0);
+                let status: u16 = head
+                    .split(' ')
+                    .nth(1)
+                    .and_then(|s| s.parse().ok())
+                    .unwrap_or(0);
                 let len: usize = head
                     .lines()
                     .find_map(|l| {
                         let (k, v) = l.split_once(':')?;
-                        k.eq_ignore_ascii_case("content-length").then(|| v.trim().parse().ok())?
+                        k.eq_ignore_ascii_case("content-length")
+                            .then(|| v.trim().parse().ok())?
                     })
                     .unwrap_or(0);
                 while self.buf.len() < end + 4 + len {
@@ -646,7 +781,9 @@ where
                 let mut mine = Vec::with_capacity(4096);
                 let mut conn: Option<Conn> = None;
                 while !stop.load(Ordering::Relaxed) {
-                    if sent.fetch_add(1, Ordering::Relaxed) >= cfg.max_requests || Instant::now() >= deadline {
+                    if sent.fetch_add(1, Ordering::Relaxed) >= cfg.max_requests
+                        || Instant::now() >= deadline
+                    {
                         stop.store(true, Ordering::Relaxed);
                         break;
                     }
@@ -659,10 +796,15 @@ where
                     match result {
                         Some(Ok(status)) => {
                             mine.push(t.elapsed().as_micros() as u32);
-                            if !(200..300).contains(&status) && errors.fetch_add(1, Ordering::Relaxed) == 0 {
+                            if !(200..300).contains(&status)
+                                && errors.fetch_add(1, Ordering::Relaxed) == 0
+                            {
                                 if let Some(c) = conn.as_ref() {
                                     let body = String::from_utf8_lossy(&c.buf);
-                                    eprintln!("  first non-2xx answer of {name}: {}", body.chars().take(300).collect::<String>());
+                                    eprintln!(
+                                        "  first non-2xx answer of {name}: {}",
+                                        body.chars().take(300).collect::<String>()
+                                    );
                                 }
                             }
                         }
@@ -695,6 +837,9 @@ where
         p99: pct(0.99),
         max: pct(1.0),
     };
-    eprintln!("  {:<32} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} non-2xx)", row.name, row.rps, row.p50, row.p99, row.errors);
+    eprintln!(
+        "  {:<32} {:>8.0} req/s  p50 {:>6.2} ms  p99 {:>6.2} ms  ({} non-2xx)",
+        row.name, row.rps, row.p50, row.p99, row.errors
+    );
     row
 }
