@@ -5,12 +5,10 @@
 //! located shops (at most 10) are the `locations` of its passes' `pass.json`.
 
 use std::io::{Cursor, Read};
-use std::path::Path;
-use std::process::Command;
 
 use serde_json::{json, Value};
-use stampd::config::AppleSettings;
 
+use crate::apple_chain::apple_chain;
 use crate::helpers::*;
 
 fn create(app: &TestApp, attrs: Value) -> Resp {
@@ -444,149 +442,6 @@ fn non_numeric_ids_are_404() {
 // ---------------------------------------------------------------------------------
 // Locations in Apple Wallet passes
 // ---------------------------------------------------------------------------------
-
-const PASS_TYPE_ID: &str = "pass.com.example.stampd";
-const TEAM_ID: &str = "TEAM123456";
-
-pub(crate) fn openssl(dir: &Path, args: &[&str]) {
-    let out = Command::new("openssl")
-        .args(args)
-        .current_dir(dir)
-        .output()
-        .expect("the openssl command runs");
-    assert!(
-        out.status.success(),
-        "openssl {}: {}",
-        args.join(" "),
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
-/// A test root CA, a "WWDR" intermediate it issued and a Pass Type ID certificate the
-/// intermediate issued (as tests/wallet.rs makes them).
-pub(crate) fn apple_chain(dir: &Path) -> AppleSettings {
-    std::fs::write(
-        dir.join("ca.ext"),
-        "basicConstraints=critical,CA:TRUE\nkeyUsage=critical,keyCertSign,cRLSign\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("leaf.ext"),
-        "basicConstraints=critical,CA:FALSE\nkeyUsage=critical,digitalSignature\n",
-    )
-    .unwrap();
-    for key in ["root.key", "wwdr.key", "pass.key"] {
-        openssl(
-            dir,
-            &[
-                "genpkey",
-                "-algorithm",
-                "RSA",
-                "-pkeyopt",
-                "rsa_keygen_bits:2048",
-                "-out",
-                key,
-            ],
-        );
-    }
-    openssl(
-        dir,
-        &[
-            "req",
-            "-x509",
-            "-new",
-            "-key",
-            "root.key",
-            "-out",
-            "root.pem",
-            "-days",
-            "3",
-            "-subj",
-            "/CN=stampd Test Root CA/O=stampd tests",
-            "-addext",
-            "basicConstraints=critical,CA:TRUE",
-            "-addext",
-            "keyUsage=critical,keyCertSign,cRLSign",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "req",
-            "-new",
-            "-key",
-            "wwdr.key",
-            "-out",
-            "wwdr.csr",
-            "-subj",
-            "/CN=stampd Test WWDR/OU=G4/O=stampd tests/C=US",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "wwdr.csr",
-            "-CA",
-            "root.pem",
-            "-CAkey",
-            "root.key",
-            "-set_serial",
-            "2",
-            "-days",
-            "3",
-            "-extfile",
-            "ca.ext",
-            "-out",
-            "wwdr.pem",
-        ],
-    );
-    let subject = format!(
-        "/UID={PASS_TYPE_ID}/CN=Pass Type ID: {PASS_TYPE_ID}/OU={TEAM_ID}/O=stampd tests/C=US"
-    );
-    openssl(
-        dir,
-        &[
-            "req", "-new", "-key", "pass.key", "-out", "pass.csr", "-subj", &subject,
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509",
-            "-req",
-            "-in",
-            "pass.csr",
-            "-CA",
-            "wwdr.pem",
-            "-CAkey",
-            "wwdr.key",
-            "-set_serial",
-            "3",
-            "-days",
-            "3",
-            "-extfile",
-            "leaf.ext",
-            "-out",
-            "pass.pem",
-        ],
-    );
-    openssl(
-        dir,
-        &[
-            "x509", "-in", "wwdr.pem", "-outform", "DER", "-out", "wwdr.cer",
-        ],
-    );
-    AppleSettings {
-        pass_type_id: PASS_TYPE_ID.into(),
-        team_id: TEAM_ID.into(),
-        certificate: dir.join("pass.pem"),
-        private_key: dir.join("pass.key"),
-        wwdr_certificate: dir.join("wwdr.cer"),
-    }
-}
 
 /// Downloads the customer card's .pkpass and returns its `pass.json`.
 fn pass_json(cc: &Value) -> Value {

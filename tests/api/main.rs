@@ -3,6 +3,9 @@
 
 mod helpers;
 
+#[path = "../support/apple_chain.rs"]
+mod apple_chain;
+
 mod auth;
 mod cards;
 mod customer_cards;
