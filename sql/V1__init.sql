@@ -179,10 +179,8 @@ CREATE TABLE customer_cards (
     uuid            TEXT NOT NULL UNIQUE,
     stamps_count    INTEGER NOT NULL DEFAULT 0 CHECK (stamps_count >= 0),
     pass_installed  INTEGER NOT NULL DEFAULT 0,
-    -- Apple Wallet: the secret a device presents for this pass, and the pass's version
-    -- (moved whenever what the pass shows changes, so registered devices fetch it anew).
+    -- Apple Wallet: the secret a device presents for this pass.
     pass_auth_token TEXT NOT NULL,
-    pass_version    INTEGER NOT NULL DEFAULT 1,
     issued_at       TEXT NOT NULL,
     created_at      TEXT NOT NULL,
     updated_at      TEXT NOT NULL
@@ -193,11 +191,6 @@ CREATE INDEX customer_cards_by_card ON customer_cards(card_id);
 
 CREATE TRIGGER customer_cards_count_insert AFTER INSERT ON customer_cards BEGIN
     UPDATE cards SET customer_cards_count = customer_cards_count + 1 WHERE id = NEW.card_id;
-END;
-
-CREATE TRIGGER customer_cards_pass_version AFTER UPDATE OF stamps_count ON customer_cards
-    WHEN OLD.stamps_count IS NOT NEW.stamps_count BEGIN
-    UPDATE customer_cards SET pass_version = pass_version + 1 WHERE id = NEW.id;
 END;
 
 -- Apple Wallet devices that installed a pass (the pass web service registers them).

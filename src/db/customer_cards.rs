@@ -284,7 +284,6 @@ pub struct CardView {
     pub code: String,
     pub uuid: String,
     pub pass_auth_token: String,
-    pub pass_version: i64,
     pub updated_at: String,
     /// The card's active rewards, cheapest first.
     pub rewards: Vec<Reward>,
@@ -306,7 +305,7 @@ pub fn view_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Ca
         .prepare_cached(
             "SELECT cc.id, cc.store_id, coalesce(s.store_name, s.name), cu.first_name, cu.last_name,
                     cc.card_id, cc.stamps_count, cc.code, cc.uuid, cc.pass_auth_token,
-                    cc.pass_version, cc.updated_at
+                    cc.updated_at
              FROM customer_cards cc
              JOIN stores s ON s.id = cc.store_id
              JOIN customers cu ON cu.id = cc.customer_id
@@ -324,8 +323,7 @@ pub fn view_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Ca
                 r.get::<_, String>(7)?,
                 r.get::<_, String>(8)?,
                 r.get::<_, String>(9)?,
-                r.get::<_, i64>(10)?,
-                r.get::<_, String>(11)?,
+                r.get::<_, String>(10)?,
             ))
         })
         .optional()?;
@@ -340,7 +338,6 @@ pub fn view_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Ca
         code,
         uuid,
         token,
-        version,
         updated_at,
     )) = row
     else {
@@ -362,7 +359,6 @@ pub fn view_by_uuid(conn: &Connection, uuid: &str) -> rusqlite::Result<Option<Ca
         code,
         uuid,
         pass_auth_token: token,
-        pass_version: version,
         updated_at,
         rewards,
         locations,

@@ -506,13 +506,3 @@ fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
         }
     }
 }
-
-/// True when a constraint failure came from the named unique index.
-pub fn is_unique_violation(err: &rusqlite::Error, index_hint: &str) -> bool {
-    match err {
-        rusqlite::Error::SqliteFailure(e, Some(msg)) => {
-            e.code == rusqlite::ErrorCode::ConstraintViolation && msg.contains(index_hint)
-        }
-        _ => false,
-    }
-}

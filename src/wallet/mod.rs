@@ -166,7 +166,6 @@ pub(crate) mod tests {
             code: "ABC123".into(),
             uuid: "9b2f4a9e-3f0c-4d8e-9a51-2d1f8c0e7b6a".into(),
             pass_auth_token: "0123456789abcdef0123456789abcdef".into(),
-            pass_version: 1,
             updated_at: "2025-01-01T00:00:00.000Z".into(),
             rewards: rewards
                 .iter()

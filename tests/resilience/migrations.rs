@@ -63,8 +63,8 @@ fn build_v1(path: &std::path::Path) {
     .unwrap();
     conn.execute(
         "INSERT INTO customer_cards (id, store_id, customer_id, card_id, code, uuid, stamps_count,
-             pass_auth_token, pass_version, issued_at, created_at, updated_at)
-         VALUES (13, 7, 11, 3, 'AC3D7FGH', ?1, 5, 'aabbccddeeff00112233445566778899', 4,
+             pass_auth_token, issued_at, created_at, updated_at)
+         VALUES (13, 7, 11, 3, 'AC3D7FGH', ?1, 5, 'aabbccddeeff00112233445566778899',
              '2024-03-02T10:00:00.000Z', '2024-03-02T10:00:00.000Z', '2024-03-02T10:00:00.000Z')",
         [UUID],
     )
