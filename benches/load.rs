@@ -7,7 +7,8 @@
 //!
 //! Settings (environment): STAMPD_BENCH_CUSTOMERS (default 1000000),
 //! STAMPD_BENCH_CONNECTIONS (32), STAMPD_BENCH_SECONDS per endpoint (5),
-//! STAMPD_BENCH_REQUESTS per endpoint at most (50000), STAMPD_BENCH_DIR (a temp dir).
+//! STAMPD_BENCH_REQUESTS per endpoint at most (50000), STAMPD_BENCH_DIR (a temp dir),
+//! STAMPD_BENCH_KEEP (keep the dir), STAMPD_BENCH_BUILD_ONLY (stop after the dataset).
 //! Prints a Markdown table and writes target/bench/load.json.
 
 use std::io::{Read, Write};
@@ -79,6 +80,9 @@ fn main() {
         .map(|m| m.len() as f64 / 1e6)
         .unwrap_or(0.0);
     eprintln!("built in {build_secs:.1} s ({db_mb:.0} MB)");
+    if std::env::var("STAMPD_BENCH_BUILD_ONLY").is_ok() {
+        return;
+    }
 
     let mut rows: Vec<Row> = Vec::new();
     let mut summary = json!({
@@ -424,6 +428,7 @@ fn build_dataset(path: &Path, customers: u64) -> Dataset {
         eprint!("\r  {n} customers");
     }
     eprintln!();
+    db::customers::optimize_search_index(&conn).unwrap();
     conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
     Dataset {

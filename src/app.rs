@@ -64,6 +64,8 @@ impl Application {
         });
         let app_state = state.clone();
         let cors_origins = settings.cors_allowed_origins.clone();
+        let access_log =
+            log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
@@ -72,7 +74,11 @@ impl Application {
                     cors(&cors_origins),
                 ))
                 .wrap(middleware::from_fn(api::rate_limit::middleware))
-                .wrap(middleware::Logger::new("%a \"%r\" %s %b %Dms"))
+                // The access log is an info-level log: skipped whole when that is off.
+                .wrap(middleware::Condition::new(
+                    access_log,
+                    middleware::Logger::new("%a \"%r\" %s %b %Dms"),
+                ))
                 .configure(api::configure)
         })
         .workers(settings.workers)

@@ -22,7 +22,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q: HashMap<String, String> = query_map(&req);
     let cards = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &path)?;
+        let store_id = access.store(&path)?;
         let scope = match q.get("scope").map(|s| s.trim()) {
             None | Some("") | Some("active") => Scope::Active,
             Some("archived") => Scope::Archived,
@@ -47,7 +47,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let card = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Card")?;
         db::cards::find(conn, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))
     })
@@ -62,7 +62,7 @@ pub async fn create(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &path)?;
+        let store_id = access.store(&path)?;
         let attrs = attributes(params, "card")?;
         let mut design = CardDesign::default();
         let archived = apply(&mut design, attrs, true)?;
@@ -81,7 +81,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Card")?;
         let current =
             db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?;

@@ -4,7 +4,9 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
-use super::{id_or_404, json, pagination_params, Access, AppState, Bearer, Pagination, Reply};
+use super::{
+    id_or_404, json, pagination_params, parse_id, Access, AppState, Bearer, Pagination, Reply,
+};
 use crate::db;
 use crate::db::ledger::{self, Kind};
 use crate::domain::limits;
@@ -20,7 +22,7 @@ pub async fn list(
     let (account, customer) = path.into_inner();
     let base = state.public_url.clone();
     let cards = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &account)?;
+        let store_id = access.store(&account)?;
         let customer_id = id_or_404(&customer, "Customer")?;
         if !db::customers::exists(conn, store_id, customer_id)? {
             return Err(ApiError::not_found("Customer"));
@@ -40,7 +42,7 @@ pub async fn show(
     let (account, customer, id) = path.into_inner();
     let base = state.public_url.clone();
     let card = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &account)?;
+        let store_id = access.store(&account)?;
         let customer_id = id_or_404(&customer, "Customer")?;
         if !db::customers::exists(conn, store_id, customer_id)? {
             return Err(ApiError::not_found("Customer"));
@@ -63,9 +65,8 @@ pub async fn stamp(
     let (account, customer, id) = path.into_inner();
     let base = state.public_url.clone();
     super::write(&state, bearer, body, move |tx, access, params| {
-        let (store_id, customer_id, id) = locate(tx, access, &account, &customer, &id)?;
-        let balance = db::customer_cards::balance(tx, store_id, customer_id, id)?
-            .ok_or_else(|| ApiError::not_found("Customer card"))?;
+        let (store_id, customer_id, id, balance) =
+            locate_balance(tx, access, &account, &customer, &id)?;
         let mut errors = FieldErrors::new();
         let stamps = match integer(params, "stamps", &mut errors) {
             Field::Set(0) => {
@@ -156,9 +157,7 @@ pub async fn redeem(
 ) -> Result<HttpResponse, ApiError> {
     let (account, customer, id) = path.into_inner();
     super::write(&state, bearer, body, move |tx, access, params| {
-        let (store_id, customer_id, id) = locate(tx, access, &account, &customer, &id)?;
-        let balance = db::customer_cards::balance(tx, store_id, customer_id, id)?
-            .ok_or_else(|| ApiError::not_found("Customer card"))?;
+        let (store_id, _, id, balance) = locate_balance(tx, access, &account, &customer, &id)?;
         let mut errors = FieldErrors::new();
         let reward_id = match integer(params, "reward_id", &mut errors) {
             Field::Set(r) => r,
@@ -248,6 +247,31 @@ pub async fn events(
     Ok(json(StatusCode::OK, &body))
 }
 
+/// The ids of a customer-card path and the card's balance, in one look-up; when it
+/// finds nothing, the 404 names what is missing, the customer or the card.
+fn locate_balance(
+    conn: &rusqlite::Connection,
+    access: &Access,
+    account: &str,
+    customer: &str,
+    id: &str,
+) -> Result<(i64, i64, i64, db::customer_cards::Balance), ApiError> {
+    let store_id = access.store(account)?;
+    let customer_id = id_or_404(customer, "Customer")?;
+    let found = match parse_id(id) {
+        Some(id) => db::customer_cards::balance(conn, store_id, customer_id, id)?
+            .map(|balance| (store_id, customer_id, id, balance)),
+        None => None,
+    };
+    match found {
+        Some(found) => Ok(found),
+        None if !db::customers::exists(conn, store_id, customer_id)? => {
+            Err(ApiError::not_found("Customer"))
+        }
+        None => Err(ApiError::not_found("Customer card")),
+    }
+}
+
 /// The store, customer and card ids of a customer-card path, each checked in turn.
 fn locate(
     conn: &rusqlite::Connection,
@@ -256,7 +280,7 @@ fn locate(
     customer: &str,
     id: &str,
 ) -> Result<(i64, i64, i64), ApiError> {
-    let store_id = access.store(conn, account)?;
+    let store_id = access.store(account)?;
     let customer_id = id_or_404(customer, "Customer")?;
     if !db::customers::exists(conn, store_id, customer_id)? {
         return Err(ApiError::not_found("Customer"));

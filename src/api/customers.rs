@@ -22,7 +22,7 @@ pub async fn list(
     let base = state.public_url.clone();
     let country = state.settings.default_country;
     let body = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &path)?;
+        let store_id = access.store(&path)?;
         let (page, items) = pagination_params(&q)?;
         let search = q.get("search").cloned();
         for key in ["search", "source", "external_id"] {
@@ -48,14 +48,20 @@ pub async fn list(
             default_country: country,
         };
         let (ids, count) = db::customers::list(conn, store_id, &query)?;
-        let customers = db::customers::load(conn, &ids, &base)?;
-        Ok(json!({
-            "customers": customers,
-            "pagination": Pagination::new(count, items, page),
-        }))
+        Ok(CustomerPage {
+            customers: db::customers::load(conn, &ids, &base)?,
+            pagination: Pagination::new(count, items, page),
+        })
     })
     .await?;
     Ok(json(StatusCode::OK, &body))
+}
+
+/// A page of the customer list, serialised straight from the loaded rows.
+#[derive(serde::Serialize)]
+struct CustomerPage {
+    customers: Vec<db::customers::Customer>,
+    pagination: Pagination,
 }
 
 pub async fn show(
@@ -66,13 +72,10 @@ pub async fn show(
     let (account, id) = path.into_inner();
     let base = state.public_url.clone();
     let customer = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Customer")?;
-        if !db::customers::exists(conn, store_id, id)? {
-            return Err(ApiError::not_found("Customer"));
-        }
-        let mut list = db::customers::load(conn, &[id], &base)?;
-        list.pop().ok_or_else(|| ApiError::not_found("Customer"))
+        db::customers::find(conn, store_id, id, &base)?
+            .ok_or_else(|| ApiError::not_found("Customer"))
     })
     .await?;
     Ok(json(StatusCode::OK, &customer))
@@ -87,7 +90,7 @@ pub async fn create(
     let base = state.public_url.clone();
     let country = state.settings.default_country;
     let response = super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &path)?;
+        let store_id = access.store(&path)?;
         let mut errors = FieldErrors::new();
         let attrs = attributes(params, "customer")?;
         let input = Input::parse(attrs, country, &mut errors);
@@ -157,7 +160,7 @@ pub async fn create(
         }
         Ok(Reply {
             status: StatusCode::CREATED,
-            body: out,
+            body: out.to_string(),
         })
     })
     .await;
@@ -175,7 +178,7 @@ pub async fn update(
     let base = state.public_url.clone();
     let country = state.settings.default_country;
     super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Customer")?;
         let current = db::customers::find_fields(tx, store_id, id)?
             .ok_or_else(|| ApiError::not_found("Customer"))?;
@@ -473,7 +476,7 @@ pub async fn send_card_links(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let response = super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Customer")?;
         let customer = db::customers::find_fields(tx, store_id, id)?
             .ok_or_else(|| ApiError::not_found("Customer"))?;
@@ -520,15 +523,12 @@ pub async fn erase(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     super::write(&state, bearer, body, move |tx, access, _| {
-        let store_id = access.store(tx, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Customer")?;
         if !db::customers::erase(tx, store_id, id)? {
             return Err(ApiError::not_found("Customer"));
         }
-        Ok(Reply {
-            status: StatusCode::NO_CONTENT,
-            body: Value::Null,
-        })
+        Ok(Reply::no_content())
     })
     .await
 }

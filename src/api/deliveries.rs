@@ -18,7 +18,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query_map(&req);
     let body = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &path)?;
+        let store_id = access.store(&path)?;
         let (page, items) = pagination_params(&q)?;
         let mut errors = FieldErrors::new();
         let status = q

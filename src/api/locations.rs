@@ -21,7 +21,7 @@ pub async fn list(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let list = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &path)?;
+        let store_id = access.store(&path)?;
         Ok(db::locations::list(conn, store_id)?)
     })
     .await?;
@@ -35,7 +35,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let location = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Location")?;
         db::locations::find(conn, store_id, id)?.ok_or_else(|| ApiError::not_found("Location"))
     })
@@ -50,7 +50,7 @@ pub async fn create(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &path)?;
+        let store_id = access.store(&path)?;
         let attrs = attributes(params, "location")?;
         let mut fields = LocationFields::default();
         apply(&mut fields, attrs, true)?;
@@ -68,7 +68,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Location")?;
         let current = db::locations::find(tx, store_id, id)?
             .ok_or_else(|| ApiError::not_found("Location"))?;
@@ -94,14 +94,11 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     super::write(&state, bearer, body, move |tx, access, _| {
-        let store_id = access.store(tx, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Location")?;
         db::locations::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Location"))?;
         db::locations::delete(tx, id)?;
-        Ok(Reply {
-            status: StatusCode::NO_CONTENT,
-            body: Value::Null,
-        })
+        Ok(Reply::no_content())
     })
     .await
 }

@@ -114,23 +114,24 @@ pub fn bearer_token(req: &HttpRequest) -> Option<&str> {
 /// An authenticated token, inside a handler's database work.
 pub struct Access {
     pub token_id: i64,
+    /// The stores this token may reach.
+    stores: Vec<i64>,
 }
 
 impl Access {
+    /// One query: the live token with this hash, and its stores.
     fn check(conn: &Connection, bearer: &Bearer) -> Result<Access, ApiError> {
-        let token_id = db::tokens::authenticate(conn, &bearer.0)?.ok_or(ApiError::Unauthorized)?;
-        Ok(Access { token_id })
+        let (token_id, stores) =
+            db::tokens::authenticate(conn, &bearer.0)?.ok_or(ApiError::Unauthorized)?;
+        Ok(Access { token_id, stores })
     }
 
     /// The store id in a path, when this token may reach it; 404 otherwise, whether
     /// the store does not exist or belongs to someone else.
-    pub fn store(&self, conn: &Connection, account_id: &str) -> Result<i64, ApiError> {
-        let id = parse_id(account_id).ok_or_else(|| ApiError::not_found("Store"))?;
-        if db::stores::reachable(conn, self.token_id, id)? {
-            Ok(id)
-        } else {
-            Err(ApiError::not_found("Store"))
-        }
+    pub fn store(&self, account_id: &str) -> Result<i64, ApiError> {
+        parse_id(account_id)
+            .filter(|id| self.stores.contains(id))
+            .ok_or_else(|| ApiError::not_found("Store"))
     }
 }
 
@@ -163,19 +164,27 @@ where
     .await?
 }
 
-/// A write handler's answer: status and JSON body (kept as JSON so that a request with
-/// an `Idempotency-Key` can store it and replay it byte for byte).
+/// A write handler's answer: status and JSON body, serialised once (so that a request
+/// with an `Idempotency-Key` can store it and replay it byte for byte).
 pub struct Reply {
     pub status: StatusCode,
-    pub body: Value,
+    /// The JSON text; empty for 204 No Content.
+    pub body: String,
 }
 
 impl Reply {
     pub fn new<T: Serialize>(status: StatusCode, body: &T) -> Result<Reply, ApiError> {
         Ok(Reply {
             status,
-            body: serde_json::to_value(body).map_err(ApiError::internal)?,
+            body: serde_json::to_string(body).map_err(ApiError::internal)?,
         })
+    }
+
+    pub fn no_content() -> Reply {
+        Reply {
+            status: StatusCode::NO_CONTENT,
+            body: String::new(),
+        }
     }
 
     pub fn ok<T: Serialize>(body: &T) -> Result<Reply, ApiError> {
@@ -231,20 +240,23 @@ where
                     });
                 }
                 let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
-                let body = serde_json::from_str(&stored.body).map_err(ApiError::internal)?;
-                return Ok(Outcome::Replayed(Reply { status, body }));
+                return Ok(Outcome::Replayed(Reply {
+                    status,
+                    body: stored.body,
+                }));
             }
-            tx.execute_batch("SAVEPOINT request")?;
+            db::exec(tx, "SAVEPOINT request")?;
             let outcome = match f(tx, &access, &body.params) {
                 Ok(reply) => {
-                    tx.execute_batch("RELEASE request")?;
+                    db::exec(tx, "RELEASE request")?;
                     Outcome::Done(reply)
                 }
                 Err(e) if e.status_code().is_client_error() => {
-                    tx.execute_batch("ROLLBACK TO request; RELEASE request")?;
+                    db::exec(tx, "ROLLBACK TO request")?;
+                    db::exec(tx, "RELEASE request")?;
                     Outcome::Refused(Reply {
                         status: e.status_code(),
-                        body: e.body(),
+                        body: e.body().to_string(),
                     })
                 }
                 Err(e) => return Err(e),
@@ -256,7 +268,7 @@ where
                 key,
                 &body.fingerprint,
                 reply.status.as_u16(),
-                &reply.body.to_string(),
+                &reply.body,
             )?;
             Ok(outcome)
         })
@@ -273,7 +285,8 @@ where
     Ok(if reply.status == StatusCode::NO_CONTENT {
         res.finish()
     } else {
-        res.json(reply.body)
+        res.insert_header(header::ContentType::json())
+            .body(reply.body)
     })
 }
 
@@ -344,6 +357,8 @@ fn resource(path: &str, methods: &[Method]) -> actix_web::Resource {
 }
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
+    // The JSON API first: most requests are for it, and routes are tried in order.
+    cfg.service(api_scope());
     passes::configure(cfg);
     cfg.service(web::resource("/c/{uuid}").route(web::get().to(web_card::show)));
     cfg.service(web::resource("/c/{uuid}/qr.svg").route(web::get().to(counter_page::web_card_qr)));
@@ -354,7 +369,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(signup::form))
             .route(web::post().to(signup::submit)),
     );
-    cfg.service(api_scope()).default_service(web::to(not_found));
+    cfg.default_service(web::to(not_found));
 }
 
 /// Every route of the JSON API under `/api/v1`: path, method, handler. The one list the
@@ -564,6 +579,16 @@ pub fn api_route_list() -> Vec<(String, Method)> {
         .collect()
 }
 
+/// The paths a busy counter asks for most, busiest first.
+const HOT_PATHS: &[&str] = &[
+    "/accounts/{account_id}/customers/{id}",
+    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/stamp",
+    "/accounts/{account_id}/customers",
+    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/redeem",
+    "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}",
+    "/accounts/{account_id}/customers/{customer_id}/customer_cards",
+];
+
 /// The `/api/v1` scope: one resource per path, answering 405 (with `Allow`) to the
 /// methods it does not have.
 fn api_scope() -> actix_web::Scope {
@@ -574,6 +599,13 @@ fn api_scope() -> actix_web::Scope {
             None => paths.push((path, vec![(method, route)])),
         }
     }
+    // Resources are matched one by one, in order: the counter's busiest paths first.
+    paths.sort_by_key(|(path, _)| {
+        HOT_PATHS
+            .iter()
+            .position(|hot| hot == path)
+            .unwrap_or(HOT_PATHS.len())
+    });
     let mut scope = web::scope("/api/v1");
     for (path, routes) in paths {
         let methods: Vec<Method> = routes.iter().map(|(m, _)| m.clone()).collect();
@@ -584,4 +616,17 @@ fn api_scope() -> actix_web::Scope {
         scope = scope.service(res);
     }
     scope.default_service(web::to(not_found))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_hot_path_is_a_route() {
+        let paths: Vec<&str> = api_routes().iter().map(|(p, _, _)| *p).collect();
+        for hot in HOT_PATHS {
+            assert!(paths.contains(hot), "{hot} is not a route");
+        }
+    }
 }

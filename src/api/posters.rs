@@ -23,7 +23,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let base = state.public_url.clone();
     let list = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &path)?;
+        let store_id = access.store(&path)?;
         Ok(db::posters::list(conn, store_id)?
             .iter()
             .map(|p| p.to_json(&base))
@@ -41,7 +41,7 @@ pub async fn show(
     let (account, id) = path.into_inner();
     let base = state.public_url.clone();
     let poster = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Poster")?;
         db::posters::find(conn, store_id, id)?
             .map(|p| p.to_json(&base))
@@ -59,7 +59,7 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let base = state.public_url.clone();
     super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &path)?;
+        let store_id = access.store(&path)?;
         let attrs = attributes(params, "poster")?;
         let mut errors = FieldErrors::new();
         let card_id = match integer(attrs, "card_id", &mut errors) {
@@ -100,7 +100,7 @@ pub async fn update(
     let (account, id) = path.into_inner();
     let base = state.public_url.clone();
     super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Poster")?;
         let current =
             db::posters::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Poster"))?;
@@ -130,14 +130,11 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     super::write(&state, bearer, body, move |tx, access, _| {
-        let store_id = access.store(tx, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Poster")?;
         db::posters::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Poster"))?;
         db::posters::delete(tx, id)?;
-        Ok(Reply {
-            status: StatusCode::NO_CONTENT,
-            body: Value::Null,
-        })
+        Ok(Reply::no_content())
     })
     .await
 }

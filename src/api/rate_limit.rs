@@ -61,8 +61,13 @@ pub async fn middleware(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let state = req.app_data::<web::Data<AppState>>().cloned();
-    let key = super::bearer_token(req.request()).map(crate::tokens::hash);
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .filter(|s| s.rate_limits.is_some())
+        .cloned();
+    let key = state
+        .as_ref()
+        .and_then(|_| super::bearer_token(req.request()).map(crate::tokens::hash));
     let (Some(state), Some(key)) = (state, key) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };

@@ -22,7 +22,7 @@ pub async fn list(
 ) -> Result<HttpResponse, ApiError> {
     let q = query_map(&req);
     let rewards = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &path)?;
+        let store_id = access.store(&path)?;
         let mut errors = FieldErrors::new();
         let card_id = match q.get("card_id").map(|s| Value::String(s.clone())) {
             None => None,
@@ -58,7 +58,7 @@ pub async fn show(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let reward = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(conn, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Reward")?;
         db::rewards::find(conn, store_id, id)?.ok_or_else(|| ApiError::not_found("Reward"))
     })
@@ -73,7 +73,7 @@ pub async fn create(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &path)?;
+        let store_id = access.store(&path)?;
         let attrs = attributes(params, "reward")?;
         let mut errors = FieldErrors::new();
         let card_id = match integer(attrs, "card_id", &mut errors) {
@@ -117,7 +117,7 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(tx, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Reward")?;
         let current =
             db::rewards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Reward"))?;
@@ -152,14 +152,11 @@ pub async fn delete(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     super::write(&state, bearer, body, move |tx, access, _| {
-        let store_id = access.store(tx, &account)?;
+        let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Reward")?;
         db::rewards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Reward"))?;
         db::rewards::delete(tx, id)?;
-        Ok(Reply {
-            status: StatusCode::NO_CONTENT,
-            body: Value::Null,
-        })
+        Ok(Reply::no_content())
     })
     .await
 }

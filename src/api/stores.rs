@@ -23,7 +23,7 @@ pub async fn show(
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
     let store = super::read(&state, bearer, move |conn, access| {
-        let id = access.store(conn, &path)?;
+        let id = access.store(&path)?;
         db::stores::find(conn, id)?.ok_or_else(|| ApiError::not_found("Store"))
     })
     .await?;
@@ -37,7 +37,7 @@ pub async fn update(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     super::write(&state, bearer, body, move |tx, access, params| {
-        let id = access.store(tx, &path)?;
+        let id = access.store(&path)?;
         let attrs = attributes(params, "account")?;
         let mut errors = FieldErrors::new();
         let name = bounded_text(attrs, "name", limits::STORE_NAME, &mut errors);

@@ -114,13 +114,20 @@ pub fn for_customers(
         base_url,
         now: time_fmt::now(),
     };
-    let ids = serde_json::to_string(customer_ids).expect("ids serialise");
-    let mut stmt = conn.prepare_cached(&format!(
-        "{SELECT} WHERE cc.customer_id IN (SELECT value FROM json_each(?1)) ORDER BY cc.id"
-    ))?;
-    let mut cards = stmt
+    let mut cards = if let [id] = customer_ids {
+        conn.prepare_cached(&format!(
+            "{SELECT} WHERE cc.customer_id = ?1 ORDER BY cc.id"
+        ))?
+        .query_map([id], |r| loader.card(r))?
+        .collect::<rusqlite::Result<Vec<_>>>()?
+    } else {
+        let ids = serde_json::to_string(customer_ids).expect("ids serialise");
+        conn.prepare_cached(&format!(
+            "{SELECT} WHERE cc.customer_id IN (SELECT value FROM json_each(?1)) ORDER BY cc.id"
+        ))?
         .query_map([ids], |r| loader.card(r))?
-        .collect::<rusqlite::Result<Vec<_>>>()?;
+        .collect::<rusqlite::Result<Vec<_>>>()?
+    };
     attach_rewards(conn, &mut cards)?;
     let mut by_customer: HashMap<i64, Vec<CustomerCard>> = HashMap::new();
     for c in cards {
@@ -233,6 +240,7 @@ pub fn balance(
         "SELECT cc.stamps_count, cc.card_id, c.archived_at IS NOT NULL,
                 coalesce(c.expires_at <= ?4, 0)
          FROM customer_cards cc JOIN cards c ON c.id = cc.card_id
+         JOIN customers cu ON cu.id = cc.customer_id AND cu.erased_at IS NULL
          WHERE cc.id = ?1 AND cc.customer_id = ?2 AND cc.store_id = ?3",
     )?
     .query_row(params![id, customer_id, store_id, now], |r| {

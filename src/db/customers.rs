@@ -181,10 +181,103 @@ pub fn upsert_external_reference(
     Ok(())
 }
 
+const CUSTOMER_COLUMNS: &str = "id, store_id, first_name, last_name, email, phone, birthday,
+    metadata, created_at, updated_at";
+
+fn customer_row(r: &rusqlite::Row) -> rusqlite::Result<Customer> {
+    let meta: String = r.get(7)?;
+    Ok(Customer {
+        id: r.get(0)?,
+        account_id: r.get(1)?,
+        first_name: r.get(2)?,
+        last_name: r.get(3)?,
+        email: r.get(4)?,
+        phone: r.get(5)?,
+        birthday: r.get(6)?,
+        stamp_count: 0,
+        metadata: serde_json::from_str(&meta).unwrap_or(Value::Object(Map::new())),
+        external_references: Vec::new(),
+        customer_cards: Vec::new(),
+        created_at: r.get(8)?,
+        updated_at: r.get(9)?,
+    })
+}
+
+fn reference_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, ExternalReference)> {
+    let meta: String = r.get(3)?;
+    Ok((
+        r.get(0)?,
+        ExternalReference {
+            source: r.get(1)?,
+            external_id: r.get(2)?,
+            metadata: serde_json::from_str(&meta).unwrap_or(Value::Object(Map::new())),
+        },
+    ))
+}
+
+/// Fills in the references and cards of loaded customers.
+fn complete(
+    customer: &mut Customer,
+    refs: &mut HashMap<i64, Vec<ExternalReference>>,
+    cards: &mut HashMap<i64, Vec<CustomerCard>>,
+) {
+    customer.external_references = refs.remove(&customer.id).unwrap_or_default();
+    customer.customer_cards = cards.remove(&customer.id).unwrap_or_default();
+    customer.stamp_count = customer
+        .customer_cards
+        .iter()
+        .map(|cc| cc.stamps_count)
+        .sum();
+}
+
+/// One live customer of the store, whole (with cards and references).
+pub fn find(
+    conn: &Connection,
+    store_id: i64,
+    id: i64,
+    base_url: &str,
+) -> rusqlite::Result<Option<Customer>> {
+    load_one(conn, id, Some(store_id), base_url)
+}
+
+/// One customer by id, whole; with `store_id`, only a live customer of that store.
+/// Plain index look-ups: the common case of a list (an exact search) and of `find`.
+fn load_one(
+    conn: &Connection,
+    id: i64,
+    store_id: Option<i64>,
+    base_url: &str,
+) -> rusqlite::Result<Option<Customer>> {
+    let found = conn
+        .prepare_cached(&format!(
+            "SELECT {CUSTOMER_COLUMNS} FROM customers
+             WHERE id = ?1 AND (?2 IS NULL OR (store_id = ?2 AND erased_at IS NULL))"
+        ))?
+        .query_row(params![id, store_id], customer_row)
+        .optional()?;
+    let Some(mut customer) = found else {
+        return Ok(None);
+    };
+    let mut refs: HashMap<i64, Vec<ExternalReference>> = HashMap::new();
+    let mut stmt = conn.prepare_cached(
+        "SELECT customer_id, source, external_id, metadata FROM external_references
+         WHERE customer_id = ?1 ORDER BY id",
+    )?;
+    for row in stmt.query_map([id], reference_row)? {
+        let (cid, r) = row?;
+        refs.entry(cid).or_default().push(r);
+    }
+    let mut cards = customer_cards::for_customers(conn, &[id], base_url)?;
+    complete(&mut customer, &mut refs, &mut cards);
+    Ok(Some(customer))
+}
+
 /// Loads full customers (with cards and references) in the order of `ids`.
 pub fn load(conn: &Connection, ids: &[i64], base_url: &str) -> rusqlite::Result<Vec<Customer>> {
-    if ids.is_empty() {
-        return Ok(Vec::new());
+    match ids {
+        [] => return Ok(Vec::new()),
+        [id] => return Ok(load_one(conn, *id, None, base_url)?.into_iter().collect()),
+        _ => {}
     }
     let json_ids = serde_json::to_string(ids).expect("ids serialise");
     let mut refs: HashMap<i64, Vec<ExternalReference>> = HashMap::new();
@@ -193,51 +286,19 @@ pub fn load(conn: &Connection, ids: &[i64], base_url: &str) -> rusqlite::Result<
             "SELECT customer_id, source, external_id, metadata FROM external_references
              WHERE customer_id IN (SELECT value FROM json_each(?1)) ORDER BY id",
         )?;
-        let rows = stmt.query_map([&json_ids], |r| {
-            let meta: String = r.get(3)?;
-            Ok((
-                r.get::<_, i64>(0)?,
-                ExternalReference {
-                    source: r.get(1)?,
-                    external_id: r.get(2)?,
-                    metadata: serde_json::from_str(&meta).unwrap_or(Value::Object(Map::new())),
-                },
-            ))
-        })?;
-        for row in rows {
+        for row in stmt.query_map([&json_ids], reference_row)? {
             let (cid, r) = row?;
             refs.entry(cid).or_default().push(r);
         }
     }
     let mut cards = customer_cards::for_customers(conn, ids, base_url)?;
     let mut by_id: HashMap<i64, Customer> = HashMap::with_capacity(ids.len());
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, store_id, first_name, last_name, email, phone, birthday, metadata, created_at, updated_at
-         FROM customers WHERE id IN (SELECT value FROM json_each(?1))",
-    )?;
-    let rows = stmt.query_map([&json_ids], |r| {
-        let meta: String = r.get(7)?;
-        Ok(Customer {
-            id: r.get(0)?,
-            account_id: r.get(1)?,
-            first_name: r.get(2)?,
-            last_name: r.get(3)?,
-            email: r.get(4)?,
-            phone: r.get(5)?,
-            birthday: r.get(6)?,
-            stamp_count: 0,
-            metadata: serde_json::from_str(&meta).unwrap_or(Value::Object(Map::new())),
-            external_references: Vec::new(),
-            customer_cards: Vec::new(),
-            created_at: r.get(8)?,
-            updated_at: r.get(9)?,
-        })
-    })?;
-    for row in rows {
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {CUSTOMER_COLUMNS} FROM customers WHERE id IN (SELECT value FROM json_each(?1))"
+    ))?;
+    for row in stmt.query_map([&json_ids], customer_row)? {
         let mut c = row?;
-        c.external_references = refs.remove(&c.id).unwrap_or_default();
-        c.customer_cards = cards.remove(&c.id).unwrap_or_default();
-        c.stamp_count = c.customer_cards.iter().map(|cc| cc.stamps_count).sum();
+        complete(&mut c, &mut refs, &mut cards);
         by_id.insert(c.id, c);
     }
     Ok(ids.iter().filter_map(|id| by_id.remove(id)).collect())
@@ -397,6 +458,17 @@ fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
         ));
     }
     Some(parts)
+}
+
+/// Merges the customer search index into one segment, so a fragment search reads one
+/// list per trigram instead of one per segment. Worth it after a bulk import; it
+/// rewrites the whole index (seconds at a million customers).
+pub fn optimize_search_index(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO customer_search(customer_search) VALUES ('optimize')",
+        [],
+    )?;
+    Ok(())
 }
 
 /// Erases a customer's personal data on request: names, contact details, birthday,

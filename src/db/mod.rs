@@ -72,6 +72,8 @@ pub struct ConnectionOptions {
 /// rest wait for a lock instead of failing; then WAL, which must really be on.
 pub fn configure(conn: &Connection, opts: &ConnectionOptions) -> rusqlite::Result<()> {
     conn.busy_timeout(opts.busy_timeout)?;
+    // Room for every statement a request runs, so none is parsed again.
+    conn.set_prepared_statement_cache_capacity(128);
     let mode: String = conn.query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(rusqlite::Error::SqliteFailure(
@@ -89,8 +91,26 @@ pub fn configure(conn: &Connection, opts: &ConnectionOptions) -> rusqlite::Resul
     Ok(())
 }
 
+/// Process-wide SQLite settings, applied once before the first connection opens:
+/// memory statistics off, so allocations on different threads do not queue on one
+/// global mutex.
+fn init_sqlite() {
+    static INIT: std::sync::Once = std::sync::Once::new();
+    INIT.call_once(|| {
+        // SAFETY: sqlite3_config is called before any connection exists (it answers
+        // SQLITE_MISUSE, changing nothing, if SQLite was already initialised).
+        unsafe {
+            rusqlite::ffi::sqlite3_config(
+                rusqlite::ffi::SQLITE_CONFIG_MEMSTATUS,
+                0 as std::os::raw::c_int,
+            );
+        }
+    });
+}
+
 /// Opens one connection with stampd's pragmas (used by migrations and the command line).
 pub fn open_connection(path: &Path, settings: &Settings) -> Result<Connection, OpenError> {
+    init_sqlite();
     let conn = Connection::open_with_flags(
         path,
         OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -316,6 +336,31 @@ impl CommitError {
     }
 }
 
+/// Ends a reader's transaction however its work ended (an error or a panic included),
+/// so no connection goes back to the pool holding an old snapshot.
+struct Snapshot<'a>(&'a Connection);
+
+impl Snapshot<'_> {
+    fn end(&self) {
+        if self.0.is_autocommit() {
+            return;
+        }
+        let ended = self
+            .0
+            .prepare_cached("ROLLBACK")
+            .and_then(|mut stmt| stmt.execute([]));
+        if let Err(e) = ended {
+            log::error!("ending a read transaction failed: {e}");
+        }
+    }
+}
+
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
+        self.end();
+    }
+}
+
 /// Most jobs one group takes.
 const GROUP_MAX: usize = 128;
 
@@ -343,6 +388,8 @@ impl Db {
             .with_init(move |c| configure(c, &opts));
         let read = Pool::builder()
             .max_size(settings.read_pool_size)
+            // A connection to a local file does not go stale: no test query per checkout.
+            .test_on_check_out(false)
             .min_idle(Some(1))
             .connection_timeout(Duration::from_secs(30))
             .build(manager)
@@ -351,6 +398,10 @@ impl Db {
                 source,
             })?;
         let conn = open_connection(&path, settings)?;
+        // The writer's cache is never invalidated by another connection's commit (it is
+        // the only writer), so a bigger one keeps the hot pages of random writes.
+        conn.execute_batch("PRAGMA cache_size = -32768")
+            .map_err(|source| classify(&path, source))?;
         let (writer, jobs) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("db-writer".into())
@@ -366,13 +417,19 @@ impl Db {
         })
     }
 
-    /// Runs `f` on a read connection. Blocking: call from inside `web::block`.
+    /// Runs `f` on a read connection, in one read transaction: every query of `f` sees
+    /// the same snapshot, and the WAL read lock is taken once rather than per statement.
+    /// Blocking: call from inside `web::block`.
     pub fn read<T>(
         &self,
         f: impl FnOnce(&Connection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
         let conn = self.read.get()?;
-        f(&conn)
+        conn.prepare_cached("BEGIN")?.execute([])?;
+        let snapshot = Snapshot(&conn);
+        let result = f(&conn);
+        snapshot.end();
+        result
     }
 
     /// Runs `f` as one all-or-nothing unit of an IMMEDIATE transaction on the writer, and
@@ -427,6 +484,13 @@ impl Db {
 }
 
 /// The writer thread: runs until every `Db` handle is gone.
+/// Runs one statement without parameters, prepared once per connection (transaction
+/// control runs several times per request; parsing it each time would show).
+pub fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute([])?;
+    Ok(())
+}
+
 fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
     use std::panic::{catch_unwind, AssertUnwindSafe};
     let mut pending: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
@@ -449,7 +513,7 @@ fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
             }
             continue;
         }
-        if let Err(e) = conn.execute_batch("BEGIN IMMEDIATE") {
+        if let Err(e) = exec(&conn, "BEGIN IMMEDIATE") {
             let err = CommitError::from_sqlite(&e);
             while let Some(Job::Tx { done, .. }) = pending.front() {
                 let _ = done.send(Err(err.clone()));
@@ -464,7 +528,7 @@ fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
             let Some(Job::Tx { run, done }) = pending.pop_front() else {
                 break;
             };
-            if let Err(e) = conn.execute_batch("SAVEPOINT job") {
+            if let Err(e) = exec(&conn, "SAVEPOINT job") {
                 broken = Some(CommitError::from_sqlite(&e));
                 group.push(done);
                 break;
@@ -481,11 +545,11 @@ fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
                 break;
             }
             let end = if ok {
-                "RELEASE job"
+                exec(&conn, "RELEASE job")
             } else {
-                "ROLLBACK TO job; RELEASE job"
+                exec(&conn, "ROLLBACK TO job").and_then(|()| exec(&conn, "RELEASE job"))
             };
-            if let Err(e) = conn.execute_batch(end) {
+            if let Err(e) = end {
                 broken = Some(CommitError::from_sqlite(&e));
                 group.push(done);
                 break;
@@ -494,9 +558,7 @@ fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
         }
         let outcome = match broken {
             Some(e) => Err(e),
-            None => conn
-                .execute_batch("COMMIT")
-                .map_err(|e| CommitError::from_sqlite(&e)),
+            None => exec(&conn, "COMMIT").map_err(|e| CommitError::from_sqlite(&e)),
         };
         if outcome.is_err() && !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");

@@ -40,6 +40,17 @@ pub fn active_for_cards(conn: &Connection, card_ids: &[i64]) -> rusqlite::Result
     if card_ids.is_empty() {
         return Ok(Vec::new());
     }
+    if let [id] = card_ids {
+        // The usual case (one card template): a plain index look-up.
+        return conn
+            .prepare_cached(&format!(
+                "SELECT {COLUMNS} FROM rewards
+                 WHERE card_id = ?1 AND active = 1 AND deleted_at IS NULL
+                 ORDER BY stamps_required, position, id"
+            ))?
+            .query_map([id], from_row)?
+            .collect();
+    }
     let ids = serde_json::to_string(card_ids).expect("ids serialise");
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM rewards

@@ -61,15 +61,6 @@ pub fn exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
     )
 }
 
-/// True when the token may reach the store (and the store exists).
-pub fn reachable(conn: &Connection, token_id: i64, store_id: i64) -> rusqlite::Result<bool> {
-    conn.prepare_cached(
-        "SELECT EXISTS (SELECT 1 FROM api_token_stores ts JOIN stores s ON s.id = ts.store_id
-                        WHERE ts.token_id = ?1 AND ts.store_id = ?2)",
-    )?
-    .query_row(params![token_id, store_id], |r| r.get(0))
-}
-
 pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<Store>> {
     conn.prepare_cached(&format!("SELECT {COLUMNS} FROM stores s WHERE s.id = ?1"))?
         .query_row([id], from_row)

@@ -36,11 +36,28 @@ pub fn insert(
     Ok(id)
 }
 
-/// The id of the live (not revoked) token with this hash.
-pub fn authenticate(conn: &Connection, token_hash: &[u8; 32]) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached("SELECT id FROM api_tokens WHERE token_hash = ?1 AND revoked_at IS NULL")?
-        .query_row([&token_hash[..]], |r| r.get(0))
-        .optional()
+/// The id of the live (not revoked) token with this hash, and the stores it may reach
+/// (every store a token names exists: stores are never deleted).
+pub fn authenticate(
+    conn: &Connection,
+    token_hash: &[u8; 32],
+) -> rusqlite::Result<Option<(i64, Vec<i64>)>> {
+    conn.prepare_cached(
+        "SELECT t.id, (SELECT group_concat(store_id) FROM api_token_stores WHERE token_id = t.id)
+         FROM api_tokens t WHERE t.token_hash = ?1 AND t.revoked_at IS NULL",
+    )?
+    .query_row([&token_hash[..]], |r| {
+        let stores: Option<String> = r.get(1)?;
+        Ok((r.get(0)?, parse_ids(stores.as_deref())))
+    })
+    .optional()
+}
+
+fn parse_ids(list: Option<&str>) -> Vec<i64> {
+    list.unwrap_or_default()
+        .split(',')
+        .filter_map(|s| s.parse().ok())
+        .collect()
 }
 
 pub fn list(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {
@@ -57,11 +74,7 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {
             created_at: r.get(2)?,
             last_used_at: r.get(3)?,
             revoked_at: r.get(4)?,
-            store_ids: stores
-                .unwrap_or_default()
-                .split(',')
-                .filter_map(|s| s.parse().ok())
-                .collect(),
+            store_ids: parse_ids(stores.as_deref()),
         })
     })?;
     rows.collect()
