@@ -2,6 +2,7 @@
 //! database, composes the routes, and on a clean stop checkpoints the WAL.
 
 use std::net::{SocketAddr, TcpListener};
+use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
@@ -50,7 +51,9 @@ impl Application {
         let listener = TcpListener::bind(&settings.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
         let (outbox, outbox_rx) = crate::outbox::channel();
+        let db_check_running = std::sync::atomic::AtomicBool::new(db.check_pending);
         let state = web::Data::new(AppState {
+            db_check_running,
             outbox,
             public_url: settings.public_base(addr),
             db,
@@ -173,30 +176,36 @@ impl Application {
             })
         });
         // A big database was only partly checked before starting: check the rest now,
-        // and stop serving if it is damaged.
+        // on a thread of its own at the lowest priority (so requests come first), and
+        // stop serving if it is damaged.
         let damaged = std::sync::Arc::new(std::sync::Mutex::new(None::<String>));
         if self.state.db.check_pending {
             let state = self.state.clone();
             let handle = self.server.handle();
             let found = damaged.clone();
+            let (tx, rx) = std::sync::mpsc::channel();
+            let started = std::thread::Builder::new()
+                .name("db-check".into())
+                .spawn(move || {
+                    lower_thread_priority();
+                    let outcome = background_check(&state.settings);
+                    if outcome.is_ok() {
+                        state.db_check_running.store(false, Ordering::Relaxed);
+                    }
+                    let _ = tx.send(outcome);
+                });
+            if let Err(e) = started {
+                log::warn!("database check could not start: {e}");
+            }
             actix_web::rt::spawn(async move {
-                let path = state.settings.database_path().to_path_buf();
-                let s = state.clone();
-                let checked = web::block(move || {
-                    s.db.read(|conn| {
-                        crate::db::quick_check(conn, &path)
-                            .map_err(|e| crate::error::ApiError::Internal(e.to_string()))
-                    })
-                })
-                .await;
-                match checked {
-                    Ok(Ok(())) => log::info!("database check: ok"),
-                    Ok(Err(e)) => {
+                match web::block(move || rx.recv()).await {
+                    Ok(Ok(Ok(()))) => log::info!("database check: ok"),
+                    Ok(Ok(Err(e))) => {
                         log::error!("database check failed, stopping: {e}");
-                        *found.lock().unwrap_or_else(|p| p.into_inner()) = Some(e.to_string());
+                        *found.lock().unwrap_or_else(|p| p.into_inner()) = Some(e);
                         handle.stop(true).await;
                     }
-                    Err(e) => log::warn!("database check could not run: {e}"),
+                    _ => log::warn!("database check stopped without an answer"),
                 }
             });
         }
@@ -223,6 +232,25 @@ impl Application {
             return Err(std::io::Error::other(e));
         }
         result
+    }
+}
+
+/// The full integrity check, on a connection of its own.
+fn background_check(settings: &Settings) -> Result<(), String> {
+    let path = settings.database_path();
+    let conn = crate::db::open_connection(path, settings).map_err(|e| e.to_string())?;
+    crate::db::quick_check(&conn, path).map_err(|e| e.to_string())
+}
+
+/// Puts the calling thread at the lowest scheduling priority (nice 19), so background
+/// work yields the CPU to requests. Best effort: nothing changes where it is refused.
+fn lower_thread_priority() {
+    #[cfg(target_os = "linux")]
+    // SAFETY: gettid and setpriority have no memory-safety preconditions; with
+    // PRIO_PROCESS and a thread id, Linux applies the nice value to that thread only.
+    unsafe {
+        let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
+        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
     }
 }
 

@@ -730,6 +730,103 @@ fn a_damaged_database_stops_startup_saying_so() {
     assert!(err.contains("stampd restore"), "says what to do: {err}");
 }
 
+/// Makes the database bigger than what is fully checked before starting, with a table
+/// of its own (so the small tables checked before starting stay intact); returns the
+/// page numbers of that table's leaf pages.
+fn make_big(env: &Env) -> Vec<i64> {
+    env.create_store("Shop");
+    let conn = open_db(&env.db);
+    conn.execute_batch(
+        "CREATE TABLE filler (id INTEGER PRIMARY KEY, t TEXT NOT NULL);
+         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 72000)
+         INSERT INTO filler (t) SELECT hex(randomblob(500)) FROM n;
+         PRAGMA wal_checkpoint(TRUNCATE);",
+    )
+    .unwrap();
+    let size = std::fs::metadata(&env.db).unwrap().len();
+    assert!(
+        size > stampd::db::FULL_CHECK_BEFORE_START_BYTES,
+        "the file is big: {size}"
+    );
+    let mut stmt = conn
+        .prepare("SELECT pageno FROM dbstat WHERE name = 'filler' AND pagetype = 'leaf'")
+        .unwrap();
+    let pages = stmt
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<Vec<i64>, _>>()
+        .unwrap();
+    pages
+}
+
+fn database_check(server: &Server) -> String {
+    let (status, body) = http("GET", &server.url("/api/v1/status"), None, None);
+    assert_eq!(status, 200);
+    body["database_check"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn a_big_database_starts_at_once_and_status_tells_when_its_full_check_is_done() {
+    let env = Env::new();
+    make_big(&env);
+    let server = Server::start(&env);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let mut seen = Vec::new();
+    loop {
+        let state = database_check(&server);
+        if seen.last() != Some(&state) {
+            seen.push(state.clone());
+        }
+        if state == "ok" {
+            break;
+        }
+        assert_eq!(state, "running", "{seen:?}");
+        assert!(Instant::now() < deadline, "the check never finished");
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    // Still serving after the check.
+    let (status, _) = http("GET", &server.url("/api/v1/status"), None, None);
+    assert_eq!(status, 200);
+}
+
+#[test]
+fn a_small_database_is_checked_before_starting() {
+    let env = Env::new();
+    env.create_store("Shop");
+    let server = Server::start(&env);
+    assert_eq!(database_check(&server), "ok");
+}
+
+#[test]
+fn a_big_database_damaged_past_its_small_tables_stops_serving_once_checked() {
+    let env = Env::new();
+    let pages = make_big(&env);
+    // Destroy a leaf page of the big table: the small tables are intact, so stampd
+    // starts, and the check in the background finds the damage.
+    let page = pages[pages.len() / 2];
+    let mut bytes = std::fs::read(&env.db).unwrap();
+    let at = (page as usize - 1) * 4096;
+    for b in &mut bytes[at..at + 4096] {
+        *b = 0xA5;
+    }
+    std::fs::write(&env.db, &bytes).unwrap();
+    let mut server = Server::start(&env);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stampd kept serving a damaged database"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert!(!status.success(), "exits with a failure: {status:?}");
+    let log = std::fs::read_to_string(&server.log).unwrap();
+    assert!(log.contains("database check failed"), "{log}");
+}
+
 #[test]
 fn a_database_from_a_newer_stampd_stops_startup_saying_so() {
     let env = Env::new();

@@ -49,6 +49,8 @@ pub struct AppState {
     pub outbox: crate::outbox::Outbox,
     /// Apple and Google Wallet signing identities (each `None` when not configured).
     pub wallets: crate::wallet::Wallets,
+    /// True while the full database check of a big database runs after startup.
+    pub db_check_running: std::sync::atomic::AtomicBool,
 }
 
 /// When each token was last used, kept in memory and written to the database in the

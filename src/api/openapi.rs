@@ -1037,6 +1037,7 @@ fn schemas() -> Value {
         "status": enum_of(&["ok"]),
         "api_version": enum_of(&["v1"]),
         "version": string(),
+        "database_check": enum_of(&["ok", "running"]),
         "rate_limit": object(json!({
             "enabled": boolean(),
             "requests_per_minute": count(),

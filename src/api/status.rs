@@ -11,6 +11,12 @@ pub async fn show(state: web::Data<AppState>) -> HttpResponse {
         "status": "ok",
         "api_version": "v1",
         "version": env!("CARGO_PKG_VERSION"),
+        // A big database is fully checked in the background after startup.
+        "database_check": if state.db_check_running.load(std::sync::atomic::Ordering::Relaxed) {
+            "running"
+        } else {
+            "ok"
+        },
         "rate_limit": {
             "enabled": per_minute > 0,
             "requests_per_minute": per_minute,

@@ -67,6 +67,51 @@ pub fn insert(conn: &Connection, store_id: i64, f: &CustomerFields) -> rusqlite:
     Ok(conn.last_insert_rowid())
 }
 
+/// Inserts many customers of a store with one statement per 500 (an import); returns
+/// their ids in the order given. One statement for many rows matters beyond parsing:
+/// the search index keeps its new entries in memory within a statement, and writes
+/// them out as one segment instead of one per customer.
+pub fn insert_many(
+    conn: &Connection,
+    store_id: i64,
+    customers: &[CustomerFields],
+) -> rusqlite::Result<Vec<i64>> {
+    const CHUNK: usize = 500;
+    const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
+    let now = time_fmt::now();
+    let mut ids = Vec::with_capacity(customers.len());
+    for chunk in customers.chunks(CHUNK) {
+        let rows = vec![ROW; chunk.len()].join(", ");
+        let mut stmt = conn.prepare_cached(&format!(
+            "INSERT INTO customers (store_id, first_name, last_name, email, phone, birthday,
+                metadata, first_name_key, last_name_key, created_at, updated_at)
+             VALUES {rows} RETURNING id"
+        ))?;
+        let mut values: Vec<Box<dyn ToSql>> = Vec::with_capacity(chunk.len() * 11);
+        for f in chunk {
+            values.push(Box::new(store_id));
+            values.push(Box::new(f.first_name.clone()));
+            values.push(Box::new(f.last_name.clone()));
+            values.push(Box::new(f.email.clone()));
+            values.push(Box::new(f.phone.clone()));
+            values.push(Box::new(f.birthday.clone()));
+            values.push(Box::new(Value::Object(f.metadata.clone()).to_string()));
+            values.push(Box::new(f.first_name.to_lowercase()));
+            values.push(Box::new(f.last_name.as_deref().map(str::to_lowercase)));
+            values.push(Box::new(now.clone()));
+            values.push(Box::new(now.clone()));
+        }
+        let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
+        let mut chunk_ids = stmt
+            .query_map(refs.as_slice(), |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        // Each row gets the next rowid, so ascending ids are the rows in order.
+        chunk_ids.sort_unstable();
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
+}
+
 pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Result<()> {
     conn.prepare_cached(
         "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
@@ -460,13 +505,31 @@ fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
     Some(parts)
 }
 
-/// Merges the customer search index into one segment, so a fragment search reads one
-/// list per trigram instead of one per segment. Worth it after a bulk import; it
-/// rewrites the whole index (seconds at a million customers).
-pub fn optimize_search_index(conn: &Connection) -> rusqlite::Result<()> {
+/// Prepares the customer search index for a bulk import of many customers in big
+/// transactions: index entries are kept in memory until each commit (up to 256 MB)
+/// and segments are not merged along the way. [`end_bulk_import`] undoes it.
+pub fn begin_bulk_import(conn: &Connection) -> rusqlite::Result<()> {
+    search_index_setting(conn, "hashsize", 256 * 1024 * 1024)?;
+    search_index_setting(conn, "automerge", 0)
+}
+
+/// Restores the search index's usual settings after a bulk import and merges the
+/// index into one segment, so a fragment search reads one list per trigram instead of
+/// one per segment (it rewrites the whole index: seconds at a million customers).
+pub fn end_bulk_import(conn: &Connection) -> rusqlite::Result<()> {
+    search_index_setting(conn, "hashsize", 1024 * 1024)?;
+    search_index_setting(conn, "automerge", 4)?;
     conn.execute(
         "INSERT INTO customer_search(customer_search) VALUES ('optimize')",
         [],
+    )?;
+    Ok(())
+}
+
+fn search_index_setting(conn: &Connection, name: &str, value: i64) -> rusqlite::Result<()> {
+    conn.execute(
+        "INSERT INTO customer_search(customer_search, rank) VALUES (?1, ?2)",
+        params![name, value],
     )?;
     Ok(())
 }
