@@ -408,31 +408,15 @@ fn build_dataset(path: &Path, customers: u64) -> Dataset {
         if n == 0 {
             first_customer = ids[0];
         }
-        for id in ids {
-            let cc = db::customer_cards::enrol(&tx, store_id, id, &card, None).unwrap();
-            // Two visits' worth of stamps in the ledger.
-            let mut balance = card.design.initial_stamps;
-            for _ in 0..2 {
-                balance += 4;
-                db::customer_cards::apply(
-                    &tx,
-                    store_id,
-                    cc,
-                    db::ledger::Entry {
-                        store_id,
-                        customer_card_id: cc,
-                        kind: db::ledger::Kind::Stamp,
-                        stamps: 4,
-                        balance_after: balance,
-                        reward: None,
-                        note: None,
-                        token_id: None,
-                        skip_notifications: false,
-                    },
-                )
-                .unwrap();
-            }
-        }
+        // Each card: the welcome bonus and two visits' worth of stamps in the ledger.
+        let cards: Vec<db::customer_cards::CardImport> = ids
+            .into_iter()
+            .map(|customer_id| db::customer_cards::CardImport {
+                customer_id,
+                visits: vec![4, 4],
+            })
+            .collect();
+        db::customer_cards::import_cards(&tx, store_id, &card, &cards).unwrap();
         tx.commit().unwrap();
         n = (n + batch).min(customers);
         eprint!("\r  {n} customers");

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
 use serde::Serialize;
 
 use super::cards::Card;
@@ -175,12 +175,7 @@ pub fn enrol(
 ) -> rusqlite::Result<i64> {
     let code = loop {
         let c = CardCode::generate();
-        let taken: bool = conn
-            .prepare_cached(
-                "SELECT EXISTS (SELECT 1 FROM customer_cards WHERE store_id = ?1 AND code = ?2)",
-            )?
-            .query_row(params![store_id, c.as_str()], |r| r.get(0))?;
-        if !taken {
+        if !code_taken(conn, store_id, c.as_str())? {
             break c;
         }
     };
@@ -219,6 +214,106 @@ pub fn enrol(
         )?;
     }
     Ok(id)
+}
+
+/// One customer's card in an import: the stamps of each past visit, oldest first.
+pub struct CardImport {
+    pub customer_id: i64,
+    pub visits: Vec<i64>,
+}
+
+/// Enrols many customers in a card template at once (an import), in statements of many
+/// rows: each card gets a fresh code and uuid, the template's welcome bonus and a ledger
+/// row per visit, and a balance that is their sum. Returns the card ids in the order
+/// given.
+pub fn import_cards(
+    conn: &Connection,
+    store_id: i64,
+    card: &Card,
+    imports: &[CardImport],
+) -> rusqlite::Result<Vec<i64>> {
+    const CARDS_PER_STATEMENT: usize = 500;
+    const EVENTS_PER_STATEMENT: usize = 1000;
+    let now = time_fmt::now();
+    let initial = card.design.initial_stamps;
+    let mut ids = Vec::with_capacity(imports.len());
+    for chunk in imports.chunks(CARDS_PER_STATEMENT) {
+        let mut codes = std::collections::HashSet::with_capacity(chunk.len());
+        let mut values: Vec<Box<dyn ToSql>> = Vec::with_capacity(chunk.len() * 10);
+        for import in chunk {
+            let code = loop {
+                let c = CardCode::generate();
+                if !codes.contains(c.as_str()) && !code_taken(conn, store_id, c.as_str())? {
+                    break c;
+                }
+            };
+            codes.insert(code.as_str().to_string());
+            let balance = initial + import.visits.iter().sum::<i64>();
+            values.push(Box::new(store_id));
+            values.push(Box::new(import.customer_id));
+            values.push(Box::new(card.id));
+            values.push(Box::new(code.as_str().to_string()));
+            values.push(Box::new(uuid::Uuid::new_v4().to_string()));
+            values.push(Box::new(balance));
+            values.push(Box::new(pass_auth_token()));
+            values.push(Box::new(now.clone()));
+            values.push(Box::new(now.clone()));
+            values.push(Box::new(now.clone()));
+        }
+        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
+        let mut stmt = conn.prepare_cached(&format!(
+            "INSERT INTO customer_cards (store_id, customer_id, card_id, code, uuid,
+                stamps_count, pass_auth_token, issued_at, created_at, updated_at)
+             VALUES {rows} RETURNING id"
+        ))?;
+        let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
+        let mut chunk_ids = stmt
+            .query_map(refs.as_slice(), |r| r.get::<_, i64>(0))?
+            .collect::<rusqlite::Result<Vec<i64>>>()?;
+        // Each row gets the next rowid, so ascending ids are the rows in order.
+        chunk_ids.sort_unstable();
+        let mut events = Vec::new();
+        for (import, &id) in chunk.iter().zip(&chunk_ids) {
+            let mut balance = 0;
+            let welcome = (initial > 0).then_some((Kind::WelcomeBonus, initial));
+            let visits = import.visits.iter().map(|&v| {
+                let kind = if v > 0 { Kind::Stamp } else { Kind::Adjustment };
+                (kind, v)
+            });
+            for (kind, stamps) in welcome.into_iter().chain(visits) {
+                balance += stamps;
+                events.push((id, kind, stamps, balance));
+            }
+        }
+        for part in events.chunks(EVENTS_PER_STATEMENT) {
+            let rows = vec!["(?, ?, ?, ?, ?, 0, ?)"; part.len()].join(", ");
+            let mut values: Vec<Box<dyn ToSql>> = Vec::with_capacity(part.len() * 6);
+            for &(id, kind, stamps, balance) in part {
+                values.push(Box::new(store_id));
+                values.push(Box::new(id));
+                values.push(Box::new(kind.as_str()));
+                values.push(Box::new(stamps));
+                values.push(Box::new(balance));
+                values.push(Box::new(now.clone()));
+            }
+            let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
+            conn.prepare_cached(&format!(
+                "INSERT INTO stamp_events (store_id, customer_card_id, kind, stamps,
+                    balance_after, skip_notifications, created_at)
+                 VALUES {rows}"
+            ))?
+            .execute(refs.as_slice())?;
+        }
+        ids.extend(chunk_ids);
+    }
+    Ok(ids)
+}
+
+fn code_taken(conn: &Connection, store_id: i64, code: &str) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM customer_cards WHERE store_id = ?1 AND code = ?2)",
+    )?
+    .query_row(params![store_id, code], |r| r.get(0))
 }
 
 /// The facts a stamp or a redemption is checked against, read inside its transaction.

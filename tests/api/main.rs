@@ -17,6 +17,7 @@ mod stores;
 mod concurrency;
 mod deliveries;
 mod idempotency;
+mod import;
 mod ledger_model;
 mod locations;
 mod posters;
