@@ -810,21 +810,33 @@ fn a_big_database_damaged_past_its_small_tables_stops_serving_once_checked() {
         *b = 0xA5;
     }
     std::fs::write(&env.db, &bytes).unwrap();
-    let mut server = Server::start(&env);
+    let log = env.dir.path().join("serve.log");
+    let mut child = env
+        .command(&["serve", "--bind", "127.0.0.1:0"], &[])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
     let deadline = Instant::now() + Duration::from_secs(60);
     let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
+        if let Some(status) = child.try_wait().unwrap() {
             break status;
         }
-        assert!(
-            Instant::now() < deadline,
-            "stampd kept serving a damaged database"
-        );
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("stampd kept serving a damaged database");
+        }
         std::thread::sleep(Duration::from_millis(50));
     };
     assert!(!status.success(), "exits with a failure: {status:?}");
-    let log = std::fs::read_to_string(&server.log).unwrap();
-    assert!(log.contains("database check failed"), "{log}");
+    let log = std::fs::read_to_string(&log).unwrap();
+    let listening = log.find("listening on").expect("it started serving");
+    let failed = log
+        .find("database check failed")
+        .expect("then the check failed");
+    assert!(listening < failed, "{log}");
+    assert!(log.contains("stampd restore"), "says what to do: {log}");
 }
 
 #[test]

@@ -295,6 +295,8 @@ pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), OpenError> {
 pub struct Db {
     read: Pool<SqliteConnectionManager>,
     writer: std::sync::mpsc::Sender<Job>,
+    /// The checkpointer thread runs until every copy of this is dropped.
+    _checkpointer: std::sync::mpsc::Sender<()>,
     /// True when the full integrity check of a big database is still to run.
     pub check_pending: bool,
 }
@@ -400,19 +402,36 @@ impl Db {
         let conn = open_connection(&path, settings)?;
         // The writer's cache is never invalidated by another connection's commit (it is
         // the only writer), so a bigger one keeps the hot pages of random writes.
-        conn.execute_batch("PRAGMA cache_size = -32768")
-            .map_err(|source| classify(&path, source))?;
+        // Copying the WAL into the database file is mostly the checkpointer thread's
+        // work, done while the writer goes on committing. The writer still checkpoints
+        // when the WAL passes 1,000 pages (SQLite's default): by then most of it is
+        // copied, so that is short, and it lets the WAL start over, so it stays small
+        // under any load (and is cut back to 64 MB if it ever grew).
+        conn.execute_batch(
+            "PRAGMA cache_size = -32768;
+             PRAGMA wal_autocheckpoint = 1000;
+             PRAGMA journal_size_limit = 67108864;",
+        )
+        .map_err(|source| classify(&path, source))?;
+        let checkpoints = open_connection(&path, settings)?;
+        let thread_error = |e: std::io::Error| OpenError::Migrate {
+            path: path.clone(),
+            message: format!("cannot start a database thread: {e}"),
+        };
         let (writer, jobs) = std::sync::mpsc::channel();
         std::thread::Builder::new()
             .name("db-writer".into())
             .spawn(move || run_writer(conn, jobs))
-            .map_err(|e| OpenError::Migrate {
-                path: path.clone(),
-                message: format!("cannot start the writer thread: {e}"),
-            })?;
+            .map_err(thread_error)?;
+        let (checkpointer, stop) = std::sync::mpsc::channel();
+        std::thread::Builder::new()
+            .name("db-checkpoint".into())
+            .spawn(move || run_checkpointer(checkpoints, stop))
+            .map_err(thread_error)?;
         Ok(Db {
             read,
             writer,
+            _checkpointer: checkpointer,
             check_pending,
         })
     }
@@ -468,9 +487,24 @@ impl Db {
     pub fn checkpoint(&self) -> Result<(), ApiError> {
         let (done, finished) = std::sync::mpsc::sync_channel(1);
         let run = Box::new(move |conn: &Connection| {
-            let r = conn
-                .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |_| Ok(()))
-                .map_err(|e| e.to_string());
+            // The checkpointer thread may hold the checkpoint lock for a moment: retry
+            // until the WAL is copied and truncated.
+            let mut r = Err("the checkpoint stayed busy".to_string());
+            for _ in 0..200 {
+                match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+                    row.get::<_, i64>(0)
+                }) {
+                    Ok(0) => {
+                        r = Ok(());
+                        break;
+                    }
+                    Ok(_) => std::thread::sleep(Duration::from_millis(25)),
+                    Err(e) => {
+                        r = Err(e.to_string());
+                        break;
+                    }
+                }
+            }
             let _ = done.send(r);
         });
         self.writer
@@ -484,6 +518,42 @@ impl Db {
 }
 
 /// The writer thread: runs until every `Db` handle is gone.
+/// How long the checkpointer rests when the WAL had nothing new to copy.
+const CHECKPOINT_IDLE: Duration = Duration::from_millis(100);
+
+/// Copies committed pages from the WAL into the database file, on its own connection,
+/// until the `Db` is gone: again at once while there is work, else after a rest.
+/// PASSIVE: it never waits for or blocks the writer or the readers; what a reader
+/// still needs is copied next time, and once everything is copied the writer starts
+/// the WAL over from its beginning.
+fn run_checkpointer(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
+    use std::sync::mpsc::TryRecvError;
+    let mut rest = Duration::ZERO;
+    loop {
+        match stop.recv_timeout(rest) {
+            Err(std::sync::mpsc::RecvTimeoutError::Timeout) => {}
+            _ => return,
+        }
+        if let Err(TryRecvError::Disconnected) = stop.try_recv() {
+            return;
+        }
+        // (busy, frames in the WAL, frames copied so far)
+        let done = conn
+            .prepare_cached("PRAGMA wal_checkpoint(PASSIVE)")
+            .and_then(|mut stmt| {
+                stmt.query_row([], |r| Ok((r.get::<_, i64>(1)?, r.get::<_, i64>(2)?)))
+            });
+        rest = match done {
+            Ok((frames, copied)) if copied < frames => Duration::from_millis(2),
+            Ok(_) => CHECKPOINT_IDLE,
+            Err(e) => {
+                log::warn!("checkpoint: {e}");
+                CHECKPOINT_IDLE
+            }
+        };
+    }
+}
+
 /// Runs one statement without parameters, prepared once per connection (transaction
 /// control runs several times per request; parsing it each time would show).
 pub fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {

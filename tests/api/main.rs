@@ -14,6 +14,7 @@ mod errors;
 mod search;
 mod stores;
 
+mod checkpoints;
 mod concurrency;
 mod deliveries;
 mod idempotency;
