@@ -400,16 +400,13 @@ impl Db {
                 source,
             })?;
         let conn = open_connection(&path, settings)?;
-        // The writer's cache is never invalidated by another connection's commit (it is
-        // the only writer), so a bigger one keeps the hot pages of random writes.
         // Copying the WAL into the database file is mostly the checkpointer thread's
         // work, done while the writer goes on committing. The writer still checkpoints
         // when the WAL passes 1,000 pages (SQLite's default): by then most of it is
         // copied, so that is short, and it lets the WAL start over, so it stays small
         // under any load (and is cut back to 64 MB if it ever grew).
         conn.execute_batch(
-            "PRAGMA cache_size = -32768;
-             PRAGMA wal_autocheckpoint = 1000;
+            "PRAGMA wal_autocheckpoint = 1000;
              PRAGMA journal_size_limit = 67108864;",
         )
         .map_err(|source| classify(&path, source))?;
