@@ -1,5 +1,5 @@
 //! The WAL is copied into the database file in the background while the server runs,
-//! not only when it passes 1,000 pages, and a clean stop leaves it empty.
+//! not only when it passes 500 pages, and a clean stop leaves it empty.
 
 use std::time::{Duration, Instant};
 
@@ -27,10 +27,10 @@ fn committed_writes_reach_the_database_file_in_the_background() {
             "card_id": card["id"],
         }));
     }
-    // Far below the 1,000 pages at which the writer would checkpoint itself.
+    // Below the 500 pages at which the writer would checkpoint itself.
     let wal = app.db_path().with_extension("db-wal");
     let size = std::fs::metadata(&wal).unwrap().len();
-    assert!(size > 0 && size < 1000 * 4096, "WAL of {size} bytes");
+    assert!(size > 0 && size < 500 * 4096, "WAL of {size} bytes");
     let deadline = Instant::now() + Duration::from_secs(10);
     let mut tries = 0;
     loop {
