@@ -342,24 +342,14 @@ impl CommitError {
 /// so no connection goes back to the pool holding an old snapshot.
 struct Snapshot<'a>(&'a Connection);
 
-impl Snapshot<'_> {
-    fn end(&self) {
+impl Drop for Snapshot<'_> {
+    fn drop(&mut self) {
         if self.0.is_autocommit() {
             return;
         }
-        let ended = self
-            .0
-            .prepare_cached("ROLLBACK")
-            .and_then(|mut stmt| stmt.execute([]));
-        if let Err(e) = ended {
+        if let Err(e) = exec(self.0, "ROLLBACK") {
             log::error!("ending a read transaction failed: {e}");
         }
-    }
-}
-
-impl Drop for Snapshot<'_> {
-    fn drop(&mut self) {
-        self.end();
     }
 }
 
@@ -443,10 +433,8 @@ impl Db {
     ) -> Result<T, ApiError> {
         let conn = self.read.get()?;
         conn.prepare_cached("BEGIN")?.execute([])?;
-        let snapshot = Snapshot(&conn);
-        let result = f(&conn);
-        snapshot.end();
-        result
+        let _snapshot = Snapshot(&conn);
+        f(&conn)
     }
 
     /// Runs `f` as one all-or-nothing unit of an IMMEDIATE transaction on the writer, and
@@ -634,5 +622,54 @@ fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
         for done in group {
             let _ = done.send(outcome.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn count(db: &Db) -> Result<i64, ApiError> {
+        db.read(|conn| Ok(conn.query_row("SELECT count(*) FROM stores", [], |r| r.get(0))?))
+    }
+
+    fn add_store(db: &Db) {
+        db.write(|conn| Ok(stores::insert(conn, "Shop")?)).unwrap();
+    }
+
+    /// A read that fails or panics must not hand its connection back to the pool still
+    /// inside its transaction: the next read on it would see an old snapshot.
+    #[test]
+    fn a_read_that_fails_or_panics_leaves_no_old_snapshot_behind() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            database: dir.path().join("t.db"),
+            read_pool_size: 1,
+            ..Settings::default()
+        };
+        let db = Db::open(&settings).unwrap();
+        assert_eq!(count(&db).unwrap(), 0);
+
+        let failed: Result<(), ApiError> = db.read(|conn| {
+            conn.query_row("SELECT count(*) FROM stores", [], |r| r.get::<_, i64>(0))?;
+            Err(ApiError::not_found("Store"))
+        });
+        assert!(failed.is_err());
+        add_store(&db);
+        assert_eq!(count(&db).unwrap(), 1, "sees the write after a failed read");
+
+        let panicked = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let _: Result<(), ApiError> = db.read(|conn| {
+                conn.query_row("SELECT count(*) FROM stores", [], |r| r.get::<_, i64>(0))?;
+                panic!("a bug in a handler");
+            });
+        }));
+        assert!(panicked.is_err());
+        add_store(&db);
+        assert_eq!(
+            count(&db).unwrap(),
+            2,
+            "sees the write after a panicked read"
+        );
     }
 }
