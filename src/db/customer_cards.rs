@@ -260,18 +260,13 @@ pub fn import_cards(
             values.push(Box::new(now.clone()));
             values.push(Box::new(now.clone()));
         }
-        let rows = vec!["(?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"; chunk.len()].join(", ");
-        let mut stmt = conn.prepare_cached(&format!(
-            "INSERT INTO customer_cards (store_id, customer_id, card_id, code, uuid,
-                stamps_count, pass_auth_token, issued_at, created_at, updated_at)
-             VALUES {rows} RETURNING id"
-        ))?;
-        let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
-        let mut chunk_ids = stmt
-            .query_map(refs.as_slice(), |r| r.get::<_, i64>(0))?
-            .collect::<rusqlite::Result<Vec<i64>>>()?;
-        // Each row gets the next rowid, so ascending ids are the rows in order.
-        chunk_ids.sort_unstable();
+        let chunk_ids = super::insert_rows(
+            conn,
+            "customer_cards (store_id, customer_id, card_id, code, uuid, stamps_count,
+                pass_auth_token, issued_at, created_at, updated_at)",
+            10,
+            &values,
+        )?;
         let mut events = Vec::new();
         for (import, &id) in chunk.iter().zip(&chunk_ids) {
             let mut balance = 0;
@@ -286,7 +281,6 @@ pub fn import_cards(
             }
         }
         for part in events.chunks(EVENTS_PER_STATEMENT) {
-            let rows = vec!["(?, ?, ?, ?, ?, 0, ?)"; part.len()].join(", ");
             let mut values: Vec<Box<dyn ToSql>> = Vec::with_capacity(part.len() * 6);
             for &(id, kind, stamps, balance) in part {
                 values.push(Box::new(store_id));
@@ -296,13 +290,13 @@ pub fn import_cards(
                 values.push(Box::new(balance));
                 values.push(Box::new(now.clone()));
             }
-            let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
-            conn.prepare_cached(&format!(
-                "INSERT INTO stamp_events (store_id, customer_card_id, kind, stamps,
-                    balance_after, skip_notifications, created_at)
-                 VALUES {rows}"
-            ))?
-            .execute(refs.as_slice())?;
+            super::insert_rows(
+                conn,
+                "stamp_events (store_id, customer_card_id, kind, stamps, balance_after,
+                    created_at)",
+                6,
+                &values,
+            )?;
         }
         ids.extend(chunk_ids);
     }

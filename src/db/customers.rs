@@ -67,26 +67,17 @@ pub fn insert(conn: &Connection, store_id: i64, f: &CustomerFields) -> rusqlite:
     Ok(conn.last_insert_rowid())
 }
 
-/// Inserts many customers of a store with one statement per 2,500 (an import); returns
-/// their ids in the order given. One statement for many rows matters beyond parsing:
-/// the search index keeps its new entries in memory within a statement, and writes
-/// them out as one segment instead of one per customer.
+/// Inserts many customers of a store, 2,500 to a statement (an import); returns their
+/// ids in the order given.
 pub fn insert_many(
     conn: &Connection,
     store_id: i64,
     customers: &[CustomerFields],
 ) -> rusqlite::Result<Vec<i64>> {
     const CHUNK: usize = 2500;
-    const ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)";
     let now = time_fmt::now();
     let mut ids = Vec::with_capacity(customers.len());
     for chunk in customers.chunks(CHUNK) {
-        let rows = vec![ROW; chunk.len()].join(", ");
-        let mut stmt = conn.prepare_cached(&format!(
-            "INSERT INTO customers (store_id, first_name, last_name, email, phone, birthday,
-                metadata, first_name_key, last_name_key, created_at, updated_at)
-             VALUES {rows} RETURNING id"
-        ))?;
         let mut values: Vec<Box<dyn ToSql>> = Vec::with_capacity(chunk.len() * 11);
         for f in chunk {
             values.push(Box::new(store_id));
@@ -101,13 +92,13 @@ pub fn insert_many(
             values.push(Box::new(now.clone()));
             values.push(Box::new(now.clone()));
         }
-        let refs: Vec<&dyn ToSql> = values.iter().map(|b| b.as_ref()).collect();
-        let mut chunk_ids = stmt
-            .query_map(refs.as_slice(), |r| r.get::<_, i64>(0))?
-            .collect::<rusqlite::Result<Vec<i64>>>()?;
-        // Each row gets the next rowid, so ascending ids are the rows in order.
-        chunk_ids.sort_unstable();
-        ids.extend(chunk_ids);
+        ids.extend(super::insert_rows(
+            conn,
+            "customers (store_id, first_name, last_name, email, phone, birthday, metadata,
+                first_name_key, last_name_key, created_at, updated_at)",
+            11,
+            &values,
+        )?);
     }
     Ok(ids)
 }

@@ -540,6 +540,28 @@ fn run_checkpointer(conn: Connection, stop: std::sync::mpsc::Receiver<()>) {
     }
 }
 
+/// Inserts many rows with one statement: `into` is `table (column, ...)` and `values`
+/// holds the rows one after another, `width` values each. Returns the new rows' ids
+/// in the order given (each row gets the next rowid, so ascending ids are the rows in
+/// order). For imports: one statement for many rows saves more than parsing, as the
+/// search index writes what one statement adds as one segment.
+pub fn insert_rows(
+    conn: &Connection,
+    into: &str,
+    width: usize,
+    values: &[Box<dyn rusqlite::ToSql>],
+) -> rusqlite::Result<Vec<i64>> {
+    let row = format!("({})", vec!["?"; width].join(", "));
+    let rows = vec![row.as_str(); values.len() / width].join(", ");
+    let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(|b| b.as_ref()).collect();
+    let mut ids = conn
+        .prepare_cached(&format!("INSERT INTO {into} VALUES {rows} RETURNING id"))?
+        .query_map(params.as_slice(), |r| r.get::<_, i64>(0))?
+        .collect::<rusqlite::Result<Vec<i64>>>()?;
+    ids.sort_unstable();
+    Ok(ids)
+}
+
 /// Runs one statement without parameters, prepared once per connection (transaction
 /// control runs several times per request; parsing it each time would show).
 pub fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
