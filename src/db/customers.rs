@@ -352,59 +352,126 @@ pub struct ListQuery {
     pub default_country: phonenumber::country::Id,
 }
 
+/// The search index keys a store's customers as `store_id << SEARCH_KEY_SHIFT | id` (see
+/// the V2 migration), so one store's matches are one rowid range of the index.
+const SEARCH_KEY_SHIFT: u32 = 40;
+
+/// Customers per block of `customer_pages` (`block = id >> PAGE_BLOCK_SHIFT`).
+const PAGE_BLOCK_SHIFT: u32 = 10;
+
 /// One page of a store's customers (newest first) and the total count of matches.
 ///
-/// Without a search the count comes from the store's counter. A search gathers the
-/// matching ids from indexes only (card code, external id, exact email, and the trigram
-/// index for fragments of names, email and phone digits), so neither the page nor its
-/// count scans the customers table.
+/// Without a search the count comes from the store's counter, and a deep page starts
+/// from the per-block customer counts (`customer_pages`) instead of stepping over every
+/// customer before it. A search gathers the matching ids from indexes only (card code,
+/// external id, exact email or phone, and the store's range of the trigram index for
+/// fragments of names, email and phone digits), so neither the page nor its count
+/// reads the customers table.
 pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result<(Vec<i64>, i64)> {
     let offset = (q.page - 1).saturating_mul(q.items);
-    let Some(matches) = match_query(q) else {
+    let Some(lookups) = search_lookups(q) else {
         let count: i64 = conn
             .prepare_cached("SELECT customers_count FROM stores WHERE id = ?1")?
             .query_row([store_id], |r| r.get(0))?;
-        let mut stmt = conn.prepare_cached(
-            "SELECT id FROM customers WHERE store_id = ?1 AND erased_at IS NULL
-             ORDER BY id DESC LIMIT ?2 OFFSET ?3",
-        )?;
-        let ids = stmt
-            .query_map(params![store_id, q.items, offset], |r| r.get(0))?
-            .collect::<rusqlite::Result<Vec<i64>>>()?;
-        return Ok((ids, count));
-    };
-    let mut args: Vec<Box<dyn ToSql>> = vec![Box::new(store_id)];
-    let mut parts = Vec::new();
-    for (sql, values) in matches {
-        let mut sql = sql.to_string();
-        for v in values {
-            args.push(Box::new(v));
-            sql = sql.replacen("{}", &format!("?{}", args.len()), 1);
+        if offset >= count {
+            return Ok((Vec::new(), count));
         }
-        parts.push(sql);
+        return Ok((newest_page(conn, store_id, offset, q.items)?, count));
+    };
+    let mut ids: Vec<i64> = Vec::new();
+    let mut sorted = true;
+    for lookup in &lookups {
+        let found = match lookup {
+            Lookup::Sql(sql, values) => {
+                let mut args: Vec<&dyn ToSql> = vec![&store_id];
+                args.extend(values.iter().map(|v| v as &dyn ToSql));
+                conn.prepare_cached(sql)?
+                    .query_map(args.as_slice(), |r| r.get(0))?
+                    .collect::<rusqlite::Result<Vec<i64>>>()?
+            }
+            Lookup::Fragment(expression) => {
+                let base = store_id << SEARCH_KEY_SHIFT;
+                conn.prepare_cached(
+                    "SELECT rowid FROM customer_search
+                     WHERE customer_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3",
+                )?
+                .query_map(
+                    params![expression, base, base + (1 << SEARCH_KEY_SHIFT) - 1],
+                    |r| Ok(r.get::<_, i64>(0)? - base),
+                )?
+                .collect::<rusqlite::Result<Vec<i64>>>()?
+            }
+        };
+        // The trigram index hands its matches over in id order; one id is in order too.
+        if !found.is_empty() {
+            sorted &= ids.is_empty() && (found.len() == 1 || matches!(lookup, Lookup::Fragment(_)));
+            ids.extend(found);
+        }
     }
-    let sql = format!(
-        "WITH m(id) AS ({}) SELECT c.id FROM m CROSS JOIN customers c ON c.id = m.id
-         WHERE c.store_id = ?1 AND c.erased_at IS NULL ORDER BY c.id DESC",
-        parts.join(" UNION ")
-    );
-    let arg_refs: Vec<&dyn ToSql> = args.iter().map(|b| b.as_ref()).collect();
-    // One pass gives both the count and the page.
-    let all = conn
-        .prepare_cached(&sql)?
-        .query_map(arg_refs.as_slice(), |r| r.get::<_, i64>(0))?
-        .collect::<rusqlite::Result<Vec<i64>>>()?;
-    let count = all.len() as i64;
-    let start = usize::try_from(offset).unwrap_or(usize::MAX).min(all.len());
-    let end = start.saturating_add(q.items as usize).min(all.len());
-    let ids = all[start..end].to_vec();
-    Ok((ids, count))
+    if !sorted {
+        ids.sort_unstable();
+        ids.dedup();
+    }
+    let count = ids.len() as i64;
+    // Newest first: the page counts back from the end of the ascending ids.
+    let skip = usize::try_from(offset).unwrap_or(usize::MAX).min(ids.len());
+    let take = usize::try_from(q.items).unwrap_or(0);
+    let page = ids[..ids.len() - skip]
+        .iter()
+        .rev()
+        .take(take)
+        .copied()
+        .collect();
+    Ok((page, count))
 }
 
-/// The index look-ups that together find a search's matches: `(sql, values)` pairs whose
-/// `{}` are filled with numbered parameters (`?1` is the store id). `None`: no filter.
-fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
-    let mut parts: Vec<(&'static str, Vec<String>)> = Vec::new();
+/// The ids of page `offset / items` of a store's live customers, newest first. The
+/// block counts say which block of ids the page starts in, so the index is entered
+/// there instead of being walked from the newest customer.
+fn newest_page(
+    conn: &Connection,
+    store_id: i64,
+    offset: i64,
+    items: i64,
+) -> rusqlite::Result<Vec<i64>> {
+    let (mut before, mut skip) = (i64::MAX, offset);
+    if offset >= 1 << PAGE_BLOCK_SHIFT {
+        let mut stmt = conn.prepare_cached(
+            "SELECT block, customers FROM customer_pages WHERE store_id = ?1 ORDER BY block DESC",
+        )?;
+        let mut rows = stmt.query([store_id])?;
+        while let Some(row) = rows.next()? {
+            let (block, customers): (i64, i64) = (row.get(0)?, row.get(1)?);
+            if skip < customers {
+                before = (block + 1) << PAGE_BLOCK_SHIFT;
+                break;
+            }
+            skip -= customers;
+        }
+    }
+    conn.prepare_cached(
+        "SELECT id FROM customers WHERE store_id = ?1 AND erased_at IS NULL AND id < ?2
+         ORDER BY id DESC LIMIT ?3 OFFSET ?4",
+    )?
+    .query_map(params![store_id, before, items, skip], |r| r.get(0))?
+    .collect()
+}
+
+/// One index look-up of a search; each yields customer ids of live customers of the
+/// store.
+enum Lookup {
+    /// SQL whose `?1` is the store id and `?2`, `?3` ... the values.
+    Sql(&'static str, Vec<String>),
+    /// An FTS5 expression for the store's range of the trigram index.
+    Fragment(String),
+}
+
+/// The index look-ups that together find a search's matches. `None`: no filter.
+fn search_lookups(q: &ListQuery) -> Option<Vec<Lookup>> {
+    // An erased customer has no external references, email, phone or name keys, and
+    // is not in the trigram index; only a card code can still lead to one.
+    const BY_REFERENCE: &str =
+        "SELECT customer_id FROM external_references WHERE store_id = ?1 AND external_id = ?2";
     let source = q.source.as_deref().map(str::trim).filter(|s| !s.is_empty());
     let external_id = q
         .external_id
@@ -412,88 +479,75 @@ fn match_query(q: &ListQuery) -> Option<Vec<(&'static str, Vec<String>)>> {
         .map(str::trim)
         .filter(|s| !s.is_empty());
     match (source, external_id) {
-        (Some(s), Some(e)) => parts.push((
-            "SELECT customer_id FROM external_references WHERE store_id = ?1 AND source = {} AND external_id = {}",
-            vec![s.into(), e.into()],
-        )),
-        (Some(s), None) => parts.push((
-            "SELECT customer_id FROM external_references WHERE store_id = ?1 AND source = {}",
-            vec![s.into()],
-        )),
-        (None, Some(e)) => parts.push((
-            "SELECT customer_id FROM external_references WHERE store_id = ?1 AND external_id = {}",
-            vec![e.into()],
-        )),
-        (None, None) => {}
-    }
-    if !parts.is_empty() {
         // An exact look-up by reference; a `search` given alongside is not combined.
-        return Some(parts);
+        (Some(s), Some(e)) => {
+            return Some(vec![Lookup::Sql(
+                "SELECT customer_id FROM external_references
+                 WHERE store_id = ?1 AND source = ?2 AND external_id = ?3",
+                vec![s.into(), e.into()],
+            )])
+        }
+        (Some(s), None) => {
+            return Some(vec![Lookup::Sql(
+                "SELECT customer_id FROM external_references WHERE store_id = ?1 AND source = ?2",
+                vec![s.into()],
+            )])
+        }
+        (None, Some(e)) => return Some(vec![Lookup::Sql(BY_REFERENCE, vec![e.into()])]),
+        (None, None) => {}
     }
     let s = q
         .search
         .as_deref()
         .map(str::trim)
         .filter(|s| !s.is_empty())?;
+    let mut lookups = Vec::new();
     let lower = s.to_lowercase();
-    if let Some(code) = CardCode::normalise(s) {
-        parts.push((
-            "SELECT customer_id FROM customer_cards WHERE store_id = ?1 AND code = {}",
-            vec![code],
-        ));
-    }
-    parts.push((
-        "SELECT customer_id FROM external_references WHERE store_id = ?1 AND external_id = {}",
-        vec![s.to_string()],
-    ));
     let digits: String = s.chars().filter(char::is_ascii_digit).collect();
     let phone_like = s
         .chars()
         .all(|c| c.is_ascii_digit() || " +-().".contains(c));
     if let Ok(email) = Email::parse(s) {
         // A whole address: the unique index answers it exactly.
-        parts.push((
-            "SELECT id FROM customers WHERE store_id = ?1 AND email = {}",
+        lookups.push(Lookup::Sql(
+            "SELECT id FROM customers WHERE store_id = ?1 AND email = ?2",
             vec![email.as_str().to_string()],
         ));
     } else if phone_like && digits.len() >= 3 {
-        match Phone::parse(s, q.default_country) {
+        lookups.push(match Phone::parse(s, q.default_country) {
             // A whole number: the unique index answers it exactly.
-            Ok(phone) => parts.push((
-                "SELECT id FROM customers WHERE store_id = ?1 AND phone = {}",
+            Ok(phone) => Lookup::Sql(
+                "SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2",
                 vec![phone.as_str().to_string()],
-            )),
+            ),
             // Some digits of a number: the trigram index over phone digits.
-            Err(_) => parts.push((
-                "SELECT rowid FROM customer_search WHERE customer_search MATCH {}",
-                vec![format!("phone : \"{digits}\"")],
-            )),
-        }
+            Err(_) => Lookup::Fragment(format!("phone : \"{digits}\"")),
+        });
     } else if lower.chars().count() >= 3 {
-        parts.push((
-            "SELECT rowid FROM customer_search WHERE customer_search MATCH {}",
-            vec![format!(
-                "{{name email}} : \"{}\"",
-                lower.replace('"', "\"\"")
-            )],
-        ));
+        lookups.push(Lookup::Fragment(format!(
+            "{{name email}} : \"{}\"",
+            lower.replace('"', "\"\"")
+        )));
     } else {
         // Too short for the trigram index: names and emails starting with the text.
         let hi = format!("{lower}\u{10FFFF}");
-        parts.push((
-            "SELECT id FROM customers WHERE store_id = ?1 AND first_name_key >= {} AND first_name_key < {}",
-            vec![lower.clone(), hi.clone()],
-        ));
-        parts.push((
-            "SELECT id FROM customers WHERE store_id = ?1 AND last_name_key >= {} AND last_name_key < {}",
-            vec![lower.clone(), hi.clone()],
-        ));
-        parts.push((
-            "SELECT id FROM customers WHERE store_id = ?1 AND email >= {} AND email < {}",
-            vec![lower, hi],
+        for sql in [
+            "SELECT id FROM customers WHERE store_id = ?1 AND first_name_key >= ?2 AND first_name_key < ?3",
+            "SELECT id FROM customers WHERE store_id = ?1 AND last_name_key >= ?2 AND last_name_key < ?3",
+            "SELECT id FROM customers WHERE store_id = ?1 AND email >= ?2 AND email < ?3",
+        ] {
+            lookups.push(Lookup::Sql(sql, vec![lower.clone(), hi.clone()]));
+        }
+    }
+    if let Some(code) = CardCode::normalise(s) {
+        lookups.push(Lookup::Sql(
+            "SELECT cc.customer_id FROM customer_cards cc JOIN customers c ON c.id = cc.customer_id
+             WHERE cc.store_id = ?1 AND cc.code = ?2 AND c.erased_at IS NULL",
+            vec![code],
         ));
     }
-    Some(parts)
+    lookups.push(Lookup::Sql(BY_REFERENCE, vec![s.to_string()]));
+    Some(lookups)
 }
 
 /// Prepares the customer search index for a bulk import of many customers in big

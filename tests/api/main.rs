@@ -14,6 +14,7 @@ mod errors;
 mod search;
 mod stores;
 
+mod big_lists;
 mod checkpoints;
 mod concurrency;
 mod deliveries;

@@ -83,6 +83,24 @@ fn build_v1(path: &std::path::Path) {
          COMMIT;",
     )
     .unwrap();
+    // A customer of another store who would match the same searches, and one of this
+    // store erased on request (as stampd erased them: one UPDATE).
+    conn.execute_batch(
+        "INSERT INTO stores (id, name, store_name, created_at, updated_at)
+         VALUES (8, 'Next Door', 'Next Door', '2024-03-01T09:00:00.000Z',
+             '2024-03-01T09:00:00.000Z');
+         INSERT INTO customers (id, store_id, first_name, last_name, email, phone,
+             metadata, first_name_key, last_name_key, created_at, updated_at)
+         VALUES (12, 8, 'Zoë', 'Obrien', 'zoe@next.example', '+14155550133', '{}', 'zoë',
+             'obrien', '2024-03-02T10:00:00.000Z', '2024-03-02T10:00:00.000Z'),
+                (14, 7, 'Zora', 'Brienne', 'zora@example.com', NULL, '{}', 'zora',
+             'brienne', '2024-03-02T11:00:00.000Z', '2024-03-02T11:00:00.000Z');
+         UPDATE customers SET first_name = '', first_name_key = '', last_name = NULL,
+             last_name_key = NULL, email = NULL, phone = NULL, metadata = '{}',
+             erased_at = '2024-03-05T10:00:00.000Z', updated_at = '2024-03-05T10:00:00.000Z'
+         WHERE id = 14;",
+    )
+    .unwrap();
     // The V1 triggers kept the counters.
     let counts: (i64, i64) = conn
         .query_row(
@@ -227,6 +245,30 @@ fn a_first_schema_database_migrates_forward_with_its_data() {
         assert_eq!(r.body["pagination"]["count"], 1, "{q}: {}", r.text);
         assert_eq!(r.body["customers"][0]["id"], 11, "{q}: {}", r.text);
     }
+    // Rebuilt by store (V2): the other store's Zoë and the erased Zora are not found,
+    // and the list counts by block agree with the store's counter.
+    {
+        let conn = open_db(&env.db);
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT sum(customers) FROM customer_pages WHERE store_id = 7",
+                []
+            ),
+            1
+        );
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT sum(customers) FROM customer_pages WHERE store_id = 8",
+                []
+            ),
+            1
+        );
+    }
+    let r = client.get(&client.store_path("/customers?items=1&page=1"));
+    assert_eq!(r.body["pagination"]["count"], 1, "{}", r.text);
+    assert_eq!(r.body["customers"][0]["id"], 11, "{}", r.text);
 
     let cc = client.get(&client.card_path(11, 13, ""));
     assert_eq!(cc.status, 200, "{}", cc.text);
