@@ -63,6 +63,10 @@ impl Application {
                 settings.signup_rate_limit_per_hour,
             ),
             wallets: crate::wallet::Wallets::load(&settings)?,
+            // Two requests per reader: one at work, one ready to take it over.
+            read_gate: std::sync::Arc::new(tokio::sync::Semaphore::new(
+                2 * settings.read_pool_size as usize,
+            )),
             settings: settings.clone(),
         });
         let app_state = state.clone();
