@@ -63,9 +63,9 @@ impl Application {
                 settings.signup_rate_limit_per_hour,
             ),
             wallets: crate::wallet::Wallets::load(&settings)?,
-            // Two requests per reader: one at work, one ready to take it over.
+            // One turn per reader: a request with a turn never waits in the pool.
             read_gate: std::sync::Arc::new(tokio::sync::Semaphore::new(
-                2 * settings.read_pool_size as usize,
+                settings.read_pool_size as usize,
             )),
             settings: settings.clone(),
         });

@@ -141,7 +141,7 @@ impl Default for Settings {
             bind: "127.0.0.1:8080".into(),
             database: PathBuf::from("stampd.db"),
             synchronous: Synchronous::Full,
-            read_pool_size: 4,
+            read_pool_size: 6,
             busy_timeout_ms: 5000,
             public_url: None,
             default_country: phonenumber::country::Id::US,

@@ -51,9 +51,9 @@ pub struct AppState {
     pub wallets: crate::wallet::Wallets,
     /// True while the full database check of a big database runs after startup.
     pub db_check_running: std::sync::atomic::AtomicBool,
-    /// API reads queue here, first come first served, before they ask the pool for a
-    /// reader (whose waiters are woken in no fixed order): under load no request waits
-    /// much longer than the others.
+    /// One turn per reader connection. API reads queue here, first come first served,
+    /// instead of in the pool (whose waiters are woken in no fixed order): under load
+    /// no request waits much longer than the others.
     pub read_gate: std::sync::Arc<tokio::sync::Semaphore>,
 }
 
