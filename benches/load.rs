@@ -436,7 +436,8 @@ fn build_dataset(path: &Path, customers: u64) -> Dataset {
 }
 
 /// (customer id, customer card id, code) of a sample of dataset cards, for stamps,
-/// redemptions and code searches.
+/// redemptions and code searches. Big enough that no card is redeemed more often than
+/// its stamps allow (each starts with 9) during a run.
 struct CardIds(Vec<(i64, i64, String)>);
 
 impl CardIds {
@@ -447,7 +448,7 @@ impl CardIds {
             .prepare("SELECT id, code FROM customer_cards WHERE customer_id = ?1")
             .unwrap();
         let mut v = Vec::new();
-        for _ in 0..20_000.min(count) {
+        for _ in 0..100_000.min(count) {
             let c = first + rng.random_range(0..count);
             if let Some((id, code)) = stmt
                 .query_row([c], |r| Ok((r.get::<_, i64>(0)?, r.get::<_, String>(1)?)))
