@@ -122,13 +122,7 @@ fn deep_pages_and_searches_of_interleaved_stores_list_each_live_customer_once() 
         .map(|(_, id)| *id)
         .collect();
     for id in &erased {
-        let r = app.request(
-            "DELETE",
-            &app.store_path(&format!("/customers/{id}")),
-            Some(&app.token),
-            None,
-            None,
-        );
+        let r = app.delete(&app.store_path(&format!("/customers/{id}")));
         assert_eq!(r.status, 204, "erase {id}: {}", r.text);
     }
     let r = app.request(

@@ -1370,13 +1370,7 @@ fn delete_erases_personal_data_and_keeps_the_anonymised_ledger() {
     );
     assert_eq!(stamp.status, 200, "{}", stamp.text);
 
-    let r = app.request(
-        "DELETE",
-        &app.store_path(&format!("/customers/{id}")),
-        Some(&app.token),
-        None,
-        None,
-    );
+    let r = app.delete(&app.store_path(&format!("/customers/{id}")));
     assert_eq!(r.status, 204, "{}", r.text);
     assert!(r.text.is_empty());
 

@@ -143,6 +143,10 @@ impl TestApp {
         self.request("GET", path, Some(&self.token), None, None)
     }
 
+    pub fn delete(&self, path: &str) -> Resp {
+        self.request("DELETE", path, Some(&self.token), None, None)
+    }
+
     pub fn post(&self, path: &str, body: &Value) -> Resp {
         self.request(
             "POST",
