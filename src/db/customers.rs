@@ -435,6 +435,7 @@ fn newest_page(
     items: i64,
 ) -> rusqlite::Result<Vec<i64>> {
     let (mut before, mut skip) = (i64::MAX, offset);
+    // Within the first block's worth of customers, stepping over them is as quick.
     if offset >= 1 << PAGE_BLOCK_SHIFT {
         let mut stmt = conn.prepare_cached(
             "SELECT block, customers FROM customer_pages WHERE store_id = ?1 ORDER BY block DESC",

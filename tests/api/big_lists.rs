@@ -21,15 +21,7 @@ fn import(app: &TestApp, store: i64, prefix: &str, range: std::ops::Range<usize>
             metadata: Default::default(),
         })
         .collect();
-    let mut conn = app.conn();
-    conn.busy_timeout(std::time::Duration::from_secs(10))
-        .unwrap();
-    let tx = conn
-        .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-        .unwrap();
-    let ids = db::customers::insert_many(&tx, store, &fields).unwrap();
-    tx.commit().unwrap();
-    ids
+    app.write_tx(|tx| db::customers::insert_many(tx, store, &fields).unwrap())
 }
 
 fn get(app: &TestApp, token: &str, store: i64, query: &str) -> Resp {

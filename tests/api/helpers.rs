@@ -100,6 +100,20 @@ impl TestApp {
         stampd::db::open_connection(&self.db_path(), &settings).expect("open db")
     }
 
+    /// Runs `f` in one IMMEDIATE transaction on a direct connection (waiting up to 10 s
+    /// for the server's writer) and commits it.
+    pub fn write_tx<T>(&self, f: impl FnOnce(&rusqlite::Transaction) -> T) -> T {
+        let mut conn = self.conn();
+        conn.busy_timeout(std::time::Duration::from_secs(10))
+            .expect("busy timeout");
+        let tx = conn
+            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
+            .expect("begin");
+        let out = f(&tx);
+        tx.commit().expect("commit");
+        out
+    }
+
     /// Creates another store and a token for it only.
     pub fn new_store(&self, name: &str) -> (i64, String) {
         let mut conn = self.conn();

@@ -31,18 +31,10 @@ fn imported_customers_and_cards_are_served_searchable_with_their_ledger() {
     // More than one statement's worth of rows, so chunking is exercised.
     let n = 2_600;
     let fields = imported_fields(n);
-    let (ids, card_ids) = {
-        let mut conn = app.conn();
-        conn.busy_timeout(std::time::Duration::from_secs(10))
-            .unwrap();
-        let tx = conn
-            .transaction_with_behavior(rusqlite::TransactionBehavior::Immediate)
-            .unwrap();
-        db::customers::begin_bulk_import(&tx).unwrap();
-        let ids = db::customers::insert_many(&tx, app.store_id, &fields).unwrap();
-        let template = db::cards::find(&tx, app.store_id, card_id)
-            .unwrap()
-            .unwrap();
+    let (ids, card_ids) = app.write_tx(|tx| {
+        db::customers::begin_bulk_import(tx).unwrap();
+        let ids = db::customers::insert_many(tx, app.store_id, &fields).unwrap();
+        let template = db::cards::find(tx, app.store_id, card_id).unwrap().unwrap();
         let imports: Vec<db::customer_cards::CardImport> = ids
             .iter()
             .enumerate()
@@ -52,11 +44,10 @@ fn imported_customers_and_cards_are_served_searchable_with_their_ledger() {
             })
             .collect();
         let card_ids =
-            db::customer_cards::import_cards(&tx, app.store_id, &template, &imports).unwrap();
-        db::customers::end_bulk_import(&tx).unwrap();
-        tx.commit().unwrap();
+            db::customer_cards::import_cards(tx, app.store_id, &template, &imports).unwrap();
+        db::customers::end_bulk_import(tx).unwrap();
         (ids, card_ids)
-    };
+    });
     assert_eq!(ids.len(), n);
     assert_eq!(card_ids.len(), n);
 
