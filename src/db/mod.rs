@@ -659,6 +659,26 @@ mod tests {
         db.write(|conn| Ok(stores::insert(conn, "Shop")?)).unwrap();
     }
 
+    /// The bundled SQLite is built with each connection's page cache its own (see
+    /// `.cargo/config.toml`): with SQLITE_ENABLE_MEMORY_MANAGEMENT every reader's cache
+    /// would share one pool behind one mutex.
+    #[test]
+    fn each_connection_has_a_page_cache_of_its_own() {
+        let conn = Connection::open_in_memory().unwrap();
+        let options: Vec<String> = conn
+            .prepare("PRAGMA compile_options")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<rusqlite::Result<_>>()
+            .unwrap();
+        assert!(options.iter().any(|o| o == "THREADSAFE=1"), "{options:?}");
+        assert!(
+            !options.iter().any(|o| o == "ENABLE_MEMORY_MANAGEMENT"),
+            "SQLite was built with ENABLE_MEMORY_MANAGEMENT: {options:?}"
+        );
+    }
+
     /// A read that fails or panics must not hand its connection back to the pool still
     /// inside its transaction: the next read on it would see an old snapshot.
     #[test]
