@@ -386,6 +386,7 @@ fn build_dataset(path: &Path, customers: u64) -> Dataset {
     )
     .unwrap();
     db::customers::begin_bulk_import(&conn).unwrap();
+    let started = Instant::now();
     let mut first_customer = 0;
     let batch = 50_000;
     let mut n = 0;
@@ -421,10 +422,20 @@ fn build_dataset(path: &Path, customers: u64) -> Dataset {
         n = (n + batch).min(customers);
         eprint!("\r  {n} customers");
     }
-    eprintln!();
+    eprintln!(" ({:.1} s)", started.elapsed().as_secs_f64());
+    let t = Instant::now();
     db::customers::end_bulk_import(&conn).unwrap();
+    eprintln!(
+        "  search index merged in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
+    let t = Instant::now();
     conn.execute_batch("PRAGMA optimize; PRAGMA wal_checkpoint(TRUNCATE);")
         .unwrap();
+    eprintln!(
+        "  optimized and checkpointed in {:.1} s",
+        t.elapsed().as_secs_f64()
+    );
     Dataset {
         store_id,
         card_id,

@@ -232,41 +232,33 @@ pub fn import_cards(
     card: &Card,
     imports: &[CardImport],
 ) -> rusqlite::Result<Vec<i64>> {
+    import_cards_with(conn, store_id, card, imports, CardCode::generate)
+}
+
+/// [`import_cards`] with the codes drawn from `next_code`.
+fn import_cards_with(
+    conn: &Connection,
+    store_id: i64,
+    card: &Card,
+    imports: &[CardImport],
+    mut next_code: impl FnMut() -> CardCode,
+) -> rusqlite::Result<Vec<i64>> {
     const CARDS_PER_STATEMENT: usize = 500;
     const EVENTS_PER_STATEMENT: usize = 1000;
     let now = time_fmt::now();
     let initial = card.design.initial_stamps;
     let mut ids = Vec::with_capacity(imports.len());
     for chunk in imports.chunks(CARDS_PER_STATEMENT) {
-        let mut codes = std::collections::HashSet::with_capacity(chunk.len());
-        let mut values: Vec<Box<dyn ToSql>> = Vec::with_capacity(chunk.len() * 10);
-        for import in chunk {
-            let code = loop {
-                let c = CardCode::generate();
-                if !codes.contains(c.as_str()) && !code_taken(conn, store_id, c.as_str())? {
-                    break c;
+        // A code drawn at random clashes with another card's very rarely (a few times
+        // in a million-card import), so a statement first goes in without looking its
+        // codes up, and only one that clashed is redone with every code checked.
+        let chunk_ids =
+            match insert_card_rows(conn, store_id, card, chunk, &now, &mut next_code, false) {
+                Err(e) if is_code_clash(&e) => {
+                    insert_card_rows(conn, store_id, card, chunk, &now, &mut next_code, true)?
                 }
+                result => result?,
             };
-            codes.insert(code.as_str().to_string());
-            let balance = initial + import.visits.iter().sum::<i64>();
-            values.push(Box::new(store_id));
-            values.push(Box::new(import.customer_id));
-            values.push(Box::new(card.id));
-            values.push(Box::new(code.as_str().to_string()));
-            values.push(Box::new(uuid::Uuid::new_v4().to_string()));
-            values.push(Box::new(balance));
-            values.push(Box::new(pass_auth_token()));
-            values.push(Box::new(now.clone()));
-            values.push(Box::new(now.clone()));
-            values.push(Box::new(now.clone()));
-        }
-        let chunk_ids = super::insert_rows(
-            conn,
-            "customer_cards (store_id, customer_id, card_id, code, uuid, stamps_count,
-                pass_auth_token, issued_at, created_at, updated_at)",
-            10,
-            &values,
-        )?;
         let mut events = Vec::new();
         for (import, &id) in chunk.iter().zip(&chunk_ids) {
             let mut balance = 0;
@@ -301,6 +293,60 @@ pub fn import_cards(
         ids.extend(chunk_ids);
     }
     Ok(ids)
+}
+
+/// One statement of an import's cards, each with a fresh code (looked up first when
+/// `check_codes`), uuid and balance. A failed statement leaves nothing behind.
+fn insert_card_rows(
+    conn: &Connection,
+    store_id: i64,
+    card: &Card,
+    chunk: &[CardImport],
+    now: &str,
+    next_code: &mut impl FnMut() -> CardCode,
+    check_codes: bool,
+) -> rusqlite::Result<Vec<i64>> {
+    let mut codes = std::collections::HashSet::with_capacity(chunk.len());
+    let mut values: Vec<Box<dyn ToSql>> = Vec::with_capacity(chunk.len() * 10);
+    for import in chunk {
+        let code = loop {
+            let c = next_code();
+            let taken = codes.contains(c.as_str())
+                || (check_codes && code_taken(conn, store_id, c.as_str())?);
+            if !taken {
+                break c;
+            }
+        };
+        codes.insert(code.as_str().to_string());
+        let balance = card.design.initial_stamps + import.visits.iter().sum::<i64>();
+        values.push(Box::new(store_id));
+        values.push(Box::new(import.customer_id));
+        values.push(Box::new(card.id));
+        values.push(Box::new(code.as_str().to_string()));
+        values.push(Box::new(uuid::Uuid::new_v4().to_string()));
+        values.push(Box::new(balance));
+        values.push(Box::new(pass_auth_token()));
+        values.push(Box::new(now.to_string()));
+        values.push(Box::new(now.to_string()));
+        values.push(Box::new(now.to_string()));
+    }
+    super::insert_rows(
+        conn,
+        "customer_cards (store_id, customer_id, card_id, code, uuid, stamps_count,
+            pass_auth_token, issued_at, created_at, updated_at)",
+        10,
+        &values,
+    )
+}
+
+/// Whether an insert failed on the unique index of card codes.
+fn is_code_clash(e: &rusqlite::Error) -> bool {
+    matches!(
+        e,
+        rusqlite::Error::SqliteFailure(f, Some(message))
+            if f.extended_code == rusqlite::ffi::SQLITE_CONSTRAINT_UNIQUE
+                && message.contains("customer_cards.code")
+    )
 }
 
 fn code_taken(conn: &Connection, store_id: i64, code: &str) -> rusqlite::Result<bool> {
@@ -362,9 +408,18 @@ pub fn apply(
 /// The secret a Wallet device presents for one pass (128 random bits, hex).
 fn pass_auth_token() -> String {
     use rand::RngCore;
+    const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];
     rand::rng().fill_bytes(&mut bytes);
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    bytes
+        .iter()
+        .flat_map(|b| {
+            [
+                HEX[usize::from(b >> 4)] as char,
+                HEX[usize::from(b & 15)] as char,
+            ]
+        })
+        .collect()
 }
 
 /// Everything a public view of one card shows (web card page, wallet passes), found by
@@ -468,4 +523,97 @@ pub fn ids_of_customer(conn: &Connection, customer_id: i64) -> rusqlite::Result<
         conn.prepare_cached("SELECT id FROM customer_cards WHERE customer_id = ?1 ORDER BY id")?;
     let rows = stmt.query_map([customer_id], |r| r.get(0))?;
     rows.collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Settings;
+    use crate::db::{self, cards, customers, stores};
+
+    fn codes(list: &[&str]) -> impl FnMut() -> CardCode {
+        let mut list: Vec<CardCode> = list.iter().map(|c| CardCode::parse(c).unwrap()).collect();
+        list.reverse();
+        move || list.pop().expect("no codes left")
+    }
+
+    fn code_of(conn: &Connection, customer_id: i64) -> Option<String> {
+        conn.query_row(
+            "SELECT code FROM customer_cards WHERE customer_id = ?1",
+            [customer_id],
+            |r| r.get(0),
+        )
+        .optional()
+        .unwrap()
+    }
+
+    /// An import statement whose random code is already another card's is redone with
+    /// every code looked up; the statement that clashed leaves nothing behind.
+    #[test]
+    fn an_import_redoes_a_statement_whose_code_clashed() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("t.db");
+        let settings = Settings {
+            database: path.clone(),
+            ..Settings::default()
+        };
+        let mut conn = db::open_connection(&path, &settings).unwrap();
+        db::migrate(&mut conn, &path).unwrap();
+        let store = stores::insert(&conn, "Shop").unwrap();
+        let design = cards::CardDesign {
+            name: "Coffee".into(),
+            stamps_required: 10,
+            initial_stamps: 1,
+            ..Default::default()
+        };
+        let card_id = cards::insert(&conn, store, &design, None).unwrap();
+        let card = cards::find(&conn, store, card_id).unwrap().unwrap();
+        let people: Vec<customers::CustomerFields> = ["Ann", "Bob", "Cy"]
+            .iter()
+            .map(|n| customers::CustomerFields {
+                first_name: n.to_string(),
+                last_name: None,
+                email: None,
+                phone: None,
+                birthday: None,
+                metadata: Default::default(),
+            })
+            .collect();
+        let ids = customers::insert_many(&conn, store, &people).unwrap();
+        let import = |id: i64| CardImport {
+            customer_id: id,
+            visits: vec![3],
+        };
+
+        import_cards_with(&conn, store, &card, &[import(ids[0])], codes(&["ACDC3467"])).unwrap();
+        // Bob draws Ann's code, so the statement fails; redone, Bob's code is looked up,
+        // found taken and drawn again.
+        let done = import_cards_with(
+            &conn,
+            store,
+            &card,
+            &[import(ids[1]), import(ids[2])],
+            codes(&["ACDC3467", "KKKK4444", "ACDC3467", "MMMM6666", "PPPP7777"]),
+        )
+        .unwrap();
+        assert_eq!(done.len(), 2);
+        assert_eq!(code_of(&conn, ids[0]).as_deref(), Some("ACDC3467"));
+        assert_eq!(code_of(&conn, ids[1]).as_deref(), Some("MMMM6666"));
+        assert_eq!(code_of(&conn, ids[2]).as_deref(), Some("PPPP7777"));
+        let (cards_count, events, balance): (i64, i64, i64) = conn
+            .query_row(
+                "SELECT (SELECT count(*) FROM customer_cards),
+                        (SELECT count(*) FROM stamp_events),
+                        (SELECT sum(stamps_count) FROM customer_cards)",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!((cards_count, events, balance), (3, 6, 12));
+
+        // Any other failure is the caller's: enrolling Ann twice is refused as before.
+        let again = import_cards_with(&conn, store, &card, &[import(ids[0])], codes(&["TTTT9999"]));
+        assert!(again.is_err());
+        assert_eq!(code_of(&conn, ids[0]).as_deref(), Some("ACDC3467"));
+    }
 }

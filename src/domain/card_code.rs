@@ -30,6 +30,11 @@ impl CardCode {
         (s.len() == LENGTH && s.bytes().all(|b| ALPHABET.contains(&b))).then_some(s)
     }
 
+    /// A code as a person or a scanner types it; `None` when it is not a code.
+    pub fn parse(input: &str) -> Option<CardCode> {
+        Self::normalise(input).map(CardCode)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
