@@ -161,6 +161,18 @@ fn main() {
                     auth,
                 )
             }));
+            rows.push(run_load(&cfg, "search exact phone", |rng| {
+                let n = rng.random_range(0..data.customers as u64);
+                // The whole number as stored, its `+` written %2B in the query string.
+                Req::get(
+                    addr,
+                    &format!(
+                        "/api/v1/accounts/{s}/customers?search=%2B{}",
+                        &phone(n)[1..]
+                    ),
+                    auth,
+                )
+            }));
             rows.push(run_load(&cfg, "search phone digits", |rng| {
                 let n = rng.random_range(0..data.customers as u64);
                 Req::get(
@@ -350,7 +362,8 @@ fn email(n: u64) -> String {
 }
 
 fn phone(n: u64) -> String {
-    format!("+1415{:07}", 1_000_000 + n % 8_000_000)
+    // Valid numbers, as stampd stores them (a local number cannot start with 0 or 1).
+    format!("+1415{:07}", 2_000_000 + n % 8_000_000)
 }
 
 fn build_dataset(path: &Path, customers: u64) -> Dataset {
