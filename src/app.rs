@@ -69,6 +69,14 @@ impl Application {
             )),
             settings: settings.clone(),
         });
+        // The phone number plans load on a thread of their own now, not in the first
+        // request that reads a number.
+        if let Err(e) = std::thread::Builder::new()
+            .name("number-plans".into())
+            .spawn(crate::domain::Phone::load_number_plans)
+        {
+            log::warn!("phone number plans not loaded ahead: {e}");
+        }
         let app_state = state.clone();
         let cors_origins = settings.cors_allowed_origins.clone();
         let access_log =

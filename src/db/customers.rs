@@ -381,30 +381,27 @@ pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result
     let mut ids: Vec<i64> = Vec::new();
     let mut sorted = true;
     for lookup in &lookups {
-        let found = match lookup {
-            Lookup::Sql(sql, values) => {
-                let mut args: Vec<&dyn ToSql> = vec![&store_id];
-                args.extend(values.iter().map(|v| v as &dyn ToSql));
-                conn.prepare_cached(sql)?
-                    .query_map(args.as_slice(), |r| r.get(0))?
-                    .collect::<rusqlite::Result<Vec<i64>>>()?
-            }
-            Lookup::Fragment(expression) => {
-                let base = store_id << SEARCH_KEY_SHIFT;
-                conn.prepare_cached(
-                    "SELECT rowid FROM customer_search
-                     WHERE customer_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3",
-                )?
-                .query_map(
-                    params![expression, base, base + (1 << SEARCH_KEY_SHIFT) - 1],
-                    |r| Ok(r.get::<_, i64>(0)? - base),
-                )?
-                .collect::<rusqlite::Result<Vec<i64>>>()?
+        let (found, in_order) = match lookup {
+            Lookup::Sql(sql, values) => (sql_ids(conn, store_id, sql, values)?, false),
+            Lookup::Fragment(expression) => (fragment_ids(conn, store_id, expression)?, true),
+            Lookup::WholePhone {
+                e164,
+                input,
+                digits,
+            } => {
+                let found = sql_ids(conn, store_id, BY_PHONE, std::slice::from_ref(e164))?;
+                // Only a number found unchecked needs no check: every stored one is valid.
+                // A number that is not valid is searched for as digits, like any other.
+                if found.is_empty() && Phone::parse(input, q.default_country).is_err() {
+                    (fragment_ids(conn, store_id, &phone_fragment(digits))?, true)
+                } else {
+                    (found, false)
+                }
             }
         };
         // The trigram index hands its matches over in id order; one id is in order too.
         if !found.is_empty() {
-            sorted &= ids.is_empty() && (found.len() == 1 || matches!(lookup, Lookup::Fragment(_)));
+            sorted &= ids.is_empty() && (found.len() == 1 || in_order);
             ids.extend(found);
         }
     }
@@ -423,6 +420,40 @@ pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result
         .copied()
         .collect();
     Ok((page, count))
+}
+
+const BY_PHONE: &str = "SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2";
+
+/// The ids an SQL look-up finds (`?1` the store, `?2`... the values).
+fn sql_ids(
+    conn: &Connection,
+    store_id: i64,
+    sql: &str,
+    values: &[String],
+) -> rusqlite::Result<Vec<i64>> {
+    let mut args: Vec<&dyn ToSql> = vec![&store_id];
+    args.extend(values.iter().map(|v| v as &dyn ToSql));
+    conn.prepare_cached(sql)?
+        .query_map(args.as_slice(), |r| r.get(0))?
+        .collect()
+}
+
+/// The ids of the store's customers matching an FTS5 expression, in id order.
+fn fragment_ids(conn: &Connection, store_id: i64, expression: &str) -> rusqlite::Result<Vec<i64>> {
+    let base = store_id << SEARCH_KEY_SHIFT;
+    conn.prepare_cached(
+        "SELECT rowid FROM customer_search
+         WHERE customer_search MATCH ?1 AND rowid BETWEEN ?2 AND ?3",
+    )?
+    .query_map(
+        params![expression, base, base + (1 << SEARCH_KEY_SHIFT) - 1],
+        |r| Ok(r.get::<_, i64>(0)? - base),
+    )?
+    .collect()
+}
+
+fn phone_fragment(digits: &str) -> String {
+    format!("phone : \"{digits}\"")
 }
 
 /// The ids of page `offset / items` of a store's live customers, newest first. The
@@ -465,6 +496,13 @@ enum Lookup {
     Sql(&'static str, Vec<String>),
     /// An FTS5 expression for the store's range of the trigram index.
     Fragment(String),
+    /// A whole phone number, read without checking it is valid: looked up exactly, and
+    /// only when not found checked, and searched for as digits if it is not valid.
+    WholePhone {
+        e164: String,
+        input: String,
+        digits: String,
+    },
 }
 
 /// The index look-ups that together find a search's matches. `None`: no filter.
@@ -515,14 +553,15 @@ fn search_lookups(q: &ListQuery) -> Option<Vec<Lookup>> {
             vec![email.as_str().to_string()],
         ));
     } else if phone_like && digits.len() >= 3 {
-        lookups.push(match Phone::parse(s, q.default_country) {
+        lookups.push(match Phone::parse_unchecked(s, q.default_country) {
             // A whole number: the unique index answers it exactly.
-            Ok(phone) => Lookup::Sql(
-                "SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2",
-                vec![phone.as_str().to_string()],
-            ),
+            Ok(e164) => Lookup::WholePhone {
+                e164,
+                input: s.to_string(),
+                digits,
+            },
             // Some digits of a number: the trigram index over phone digits.
-            Err(_) => Lookup::Fragment(format!("phone : \"{digits}\"")),
+            Err(_) => Lookup::Fragment(phone_fragment(&digits)),
         });
     } else if lower.chars().count() >= 3 {
         lookups.push(Lookup::Fragment(format!(

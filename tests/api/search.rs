@@ -213,6 +213,9 @@ fn search_by_phone_digits() {
     assert_eq!(search(&app, "415"), vec![s.carla, s.ann]);
     assert_eq!(search(&app, "555"), vec![s.carla, s.bob, s.ann]);
     assert_eq!(search(&app, "555 0000"), Vec::<i64>::new());
+    // A whole valid number is looked up exactly; one nobody has finds no one.
+    assert_eq!(search(&app, "+1 415 555 0100"), Vec::<i64>::new());
+    assert_eq!(search(&app, "(212) 555-0199"), vec![s.bob]);
 }
 
 #[test]
