@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::customer_cards::{self, CustomerCard};
-use crate::domain::{CardCode, Email, Phone};
+use crate::domain::{CardCode, Email, Phone, UncheckedPhone};
 use crate::time_fmt;
 
 /// The attributes a client sets on a customer, already validated and normalised.
@@ -384,15 +384,12 @@ pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result
         let (found, in_order) = match lookup {
             Lookup::Sql(sql, values) => (sql_ids(conn, store_id, sql, values)?, false),
             Lookup::Fragment(expression) => (fragment_ids(conn, store_id, expression)?, true),
-            Lookup::WholePhone {
-                e164,
-                input,
-                digits,
-            } => {
-                let found = sql_ids(conn, store_id, BY_PHONE, std::slice::from_ref(e164))?;
-                // Only a number found unchecked needs no check: every stored one is valid.
-                // A number that is not valid is searched for as digits, like any other.
-                if found.is_empty() && Phone::parse(input, q.default_country).is_err() {
+            Lookup::WholePhone { number, digits } => {
+                let found = sql_ids(conn, store_id, BY_PHONE, &[number.e164()])?;
+                // A number someone has is valid: every stored one was checked when saved.
+                // One nobody has is checked now; if it is not a valid number, its digits
+                // are searched for like any other digits.
+                if found.is_empty() && !number.is_valid() {
                     (fragment_ids(conn, store_id, &phone_fragment(digits))?, true)
                 } else {
                     (found, false)
@@ -496,11 +493,10 @@ enum Lookup {
     Sql(&'static str, Vec<String>),
     /// An FTS5 expression for the store's range of the trigram index.
     Fragment(String),
-    /// A whole phone number, read without checking it is valid: looked up exactly, and
-    /// only when not found checked, and searched for as digits if it is not valid.
+    /// What reads as a whole phone number: looked up exactly; when nobody has it and it
+    /// is not a valid number, its digits are searched for instead.
     WholePhone {
-        e164: String,
-        input: String,
+        number: UncheckedPhone,
         digits: String,
     },
 }
@@ -555,11 +551,7 @@ fn search_lookups(q: &ListQuery) -> Option<Vec<Lookup>> {
     } else if phone_like && digits.len() >= 3 {
         lookups.push(match Phone::parse_unchecked(s, q.default_country) {
             // A whole number: the unique index answers it exactly.
-            Ok(e164) => Lookup::WholePhone {
-                e164,
-                input: s.to_string(),
-                digits,
-            },
+            Ok(number) => Lookup::WholePhone { number, digits },
             // Some digits of a number: the trigram index over phone digits.
             Err(_) => Lookup::Fragment(phone_fragment(&digits)),
         });

@@ -50,30 +50,18 @@ pub struct Phone(String);
 
 impl Phone {
     pub fn parse(input: &str, default_country: phonenumber::country::Id) -> Result<Phone, String> {
-        let number = Self::read(input, default_country)?;
-        if !phonenumber::is_valid(&number) {
+        let number = Self::parse_unchecked(input, default_country)?;
+        if !number.is_valid() {
             return Err("is invalid".into());
         }
-        Ok(Phone(
-            number.format().mode(phonenumber::Mode::E164).to_string(),
-        ))
+        Ok(Phone(number.e164()))
     }
 
-    /// A whole number as written, in E.164, without the check that it is a number in
-    /// service (the slow part of reading one: it matches the country's number plans).
-    /// Only for comparing with stored numbers, which were all checked.
+    /// A whole number as written, not yet checked to be a number in service.
     pub fn parse_unchecked(
         input: &str,
         default_country: phonenumber::country::Id,
-    ) -> Result<String, String> {
-        let number = Self::read(input, default_country)?;
-        Ok(number.format().mode(phonenumber::Mode::E164).to_string())
-    }
-
-    fn read(
-        input: &str,
-        default_country: phonenumber::country::Id,
-    ) -> Result<phonenumber::PhoneNumber, String> {
+    ) -> Result<UncheckedPhone, String> {
         let s = input.trim();
         if s.chars().count() > limits::PHONE_INPUT {
             return Err(super::too_long(limits::PHONE_INPUT));
@@ -86,7 +74,9 @@ impl Phone {
         {
             return Err("is invalid".into());
         }
-        phonenumber::parse(Some(default_country), s).map_err(|_| "is invalid".into())
+        phonenumber::parse(Some(default_country), s)
+            .map(UncheckedPhone)
+            .map_err(|_| "is invalid".into())
     }
 
     /// Loads the number plans of every country, which otherwise happens on the first
@@ -97,6 +87,22 @@ impl Phone {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+}
+
+/// A number read from what was written, whose check against the country's number plans
+/// (the slow part of reading a number) is left to [`UncheckedPhone::is_valid`]: a
+/// search compares it with stored numbers first, which were all checked when saved.
+#[derive(Debug, Clone)]
+pub struct UncheckedPhone(phonenumber::PhoneNumber);
+
+impl UncheckedPhone {
+    pub fn e164(&self) -> String {
+        self.0.format().mode(phonenumber::Mode::E164).to_string()
+    }
+
+    pub fn is_valid(&self) -> bool {
+        phonenumber::is_valid(&self.0)
     }
 }
 

@@ -6,7 +6,7 @@ mod contact;
 mod design;
 
 pub use card_code::CardCode;
-pub use contact::{Birthday, Email, Phone};
+pub use contact::{Birthday, Email, Phone, UncheckedPhone};
 pub use design::{HexColor, StampIcon, StripPreset, StripType};
 
 /// Rails' message for a string over its limit.
