@@ -30,8 +30,9 @@ impl CardCode {
         (s.len() == LENGTH && s.bytes().all(|b| ALPHABET.contains(&b))).then_some(s)
     }
 
-    /// A code as a person or a scanner types it; `None` when it is not a code.
-    pub fn parse(input: &str) -> Option<CardCode> {
+    /// A given code (tests script the codes an import draws).
+    #[cfg(test)]
+    pub(crate) fn parse(input: &str) -> Option<CardCode> {
         Self::normalise(input).map(CardCode)
     }
 
