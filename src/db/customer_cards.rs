@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use rusqlite::{params, Connection, OptionalExtension, Row, ToSql};
+use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::cards::Card;
@@ -273,14 +273,16 @@ fn import_cards_with(
             }
         }
         for part in events.chunks(EVENTS_PER_STATEMENT) {
-            let mut values: Vec<Box<dyn ToSql>> = Vec::with_capacity(part.len() * 6);
+            let mut values = Vec::with_capacity(part.len() * 6);
             for &(id, kind, stamps, balance) in part {
-                values.push(Box::new(store_id));
-                values.push(Box::new(id));
-                values.push(Box::new(kind.as_str()));
-                values.push(Box::new(stamps));
-                values.push(Box::new(balance));
-                values.push(Box::new(now.clone()));
+                values.extend([
+                    store_id.into(),
+                    id.into(),
+                    super::text(kind.as_str()),
+                    stamps.into(),
+                    balance.into(),
+                    super::text(&now),
+                ]);
             }
             super::insert_rows(
                 conn,
@@ -307,8 +309,8 @@ fn insert_card_rows(
     check_codes: bool,
 ) -> rusqlite::Result<Vec<i64>> {
     let mut codes = std::collections::HashSet::with_capacity(chunk.len());
-    let mut values: Vec<Box<dyn ToSql>> = Vec::with_capacity(chunk.len() * 10);
-    for import in chunk {
+    let mut texts = Vec::with_capacity(chunk.len());
+    for _ in chunk {
         let code = loop {
             let c = next_code();
             let taken = codes.contains(c.as_str())
@@ -318,17 +320,24 @@ fn insert_card_rows(
             }
         };
         codes.insert(code.as_str().to_string());
+        let uuid = uuid::Uuid::new_v4().to_string();
+        texts.push((code, uuid, pass_auth_token()));
+    }
+    let mut values = Vec::with_capacity(chunk.len() * 10);
+    for (import, (code, uuid, token)) in chunk.iter().zip(&texts) {
         let balance = card.design.initial_stamps + import.visits.iter().sum::<i64>();
-        values.push(Box::new(store_id));
-        values.push(Box::new(import.customer_id));
-        values.push(Box::new(card.id));
-        values.push(Box::new(code.as_str().to_string()));
-        values.push(Box::new(uuid::Uuid::new_v4().to_string()));
-        values.push(Box::new(balance));
-        values.push(Box::new(pass_auth_token()));
-        values.push(Box::new(now.to_string()));
-        values.push(Box::new(now.to_string()));
-        values.push(Box::new(now.to_string()));
+        values.extend([
+            store_id.into(),
+            import.customer_id.into(),
+            card.id.into(),
+            super::text(code.as_str()),
+            super::text(uuid),
+            balance.into(),
+            super::text(token),
+            super::text(now),
+            super::text(now),
+            super::text(now),
+        ]);
     }
     super::insert_rows(
         conn,

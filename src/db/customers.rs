@@ -78,19 +78,29 @@ pub fn insert_many(
     let now = time_fmt::now();
     let mut ids = Vec::with_capacity(customers.len());
     for chunk in customers.chunks(CHUNK) {
-        let mut values: Vec<Box<dyn ToSql>> = Vec::with_capacity(chunk.len() * 11);
-        for f in chunk {
-            values.push(Box::new(store_id));
-            values.push(Box::new(f.first_name.clone()));
-            values.push(Box::new(f.last_name.clone()));
-            values.push(Box::new(f.email.clone()));
-            values.push(Box::new(f.phone.clone()));
-            values.push(Box::new(f.birthday.clone()));
-            values.push(Box::new(Value::Object(f.metadata.clone()).to_string()));
-            values.push(Box::new(f.first_name.to_lowercase()));
-            values.push(Box::new(f.last_name.as_deref().map(str::to_lowercase)));
-            values.push(Box::new(now.clone()));
-            values.push(Box::new(now.clone()));
+        let keys: Vec<(String, Option<String>, String)> = chunk
+            .iter()
+            .map(|f| {
+                let metadata = Value::Object(f.metadata.clone()).to_string();
+                let last = f.last_name.as_deref().map(str::to_lowercase);
+                (f.first_name.to_lowercase(), last, metadata)
+            })
+            .collect();
+        let mut values = Vec::with_capacity(chunk.len() * 11);
+        for (f, (first_key, last_key, metadata)) in chunk.iter().zip(&keys) {
+            values.extend([
+                store_id.into(),
+                super::text(&f.first_name),
+                super::opt_text(f.last_name.as_deref()),
+                super::opt_text(f.email.as_deref()),
+                super::opt_text(f.phone.as_deref()),
+                super::opt_text(f.birthday.as_deref()),
+                super::text(metadata),
+                super::text(first_key),
+                super::opt_text(last_key.as_deref()),
+                super::text(&now),
+                super::text(&now),
+            ]);
         }
         ids.extend(super::insert_rows(
             conn,

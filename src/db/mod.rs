@@ -24,6 +24,7 @@ use std::time::Duration;
 
 use r2d2::Pool;
 use r2d2_sqlite::SqliteConnectionManager;
+use rusqlite::types::{ToSqlOutput, ValueRef};
 use rusqlite::{Connection, OpenFlags};
 
 use crate::config::{Settings, Synchronous};
@@ -549,17 +550,26 @@ pub fn insert_rows(
     conn: &Connection,
     into: &str,
     width: usize,
-    values: &[Box<dyn rusqlite::ToSql>],
+    values: &[ToSqlOutput<'_>],
 ) -> rusqlite::Result<Vec<i64>> {
     let row = format!("({})", vec!["?"; width].join(", "));
     let rows = vec![row.as_str(); values.len() / width].join(", ");
-    let params: Vec<&dyn rusqlite::ToSql> = values.iter().map(|b| b.as_ref()).collect();
     let mut ids = conn
         .prepare_cached(&format!("INSERT INTO {into} VALUES {rows} RETURNING id"))?
-        .query_map(params.as_slice(), |r| r.get::<_, i64>(0))?
+        .query_map(rusqlite::params_from_iter(values), |r| r.get::<_, i64>(0))?
         .collect::<rusqlite::Result<Vec<i64>>>()?;
     ids.sort_unstable();
     Ok(ids)
+}
+
+/// A text value bound without a copy of its own (import rows borrow their strings).
+pub fn text(s: &str) -> ToSqlOutput<'_> {
+    ToSqlOutput::Borrowed(ValueRef::Text(s.as_bytes()))
+}
+
+/// [`text`] for a value that may be absent (NULL).
+pub fn opt_text(s: Option<&str>) -> ToSqlOutput<'_> {
+    s.map_or(ToSqlOutput::Borrowed(ValueRef::Null), text)
 }
 
 /// Runs one statement without parameters, prepared once per connection (transaction
