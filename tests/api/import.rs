@@ -50,6 +50,16 @@ fn imported_customers_and_cards_are_served_searchable_with_their_ledger() {
     });
     assert_eq!(ids.len(), n);
     assert_eq!(card_ids.len(), n);
+    // The import wrote the search index in big pages; it is left set to small ones.
+    let page_size: i64 = app.write_tx(|tx| {
+        tx.query_row(
+            "SELECT v FROM customer_search_config WHERE k = 'pgsz'",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    });
+    assert_eq!(page_size, 1000);
 
     // Ids come back in the order given: customer ids[i] is fields[i].
     for i in [0, 1, 499, 500, 2_499, 2_500, n - 1] {

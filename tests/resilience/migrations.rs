@@ -137,6 +137,15 @@ fn a_first_schema_database_migrates_forward_with_its_data() {
         let conn = open_db(&copy.db);
         assert_eq!(integrity_check(&conn), "ok");
         assert_eq!(foreign_key_violations(&conn), 0);
+        // V3: the search index was written again in small leaf pages.
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT v FROM customer_search_config WHERE k = 'pgsz'",
+                []
+            ),
+            1000
+        );
         let row: (String, String, i64, String) = conn
             .query_row(
                 "SELECT c.first_name, c.metadata, cc.stamps_count, cc.code
