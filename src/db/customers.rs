@@ -598,7 +598,7 @@ fn search_lookups(q: &ListQuery) -> Option<Vec<Lookup>> {
 /// not merged along the way. [`end_bulk_import`] undoes it.
 pub fn begin_bulk_import(conn: &Connection) -> rusqlite::Result<()> {
     search_index_setting(conn, "hashsize", 256 * 1024 * 1024)?;
-    search_index_setting(conn, "pgsz", 4050)?;
+    search_index_setting(conn, "pgsz", FTS5_DEFAULT_PAGE_SIZE)?;
     search_index_setting(conn, "automerge", 0)
 }
 
@@ -619,6 +619,9 @@ pub fn end_bulk_import(conn: &Connection) -> rusqlite::Result<()> {
 
 /// The search index's leaf page size in bytes, as the V3 migration sets it.
 const SEARCH_PAGE_SIZE: i64 = 1000;
+
+/// FTS5's own leaf page size, which a bulk import writes its segments in.
+const FTS5_DEFAULT_PAGE_SIZE: i64 = 4050;
 
 fn search_index_setting(conn: &Connection, name: &str, value: i64) -> rusqlite::Result<()> {
     conn.execute(
