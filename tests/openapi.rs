@@ -63,7 +63,7 @@ fn every_route_is_documented_and_nothing_else() {
     let phantom: Vec<_> = documented.difference(&routes).collect();
     assert!(
         undocumented.is_empty(),
-        "routes of api_routes() missing from the OpenAPI document (add them to OPERATIONS in src/api/openapi.rs): {undocumented:?}"
+        "routes of api_routes() missing from the OpenAPI document (declare them in the ENDPOINTS of their resource): {undocumented:?}"
     );
     assert!(
         phantom.is_empty(),

@@ -6,6 +6,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
+use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{id_or_404, json, AppState, Bearer, Reply};
 use crate::db;
 use crate::db::cards::{CardDesign, Scope};
@@ -13,6 +14,79 @@ use crate::domain::{limits, HexColor, StampIcon, StripPreset, StripType};
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{attributes, boolean, bounded_text, integer, query_map, text, Body, Field};
 use crate::time_fmt;
+use actix_web::web::route;
+
+pub const RESOURCE: Resource = Resource {
+    tag: "Cards",
+    endpoints: ENDPOINTS,
+    components,
+};
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/cards",
+        handler: || route().to(list),
+        doc: Doc {
+            id: "listCards",
+            summary: "The store's card templates",
+            query: &["scope"],
+            ok: (200, "The card templates, by id", Some("CardList")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Post,
+        path: "/accounts/{account_id}/cards",
+        handler: || route().to(create),
+        doc: Doc {
+            id: "createCard",
+            summary: "Create a card template",
+            body: In::Body("CardCreate"),
+            ok: (201, "The new card template", Some("Card")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/cards/{id}",
+        handler: || route().to(show),
+        doc: Doc {
+            id: "getCard",
+            summary: "One card template",
+            ok: (200, "The card template", Some("Card")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Patch,
+        path: "/accounts/{account_id}/cards/{id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updateCard",
+            summary: "Change, archive or restore a card template",
+            description: "Partial: only the given keys change. `archived: true|false` archives \
+                          or restores (there is no DELETE). `stamps_required` may not go below a \
+                          reward of the card.",
+            body: In::Body("CardUpdate"),
+            ok: (200, "The updated card template", Some("Card")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Put,
+        path: "/accounts/{account_id}/cards/{id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updateCardPut",
+            summary: "Change a card template (same as PATCH)",
+            description: "Partial, exactly like PATCH.",
+            body: In::Body("CardUpdate"),
+            ok: (200, "The updated card template", Some("Card")),
+            ..Doc::PLAIN
+        },
+    },
+];
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -242,4 +316,83 @@ fn apply(
     };
     errors.into_result()?;
     Ok(archived)
+}
+
+fn components(c: &mut Components) {
+    use super::openapi::schema::*;
+    use crate::domain::{StampIcon, StripPreset, StripType};
+    use serde_json::json;
+    c.query(
+        "scope",
+        "Which templates: `active` (default), `archived` or `all`.",
+        json!({"type": "string", "enum": ["active", "archived", "all"], "default": "active"}),
+    );
+    c.schema(
+        "Card",
+        object(json!({
+            "id": id(),
+            "account_id": id(),
+            "name": string(),
+            "card_color": stored_colour(),
+            "text_color": stored_colour(),
+            "stamp_icon": enum_of(StampIcon::ALL),
+            "stamp_color": stored_colour(),
+            "stamp_background_color": stored_colour(),
+            "stamps_required": {"type": "integer", "minimum": 1, "maximum": 21},
+            "initial_stamps": {"type": "integer", "minimum": 0, "maximum": 20},
+            "strip_type": enum_of(StripType::ALL),
+            "strip_color": nullable(stored_colour()),
+            "strip_preset": nullable(enum_of(StripPreset::ALL)),
+            "header_text": nullable(string()),
+            "show_member_field": boolean(),
+            "show_stamps_to_reward_field": boolean(),
+            "expires_at": nullable(timestamp()),
+            "archived_at": nullable(timestamp()),
+            "rewards_count": count(),
+            "customer_cards_count": count(),
+            "created_at": timestamp(),
+            "updated_at": timestamp(),
+        })),
+    );
+    c.schema("CardList", array_of("Card"));
+    c.request_body(
+        "CardCreate",
+        true,
+        wrapped("card", attributes_schema(true), Map::new()),
+    );
+    c.request_body(
+        "CardUpdate",
+        false,
+        wrapped("card", attributes_schema(false), Map::new()),
+    );
+}
+
+fn attributes_schema(creating: bool) -> Value {
+    use super::openapi::schema::*;
+    use crate::domain::{StampIcon, StripPreset, StripType};
+    use serde_json::json;
+    input(
+        json!({
+            "name": text(limits::CARD_NAME),
+            "card_color": input_colour(),
+            "text_color": input_colour(),
+            "stamp_icon": {"type": "string", "enum": StampIcon::ALL, "default": StampIcon::DEFAULT},
+            "stamp_color": input_colour(),
+            "stamp_background_color": input_colour(),
+            "stamps_required": {"type": "integer", "minimum": 1, "maximum": 21, "default": 10},
+            "initial_stamps": nullable(json!({"type": "integer", "minimum": 0, "maximum": 20, "default": 0,
+                "description": "Welcome bonus, 0 to stamps_required - 1."})),
+            "strip_type": {"type": "string", "enum": StripType::ALL, "default": "color"},
+            "strip_color": nullable(input_colour()),
+            "strip_preset": nullable(json!({"type": "string", "enum": StripPreset::ALL,
+                "description": "Required when strip_type is preset."})),
+            "header_text": nullable(text(limits::HEADER_TEXT)),
+            "show_member_field": boolean(),
+            "show_stamps_to_reward_field": boolean(),
+            "expires_at": nullable(json!({"type": "string", "format": "date-time",
+                "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC; years 1900 to 9999."})),
+            "archived": {"type": "boolean", "description": "true archives, false restores."},
+        }),
+        if creating { &["name"] } else { &[] },
+    )
 }

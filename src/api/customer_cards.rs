@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::json;
 
+use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{
     id_or_404, json, pagination_params, parse_id, Access, AppState, Bearer, Pagination, Reply,
 };
@@ -13,6 +14,82 @@ use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{boolean, bounded_text, integer, query_map, Body, Field};
 use crate::time_fmt;
+use actix_web::web::route;
+
+pub const RESOURCE: Resource = Resource {
+    tag: "Customer cards",
+    endpoints: ENDPOINTS,
+    components,
+};
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/customers/{customer_id}/customer_cards",
+        handler: || route().to(list),
+        doc: Doc {
+            id: "listCustomerCards",
+            summary: "A customer's cards, oldest enrolment first",
+            ok: (200, "The customer's cards", Some("CustomerCardList")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}",
+        handler: || route().to(show),
+        doc: Doc {
+            id: "getCustomerCard",
+            summary: "One customer card with its stamp progress",
+            ok: (200, "The customer card", Some("CustomerCard")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Post,
+        path: "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/stamp",
+        handler: || route().to(stamp),
+        doc: Doc {
+            id: "stampCustomerCard",
+            summary: "Add stamps (or correct with a negative number)",
+            description: "`stamps` is a non-zero integer from -100 to 100; a correction may not \
+                          take the card below 0 (422). Archived or expired cards accept no \
+                          stamps (422). Send an `Idempotency-Key` so that a retry never stamps \
+                          twice.",
+            body: In::Body("Stamp"),
+            ok: (200, "The card after stamping", Some("CustomerCard")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Post,
+        path: "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/redeem",
+        handler: || route().to(redeem),
+        doc: Doc {
+            id: "redeemCustomerCard",
+            summary: "Spend stamps on a reward of the card",
+            description: "The reward must belong to the card's template (else 404 `Reward not \
+                          found`) and be active, and the card must hold its `stamps_required` \
+                          (else 422 `Redemption failed – not enough stamps or reward inactive`).",
+            body: In::Body("Redeem"),
+            ok: (200, "The redemption", Some("RedemptionResult")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/events",
+        handler: || route().to(events),
+        doc: Doc {
+            id: "listCustomerCardEvents",
+            summary: "The card's stamp ledger, newest first",
+            description: "The sum of a card's `stamps` deltas equals its `stamps_count`.",
+            query: &["page", "items"],
+            ok: (200, "One page of ledger rows", Some("EventPage")),
+            ..Doc::PLAIN
+        },
+    },
+];
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -287,4 +364,97 @@ fn locate(
     }
     let id = id_or_404(id, "Customer card")?;
     Ok((store_id, customer_id, id))
+}
+
+fn components(c: &mut Components) {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    c.schema(
+        "CustomerCard",
+        object(json!({
+            "id": id(),
+            "account_id": id(),
+            "customer_id": id(),
+            "card_id": id(),
+            "card_name": string(),
+            "status": {
+                "type": "string",
+                "enum": ["active", "completed", "archived"],
+                "description": "`completed` when stamps_count >= stamps_required; `archived` when the template is archived or expired.",
+            },
+            "stamps_count": count(),
+            "stamps_required": {"type": "integer", "minimum": 1},
+            "stamps_remaining": count(),
+            "progress_percentage": {"type": "number", "minimum": 0, "maximum": 100},
+            "code": {"type": "string", "description": "The barcode value, unique in the store."},
+            "uuid": {"type": "string", "format": "uuid", "description": "Public id used in pass and web card URLs."},
+            "pass_installed": boolean(),
+            "apple_wallet_url": string(),
+            "google_wallet_url": string(),
+            "issued_at": timestamp(),
+            "available_rewards": {
+                "type": "array",
+                "items": schema_ref("Reward"),
+                "description": "Active rewards of the card whose stamps_required <= stamps_count, cheapest first.",
+            },
+            "created_at": timestamp(),
+            "updated_at": timestamp(),
+        })),
+    );
+    c.schema("CustomerCardList", array_of("CustomerCard"));
+    c.schema(
+        "Event",
+        object(json!({
+            "id": id(),
+            "customer_card_id": id(),
+            "kind": enum_of(&["welcome_bonus", "stamp", "adjustment", "redemption"]),
+            "stamps": {"type": "integer", "description": "Signed delta."},
+            "balance_after": count(),
+            "reward_id": nullable(id()),
+            "reward_name": nullable(string()),
+            "note": nullable(string()),
+            "token_id": nullable(id()),
+            "skip_notifications": boolean(),
+            "created_at": timestamp(),
+        })),
+    );
+    c.schema("EventPage", pagination_page("events", "Event"));
+    c.schema(
+        "RedemptionResult",
+        object(json!({
+            "success": {"type": "boolean", "enum": [true]},
+            "redemption": object(json!({
+                "id": id(),
+                "reward_id": id(),
+                "reward_name": string(),
+                "stamps_spent": {"type": "integer", "minimum": 1},
+                "stamps_remaining": count(),
+                "redeemed_at": timestamp(),
+            })),
+        })),
+    );
+    c.request_body(
+        "Stamp",
+        true,
+        input(
+            json!({
+                "stamps": {"type": "integer", "minimum": -100, "maximum": 100, "not": {"enum": [0]},
+                    "description": "Non-zero; negative corrects a mistake."},
+                "skip_notifications": {"type": "boolean", "default": false},
+                "note": nullable(text(limits::NOTE)),
+            }),
+            &["stamps"],
+        ),
+    );
+    c.request_body(
+        "Redeem",
+        true,
+        input(
+            json!({
+                "reward_id": {"type": "integer", "format": "int64", "minimum": 1},
+                "note": nullable(text(limits::NOTE)),
+            }),
+            &["reward_id"],
+        ),
+    );
 }

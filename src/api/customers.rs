@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
+use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{id_or_404, json, pagination_params, AppState, Bearer, Pagination, Reply};
 use crate::db;
 use crate::db::customers::{CustomerFields, ListQuery};
@@ -11,6 +12,118 @@ use crate::domain::{limits, Birthday, Email, Phone};
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{attributes, boolean, bounded_text, integer, query_map, text, Body, Field};
 use crate::time_fmt;
+use actix_web::web::route;
+
+pub const RESOURCE: Resource = Resource {
+    tag: "Customers",
+    endpoints: ENDPOINTS,
+    components,
+};
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/customers",
+        handler: || route().to(list),
+        doc: Doc {
+            id: "listCustomers",
+            summary: "Search and page through customers, newest first",
+            description: "`search` matches, case-insensitively, a fragment of the first name, \
+                          last name, full name or email; phone digits; a card code exactly (any \
+                          case, spaces and dashes ignored); an external reference id exactly. \
+                          `source` and/or `external_id` look up external references exactly (a \
+                          `search` given with them is ignored).",
+            query: &["search", "source", "external_id", "page", "items"],
+            ok: (200, "One page of customers", Some("CustomerPage")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Post,
+        path: "/accounts/{account_id}/customers",
+        handler: || route().to(create),
+        doc: Doc {
+            id: "createCustomer",
+            summary: "Create a customer, optionally enrolled in a card",
+            description: "Needs `first_name` and at least one of `email` / `phone` (unique in \
+                          the store; email compared trimmed and case-insensitively, phone as \
+                          E.164). `card_id` enrols the customer (422 `card_id: not found`, `is \
+                          archived`, `has expired`) and credits the card's `initial_stamps`; the \
+                          response then carries `customer_card`. `send_card_links: true` queues \
+                          the card's links by email and/or SMS.",
+            body: In::Body("CustomerCreate"),
+            ok: (201, "The new customer", Some("CustomerCreated")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/customers/{id}",
+        handler: || route().to(show),
+        doc: Doc {
+            id: "getCustomer",
+            summary: "One customer with all their cards",
+            ok: (200, "The customer", Some("Customer")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Patch,
+        path: "/accounts/{account_id}/customers/{id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updateCustomer",
+            summary: "Change a customer",
+            description: "Partial: only given keys change; `null` clears an optional field. \
+                          `metadata` is merged shallowly (a key set to `null` is removed, \
+                          `metadata: null` empties it); `external_references` are upserted by \
+                          `(source, external_id)`. Stamps never change here.",
+            body: In::Body("CustomerUpdate"),
+            ok: (200, "The updated customer", Some("Customer")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Put,
+        path: "/accounts/{account_id}/customers/{id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updateCustomerPut",
+            summary: "Change a customer (same as PATCH)",
+            description: "Partial, exactly like PATCH.",
+            body: In::Body("CustomerUpdate"),
+            ok: (200, "The updated customer", Some("Customer")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Delete,
+        path: "/accounts/{account_id}/customers/{id}",
+        handler: || route().to(erase),
+        doc: Doc {
+            id: "eraseCustomer",
+            summary: "Erase a customer's personal data (GDPR; beyond Leal)",
+            description: "Removes the customer's personal data; the anonymised ledger stays. The \
+                          customer is gone from the API afterwards (404).",
+            ok: (204, "Erased (no body)", None),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Post,
+        path: "/accounts/{account_id}/customers/{id}/send_card_links",
+        handler: || route().to(send_card_links),
+        doc: Doc {
+            id: "sendCardLinks",
+            summary: "Queue the customer's card links again (email and/or SMS)",
+            description: "For every card of the customer, or only `customer_card_id`. 422 when \
+                          the customer has no card or the card is not theirs.",
+            body: In::Body("SendCardLinks"),
+            ok: (201, "The queued deliveries", Some("DeliveriesQueued")),
+            ..Doc::PLAIN
+        },
+    },
+];
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -531,4 +644,121 @@ pub async fn erase(
         Ok(Reply::no_content())
     })
     .await
+}
+
+fn components(c: &mut Components) {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    c.query(
+        "search",
+        "Free-text search (see the operation's description).",
+        json!({"type": "string", "maxLength": limits::SEARCH}),
+    );
+    c.query(
+        "source",
+        "External reference source; with `external_id`, an exact look-up.",
+        json!({"type": "string"}),
+    );
+    c.query(
+        "external_id",
+        "External reference id; with `source`, an exact look-up.",
+        json!({"type": "string"}),
+    );
+    c.schema(
+        "ExternalReference",
+        object(json!({
+            "source": string(),
+            "external_id": string(),
+            "metadata": {"type": "object", "additionalProperties": true},
+        })),
+    );
+    let customer = json!({
+        "id": id(),
+        "account_id": id(),
+        "first_name": string(),
+        "last_name": nullable(string()),
+        "email": nullable(string()),
+        "phone": nullable({
+            let mut p = string();
+            p["description"] = json!("E.164, e.g. +14155550132");
+            p
+        }),
+        "birthday": nullable(json!({"type": "string", "format": "date"})),
+        "stamp_count": {"type": "integer", "description": "Sum of stamps over the customer's cards."},
+        "metadata": {"type": "object", "additionalProperties": true},
+        "external_references": array_of("ExternalReference"),
+        "customer_cards": array_of("CustomerCard"),
+        "created_at": timestamp(),
+        "updated_at": timestamp(),
+    });
+    let mut created = object(customer.clone());
+    created["properties"]["customer_card"] = schema_ref("CustomerCard");
+    created["description"] =
+        json!("The customer; `customer_card` (the new card) only when `card_id` was given.");
+    c.schema("Customer", object(customer));
+    c.schema("CustomerCreated", created);
+    c.schema("CustomerPage", pagination_page("customers", "Customer"));
+    c.schema(
+        "DeliveriesQueued",
+        object(json!({"deliveries": array_of("Delivery")})),
+    );
+
+    let mut top = Map::new();
+    top.insert(
+        "card_id".into(),
+        json!({"type": "integer", "format": "int64", "minimum": 1,
+            "description": "Enrol the new customer in this card template."}),
+    );
+    top.insert(
+        "send_card_links".into(),
+        json!({"type": "boolean", "default": false,
+            "description": "Queue the card's links by email and/or SMS (needs card_id)."}),
+    );
+    c.request_body(
+        "CustomerCreate",
+        true,
+        wrapped("customer", attributes_schema(true), top),
+    );
+    c.request_body(
+        "CustomerUpdate",
+        false,
+        wrapped("customer", attributes_schema(false), Map::new()),
+    );
+    c.request_body(
+        "SendCardLinks",
+        false,
+        input(
+            json!({"customer_card_id": {"type": "integer", "format": "int64", "minimum": 1,
+                "description": "Only this card of the customer (default: all their cards)."}}),
+            &[],
+        ),
+    );
+}
+
+fn attributes_schema(creating: bool) -> Value {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    input(
+        json!({
+            "first_name": text(limits::NAME),
+            "last_name": nullable(text(limits::NAME)),
+            "email": nullable(json!({"type": "string", "format": "email", "maxLength": limits::EMAIL})),
+            "phone": nullable(json!({"type": "string", "maxLength": limits::PHONE_INPUT,
+                "description": "Any common notation; stored as E.164 using the server's default country."})),
+            "birthday": nullable(json!({"type": "string", "format": "date",
+                "description": "YYYY-MM-DD, a real date, not in the future, not before 1900."})),
+            "metadata": nullable(json!({"type": "object", "additionalProperties": true,
+                "description": "At most 16 KiB of JSON. On update merged shallowly; a key set to null is removed."})),
+            "external_references": nullable(json!({
+                "type": "array",
+                "maxItems": limits::EXTERNAL_REFERENCES,
+                "items": input(json!({
+                    "source": text(limits::EXTERNAL_SOURCE),
+                    "external_id": text(limits::EXTERNAL_ID),
+                    "metadata": nullable(json!({"type": "object", "additionalProperties": true})),
+                }), &["source", "external_id"]),
+            })),
+        }),
+        if creating { &["first_name"] } else { &[] },
+    )
 }

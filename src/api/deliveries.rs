@@ -4,11 +4,32 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 
+use super::endpoint::{Components, Doc, Endpoint, Resource, Verb::*};
 use super::{json, pagination_params, AppState, Bearer, Pagination};
 use crate::db;
 use crate::db::deliveries::Filter;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{parse_integer, query_map};
+use actix_web::web::route;
+
+pub const RESOURCE: Resource = Resource {
+    tag: "Deliveries",
+    endpoints: ENDPOINTS,
+    components,
+};
+
+const ENDPOINTS: &[Endpoint] = &[Endpoint {
+    method: Get,
+    path: "/accounts/{account_id}/deliveries",
+    handler: || route().to(list),
+    doc: Doc {
+        id: "listDeliveries",
+        summary: "Card-link deliveries (the outbox), newest first",
+        query: &["status", "customer_id", "page", "items"],
+        ok: (200, "One page of deliveries", Some("DeliveryPage")),
+        ..Doc::PLAIN
+    },
+}];
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -58,4 +79,38 @@ pub async fn list(
     })
     .await?;
     Ok(json(StatusCode::OK, &body))
+}
+
+fn components(c: &mut Components) {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    c.query(
+        "status",
+        "Only deliveries in this state.",
+        json!({"type": "string", "enum": ["pending", "sent", "failed"]}),
+    );
+    c.query(
+        "customer_id",
+        "Only deliveries to this customer.",
+        json!({"type": "integer", "format": "int64"}),
+    );
+    c.schema(
+        "Delivery",
+        object(json!({
+            "id": id(),
+            "account_id": id(),
+            "customer_id": id(),
+            "customer_card_id": id(),
+            "channel": enum_of(&["email", "sms"]),
+            "address": string(),
+            "status": enum_of(&["pending", "sent", "failed"]),
+            "attempts": count(),
+            "last_error": nullable(string()),
+            "next_attempt_at": nullable(timestamp()),
+            "sent_at": nullable(timestamp()),
+            "created_at": timestamp(),
+            "updated_at": timestamp(),
+        })),
+    );
+    c.schema("DeliveryPage", pagination_page("deliveries", "Delivery"));
 }

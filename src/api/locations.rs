@@ -6,11 +6,94 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::{Map, Value};
 
+use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{id_or_404, json, AppState, Bearer, Reply};
 use crate::db;
 use crate::db::locations::LocationFields;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{attributes, bounded_text, number, Body, Field};
+use actix_web::web::route;
+
+pub const RESOURCE: Resource = Resource {
+    tag: "Locations",
+    endpoints: ENDPOINTS,
+    components,
+};
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/locations",
+        handler: || route().to(list),
+        doc: Doc {
+            id: "listLocations",
+            summary: "The store's locations",
+            ok: (200, "The locations, by id", Some("LocationList")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Post,
+        path: "/accounts/{account_id}/locations",
+        handler: || route().to(create),
+        doc: Doc {
+            id: "createLocation",
+            summary: "Create a location",
+            description: "Needs `name` and `address`. `latitude` and `longitude` go together (shown on the lock screen of Apple passes).",
+            body: In::Body("LocationCreate"),
+            ok: (201, "The new location", Some("Location")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/locations/{id}",
+        handler: || route().to(show),
+        doc: Doc {
+            id: "getLocation",
+            summary: "One location",
+            ok: (200, "The location", Some("Location")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Patch,
+        path: "/accounts/{account_id}/locations/{id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updateLocation",
+            summary: "Change a location",
+            description: "Partial: only the given keys change. `latitude: null` and `longitude: null` remove the position.",
+            body: In::Body("LocationUpdate"),
+            ok: (200, "The updated location", Some("Location")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Put,
+        path: "/accounts/{account_id}/locations/{id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updateLocationPut",
+            summary: "Change a location (same as PATCH)",
+            description: "Partial, exactly like PATCH.",
+            body: In::Body("LocationUpdate"),
+            ok: (200, "The updated location", Some("Location")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Delete,
+        path: "/accounts/{account_id}/locations/{id}",
+        handler: || route().to(delete),
+        doc: Doc {
+            id: "deleteLocation",
+            summary: "Delete a location",
+            ok: (204, "Deleted (no body)", None),
+            ..Doc::PLAIN
+        },
+    },
+];
 
 pub const NAME_MAX: usize = 100;
 pub const ADDRESS_MAX: usize = 255;
@@ -144,4 +227,49 @@ fn apply(
         }
     }
     errors.into_result()
+}
+
+fn components(c: &mut Components) {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    c.schema(
+        "Location",
+        object(json!({
+            "id": id(),
+            "account_id": id(),
+            "name": string(),
+            "address": string(),
+            "latitude": nullable(json!({"type": "number", "minimum": -90, "maximum": 90})),
+            "longitude": nullable(json!({"type": "number", "minimum": -180, "maximum": 180})),
+            "created_at": timestamp(),
+            "updated_at": timestamp(),
+        })),
+    );
+    c.schema("LocationList", array_of("Location"));
+    c.request_body(
+        "LocationCreate",
+        true,
+        wrapped("location", attributes_schema(true), Map::new()),
+    );
+    c.request_body(
+        "LocationUpdate",
+        false,
+        wrapped("location", attributes_schema(false), Map::new()),
+    );
+}
+
+fn attributes_schema(creating: bool) -> Value {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    input(
+        json!({
+            "name": text(NAME_MAX),
+            "address": text(ADDRESS_MAX),
+            "latitude": nullable(json!({"type": "number", "minimum": -90, "maximum": 90,
+                "description": "Degrees; given together with longitude."})),
+            "longitude": nullable(json!({"type": "number", "minimum": -180, "maximum": 180,
+                "description": "Degrees; given together with latitude."})),
+        }),
+        if creating { &["name", "address"] } else { &[] },
+    )
 }

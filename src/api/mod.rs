@@ -6,6 +6,7 @@ pub mod counter_page;
 pub mod customer_cards;
 pub mod customers;
 pub mod deliveries;
+pub mod endpoint;
 pub mod locations;
 pub mod openapi;
 pub mod passes;
@@ -388,210 +389,29 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.default_service(web::to(not_found));
 }
 
-/// Every route of the JSON API under `/api/v1`: path, method, handler. The one list the
-/// server is built from, and that the OpenAPI document is checked against.
-pub fn api_routes() -> Vec<(&'static str, Method, actix_web::Route)> {
-    use web::{delete, get, patch, post, put};
-    use Method as M;
-    vec![
-        ("/status", M::GET, get().to(status::show)),
-        ("/openapi.json", M::GET, get().to(openapi::show)),
-        ("/accounts", M::GET, get().to(stores::list)),
-        ("/accounts/{account_id}", M::GET, get().to(stores::show)),
-        (
-            "/accounts/{account_id}",
-            M::PATCH,
-            patch().to(stores::update),
-        ),
-        ("/accounts/{account_id}", M::PUT, put().to(stores::update)),
-        (
-            "/accounts/{account_id}/cards",
-            M::GET,
-            get().to(cards::list),
-        ),
-        (
-            "/accounts/{account_id}/cards",
-            M::POST,
-            post().to(cards::create),
-        ),
-        (
-            "/accounts/{account_id}/cards/{id}",
-            M::GET,
-            get().to(cards::show),
-        ),
-        (
-            "/accounts/{account_id}/cards/{id}",
-            M::PATCH,
-            patch().to(cards::update),
-        ),
-        (
-            "/accounts/{account_id}/cards/{id}",
-            M::PUT,
-            put().to(cards::update),
-        ),
-        (
-            "/accounts/{account_id}/rewards",
-            M::GET,
-            get().to(rewards::list),
-        ),
-        (
-            "/accounts/{account_id}/rewards",
-            M::POST,
-            post().to(rewards::create),
-        ),
-        (
-            "/accounts/{account_id}/rewards/{id}",
-            M::GET,
-            get().to(rewards::show),
-        ),
-        (
-            "/accounts/{account_id}/rewards/{id}",
-            M::PATCH,
-            patch().to(rewards::update),
-        ),
-        (
-            "/accounts/{account_id}/rewards/{id}",
-            M::PUT,
-            put().to(rewards::update),
-        ),
-        (
-            "/accounts/{account_id}/rewards/{id}",
-            M::DELETE,
-            delete().to(rewards::delete),
-        ),
-        (
-            "/accounts/{account_id}/customers",
-            M::GET,
-            get().to(customers::list),
-        ),
-        (
-            "/accounts/{account_id}/customers",
-            M::POST,
-            post().to(customers::create),
-        ),
-        (
-            "/accounts/{account_id}/customers/{id}",
-            M::GET,
-            get().to(customers::show),
-        ),
-        (
-            "/accounts/{account_id}/customers/{id}",
-            M::PATCH,
-            patch().to(customers::update),
-        ),
-        (
-            "/accounts/{account_id}/customers/{id}",
-            M::PUT,
-            put().to(customers::update),
-        ),
-        (
-            "/accounts/{account_id}/customers/{id}",
-            M::DELETE,
-            delete().to(customers::erase),
-        ),
-        (
-            "/accounts/{account_id}/customers/{id}/send_card_links",
-            M::POST,
-            post().to(customers::send_card_links),
-        ),
-        (
-            "/accounts/{account_id}/customers/{customer_id}/customer_cards",
-            M::GET,
-            get().to(customer_cards::list),
-        ),
-        (
-            "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}",
-            M::GET,
-            get().to(customer_cards::show),
-        ),
-        (
-            "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/stamp",
-            M::POST,
-            post().to(customer_cards::stamp),
-        ),
-        (
-            "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/redeem",
-            M::POST,
-            post().to(customer_cards::redeem),
-        ),
-        (
-            "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/events",
-            M::GET,
-            get().to(customer_cards::events),
-        ),
-        (
-            "/accounts/{account_id}/deliveries",
-            M::GET,
-            get().to(deliveries::list),
-        ),
-        (
-            "/accounts/{account_id}/locations",
-            M::GET,
-            get().to(locations::list),
-        ),
-        (
-            "/accounts/{account_id}/locations",
-            M::POST,
-            post().to(locations::create),
-        ),
-        (
-            "/accounts/{account_id}/locations/{id}",
-            M::GET,
-            get().to(locations::show),
-        ),
-        (
-            "/accounts/{account_id}/locations/{id}",
-            M::PATCH,
-            patch().to(locations::update),
-        ),
-        (
-            "/accounts/{account_id}/locations/{id}",
-            M::PUT,
-            put().to(locations::update),
-        ),
-        (
-            "/accounts/{account_id}/locations/{id}",
-            M::DELETE,
-            delete().to(locations::delete),
-        ),
-        (
-            "/accounts/{account_id}/posters",
-            M::GET,
-            get().to(posters::list),
-        ),
-        (
-            "/accounts/{account_id}/posters",
-            M::POST,
-            post().to(posters::create),
-        ),
-        (
-            "/accounts/{account_id}/posters/{id}",
-            M::GET,
-            get().to(posters::show),
-        ),
-        (
-            "/accounts/{account_id}/posters/{id}",
-            M::PATCH,
-            patch().to(posters::update),
-        ),
-        (
-            "/accounts/{account_id}/posters/{id}",
-            M::PUT,
-            put().to(posters::update),
-        ),
-        (
-            "/accounts/{account_id}/posters/{id}",
-            M::DELETE,
-            delete().to(posters::delete),
-        ),
-    ]
+/// Every resource of the JSON API under `/api/v1`, in the order the OpenAPI document
+/// lists them. Each declares its routes with their documentation (`endpoint::Endpoint`);
+/// the server and the document are both built from this list.
+pub const RESOURCES: &[endpoint::Resource] = &[
+    status::RESOURCE,
+    stores::RESOURCE,
+    cards::RESOURCE,
+    rewards::RESOURCE,
+    customers::RESOURCE,
+    customer_cards::RESOURCE,
+    deliveries::RESOURCE,
+    locations::RESOURCE,
+    posters::RESOURCE,
+];
+
+fn endpoints() -> impl Iterator<Item = &'static endpoint::Endpoint> {
+    RESOURCES.iter().flat_map(|r| r.endpoints.iter())
 }
 
 /// `(path, method)` of every JSON API route, in the form OpenAPI writes them.
 pub fn api_route_list() -> Vec<(String, Method)> {
-    api_routes()
-        .into_iter()
-        .map(|(path, method, _)| (format!("/api/v1{path}"), method))
+    endpoints()
+        .map(|e| (format!("/api/v1{}", e.path), e.method.method()))
         .collect()
 }
 
@@ -609,10 +429,12 @@ const HOT_PATHS: &[&str] = &[
 /// methods it does not have.
 fn api_scope() -> actix_web::Scope {
     let mut paths: Vec<(&'static str, Vec<(Method, actix_web::Route)>)> = Vec::new();
-    for (path, method, route) in api_routes() {
-        match paths.iter_mut().find(|(p, _)| *p == path) {
+    for e in endpoints() {
+        let method = e.method.method();
+        let route = (e.handler)().method(method.clone());
+        match paths.iter_mut().find(|(p, _)| *p == e.path) {
             Some((_, routes)) => routes.push((method, route)),
-            None => paths.push((path, vec![(method, route)])),
+            None => paths.push((e.path, vec![(method, route)])),
         }
     }
     // Resources are matched one by one, in order: the counter's busiest paths first.
@@ -640,9 +462,36 @@ mod tests {
 
     #[test]
     fn every_hot_path_is_a_route() {
-        let paths: Vec<&str> = api_routes().iter().map(|(p, _, _)| *p).collect();
+        let paths: Vec<&str> = endpoints().map(|e| e.path).collect();
         for hot in HOT_PATHS {
             assert!(paths.contains(hot), "{hot} is not a route");
+        }
+    }
+
+    #[test]
+    fn each_route_is_declared_once() {
+        let mut seen = std::collections::HashSet::new();
+        for e in endpoints() {
+            assert!(
+                seen.insert((e.path, e.method)),
+                "{:?} {} is declared twice",
+                e.method,
+                e.path
+            );
+        }
+    }
+
+    #[test]
+    fn operation_ids_are_unique_and_named() {
+        let mut seen = std::collections::HashSet::new();
+        for e in endpoints() {
+            assert!(!e.doc.id.is_empty(), "{} has no operation id", e.path);
+            assert!(!e.doc.summary.is_empty(), "{} has no summary", e.doc.id);
+            assert!(
+                seen.insert(e.doc.id),
+                "operation id {} is used twice",
+                e.doc.id
+            );
         }
     }
 }

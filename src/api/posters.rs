@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 use serde_json::{Map, Value};
 
+use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{id_or_404, json, AppState, Bearer, Reply};
 use crate::db;
 use crate::db::posters::PosterFields;
@@ -11,6 +12,88 @@ use crate::domain::HexColor;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{attributes, boolean, bounded_text, integer, text, Body, Field};
 use crate::time_fmt;
+use actix_web::web::route;
+
+pub const RESOURCE: Resource = Resource {
+    tag: "Posters",
+    endpoints: ENDPOINTS,
+    components,
+};
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/posters",
+        handler: || route().to(list),
+        doc: Doc {
+            id: "listPosters",
+            summary: "The store's posters",
+            ok: (200, "The posters, by id", Some("PosterList")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Post,
+        path: "/accounts/{account_id}/posters",
+        handler: || route().to(create),
+        doc: Doc {
+            id: "createPoster",
+            summary: "Create a poster",
+            description: "A QR-code signup sheet for one card template: `card_id` must be an active card of this store (404 `Card not found`; 422 when archived or expired). Its `signup_url` is a public page where a customer enrols by typing their name and email or phone.",
+            body: In::Body("PosterCreate"),
+            ok: (201, "The new poster", Some("Poster")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/posters/{id}",
+        handler: || route().to(show),
+        doc: Doc {
+            id: "getPoster",
+            summary: "One poster",
+            ok: (200, "The poster", Some("Poster")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Patch,
+        path: "/accounts/{account_id}/posters/{id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updatePoster",
+            summary: "Change a poster",
+            description: "Partial: only the given keys change. `card_id` never changes (422 `can't be changed`).",
+            body: In::Body("PosterUpdate"),
+            ok: (200, "The updated poster", Some("Poster")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Put,
+        path: "/accounts/{account_id}/posters/{id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updatePosterPut",
+            summary: "Change a poster (same as PATCH)",
+            description: "Partial, exactly like PATCH.",
+            body: In::Body("PosterUpdate"),
+            ok: (200, "The updated poster", Some("Poster")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Delete,
+        path: "/accounts/{account_id}/posters/{id}",
+        handler: || route().to(delete),
+        doc: Doc {
+            id: "deletePoster",
+            summary: "Delete a poster",
+            ok: (204, "Deleted (no body)", None),
+            ..Doc::PLAIN
+        },
+    },
+];
 
 pub const PAPER_SIZES: &[&str] = &["a4", "a5", "a6", "letter"];
 pub const CONTACT_MODES: &[&str] = &["email_or_phone", "email", "phone", "email_and_phone"];
@@ -207,4 +290,68 @@ fn apply(
             Field::Absent => {}
         }
     }
+}
+
+fn components(c: &mut Components) {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    c.schema(
+        "Poster",
+        object(json!({
+            "id": id(),
+            "account_id": id(),
+            "card_id": id(),
+            "title": string(),
+            "paper_size": enum_of(PAPER_SIZES),
+            "primary_color": stored_colour(),
+            "secondary_color": stored_colour(),
+            "text_color": stored_colour(),
+            "contact_collection_mode": enum_of(CONTACT_MODES),
+            "birthday_required": boolean(),
+            "active": boolean(),
+            "signup_url": {"type": "string", "description": "Public signup page of the poster."},
+            "qr_code_url": {"type": "string", "description": "What the poster's QR code encodes."},
+            "display_url": {"type": "string", "description": "A printable page of the poster."},
+            "created_at": timestamp(),
+            "updated_at": timestamp(),
+        })),
+    );
+    c.schema("PosterList", array_of("Poster"));
+    let mut top = Map::new();
+    top.insert(
+        "card_id".into(),
+        json!({"type": "integer", "format": "int64", "minimum": 1,
+            "description": "Alternative to card_id inside the attributes."}),
+    );
+    c.request_body(
+        "PosterCreate",
+        true,
+        wrapped("poster", attributes_schema(true), top),
+    );
+    c.request_body(
+        "PosterUpdate",
+        false,
+        wrapped("poster", attributes_schema(false), Map::new()),
+    );
+}
+
+fn attributes_schema(creating: bool) -> Value {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    let mut props = json!({
+        "title": text(TITLE_MAX),
+        "paper_size": {"type": "string", "enum": PAPER_SIZES, "default": "a4"},
+        "contact_collection_mode": {"type": "string", "enum": CONTACT_MODES,
+            "default": "email_or_phone", "description": "What the signup page asks for."},
+        "primary_color": input_colour(),
+        "secondary_color": input_colour(),
+        "text_color": input_colour(),
+        "birthday_required": {"type": "boolean", "default": false},
+        "active": {"type": "boolean", "default": true},
+    });
+    if creating {
+        props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
+            "description": "Required: an active card template of this store (or give card_id at the top level)."});
+    }
+    input(props, if creating { &["title"] } else { &[] })
 }

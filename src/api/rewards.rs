@@ -4,6 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{Map, Value};
 
+use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{id_or_404, json, AppState, Bearer, Reply};
 use crate::db;
 use crate::db::cards::Card;
@@ -13,6 +14,91 @@ use crate::error::{ApiError, FieldErrors};
 use crate::params::{
     attributes, boolean, bounded_text, integer, parse_bool, parse_integer, query_map, Body, Field,
 };
+use actix_web::web::route;
+
+pub const RESOURCE: Resource = Resource {
+    tag: "Rewards",
+    endpoints: ENDPOINTS,
+    components,
+};
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/rewards",
+        handler: || route().to(list),
+        doc: Doc {
+            id: "listRewards",
+            summary: "The store's rewards",
+            query: &["card_id", "active"],
+            ok: (200, "The rewards, by card and position", Some("RewardList")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Post,
+        path: "/accounts/{account_id}/rewards",
+        handler: || route().to(create),
+        doc: Doc {
+            id: "createReward",
+            summary: "Create a reward of a card template",
+            description: "`card_id` must be a card of this store (else 404 `Card not found`); \
+                          `stamps_required` at most the card's.",
+            body: In::Body("RewardCreate"),
+            ok: (201, "The new reward", Some("Reward")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}/rewards/{id}",
+        handler: || route().to(show),
+        doc: Doc {
+            id: "getReward",
+            summary: "One reward",
+            ok: (200, "The reward", Some("Reward")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Patch,
+        path: "/accounts/{account_id}/rewards/{id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updateReward",
+            summary: "Change a reward",
+            description: "Partial. `card_id` never changes (422 `can't be changed`).",
+            body: In::Body("RewardUpdate"),
+            ok: (200, "The updated reward", Some("Reward")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Put,
+        path: "/accounts/{account_id}/rewards/{id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updateRewardPut",
+            summary: "Change a reward (same as PATCH)",
+            description: "Partial, exactly like PATCH.",
+            body: In::Body("RewardUpdate"),
+            ok: (200, "The updated reward", Some("Reward")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Delete,
+        path: "/accounts/{account_id}/rewards/{id}",
+        handler: || route().to(delete),
+        doc: Doc {
+            id: "deleteReward",
+            summary: "Delete a reward",
+            description: "The ledger keeps naming it.",
+            ok: (204, "Deleted (no body)", None),
+            ..Doc::PLAIN
+        },
+    },
+];
 
 pub async fn list(
     state: web::Data<AppState>,
@@ -211,4 +297,76 @@ fn apply(
         Field::Null => errors.add("active", "can't be blank"),
         Field::Absent => {}
     }
+}
+
+fn components(c: &mut Components) {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    c.query(
+        "card_id",
+        "Only rewards of this card template.",
+        json!({"type": "integer", "format": "int64"}),
+    );
+    c.query(
+        "active",
+        "Only active (`true`/`1`) or inactive (`false`/`0`) rewards.",
+        json!({"type": "boolean"}),
+    );
+    c.schema(
+        "Reward",
+        object(json!({
+            "id": id(),
+            "account_id": id(),
+            "card_id": id(),
+            "name": string(),
+            "description": nullable(string()),
+            "stamps_required": {"type": "integer", "minimum": 1},
+            "position": {"type": "integer", "minimum": 0, "maximum": 10000},
+            "active": boolean(),
+            "created_at": timestamp(),
+            "updated_at": timestamp(),
+        })),
+    );
+    c.schema("RewardList", array_of("Reward"));
+    let mut top = Map::new();
+    top.insert(
+        "card_id".into(),
+        json!({"type": "integer", "format": "int64", "minimum": 1,
+            "description": "Alternative to card_id inside the attributes."}),
+    );
+    c.request_body(
+        "RewardCreate",
+        true,
+        wrapped("reward", attributes_schema(true), top),
+    );
+    c.request_body(
+        "RewardUpdate",
+        false,
+        wrapped("reward", attributes_schema(false), Map::new()),
+    );
+}
+
+fn attributes_schema(creating: bool) -> Value {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    let mut props = json!({
+        "name": text(limits::CARD_NAME),
+        "description": nullable(text(limits::DESCRIPTION)),
+        "stamps_required": {"type": "integer", "minimum": 1, "maximum": 21,
+            "description": "At most the card's stamps_required."},
+        "position": nullable(int(0, 10_000)),
+        "active": {"type": "boolean", "default": true},
+    });
+    if creating {
+        props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
+            "description": "Required: a card template of this store (or give card_id at the top level)."});
+    }
+    input(
+        props,
+        if creating {
+            &["name", "stamps_required"]
+        } else {
+            &[]
+        },
+    )
 }

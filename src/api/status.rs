@@ -1,9 +1,47 @@
-//! `GET /api/v1/status`: readiness, no token needed.
+//! `GET /api/v1/status`: readiness, no token needed; and the route of the OpenAPI
+//! document beside it.
 
+use actix_web::web::route;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
+use super::endpoint::{Components, Doc, Endpoint, Resource, Verb::*};
+use super::openapi::schema::{boolean, count, enum_of, object, string};
 use super::AppState;
+
+pub const RESOURCE: Resource = Resource {
+    tag: "Status",
+    endpoints: ENDPOINTS,
+    components,
+};
+
+/// The operations answered without a token.
+pub const PUBLIC_PATHS: &[&str] = &["/status", "/openapi.json"];
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: Get,
+        path: "/status",
+        handler: || route().to(show),
+        doc: Doc {
+            id: "getStatus",
+            summary: "Readiness check and rate-limit settings (no token needed)",
+            ok: (200, "The server is up", Some("Status")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Get,
+        path: "/openapi.json",
+        handler: || route().to(super::openapi::show),
+        doc: Doc {
+            id: "getOpenApi",
+            summary: "This OpenAPI 3.0.3 document (no token needed)",
+            ok: (200, "The OpenAPI document", Some("OpenApiDocument")),
+            ..Doc::PLAIN
+        },
+    },
+];
 
 pub async fn show(state: web::Data<AppState>) -> HttpResponse {
     let per_minute = state.settings.rate_limit_per_minute;
@@ -24,4 +62,22 @@ pub async fn show(state: web::Data<AppState>) -> HttpResponse {
             "scope": "token",
         },
     }))
+}
+
+fn components(c: &mut Components) {
+    c.schema(
+        "Status",
+        object(json!({
+            "status": enum_of(&["ok"]),
+            "api_version": enum_of(&["v1"]),
+            "version": string(),
+            "database_check": enum_of(&["ok", "running"]),
+            "rate_limit": object(json!({
+                "enabled": boolean(),
+                "requests_per_minute": count(),
+                "burst": count(),
+                "scope": enum_of(&["token"]),
+            })),
+        })),
+    );
 }

@@ -3,11 +3,70 @@
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
 
+use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{json, AppState, Bearer, Reply};
 use crate::db;
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{attributes, bounded_text, Body, Field};
+use actix_web::web::route;
+
+pub const RESOURCE: Resource = Resource {
+    tag: "Stores",
+    endpoints: ENDPOINTS,
+    components,
+};
+
+const ENDPOINTS: &[Endpoint] = &[
+    Endpoint {
+        method: Get,
+        path: "/accounts",
+        handler: || route().to(list),
+        doc: Doc {
+            id: "listAccounts",
+            summary: "The stores this token may reach",
+            ok: (200, "The stores, by id", Some("StoreList")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Get,
+        path: "/accounts/{account_id}",
+        handler: || route().to(show),
+        doc: Doc {
+            id: "getAccount",
+            summary: "One store",
+            ok: (200, "The store", Some("Store")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Patch,
+        path: "/accounts/{account_id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updateAccount",
+            summary: "Rename a store",
+            description: "Partial: only the given keys change. `store_name: null` clears it.",
+            body: In::Body("AccountUpdate"),
+            ok: (200, "The updated store", Some("Store")),
+            ..Doc::PLAIN
+        },
+    },
+    Endpoint {
+        method: Put,
+        path: "/accounts/{account_id}",
+        handler: || route().to(update),
+        doc: Doc {
+            id: "updateAccountPut",
+            summary: "Rename a store (same as PATCH)",
+            description: "Partial, exactly like PATCH.",
+            body: In::Body("AccountUpdate"),
+            ok: (200, "The updated store", Some("Store")),
+            ..Doc::PLAIN
+        },
+    },
+];
 
 pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
     let stores = super::read(&state, bearer, |conn, access| {
@@ -53,4 +112,38 @@ pub async fn update(
         Reply::ok(&db::stores::find(tx, id)?)
     })
     .await
+}
+
+fn components(c: &mut Components) {
+    use super::openapi::schema::*;
+    use serde_json::json;
+    c.schema(
+        "Store",
+        object(json!({
+            "id": id(),
+            "name": string(),
+            "store_name": nullable(string()),
+            "display_store_name": string(),
+            "personal": boolean(),
+            "locations_count": count(),
+            "cards_count": count(),
+            "customers_count": count(),
+            "posters_count": count(),
+            "created_at": timestamp(),
+            "updated_at": timestamp(),
+        })),
+    );
+    c.schema("StoreList", array_of("Store"));
+    let attributes = input(
+        json!({
+            "name": text(limits::STORE_NAME),
+            "store_name": nullable(text(limits::STORE_NAME)),
+        }),
+        &[],
+    );
+    c.request_body(
+        "AccountUpdate",
+        false,
+        wrapped("account", attributes, serde_json::Map::new()),
+    );
 }

@@ -1,0 +1,150 @@
+//! One declaration per JSON API route: method, path, handler and its OpenAPI operation,
+//! side by side in the resource's module (`ENDPOINTS` of `api/<resource>.rs`).
+//!
+//! Both the actix-web scope (`api::api_scope`) and the OpenAPI document
+//! (`api::openapi::document`) are built from these declarations, so a route cannot
+//! exist without its documentation: `doc` is not optional.
+
+use actix_web::http::Method;
+use serde_json::{Map, Value};
+
+/// The HTTP methods the API uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Verb {
+    Get,
+    Post,
+    Patch,
+    Put,
+    Delete,
+}
+
+impl Verb {
+    pub fn method(self) -> Method {
+        match self {
+            Verb::Get => Method::GET,
+            Verb::Post => Method::POST,
+            Verb::Patch => Method::PATCH,
+            Verb::Put => Method::PUT,
+            Verb::Delete => Method::DELETE,
+        }
+    }
+
+    /// The lower-case name OpenAPI keys operations by.
+    pub fn openapi(self) -> &'static str {
+        match self {
+            Verb::Get => "get",
+            Verb::Post => "post",
+            Verb::Patch => "patch",
+            Verb::Put => "put",
+            Verb::Delete => "delete",
+        }
+    }
+
+    /// Methods that read a body (and may carry an `Idempotency-Key`).
+    pub fn writes(self) -> bool {
+        self != Verb::Get
+    }
+}
+
+/// One route of the JSON API.
+pub struct Endpoint {
+    pub method: Verb,
+    /// Path below `/api/v1`, with `{name}` segments as actix-web and OpenAPI write them.
+    pub path: &'static str,
+    /// The handler, as an actix-web route without its method guard (added from `method`).
+    pub handler: fn() -> actix_web::Route,
+    pub doc: Doc,
+}
+
+/// The OpenAPI operation of an endpoint. Path parameters come from the path; the error
+/// responses follow from what the operation is (see `openapi::operation`).
+pub struct Doc {
+    pub id: &'static str,
+    pub summary: &'static str,
+    pub description: &'static str,
+    /// Names of query parameters (`components.parameters`).
+    pub query: &'static [&'static str],
+    pub body: In,
+    /// Success status, its description, and the schema of its body (`None`: no body).
+    pub ok: (u16, &'static str, Option<&'static str>),
+}
+
+impl Doc {
+    /// What most operations leave out: no description, no query parameters, no body.
+    /// Declarations name what they have and end with `..Doc::PLAIN`.
+    pub const PLAIN: Doc = Doc {
+        id: "",
+        summary: "",
+        description: "",
+        query: &[],
+        body: In::Nothing,
+        ok: (200, "", None),
+    };
+}
+
+/// What an operation takes as a body.
+#[derive(Clone, Copy)]
+pub enum In {
+    /// No body (a write method's body errors still apply).
+    Nothing,
+    /// A body described by `components.requestBodies.<name>`.
+    Body(&'static str),
+}
+
+/// One resource of the API: its tag in the document, its routes, and the schemas,
+/// request bodies and query parameters its routes refer to.
+pub struct Resource {
+    pub tag: &'static str,
+    pub endpoints: &'static [Endpoint],
+    pub components: fn(&mut Components),
+}
+
+/// What resources add to `components` of the OpenAPI document.
+#[derive(Default)]
+pub struct Components {
+    pub schemas: Map<String, Value>,
+    pub request_bodies: Map<String, Value>,
+    pub parameters: Map<String, Value>,
+}
+
+impl Components {
+    pub fn schema(&mut self, name: &str, schema: Value) {
+        let clash = self.schemas.insert(name.to_string(), schema);
+        assert!(clash.is_none(), "schema {name} is declared twice");
+    }
+
+    /// A request body taken as JSON or as the equivalent Rails-style form.
+    pub fn request_body(&mut self, name: &str, required: bool, schema: Value) {
+        let form = super::openapi::form_schema(&schema);
+        let body = serde_json::json!({
+            "required": required,
+            "content": {
+                "application/json": {"schema": schema},
+                "application/x-www-form-urlencoded": {"schema": form},
+            },
+        });
+        let clash = self.request_bodies.insert(name.to_string(), body);
+        assert!(clash.is_none(), "request body {name} is declared twice");
+    }
+
+    /// An optional query parameter.
+    pub fn query(&mut self, name: &str, description: &str, schema: Value) {
+        let param = serde_json::json!({
+            "name": name,
+            "in": "query",
+            "required": false,
+            "description": description,
+            "schema": schema,
+        });
+        // Resources may share a parameter (`card_id`, `active`) if they describe it alike.
+        if let Some(earlier) = self.parameters.insert(name.to_string(), param.clone()) {
+            assert_eq!(
+                earlier, param,
+                "query parameter {name} is declared twice, differently"
+            );
+        }
+    }
+}
+
+/// No components of its own.
+pub fn no_components(_: &mut Components) {}
