@@ -26,6 +26,7 @@ use rusqlite::{params, Connection, OptionalExtension};
 use serde_json::{json, Value};
 use stampd::config::{Settings, Synchronous};
 use stampd::db;
+use stampd::domain::{Email, Phone};
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -430,8 +431,8 @@ fn build_dataset(path: &Path, customers: u64) -> Dataset {
             .map(|i| db::customers::CustomerFields {
                 first_name: FIRST[(i % 16) as usize].into(),
                 last_name: Some(last_name(i)),
-                email: Some(email(i)),
-                phone: (i < 8_000_000).then(|| phone(i)),
+                email: Some(Email::from_stored(email(i))),
+                phone: (i < 8_000_000).then(|| Phone::from_stored(phone(i))),
                 birthday: None,
                 metadata: Default::default(),
             })

@@ -230,6 +230,14 @@ fn insert(target: &mut Value, segs: &[String], value: String) -> Result<(), ()> 
     insert(child, rest, value)
 }
 
+/// A body read into a handler's typed input: the values that were valid, and the errors
+/// of those that were not. The writer adds the errors only the database can find
+/// (uniqueness, a card that is not there, ...) and answers them all at once.
+pub struct Parsed<T> {
+    pub value: T,
+    pub errors: FieldErrors,
+}
+
 /// A field as the client sent it: left out, explicitly `null` (or blank), or a value.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Field<T> {
@@ -291,6 +299,26 @@ pub fn text(obj: &Map<String, Value>, key: &str, errors: &mut FieldErrors) -> Fi
             errors.add(key, "is invalid");
             Field::Absent
         }
+    }
+}
+
+/// A text field read into a domain value by `parse`, whose message is the field's error.
+pub fn domain<T>(
+    obj: &Map<String, Value>,
+    key: &str,
+    errors: &mut FieldErrors,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Field<T> {
+    match text(obj, key, errors) {
+        Field::Set(s) => match parse(&s) {
+            Ok(v) => Field::Set(v),
+            Err(m) => {
+                errors.add(key, m);
+                Field::Absent
+            }
+        },
+        Field::Null => Field::Null,
+        Field::Absent => Field::Absent,
     }
 }
 

@@ -135,15 +135,22 @@ pub async fn create(
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(&path)?;
-        let attrs = attributes(params, "card")?;
-        let mut design = CardDesign::default();
-        let archived = apply(&mut design, attrs, true)?;
-        let archived_at = archived.unwrap_or(false).then(time_fmt::now);
-        let id = db::cards::insert(tx, store_id, &design, archived_at.as_deref())?;
-        Reply::created(&db::cards::find(tx, store_id, id)?)
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::raw_body,
+        move |tx, access, params| {
+            let params = &params.expect("a raw body always parses");
+            let store_id = access.store(&path)?;
+            let attrs = attributes(params, "card")?;
+            let mut design = CardDesign::default();
+            let archived = apply(&mut design, attrs, true)?;
+            let archived_at = archived.unwrap_or(false).then(time_fmt::now);
+            let id = db::cards::insert(tx, store_id, &design, archived_at.as_deref())?;
+            Reply::created(&db::cards::find(tx, store_id, id)?)
+        },
+    )
     .await
 }
 
@@ -154,34 +161,43 @@ pub async fn update(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Card")?;
-        let current =
-            db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?;
-        let attrs = attributes(params, "card")?;
-        let mut design = current.design.clone();
-        let archived = apply(&mut design, attrs, false)?;
-        let archived_at = match archived {
-            None => current.archived_at.clone(),
-            Some(false) => None,
-            Some(true) => current
-                .archived_at
-                .clone()
-                .or_else(|| Some(time_fmt::now())),
-        };
-        let needed = db::rewards::max_required_for_card(tx, id)?;
-        if design.stamps_required < needed {
-            return Err(FieldErrors::single(
-                "stamps_required",
-                &format!("must be at least {needed} (a reward of this card needs {needed} stamps)"),
-            ));
-        }
-        if design != current.design || archived_at != current.archived_at {
-            db::cards::update(tx, id, &design, archived_at.as_deref())?;
-        }
-        Reply::ok(&db::cards::find(tx, store_id, id)?)
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::raw_body,
+        move |tx, access, params| {
+            let params = &params.expect("a raw body always parses");
+            let store_id = access.store(&account)?;
+            let id = id_or_404(&id, "Card")?;
+            let current =
+                db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?;
+            let attrs = attributes(params, "card")?;
+            let mut design = current.design.clone();
+            let archived = apply(&mut design, attrs, false)?;
+            let archived_at = match archived {
+                None => current.archived_at.clone(),
+                Some(false) => None,
+                Some(true) => current
+                    .archived_at
+                    .clone()
+                    .or_else(|| Some(time_fmt::now())),
+            };
+            let needed = db::rewards::max_required_for_card(tx, id)?;
+            if design.stamps_required < needed {
+                return Err(FieldErrors::single(
+                    "stamps_required",
+                    &format!(
+                        "must be at least {needed} (a reward of this card needs {needed} stamps)"
+                    ),
+                ));
+            }
+            if design != current.design || archived_at != current.archived_at {
+                db::cards::update(tx, id, &design, archived_at.as_deref())?;
+            }
+            Reply::ok(&db::cards::find(tx, store_id, id)?)
+        },
+    )
     .await
 }
 
@@ -229,7 +245,7 @@ fn apply(
 
     match text(attrs, "stamp_icon", &mut errors) {
         Field::Set(s) => match StampIcon::parse(&s) {
-            Ok(i) => d.stamp_icon = i.into(),
+            Ok(i) => d.stamp_icon = i.as_str().into(),
             Err(m) => errors.add("stamp_icon", m),
         },
         Field::Null => errors.add("stamp_icon", "can't be blank"),
@@ -237,7 +253,7 @@ fn apply(
     }
     match text(attrs, "strip_type", &mut errors) {
         Field::Set(s) => match StripType::parse(&s) {
-            Ok(t) => d.strip_type = t.into(),
+            Ok(t) => d.strip_type = t.as_str().into(),
             Err(m) => errors.add("strip_type", m),
         },
         Field::Null => errors.add("strip_type", "can't be blank"),
@@ -245,7 +261,7 @@ fn apply(
     }
     match text(attrs, "strip_preset", &mut errors) {
         Field::Set(s) => match StripPreset::parse(&s) {
-            Ok(p) => d.strip_preset = Some(p.into()),
+            Ok(p) => d.strip_preset = Some(p.as_str().into()),
             Err(m) => errors.add("strip_preset", m),
         },
         Field::Null => d.strip_preset = None,

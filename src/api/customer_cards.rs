@@ -2,7 +2,7 @@
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
-use serde_json::json;
+use serde_json::{json, Map, Value};
 
 use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{
@@ -141,9 +141,154 @@ pub async fn stamp(
 ) -> Result<HttpResponse, ApiError> {
     let (account, customer, id) = path.into_inner();
     let base = state.public_url.clone();
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let (store_id, customer_id, id, balance) =
-            locate_balance(tx, access, &account, &customer, &id)?;
+    super::write(
+        &state,
+        bearer,
+        body,
+        StampInput::parse,
+        move |tx, access, input| {
+            let (store_id, customer_id, id, balance) =
+                locate_balance(tx, access, &account, &customer, &id)?;
+            let StampInput {
+                stamps,
+                note,
+                skip_notifications,
+            } = input?;
+            if balance.card_archived || balance.card_expired {
+                let why = if balance.card_archived {
+                    "is archived"
+                } else {
+                    "has expired"
+                };
+                let mut errors = FieldErrors::new();
+                errors.add("card", why);
+                return Err(ApiError::Unprocessable {
+                    message: format!("The card {why} and accepts no stamps"),
+                    errors,
+                });
+            }
+            let after = balance.stamps_count + stamps;
+            if after < 0 {
+                return Err(FieldErrors::single(
+                    "stamps",
+                    &format!(
+                        "can't take the card below 0 stamps (it has {})",
+                        balance.stamps_count
+                    ),
+                ));
+            }
+            db::customer_cards::apply(
+                tx,
+                store_id,
+                id,
+                ledger::Entry {
+                    store_id,
+                    customer_card_id: id,
+                    kind: if stamps > 0 {
+                        Kind::Stamp
+                    } else {
+                        Kind::Adjustment
+                    },
+                    stamps,
+                    balance_after: after,
+                    reward: None,
+                    note: note.as_deref(),
+                    token_id: Some(access.token_id),
+                    skip_notifications,
+                },
+            )?;
+            Reply::ok(&db::customer_cards::find(
+                tx,
+                store_id,
+                customer_id,
+                id,
+                &base,
+            )?)
+        },
+    )
+    .await
+}
+
+/// `POST .../customer_cards/:id/redeem`: spends stamps on a reward of the card.
+pub async fn redeem(
+    state: web::Data<AppState>,
+    bearer: Bearer,
+    path: web::Path<(String, String, String)>,
+    body: Body,
+) -> Result<HttpResponse, ApiError> {
+    let (account, customer, id) = path.into_inner();
+    super::write(
+        &state,
+        bearer,
+        body,
+        RedeemInput::parse,
+        move |tx, access, input| {
+            let (store_id, _, id, balance) = locate_balance(tx, access, &account, &customer, &id)?;
+            let RedeemInput { reward_id, note } = input?;
+            let reward = db::rewards::find(tx, store_id, reward_id)?
+                .filter(|r| r.card_id == balance.card_id)
+                .ok_or_else(|| ApiError::not_found("Reward"))?;
+            if !reward.active || balance.stamps_count < reward.stamps_required {
+                let mut errors = FieldErrors::new();
+                if !reward.active {
+                    errors.add("reward_id", "is inactive");
+                } else {
+                    errors.add(
+                        "stamps",
+                        format!(
+                            "not enough: the reward needs {}, the card has {}",
+                            reward.stamps_required, balance.stamps_count
+                        ),
+                    );
+                }
+                return Err(ApiError::Unprocessable {
+                    message: "Redemption failed – not enough stamps or reward inactive".into(),
+                    errors,
+                });
+            }
+            let after = balance.stamps_count - reward.stamps_required;
+            let event_id = db::customer_cards::apply(
+                tx,
+                store_id,
+                id,
+                ledger::Entry {
+                    store_id,
+                    customer_card_id: id,
+                    kind: Kind::Redemption,
+                    stamps: -reward.stamps_required,
+                    balance_after: after,
+                    reward: Some((reward.id, &reward.name)),
+                    note: note.as_deref(),
+                    token_id: Some(access.token_id),
+                    skip_notifications: false,
+                },
+            )?;
+            Reply::ok(&json!({
+                "success": true,
+                "redemption": {
+                    "id": event_id,
+                    "reward_id": reward.id,
+                    "reward_name": reward.name,
+                    "stamps_spent": reward.stamps_required,
+                    "stamps_remaining": after,
+                    "redeemed_at": time_fmt::now(),
+                }
+            }))
+        },
+    )
+    .await
+}
+
+/// The body of `POST .../stamp`.
+struct StampInput {
+    /// Non-zero, -100 to 100; negative corrects a mistake.
+    stamps: i64,
+    note: Option<String>,
+    skip_notifications: bool,
+}
+
+impl StampInput {
+    fn parse(params: &Map<String, Value>) -> Result<StampInput, ApiError> {
         let mut errors = FieldErrors::new();
         let stamps = match integer(params, "stamps", &mut errors) {
             Field::Set(0) => {
@@ -171,70 +316,22 @@ pub async fn stamp(
             .set()
             .unwrap_or(false);
         errors.into_result()?;
-        if balance.card_archived || balance.card_expired {
-            let why = if balance.card_archived {
-                "is archived"
-            } else {
-                "has expired"
-            };
-            let mut errors = FieldErrors::new();
-            errors.add("card", why);
-            return Err(ApiError::Unprocessable {
-                message: format!("The card {why} and accepts no stamps"),
-                errors,
-            });
-        }
-        let after = balance.stamps_count + stamps;
-        if after < 0 {
-            return Err(FieldErrors::single(
-                "stamps",
-                &format!(
-                    "can't take the card below 0 stamps (it has {})",
-                    balance.stamps_count
-                ),
-            ));
-        }
-        db::customer_cards::apply(
-            tx,
-            store_id,
-            id,
-            ledger::Entry {
-                store_id,
-                customer_card_id: id,
-                kind: if stamps > 0 {
-                    Kind::Stamp
-                } else {
-                    Kind::Adjustment
-                },
-                stamps,
-                balance_after: after,
-                reward: None,
-                note: note.as_deref(),
-                token_id: Some(access.token_id),
-                skip_notifications,
-            },
-        )?;
-        Reply::ok(&db::customer_cards::find(
-            tx,
-            store_id,
-            customer_id,
-            id,
-            &base,
-        )?)
-    })
-    .await
+        Ok(StampInput {
+            stamps,
+            note,
+            skip_notifications,
+        })
+    }
 }
 
-/// `POST .../customer_cards/:id/redeem`: spends stamps on a reward of the card.
-pub async fn redeem(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, customer, id) = path.into_inner();
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let (store_id, _, id, balance) = locate_balance(tx, access, &account, &customer, &id)?;
+/// The body of `POST .../redeem`.
+struct RedeemInput {
+    reward_id: i64,
+    note: Option<String>,
+}
+
+impl RedeemInput {
+    fn parse(params: &Map<String, Value>) -> Result<RedeemInput, ApiError> {
         let mut errors = FieldErrors::new();
         let reward_id = match integer(params, "reward_id", &mut errors) {
             Field::Set(r) => r,
@@ -247,57 +344,8 @@ pub async fn redeem(
         };
         let note = bounded_text(params, "note", limits::NOTE, &mut errors).set();
         errors.into_result()?;
-        let reward = db::rewards::find(tx, store_id, reward_id)?
-            .filter(|r| r.card_id == balance.card_id)
-            .ok_or_else(|| ApiError::not_found("Reward"))?;
-        if !reward.active || balance.stamps_count < reward.stamps_required {
-            let mut errors = FieldErrors::new();
-            if !reward.active {
-                errors.add("reward_id", "is inactive");
-            } else {
-                errors.add(
-                    "stamps",
-                    format!(
-                        "not enough: the reward needs {}, the card has {}",
-                        reward.stamps_required, balance.stamps_count
-                    ),
-                );
-            }
-            return Err(ApiError::Unprocessable {
-                message: "Redemption failed – not enough stamps or reward inactive".into(),
-                errors,
-            });
-        }
-        let after = balance.stamps_count - reward.stamps_required;
-        let event_id = db::customer_cards::apply(
-            tx,
-            store_id,
-            id,
-            ledger::Entry {
-                store_id,
-                customer_card_id: id,
-                kind: Kind::Redemption,
-                stamps: -reward.stamps_required,
-                balance_after: after,
-                reward: Some((reward.id, &reward.name)),
-                note: note.as_deref(),
-                token_id: Some(access.token_id),
-                skip_notifications: false,
-            },
-        )?;
-        Reply::ok(&json!({
-            "success": true,
-            "redemption": {
-                "id": event_id,
-                "reward_id": reward.id,
-                "reward_name": reward.name,
-                "stamps_spent": reward.stamps_required,
-                "stamps_remaining": after,
-                "redeemed_at": time_fmt::now(),
-            }
-        }))
-    })
-    .await
+        Ok(RedeemInput { reward_id, note })
+    }
 }
 
 /// `GET .../customer_cards/:id/events`: the card's ledger, newest first.

@@ -132,14 +132,21 @@ pub async fn create(
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(&path)?;
-        let attrs = attributes(params, "location")?;
-        let mut fields = LocationFields::default();
-        apply(&mut fields, attrs, true)?;
-        let id = db::locations::insert(tx, store_id, &fields)?;
-        Reply::created(&db::locations::find(tx, store_id, id)?)
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::raw_body,
+        move |tx, access, params| {
+            let params = &params.expect("a raw body always parses");
+            let store_id = access.store(&path)?;
+            let attrs = attributes(params, "location")?;
+            let mut fields = LocationFields::default();
+            apply(&mut fields, attrs, true)?;
+            let id = db::locations::insert(tx, store_id, &fields)?;
+            Reply::created(&db::locations::find(tx, store_id, id)?)
+        },
+    )
     .await
 }
 
@@ -150,22 +157,29 @@ pub async fn update(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Location")?;
-        let current = db::locations::find(tx, store_id, id)?
-            .ok_or_else(|| ApiError::not_found("Location"))?;
-        let attrs = attributes(params, "location")?;
-        let mut fields = LocationFields {
-            name: current.name,
-            address: current.address,
-            latitude: current.latitude,
-            longitude: current.longitude,
-        };
-        apply(&mut fields, attrs, false)?;
-        db::locations::update(tx, id, &fields)?;
-        Reply::ok(&db::locations::find(tx, store_id, id)?)
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::raw_body,
+        move |tx, access, params| {
+            let params = &params.expect("a raw body always parses");
+            let store_id = access.store(&account)?;
+            let id = id_or_404(&id, "Location")?;
+            let current = db::locations::find(tx, store_id, id)?
+                .ok_or_else(|| ApiError::not_found("Location"))?;
+            let attrs = attributes(params, "location")?;
+            let mut fields = LocationFields {
+                name: current.name,
+                address: current.address,
+                latitude: current.latitude,
+                longitude: current.longitude,
+            };
+            apply(&mut fields, attrs, false)?;
+            db::locations::update(tx, id, &fields)?;
+            Reply::ok(&db::locations::find(tx, store_id, id)?)
+        },
+    )
     .await
 }
 
@@ -176,13 +190,20 @@ pub async fn delete(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    super::write(&state, bearer, body, move |tx, access, _| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Location")?;
-        db::locations::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Location"))?;
-        db::locations::delete(tx, id)?;
-        Ok(Reply::no_content())
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::no_input,
+        move |tx, access, _| {
+            let store_id = access.store(&account)?;
+            let id = id_or_404(&id, "Location")?;
+            db::locations::find(tx, store_id, id)?
+                .ok_or_else(|| ApiError::not_found("Location"))?;
+            db::locations::delete(tx, id)?;
+            Ok(Reply::no_content())
+        },
+    )
     .await
 }
 

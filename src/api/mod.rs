@@ -225,32 +225,46 @@ enum Outcome {
 
 /// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
 ///
+/// The body is parsed into the handler's typed input by `parse` first, on the request's
+/// own thread, so the one writer thread does only what needs the database. The parse
+/// result goes to `f` as it is: `f` answers the errors that come first (401, then the
+/// 404 of a store or record that is not there) before the input's own (`input?`).
+///
 /// With an `Idempotency-Key`, the key's stored answer is looked up in the same
 /// transaction: a repeat gets the stored status and body without running again; a
 /// first request runs and its answer (a 4xx refusal too) is stored before the commit,
 /// so an acknowledged request and its key are saved together or not at all.
-pub async fn write<F>(
+pub async fn write<I, P, F>(
     state: &web::Data<AppState>,
     bearer: Bearer,
     body: Body,
+    parse: P,
     f: F,
 ) -> Result<HttpResponse, ApiError>
 where
-    F: FnOnce(&Connection, &Access, &Map<String, Value>) -> Result<Reply, ApiError>
+    I: Send + 'static,
+    P: FnOnce(&Map<String, Value>) -> Result<I, ApiError>,
+    F: FnOnce(&Connection, &Access, Result<I, ApiError>) -> Result<Reply, ApiError>
         + Send
         + 'static,
 {
+    let input = parse(&body.params);
+    let Body {
+        idempotency_key,
+        fingerprint,
+        ..
+    } = body;
     let state = state.clone();
     let outcome = web::block(move || {
         let db = state.db.clone();
         db.write(move |tx| {
             let access = Access::check(tx, &bearer)?;
             state.token_usage.touch(access.token_id);
-            let Some(key) = body.idempotency_key.as_deref() else {
-                return f(tx, &access, &body.params).map(Outcome::Done);
+            let Some(key) = idempotency_key.as_deref() else {
+                return f(tx, &access, input).map(Outcome::Done);
             };
             if let Some(stored) = db::idempotency::find(tx, access.token_id, key)? {
-                if stored.fingerprint != body.fingerprint {
+                if stored.fingerprint != fingerprint {
                     return Err(ApiError::Unprocessable {
                         message: "Idempotency-Key was already used with a different request; use a new key for a new request".into(),
                         errors: FieldErrors::new(),
@@ -263,7 +277,7 @@ where
                 }));
             }
             db::exec(tx, "SAVEPOINT request")?;
-            let outcome = match f(tx, &access, &body.params) {
+            let outcome = match f(tx, &access, input) {
                 Ok(reply) => {
                     db::exec(tx, "RELEASE request")?;
                     Outcome::Done(reply)
@@ -283,7 +297,7 @@ where
                 tx,
                 access.token_id,
                 key,
-                &body.fingerprint,
+                &fingerprint,
                 reply.status.as_u16(),
                 &reply.body,
             )?;
@@ -305,6 +319,16 @@ where
         res.insert_header(header::ContentType::json())
             .body(reply.body)
     })
+}
+
+/// The body as it came (handlers not yet moved to typed inputs).
+pub fn raw_body(params: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
+    Ok(params.clone())
+}
+
+/// The `parse` of a write that reads nothing from its body.
+pub fn no_input(_: &Map<String, Value>) -> Result<(), ApiError> {
+    Ok(())
 }
 
 pub fn json<T: Serialize>(status: StatusCode, body: &T) -> HttpResponse {

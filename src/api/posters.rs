@@ -141,36 +141,43 @@ pub async fn create(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let base = state.public_url.clone();
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(&path)?;
-        let attrs = attributes(params, "poster")?;
-        let mut errors = FieldErrors::new();
-        let card_id = match integer(attrs, "card_id", &mut errors) {
-            Field::Absent if !attrs.contains_key("card_id") => {
-                integer(params, "card_id", &mut errors).set()
-            }
-            f => f.set(),
-        };
-        match card_id {
-            Some(id) => {
-                let card = db::cards::find(tx, store_id, id)?
-                    .ok_or_else(|| ApiError::not_found("Card"))?;
-                if card.is_closed(&time_fmt::now()) {
-                    errors.add("card_id", "is archived or expired");
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::raw_body,
+        move |tx, access, params| {
+            let params = &params.expect("a raw body always parses");
+            let store_id = access.store(&path)?;
+            let attrs = attributes(params, "poster")?;
+            let mut errors = FieldErrors::new();
+            let card_id = match integer(attrs, "card_id", &mut errors) {
+                Field::Absent if !attrs.contains_key("card_id") => {
+                    integer(params, "card_id", &mut errors).set()
                 }
+                f => f.set(),
+            };
+            match card_id {
+                Some(id) => {
+                    let card = db::cards::find(tx, store_id, id)?
+                        .ok_or_else(|| ApiError::not_found("Card"))?;
+                    if card.is_closed(&time_fmt::now()) {
+                        errors.add("card_id", "is archived or expired");
+                    }
+                }
+                None if !errors.has("card_id") => errors.add("card_id", "can't be blank"),
+                None => {}
             }
-            None if !errors.has("card_id") => errors.add("card_id", "can't be blank"),
-            None => {}
-        }
-        let mut fields = PosterFields::default();
-        apply(&mut fields, attrs, true, &mut errors);
-        errors.into_result()?;
-        let card_id = card_id.ok_or_else(|| ApiError::internal("card checked above"))?;
-        let id = db::posters::insert(tx, store_id, card_id, &fields)?;
-        let poster = db::posters::find(tx, store_id, id)?
-            .ok_or_else(|| ApiError::internal("poster vanished"))?;
-        Reply::created(&poster.to_json(&base))
-    })
+            let mut fields = PosterFields::default();
+            apply(&mut fields, attrs, true, &mut errors);
+            errors.into_result()?;
+            let card_id = card_id.ok_or_else(|| ApiError::internal("card checked above"))?;
+            let id = db::posters::insert(tx, store_id, card_id, &fields)?;
+            let poster = db::posters::find(tx, store_id, id)?
+                .ok_or_else(|| ApiError::internal("poster vanished"))?;
+            Reply::created(&poster.to_json(&base))
+        },
+    )
     .await
 }
 
@@ -182,26 +189,33 @@ pub async fn update(
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
     let base = state.public_url.clone();
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Poster")?;
-        let current =
-            db::posters::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Poster"))?;
-        let attrs = attributes(params, "poster")?;
-        let mut errors = FieldErrors::new();
-        match integer(attrs, "card_id", &mut errors) {
-            Field::Set(c) if c != current.card_id => errors.add("card_id", "can't be changed"),
-            Field::Null => errors.add("card_id", "can't be changed"),
-            _ => {}
-        }
-        let mut fields = current.fields.clone();
-        apply(&mut fields, attrs, false, &mut errors);
-        errors.into_result()?;
-        db::posters::update(tx, id, &fields)?;
-        let poster =
-            db::posters::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Poster"))?;
-        Reply::ok(&poster.to_json(&base))
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::raw_body,
+        move |tx, access, params| {
+            let params = &params.expect("a raw body always parses");
+            let store_id = access.store(&account)?;
+            let id = id_or_404(&id, "Poster")?;
+            let current = db::posters::find(tx, store_id, id)?
+                .ok_or_else(|| ApiError::not_found("Poster"))?;
+            let attrs = attributes(params, "poster")?;
+            let mut errors = FieldErrors::new();
+            match integer(attrs, "card_id", &mut errors) {
+                Field::Set(c) if c != current.card_id => errors.add("card_id", "can't be changed"),
+                Field::Null => errors.add("card_id", "can't be changed"),
+                _ => {}
+            }
+            let mut fields = current.fields.clone();
+            apply(&mut fields, attrs, false, &mut errors);
+            errors.into_result()?;
+            db::posters::update(tx, id, &fields)?;
+            let poster = db::posters::find(tx, store_id, id)?
+                .ok_or_else(|| ApiError::not_found("Poster"))?;
+            Reply::ok(&poster.to_json(&base))
+        },
+    )
     .await
 }
 
@@ -212,13 +226,19 @@ pub async fn delete(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    super::write(&state, bearer, body, move |tx, access, _| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Poster")?;
-        db::posters::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Poster"))?;
-        db::posters::delete(tx, id)?;
-        Ok(Reply::no_content())
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::no_input,
+        move |tx, access, _| {
+            let store_id = access.store(&account)?;
+            let id = id_or_404(&id, "Poster")?;
+            db::posters::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Poster"))?;
+            db::posters::delete(tx, id)?;
+            Ok(Reply::no_content())
+        },
+    )
     .await
 }
 

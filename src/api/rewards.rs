@@ -158,40 +158,48 @@ pub async fn create(
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(&path)?;
-        let attrs = attributes(params, "reward")?;
-        let mut errors = FieldErrors::new();
-        let card_id = match integer(attrs, "card_id", &mut errors) {
-            Field::Absent if !attrs.contains_key("card_id") => {
-                integer(params, "card_id", &mut errors).set()
-            }
-            f => f.set(),
-        };
-        let card = match card_id {
-            Some(id) => Some(
-                db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?,
-            ),
-            None => {
-                if !errors.has("card_id") {
-                    errors.add("card_id", "can't be blank");
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::raw_body,
+        move |tx, access, params| {
+            let params = &params.expect("a raw body always parses");
+            let store_id = access.store(&path)?;
+            let attrs = attributes(params, "reward")?;
+            let mut errors = FieldErrors::new();
+            let card_id = match integer(attrs, "card_id", &mut errors) {
+                Field::Absent if !attrs.contains_key("card_id") => {
+                    integer(params, "card_id", &mut errors).set()
                 }
-                None
-            }
-        };
-        let mut fields = RewardFields {
-            name: String::new(),
-            description: None,
-            stamps_required: 0,
-            position: 0,
-            active: true,
-        };
-        apply(&mut fields, attrs, card.as_ref(), true, &mut errors);
-        errors.into_result()?;
-        let card = card.ok_or_else(|| ApiError::internal("card checked above"))?;
-        let id = db::rewards::insert(tx, store_id, card.id, &fields)?;
-        Reply::created(&db::rewards::find(tx, store_id, id)?)
-    })
+                f => f.set(),
+            };
+            let card = match card_id {
+                Some(id) => Some(
+                    db::cards::find(tx, store_id, id)?
+                        .ok_or_else(|| ApiError::not_found("Card"))?,
+                ),
+                None => {
+                    if !errors.has("card_id") {
+                        errors.add("card_id", "can't be blank");
+                    }
+                    None
+                }
+            };
+            let mut fields = RewardFields {
+                name: String::new(),
+                description: None,
+                stamps_required: 0,
+                position: 0,
+                active: true,
+            };
+            apply(&mut fields, attrs, card.as_ref(), true, &mut errors);
+            errors.into_result()?;
+            let card = card.ok_or_else(|| ApiError::internal("card checked above"))?;
+            let id = db::rewards::insert(tx, store_id, card.id, &fields)?;
+            Reply::created(&db::rewards::find(tx, store_id, id)?)
+        },
+    )
     .await
 }
 
@@ -202,31 +210,38 @@ pub async fn update(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Reward")?;
-        let current =
-            db::rewards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Reward"))?;
-        let card = db::cards::find(tx, store_id, current.card_id)?;
-        let attrs = attributes(params, "reward")?;
-        let mut errors = FieldErrors::new();
-        match integer(attrs, "card_id", &mut errors) {
-            Field::Set(c) if c != current.card_id => errors.add("card_id", "can't be changed"),
-            Field::Null => errors.add("card_id", "can't be changed"),
-            _ => {}
-        }
-        let mut fields = RewardFields {
-            name: current.name.clone(),
-            description: current.description.clone(),
-            stamps_required: current.stamps_required,
-            position: current.position,
-            active: current.active,
-        };
-        apply(&mut fields, attrs, card.as_ref(), false, &mut errors);
-        errors.into_result()?;
-        db::rewards::update(tx, id, &fields)?;
-        Reply::ok(&db::rewards::find(tx, store_id, id)?)
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::raw_body,
+        move |tx, access, params| {
+            let params = &params.expect("a raw body always parses");
+            let store_id = access.store(&account)?;
+            let id = id_or_404(&id, "Reward")?;
+            let current = db::rewards::find(tx, store_id, id)?
+                .ok_or_else(|| ApiError::not_found("Reward"))?;
+            let card = db::cards::find(tx, store_id, current.card_id)?;
+            let attrs = attributes(params, "reward")?;
+            let mut errors = FieldErrors::new();
+            match integer(attrs, "card_id", &mut errors) {
+                Field::Set(c) if c != current.card_id => errors.add("card_id", "can't be changed"),
+                Field::Null => errors.add("card_id", "can't be changed"),
+                _ => {}
+            }
+            let mut fields = RewardFields {
+                name: current.name.clone(),
+                description: current.description.clone(),
+                stamps_required: current.stamps_required,
+                position: current.position,
+                active: current.active,
+            };
+            apply(&mut fields, attrs, card.as_ref(), false, &mut errors);
+            errors.into_result()?;
+            db::rewards::update(tx, id, &fields)?;
+            Reply::ok(&db::rewards::find(tx, store_id, id)?)
+        },
+    )
     .await
 }
 
@@ -237,13 +252,19 @@ pub async fn delete(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    super::write(&state, bearer, body, move |tx, access, _| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Reward")?;
-        db::rewards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Reward"))?;
-        db::rewards::delete(tx, id)?;
-        Ok(Reply::no_content())
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::no_input,
+        move |tx, access, _| {
+            let store_id = access.store(&account)?;
+            let id = id_or_404(&id, "Reward")?;
+            db::rewards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Reward"))?;
+            db::rewards::delete(tx, id)?;
+            Ok(Reply::no_content())
+        },
+    )
     .await
 }
 

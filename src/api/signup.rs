@@ -379,7 +379,7 @@ pub async fn submit(
     let mode = poster.fields.contact_collection_mode.as_str();
     let email = match text(p, "email", &mut errors) {
         Field::Set(s) if mode != "phone" => match Email::parse(&s) {
-            Ok(e) => Some(e.as_str().to_string()),
+            Ok(e) => Some(e),
             Err(m) => {
                 errors.add("email", m);
                 None
@@ -390,7 +390,7 @@ pub async fn submit(
     let phone = match text(p, "phone", &mut errors) {
         Field::Set(s) if mode != "email" => {
             match Phone::parse(&s, state.settings.default_country) {
-                Ok(ph) => Some(ph.as_str().to_string()),
+                Ok(ph) => Some(ph),
                 Err(m) => {
                     errors.add("phone", m);
                     None
@@ -425,7 +425,7 @@ pub async fn submit(
     let birthday = match text(p, "birthday", &mut errors) {
         Field::Set(s) if poster.fields.birthday_required => {
             match Birthday::parse(&s, time_fmt::today()) {
-                Ok(b) => Some(b.to_iso()),
+                Ok(b) => Some(b),
                 Err(m) => {
                     errors.add("birthday", m);
                     None
@@ -552,8 +552,8 @@ fn enrol(
         store_id,
         customer_id,
         cc,
-        known.email.as_deref(),
-        known.phone.as_deref(),
+        known.email.as_ref().map(|e| e.as_str()),
+        known.phone.as_ref().map(|p| p.as_str()),
     )?;
     Ok((uuid, joined))
 }

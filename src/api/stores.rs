@@ -95,22 +95,29 @@ pub async fn update(
     path: web::Path<String>,
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
-    super::write(&state, bearer, body, move |tx, access, params| {
-        let id = access.store(&path)?;
-        let attrs = attributes(params, "account")?;
-        let mut errors = FieldErrors::new();
-        let name = bounded_text(attrs, "name", limits::STORE_NAME, &mut errors);
-        let store_name = bounded_text(attrs, "store_name", limits::STORE_NAME, &mut errors);
-        if matches!(name, Field::Null) {
-            errors.add("name", "can't be blank");
-        }
-        errors.into_result()?;
-        let current = db::stores::find(tx, id)?.ok_or_else(|| ApiError::not_found("Store"))?;
-        let name = name.set().unwrap_or(current.name);
-        let store_name = store_name.merge_into(current.store_name);
-        db::stores::update(tx, id, &name, store_name.as_deref())?;
-        Reply::ok(&db::stores::find(tx, id)?)
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::raw_body,
+        move |tx, access, params| {
+            let params = &params.expect("a raw body always parses");
+            let id = access.store(&path)?;
+            let attrs = attributes(params, "account")?;
+            let mut errors = FieldErrors::new();
+            let name = bounded_text(attrs, "name", limits::STORE_NAME, &mut errors);
+            let store_name = bounded_text(attrs, "store_name", limits::STORE_NAME, &mut errors);
+            if matches!(name, Field::Null) {
+                errors.add("name", "can't be blank");
+            }
+            errors.into_result()?;
+            let current = db::stores::find(tx, id)?.ok_or_else(|| ApiError::not_found("Store"))?;
+            let name = name.set().unwrap_or(current.name);
+            let store_name = store_name.merge_into(current.store_name);
+            db::stores::update(tx, id, &name, store_name.as_deref())?;
+            Reply::ok(&db::stores::find(tx, id)?)
+        },
+    )
     .await
 }
 

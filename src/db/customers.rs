@@ -7,7 +7,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::customer_cards::{self, CustomerCard};
-use crate::domain::{CardCode, Email, Phone, UncheckedPhone};
+use crate::domain::{Birthday, CardCode, Email, Phone, UncheckedPhone};
 use crate::time_fmt;
 
 /// The attributes a client sets on a customer, already validated and normalised.
@@ -15,9 +15,9 @@ use crate::time_fmt;
 pub struct CustomerFields {
     pub first_name: String,
     pub last_name: Option<String>,
-    pub email: Option<String>,
-    pub phone: Option<String>,
-    pub birthday: Option<String>,
+    pub email: Option<Email>,
+    pub phone: Option<Phone>,
+    pub birthday: Option<Birthday>,
     pub metadata: Map<String, Value>,
 }
 
@@ -78,23 +78,25 @@ pub fn insert_many(
     let now = time_fmt::now();
     let mut ids = Vec::with_capacity(customers.len());
     for chunk in customers.chunks(CHUNK) {
-        let keys: Vec<(String, Option<String>, String)> = chunk
+        type Keys = (String, Option<String>, String, Option<String>);
+        let keys: Vec<Keys> = chunk
             .iter()
             .map(|f| {
                 let metadata = Value::Object(f.metadata.clone()).to_string();
                 let last = f.last_name.as_deref().map(str::to_lowercase);
-                (f.first_name.to_lowercase(), last, metadata)
+                let birthday = f.birthday.map(Birthday::to_iso);
+                (f.first_name.to_lowercase(), last, metadata, birthday)
             })
             .collect();
         let mut values = Vec::with_capacity(chunk.len() * 11);
-        for (f, (first_key, last_key, metadata)) in chunk.iter().zip(&keys) {
+        for (f, (first_key, last_key, metadata, birthday)) in chunk.iter().zip(&keys) {
             values.extend([
                 store_id.into(),
                 super::text(&f.first_name),
                 super::opt_text(f.last_name.as_deref()),
-                super::opt_text(f.email.as_deref()),
-                super::opt_text(f.phone.as_deref()),
-                super::opt_text(f.birthday.as_deref()),
+                super::opt_text(f.email.as_ref().map(Email::as_str)),
+                super::opt_text(f.phone.as_ref().map(Phone::as_str)),
+                super::opt_text(birthday.as_deref()),
                 super::text(metadata),
                 super::text(first_key),
                 super::opt_text(last_key.as_deref()),
@@ -167,7 +169,7 @@ pub fn exists(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<boo
 pub fn email_owner(
     conn: &Connection,
     store_id: i64,
-    email: &str,
+    email: &Email,
     except: Option<i64>,
 ) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached(
@@ -180,7 +182,7 @@ pub fn email_owner(
 pub fn phone_owner(
     conn: &Connection,
     store_id: i64,
-    phone: &str,
+    phone: &Phone,
     except: Option<i64>,
 ) -> rusqlite::Result<Option<i64>> {
     conn.prepare_cached(

@@ -18,6 +18,7 @@ pub mod posters;
 pub mod rewards;
 pub mod stores;
 pub mod tokens;
+mod values;
 
 use std::path::{Path, PathBuf};
 use std::time::Duration;

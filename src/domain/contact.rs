@@ -38,6 +38,11 @@ impl Email {
         }
     }
 
+    /// An address stampd stored earlier (checked when it was saved).
+    pub fn from_stored(stored: String) -> Email {
+        Email(stored)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -85,6 +90,11 @@ impl Phone {
         let _ = Phone::parse("+14155550132", phonenumber::country::Id::US);
     }
 
+    /// A number stampd stored earlier (checked and put in E.164 when it was saved).
+    pub fn from_stored(stored: String) -> Phone {
+        Phone(stored)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
@@ -120,6 +130,11 @@ impl Birthday {
             return Err("is invalid".into());
         }
         Ok(Birthday(d))
+    }
+
+    /// A birthday stampd stored earlier (`YYYY-MM-DD`, checked when it was saved).
+    pub fn from_stored(stored: &str) -> Option<Birthday> {
+        crate::time_fmt::parse_date(stored).map(Birthday)
     }
 
     pub fn to_iso(self) -> String {

@@ -16,94 +16,117 @@ impl HexColor {
         }
     }
 
+    /// A colour stampd stored earlier (checked when it was saved).
+    pub fn from_stored(stored: String) -> HexColor {
+        HexColor(stored)
+    }
+
     pub fn as_str(&self) -> &str {
         &self.0
     }
 }
 
-/// The stamp icons a card can use (drawn on passes, web cards and the counter page).
-pub struct StampIcon;
+/// A closed list of names a field takes (`stamp_icon`, `strip_type`, ...): an enum whose
+/// names are what the API sends and stores, read case-insensitively.
+macro_rules! vocabulary {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            /// Every name, in the documented order.
+            pub const ALL: &'static [&'static str] = &[$($text),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// A name as a client writes it: any case, surrounding spaces ignored.
+            pub fn parse(input: &str) -> Result<$name, String> {
+                let s = input.trim().to_ascii_lowercase();
+                match s.as_str() {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!("is not included in the list ({})", Self::ALL.join(", "))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
+vocabulary! {
+    /// The stamp icons a card can use (drawn on passes, web cards and the counter page).
+    StampIcon {
+        Coffee = "coffee",
+        Star = "star",
+        Heart = "heart",
+        Check = "check",
+        Cup = "cup",
+        Cake = "cake",
+        Croissant = "croissant",
+        Pizza = "pizza",
+        Burger = "burger",
+        IceCream = "ice_cream",
+        Donut = "donut",
+        Beer = "beer",
+        Wine = "wine",
+        Cocktail = "cocktail",
+        Leaf = "leaf",
+        Flower = "flower",
+        Scissors = "scissors",
+        Paw = "paw",
+        Gift = "gift",
+        Smile = "smile",
+        Crown = "crown",
+        Diamond = "diamond",
+        Bolt = "bolt",
+        Music = "music",
+        Book = "book",
+        Dumbbell = "dumbbell",
+        Car = "car",
+    }
+}
 
 impl StampIcon {
-    pub const ALL: &'static [&'static str] = &[
-        "coffee",
-        "star",
-        "heart",
-        "check",
-        "cup",
-        "cake",
-        "croissant",
-        "pizza",
-        "burger",
-        "ice_cream",
-        "donut",
-        "beer",
-        "wine",
-        "cocktail",
-        "leaf",
-        "flower",
-        "scissors",
-        "paw",
-        "gift",
-        "smile",
-        "crown",
-        "diamond",
-        "bolt",
-        "music",
-        "book",
-        "dumbbell",
-        "car",
-    ];
     pub const DEFAULT: &'static str = "star";
+}
 
-    pub fn parse(input: &str) -> Result<&'static str, String> {
-        let s = input.trim().to_ascii_lowercase();
-        Self::ALL
-            .iter()
-            .find(|i| **i == s)
-            .copied()
-            .ok_or_else(|| format!("is not included in the list ({})", Self::ALL.join(", ")))
+vocabulary! {
+    /// What fills the strip behind the stamps: a colour, an image, or a preset.
+    StripType {
+        Color = "color",
+        Image = "image",
+        Preset = "preset",
     }
 }
 
-/// What fills the strip behind the stamps: a colour, an image, or a preset.
-pub struct StripType;
-
-impl StripType {
-    pub const ALL: &'static [&'static str] = &["color", "image", "preset"];
-
-    pub fn parse(input: &str) -> Result<&'static str, String> {
-        let s = input.trim().to_ascii_lowercase();
-        Self::ALL
-            .iter()
-            .find(|i| **i == s)
-            .copied()
-            .ok_or_else(|| format!("is not included in the list ({})", Self::ALL.join(", ")))
-    }
-}
-
-/// The preset strip designs.
-pub struct StripPreset;
-
-impl StripPreset {
-    pub const ALL: &'static [&'static str] = &[
-        "coffee_beans",
-        "pastry",
-        "barber",
-        "confetti",
-        "waves",
-        "dots",
-        "leaves",
-        "stripes",
-    ];
-
-    pub fn parse(input: &str) -> Result<&'static str, String> {
-        let s = input.trim().to_ascii_lowercase();
-        Self::ALL
-            .iter()
-            .find(|i| **i == s)
-            .copied()
-            .ok_or_else(|| format!("is not included in the list ({})", Self::ALL.join(", ")))
+vocabulary! {
+    /// The preset strip designs.
+    StripPreset {
+        CoffeeBeans = "coffee_beans",
+        Pastry = "pastry",
+        Barber = "barber",
+        Confetti = "confetti",
+        Waves = "waves",
+        Dots = "dots",
+        Leaves = "leaves",
+        Stripes = "stripes",
     }
 }
 
@@ -121,11 +144,15 @@ mod tests {
 
     #[test]
     fn icons_and_strips() {
-        assert_eq!(StampIcon::parse("Coffee").unwrap(), "coffee");
+        assert_eq!(StampIcon::parse("Coffee").unwrap(), StampIcon::Coffee);
+        assert_eq!(
+            StampIcon::parse(" ICE_CREAM ").unwrap().as_str(),
+            "ice_cream"
+        );
         assert!(StampIcon::parse("spaceship")
             .unwrap_err()
             .contains("coffee"));
-        assert_eq!(StripType::parse("preset").unwrap(), "preset");
+        assert_eq!(StripType::parse("preset").unwrap(), StripType::Preset);
         assert!(StripType::parse("video").is_err());
         assert!(StripPreset::parse("waves").is_ok());
     }

@@ -5,6 +5,7 @@
 
 use serde_json::{json, Value};
 use stampd::db;
+use stampd::domain::Email;
 
 use crate::helpers::*;
 
@@ -15,7 +16,9 @@ fn import(app: &TestApp, store: i64, prefix: &str, range: std::ops::Range<usize>
         .map(|i| db::customers::CustomerFields {
             first_name: format!("{prefix}{i}"),
             last_name: Some(if i % 4 == 0 { "Quillfeather" } else { "Brown" }.into()),
-            email: Some(format!("{prefix}{i}@example.com").to_lowercase()),
+            email: Some(Email::from_stored(
+                format!("{prefix}{i}@example.com").to_lowercase(),
+            )),
             phone: None,
             birthday: None,
             metadata: Default::default(),

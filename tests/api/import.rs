@@ -6,6 +6,7 @@ use std::collections::HashSet;
 
 use serde_json::json;
 use stampd::db;
+use stampd::domain::{Email, Phone};
 
 use crate::helpers::spawn_app;
 
@@ -14,8 +15,8 @@ fn imported_fields(n: usize) -> Vec<db::customers::CustomerFields> {
         .map(|i| db::customers::CustomerFields {
             first_name: format!("Imported{i}"),
             last_name: Some(format!("Zephyrine{i:05}")),
-            email: Some(format!("imported{i}@example.com")),
-            phone: Some(format!("+1415{:07}", 5_000_000 + i)),
+            email: Some(Email::from_stored(format!("imported{i}@example.com"))),
+            phone: Some(Phone::from_stored(format!("+1415{:07}", 5_000_000 + i))),
             birthday: None,
             metadata: Default::default(),
         })

@@ -4,15 +4,19 @@ use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
 use serde_json::{json, Map, Value};
 
+use actix_web::web::route;
+
+mod input;
+
 use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{id_or_404, json, pagination_params, AppState, Bearer, Pagination, Reply};
 use crate::db;
 use crate::db::customers::{CustomerFields, ListQuery};
-use crate::domain::{limits, Birthday, Email, Phone};
+use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, boolean, bounded_text, integer, query_map, text, Body, Field};
+use crate::params::{integer, query_map, Body, Parsed};
 use crate::time_fmt;
-use actix_web::web::route;
+use input::{check_required, CustomerCreate, CustomerInput, ReferenceInput};
 
 pub const RESOURCE: Resource = Resource {
     tag: "Customers",
@@ -202,27 +206,24 @@ pub async fn create(
 ) -> Result<HttpResponse, ApiError> {
     let base = state.public_url.clone();
     let country = state.settings.default_country;
-    let response = super::write(&state, bearer, body, move |tx, access, params| {
+    let parse = move |params: &Map<String, Value>| CustomerCreate::parse(params, country);
+    let response = super::write(&state, bearer, body, parse, move |tx, access, input| {
         let store_id = access.store(&path)?;
-        let mut errors = FieldErrors::new();
-        let attrs = attributes(params, "customer")?;
-        let input = Input::parse(attrs, country, &mut errors);
-        let mut fields = CustomerFields::default();
-        input.merge_into(&mut fields, &mut errors);
-        check_required(&fields, &mut errors);
+        let Parsed { value, mut errors } = input?;
+        let CustomerCreate {
+            fields,
+            external_references,
+            card_id,
+            send_card_links,
+        } = value;
         check_unique(
             tx,
             store_id,
             None,
             &fields,
-            &input.external_references,
+            &external_references,
             &mut errors,
         )?;
-
-        let card_id = match integer(params, "card_id", &mut errors) {
-            Field::Absent => integer(attrs, "card_id", &mut errors).set(),
-            f => f.set(),
-        };
         let card = match card_id {
             Some(id) => match db::cards::find(tx, store_id, id)? {
                 None => {
@@ -241,24 +242,21 @@ pub async fn create(
             },
             None => None,
         };
-        let send_links = boolean(params, "send_card_links", &mut errors)
-            .set()
-            .unwrap_or(false);
         errors.into_result()?;
 
         let id = db::customers::insert(tx, store_id, &fields)?;
-        save_external_references(tx, store_id, id, &input.external_references)?;
+        save_external_references(tx, store_id, id, &external_references)?;
         let mut customer_card_id = None;
         if let Some(card) = &card {
             let cc = db::customer_cards::enrol(tx, store_id, id, card, Some(access.token_id))?;
-            if send_links {
+            if send_card_links {
                 db::deliveries::queue(
                     tx,
                     store_id,
                     id,
                     cc,
-                    fields.email.as_deref(),
-                    fields.phone.as_deref(),
+                    fields.email.as_ref().map(|e| e.as_str()),
+                    fields.phone.as_ref().map(|p| p.as_str()),
                 )?;
             }
             customer_card_id = Some(cc);
@@ -290,14 +288,16 @@ pub async fn update(
     let (account, id) = path.into_inner();
     let base = state.public_url.clone();
     let country = state.settings.default_country;
-    super::write(&state, bearer, body, move |tx, access, params| {
+    let parse = move |params: &Map<String, Value>| CustomerInput::parse_update(params, country);
+    super::write(&state, bearer, body, parse, move |tx, access, input| {
         let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Customer")?;
         let current = db::customers::find_fields(tx, store_id, id)?
             .ok_or_else(|| ApiError::not_found("Customer"))?;
-        let mut errors = FieldErrors::new();
-        let attrs = attributes(params, "customer")?;
-        let input = Input::parse(attrs, country, &mut errors);
+        let Parsed {
+            value: input,
+            mut errors,
+        } = input?;
         let mut fields = current.clone();
         input.merge_into(&mut fields, &mut errors);
         check_required(&fields, &mut errors);
@@ -317,217 +317,6 @@ pub async fn update(
         Reply::ok(&db::customers::load(tx, &[id], &base)?.pop())
     })
     .await
-}
-
-/// One external reference as given by the client.
-struct ReferenceInput {
-    source: String,
-    external_id: String,
-    metadata: Option<Value>,
-}
-
-/// The customer attributes of a request, parsed and validated one by one.
-struct Input {
-    first_name: Field<String>,
-    last_name: Field<String>,
-    email: Field<String>,
-    phone: Field<String>,
-    birthday: Field<String>,
-    metadata: Field<Map<String, Value>>,
-    external_references: Vec<ReferenceInput>,
-}
-
-impl Input {
-    fn parse(
-        attrs: &Map<String, Value>,
-        country: phonenumber::country::Id,
-        errors: &mut FieldErrors,
-    ) -> Input {
-        let first_name = bounded_text(attrs, "first_name", limits::NAME, errors);
-        let last_name = bounded_text(attrs, "last_name", limits::NAME, errors);
-        let email = match text(attrs, "email", errors) {
-            Field::Set(s) => match Email::parse(&s) {
-                Ok(e) => Field::Set(e.as_str().to_string()),
-                Err(m) => {
-                    errors.add("email", m);
-                    Field::Absent
-                }
-            },
-            f => f,
-        };
-        let phone = match text(attrs, "phone", errors) {
-            Field::Set(s) => match Phone::parse(&s, country) {
-                Ok(p) => Field::Set(p.as_str().to_string()),
-                Err(m) => {
-                    errors.add("phone", m);
-                    Field::Absent
-                }
-            },
-            f => f,
-        };
-        let birthday = match text(attrs, "birthday", errors) {
-            Field::Set(s) => match Birthday::parse(&s, time_fmt::today()) {
-                Ok(b) => Field::Set(b.to_iso()),
-                Err(m) => {
-                    errors.add("birthday", m);
-                    Field::Absent
-                }
-            },
-            f => f,
-        };
-        let metadata = match attrs.get("metadata") {
-            None => Field::Absent,
-            Some(Value::Null) => Field::Null,
-            Some(Value::Object(m)) => {
-                if Value::Object(m.clone()).to_string().len() > limits::METADATA_BYTES {
-                    errors.add(
-                        "metadata",
-                        format!(
-                            "is too large (maximum is {} bytes of JSON)",
-                            limits::METADATA_BYTES
-                        ),
-                    );
-                    Field::Absent
-                } else {
-                    Field::Set(m.clone())
-                }
-            }
-            Some(_) => {
-                errors.add("metadata", "must be a JSON object");
-                Field::Absent
-            }
-        };
-        let external_references = parse_references(attrs, errors);
-        Input {
-            first_name,
-            last_name,
-            email,
-            phone,
-            birthday,
-            metadata,
-            external_references,
-        }
-    }
-
-    /// Applies the input to stored (or, on create, empty) attributes. Metadata is
-    /// merged shallowly: given keys replace stored ones, a `null` value removes a key.
-    fn merge_into(&self, f: &mut CustomerFields, errors: &mut FieldErrors) {
-        match &self.first_name {
-            Field::Set(n) => f.first_name = n.clone(),
-            Field::Null => errors.add("first_name", "can't be blank"),
-            Field::Absent => {}
-        }
-        f.last_name = self.last_name.clone().merge_into(f.last_name.take());
-        f.email = self.email.clone().merge_into(f.email.take());
-        f.phone = self.phone.clone().merge_into(f.phone.take());
-        f.birthday = self.birthday.clone().merge_into(f.birthday.take());
-        match &self.metadata {
-            Field::Set(m) => {
-                for (k, v) in m {
-                    if v.is_null() {
-                        f.metadata.remove(k);
-                    } else {
-                        f.metadata.insert(k.clone(), v.clone());
-                    }
-                }
-            }
-            Field::Null => f.metadata.clear(),
-            Field::Absent => {}
-        }
-    }
-}
-
-fn parse_references(attrs: &Map<String, Value>, errors: &mut FieldErrors) -> Vec<ReferenceInput> {
-    const KEY: &str = "external_references";
-    let list = match attrs.get(KEY) {
-        None | Some(Value::Null) => return Vec::new(),
-        Some(Value::Array(a)) => a.clone(),
-        // A form body sends `external_references[0][source]=...` as an object keyed by index.
-        Some(Value::Object(m)) if m.keys().all(|k| k.parse::<usize>().is_ok()) => {
-            let mut entries: Vec<(usize, Value)> = m
-                .iter()
-                .map(|(k, v)| (k.parse().unwrap_or(0), v.clone()))
-                .collect();
-            entries.sort_by_key(|e| e.0);
-            entries.into_iter().map(|e| e.1).collect()
-        }
-        Some(_) => {
-            errors.add(KEY, "must be an array of {source, external_id, metadata}");
-            return Vec::new();
-        }
-    };
-    if list.len() > limits::EXTERNAL_REFERENCES {
-        errors.add(
-            KEY,
-            format!(
-                "is too long (maximum is {} entries)",
-                limits::EXTERNAL_REFERENCES
-            ),
-        );
-        return Vec::new();
-    }
-    let mut out = Vec::new();
-    for item in list {
-        let Value::Object(obj) = item else {
-            errors.add(KEY, "must be an array of {source, external_id, metadata}");
-            continue;
-        };
-        let mut e = FieldErrors::new();
-        let source = bounded_text(&obj, "source", limits::EXTERNAL_SOURCE, &mut e);
-        let external_id = bounded_text(&obj, "external_id", limits::EXTERNAL_ID, &mut e);
-        let metadata = match obj.get("metadata") {
-            None | Some(Value::Null) => None,
-            Some(Value::Object(m))
-                if Value::Object(m.clone()).to_string().len() <= limits::METADATA_BYTES =>
-            {
-                Some(Value::Object(m.clone()))
-            }
-            Some(Value::Object(_)) => {
-                e.add(
-                    "metadata",
-                    format!(
-                        "is too large (maximum is {} bytes of JSON)",
-                        limits::METADATA_BYTES
-                    ),
-                );
-                None
-            }
-            Some(_) => {
-                e.add("metadata", "must be a JSON object");
-                None
-            }
-        };
-        if !matches!(source, Field::Set(_)) && !e.has("source") {
-            e.add("source", "can't be blank");
-        }
-        if !matches!(external_id, Field::Set(_)) && !e.has("external_id") {
-            e.add("external_id", "can't be blank");
-        }
-        for (field, msgs) in e.0 {
-            for m in msgs {
-                errors.add(format!("{KEY}.{field}"), m);
-            }
-        }
-        if let (Field::Set(source), Field::Set(external_id)) = (source, external_id) {
-            out.push(ReferenceInput {
-                source,
-                external_id,
-                metadata,
-            });
-        }
-    }
-    out
-}
-
-/// A customer needs a first name and a way to reach them.
-fn check_required(f: &CustomerFields, errors: &mut FieldErrors) {
-    if f.first_name.trim().is_empty() && !errors.has("first_name") {
-        errors.add("first_name", "can't be blank");
-    }
-    if f.email.is_none() && f.phone.is_none() && !errors.has("email") && !errors.has("phone") {
-        errors.add("email", "can't be blank when phone is blank");
-        errors.add("phone", "can't be blank when email is blank");
-    }
 }
 
 /// Email, phone and external references are unique within the store.
@@ -588,14 +377,17 @@ pub async fn send_card_links(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    let response = super::write(&state, bearer, body, move |tx, access, params| {
+    let parse = |params: &Map<String, Value>| {
+        let mut errors = FieldErrors::new();
+        let only = integer(params, "customer_card_id", &mut errors).set();
+        errors.into_result().map(|()| only)
+    };
+    let response = super::write(&state, bearer, body, parse, move |tx, access, only| {
         let store_id = access.store(&account)?;
         let id = id_or_404(&id, "Customer")?;
         let customer = db::customers::find_fields(tx, store_id, id)?
             .ok_or_else(|| ApiError::not_found("Customer"))?;
-        let mut errors = FieldErrors::new();
-        let only = integer(params, "customer_card_id", &mut errors).set();
-        errors.into_result()?;
+        let only = only?;
         let cards = db::customer_cards::ids_of_customer(tx, id)?;
         let cards: Vec<i64> = match only {
             Some(cc) if cards.contains(&cc) => vec![cc],
@@ -615,8 +407,8 @@ pub async fn send_card_links(
                 store_id,
                 id,
                 cc,
-                customer.email.as_deref(),
-                customer.phone.as_deref(),
+                customer.email.as_ref().map(|e| e.as_str()),
+                customer.phone.as_ref().map(|p| p.as_str()),
             )?);
         }
         Reply::created(&json!({ "deliveries": db::deliveries::find_many(tx, &ids)? }))
@@ -635,14 +427,20 @@ pub async fn erase(
     body: Body,
 ) -> Result<HttpResponse, ApiError> {
     let (account, id) = path.into_inner();
-    super::write(&state, bearer, body, move |tx, access, _| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Customer")?;
-        if !db::customers::erase(tx, store_id, id)? {
-            return Err(ApiError::not_found("Customer"));
-        }
-        Ok(Reply::no_content())
-    })
+    super::write(
+        &state,
+        bearer,
+        body,
+        super::no_input,
+        move |tx, access, _| {
+            let store_id = access.store(&account)?;
+            let id = id_or_404(&id, "Customer")?;
+            if !db::customers::erase(tx, store_id, id)? {
+                return Err(ApiError::not_found("Customer"));
+            }
+            Ok(Reply::no_content())
+        },
+    )
     .await
 }
 
@@ -717,12 +515,12 @@ fn components(c: &mut Components) {
     c.request_body(
         "CustomerCreate",
         true,
-        wrapped("customer", attributes_schema(true), top),
+        wrapped("customer", input::attributes_schema(true), top),
     );
     c.request_body(
         "CustomerUpdate",
         false,
-        wrapped("customer", attributes_schema(false), Map::new()),
+        wrapped("customer", input::attributes_schema(false), Map::new()),
     );
     c.request_body(
         "SendCardLinks",
@@ -733,32 +531,4 @@ fn components(c: &mut Components) {
             &[],
         ),
     );
-}
-
-fn attributes_schema(creating: bool) -> Value {
-    use super::openapi::schema::*;
-    use serde_json::json;
-    input(
-        json!({
-            "first_name": text(limits::NAME),
-            "last_name": nullable(text(limits::NAME)),
-            "email": nullable(json!({"type": "string", "format": "email", "maxLength": limits::EMAIL})),
-            "phone": nullable(json!({"type": "string", "maxLength": limits::PHONE_INPUT,
-                "description": "Any common notation; stored as E.164 using the server's default country."})),
-            "birthday": nullable(json!({"type": "string", "format": "date",
-                "description": "YYYY-MM-DD, a real date, not in the future, not before 1900."})),
-            "metadata": nullable(json!({"type": "object", "additionalProperties": true,
-                "description": "At most 16 KiB of JSON. On update merged shallowly; a key set to null is removed."})),
-            "external_references": nullable(json!({
-                "type": "array",
-                "maxItems": limits::EXTERNAL_REFERENCES,
-                "items": input(json!({
-                    "source": text(limits::EXTERNAL_SOURCE),
-                    "external_id": text(limits::EXTERNAL_ID),
-                    "metadata": nullable(json!({"type": "object", "additionalProperties": true})),
-                }), &["source", "external_id"]),
-            })),
-        }),
-        if creating { &["first_name"] } else { &[] },
-    )
 }
