@@ -16,7 +16,7 @@ impl Db {
         let run = Box::new(move |conn: &Connection| {
             // The checkpointer thread may hold the checkpoint lock for a moment: retry
             // until the WAL is copied and truncated.
-            let mut r = Err("the checkpoint stayed busy".to_string());
+            let mut r = Err(CheckpointError::StayedBusy);
             for _ in 0..200 {
                 match conn.query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
                     row.get::<_, i64>(0)
@@ -27,7 +27,7 @@ impl Db {
                     }
                     Ok(_) => std::thread::sleep(Duration::from_millis(25)),
                     Err(e) => {
-                        r = Err(e.to_string());
+                        r = Err(CheckpointError::Failed(e));
                         break;
                     }
                 }
@@ -40,8 +40,17 @@ impl Db {
         finished
             .recv()
             .map_err(|_| ApiError::internal("the database writer has stopped"))?
-            .map_err(|e| ApiError::Internal(format!("checkpoint: {e}")))
+            .map_err(ApiError::internal)
     }
+}
+
+/// Why `Db::checkpoint` did not leave the `.db` file complete.
+#[derive(Debug, thiserror::Error)]
+enum CheckpointError {
+    #[error("the checkpoint stayed busy")]
+    StayedBusy,
+    #[error("checkpoint")]
+    Failed(#[source] rusqlite::Error),
 }
 
 /// How long the checkpointer rests when the WAL had nothing new to copy.

@@ -1,6 +1,8 @@
 //! The writer thread and its group commit: the only connection that writes, and
 //! `Db::write`, the way every request's writes reach it.
 
+use std::sync::Arc;
+
 use rusqlite::Connection;
 
 use super::{exec, Db};
@@ -19,28 +21,47 @@ pub(super) enum Job {
     },
 }
 
-/// Why a group's commit did not happen.
-#[derive(Debug, Clone)]
-pub(super) struct CommitError {
-    disk_full: bool,
-    message: String,
+/// Why a group's commit did not happen. Every job of the group hears it, hence `Clone`
+/// (and the SQLite error shared, not copied into a string: it is the cause to log).
+#[derive(Debug, Clone, thiserror::Error)]
+pub(super) enum CommitError {
+    /// A statement of the group's transaction control failed.
+    #[error("{statement}")]
+    Statement {
+        statement: &'static str,
+        #[source]
+        source: Arc<rusqlite::Error>,
+    },
+    /// SQLite rolled the whole transaction back itself (a full disk, say).
+    #[error("the transaction was rolled back by SQLite")]
+    RolledBack,
 }
 
 impl CommitError {
-    fn from_sqlite(e: &rusqlite::Error) -> CommitError {
-        CommitError {
-            disk_full: e.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull),
-            message: e.to_string(),
+    fn disk_full(&self) -> bool {
+        match self {
+            CommitError::Statement { source, .. } => {
+                source.sqlite_error_code() == Some(rusqlite::ErrorCode::DiskFull)
+            }
+            CommitError::RolledBack => true,
         }
     }
 
     fn into_api(self) -> ApiError {
-        if self.disk_full {
+        if self.disk_full() {
             ApiError::StorageFull
         } else {
-            ApiError::Internal(format!("commit failed: {}", self.message))
+            ApiError::internal_in("commit failed", self)
         }
     }
+}
+
+/// Runs one statement of the group's transaction control.
+fn control(conn: &Connection, statement: &'static str) -> Result<(), CommitError> {
+    exec(conn, statement).map_err(|e| CommitError::Statement {
+        statement,
+        source: Arc::new(e),
+    })
 }
 
 /// Most jobs one group takes.
@@ -103,8 +124,7 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
             }
             continue;
         }
-        if let Err(e) = exec(&conn, "BEGIN IMMEDIATE") {
-            let err = CommitError::from_sqlite(&e);
+        if let Err(err) = control(&conn, "BEGIN IMMEDIATE") {
             while let Some(Job::Tx { done, .. }) = pending.front() {
                 let _ = done.send(Err(err.clone()));
                 pending.pop_front();
@@ -118,8 +138,8 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
             let Some(Job::Tx { run, done }) = pending.pop_front() else {
                 break;
             };
-            if let Err(e) = exec(&conn, "SAVEPOINT job") {
-                broken = Some(CommitError::from_sqlite(&e));
+            if let Err(e) = control(&conn, "SAVEPOINT job") {
+                broken = Some(e);
                 group.push(done);
                 break;
             }
@@ -127,20 +147,17 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
             if conn.is_autocommit() {
                 // SQLite rolled the whole transaction back (a full disk, say): nothing in
                 // this group is saved.
-                broken = Some(CommitError {
-                    disk_full: true,
-                    message: "the transaction was rolled back by SQLite".into(),
-                });
+                broken = Some(CommitError::RolledBack);
                 group.push(done);
                 break;
             }
             let end = if ok {
-                exec(&conn, "RELEASE job")
+                control(&conn, "RELEASE job")
             } else {
-                exec(&conn, "ROLLBACK TO job").and_then(|()| exec(&conn, "RELEASE job"))
+                control(&conn, "ROLLBACK TO job").and_then(|()| control(&conn, "RELEASE job"))
             };
             if let Err(e) = end {
-                broken = Some(CommitError::from_sqlite(&e));
+                broken = Some(e);
                 group.push(done);
                 break;
             }
@@ -148,7 +165,7 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
         }
         let outcome = match broken {
             Some(e) => Err(e),
-            None => exec(&conn, "COMMIT").map_err(|e| CommitError::from_sqlite(&e)),
+            None => control(&conn, "COMMIT"),
         };
         if outcome.is_err() && !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
@@ -156,5 +173,128 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
         for done in group {
             let _ = done.send(outcome.clone());
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::mpsc;
+
+    use rusqlite::TransactionState;
+
+    use super::*;
+    use crate::config::Settings;
+    use crate::db::stores;
+
+    fn stores_on_disk(db: &Db) -> Vec<String> {
+        db.read(|conn| {
+            let mut stmt = conn.prepare("SELECT name FROM stores ORDER BY id")?;
+            let names = stmt
+                .query_map([], |r| r.get(0))?
+                .collect::<Result<_, _>>()?;
+            Ok(names)
+        })
+        .unwrap()
+    }
+
+    /// A job, sent straight to the writer, that runs `first`, then adds a store; with
+    /// `fails`, it then fails. The receiver answers when its group is over.
+    fn add_store(
+        db: &Db,
+        name: &'static str,
+        fails: bool,
+        first: impl FnOnce(&Connection) + Send + 'static,
+    ) -> mpsc::Receiver<Result<(), CommitError>> {
+        let (done, answer) = mpsc::sync_channel(1);
+        let run = Box::new(move |conn: &Connection| {
+            first(conn);
+            stores::insert(conn, name).unwrap();
+            !fails
+        });
+        db.writer.send(Job::Tx { run, done }).unwrap();
+        answer
+    }
+
+    /// The writer's promises: the jobs waiting run as one group in one IMMEDIATE
+    /// transaction, each in its own savepoint (a failing job is undone alone), the group
+    /// is committed once, and no job hears back before that commit.
+    #[test]
+    fn waiting_jobs_are_one_group_committed_once_and_answered_after_the_commit() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            database: dir.path().join("t.db"),
+            ..Settings::default()
+        };
+        let db = Db::open(&settings).unwrap();
+
+        // Hold the writer while the group's jobs queue up behind it.
+        let (release_writer, held) = mpsc::channel::<()>();
+        let run = Box::new(move |_: &Connection| held.recv().unwrap());
+        db.writer.send(Job::Raw { run }).unwrap();
+
+        let (state_tx, state) = mpsc::channel();
+        let first = add_store(&db, "first", false, move |conn| {
+            state_tx
+                .send(conn.transaction_state(Some("main")).unwrap())
+                .unwrap();
+        });
+        let failing = add_store(&db, "failing", true, |_| {});
+        let (started, last_started) = mpsc::channel();
+        let (release_last, last_held) = mpsc::channel::<()>();
+        let last = add_store(&db, "last", false, move |_| {
+            started.send(()).unwrap();
+            last_held.recv().unwrap();
+        });
+        release_writer.send(()).unwrap();
+
+        // The group took the write lock when it began, before its first write.
+        assert_eq!(state.recv().unwrap(), TransactionState::Write);
+        last_started.recv().unwrap();
+        // The last job runs: the first one's work is done, yet neither committed nor
+        // answered.
+        assert!(stores_on_disk(&db).is_empty());
+        assert!(first.try_recv().is_err(), "answered before its commit");
+        assert!(failing.try_recv().is_err(), "answered before its commit");
+        release_last.send(()).unwrap();
+
+        for answer in [first, failing, last] {
+            assert!(answer.recv().unwrap().is_ok());
+        }
+        assert_eq!(stores_on_disk(&db), ["first", "last"]);
+    }
+
+    #[test]
+    fn a_failed_commit_is_an_internal_error_naming_the_statement_and_its_cause() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            Some("database is locked".into()),
+        );
+        let err = CommitError::Statement {
+            statement: "BEGIN IMMEDIATE",
+            source: Arc::new(busy),
+        }
+        .into_api();
+        assert_eq!(
+            crate::error::Chain(&err).to_string(),
+            "internal error: commit failed: BEGIN IMMEDIATE: database is locked: \
+             Error code 5: database is locked"
+        );
+    }
+
+    #[test]
+    fn a_full_disk_or_a_transaction_sqlite_rolled_back_is_storage_full() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        let err = CommitError::Statement {
+            statement: "COMMIT",
+            source: Arc::new(full),
+        };
+        assert!(matches!(err.into_api(), ApiError::StorageFull));
+        assert!(matches!(
+            CommitError::RolledBack.into_api(),
+            ApiError::StorageFull
+        ));
     }
 }
