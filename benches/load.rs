@@ -417,7 +417,7 @@ fn build_dataset(path: &Path, customers: u64) -> Dataset {
         },
     )
     .unwrap();
-    db::customers::begin_bulk_import(&conn).unwrap();
+    db::bulk::begin_bulk_import(&conn).unwrap();
     let started = Instant::now();
     let mut first_customer = 0;
     let batch = 50_000;
@@ -456,7 +456,7 @@ fn build_dataset(path: &Path, customers: u64) -> Dataset {
     }
     eprintln!(" ({:.1} s)", started.elapsed().as_secs_f64());
     let t = Instant::now();
-    db::customers::end_bulk_import(&conn).unwrap();
+    db::bulk::end_bulk_import(&conn).unwrap();
     eprintln!(
         "  search index merged in {:.1} s",
         t.elapsed().as_secs_f64()

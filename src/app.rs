@@ -142,7 +142,9 @@ impl Application {
                     let s = state.clone();
                     match web::block(move || s.token_usage.flush(&s.db)).await {
                         Ok(Ok(())) => {}
-                        Ok(Err(e)) => log::warn!("could not record token usage: {e}"),
+                        Ok(Err(e)) => {
+                            log::warn!("could not record token usage: {}", crate::error::Chain(&e))
+                        }
                         Err(e) => log::warn!("could not record token usage: {e}"),
                     }
                 }
@@ -164,7 +166,10 @@ impl Application {
                     match purged {
                         Ok(Ok(n)) if n > 0 => log::info!("forgot {n} expired idempotency keys"),
                         Ok(Ok(_)) => {}
-                        Ok(Err(e)) => log::warn!("could not purge idempotency keys: {e}"),
+                        Ok(Err(e)) => log::warn!(
+                            "could not purge idempotency keys: {}",
+                            crate::error::Chain(&e)
+                        ),
                         Err(e) => log::warn!("could not purge idempotency keys: {e}"),
                     }
                 }
@@ -237,7 +242,10 @@ impl Application {
         .await;
         match closed {
             Ok(Ok(())) => log::info!("stopped; database checkpointed"),
-            Ok(Err(e)) => log::error!("stopped, but the final checkpoint failed: {e}"),
+            Ok(Err(e)) => log::error!(
+                "stopped, but the final checkpoint failed: {}",
+                crate::error::Chain(&e)
+            ),
             Err(e) => log::error!("stopped, but the final checkpoint failed: {e}"),
         }
         if let Some(e) = damaged.lock().unwrap_or_else(|p| p.into_inner()).take() {

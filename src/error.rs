@@ -1,9 +1,13 @@
 //! The one error type of the HTTP API and the JSON every error answers with.
 //!
-//! User-facing variants carry the message the client sees. `Internal` keeps the cause
-//! for the log only; the client gets a bare `{"error": "Internal server error"}`.
+//! User-facing variants carry the message the client sees. `Internal` keeps its cause,
+//! with the cause's own causes, for the log only: it is logged once, where it becomes
+//! the HTTP answer, as `internal error: what failed: why: ...`, and the client gets a
+//! bare `{"error": "Internal server error"}`.
 
 use std::collections::BTreeMap;
+use std::error::Error;
+use std::fmt;
 
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
@@ -84,17 +88,62 @@ pub enum ApiError {
     /// 503: the disk is full; nothing was written.
     #[error("storage full")]
     StorageFull,
-    #[error("internal error: {0}")]
-    Internal(String),
+    /// 500: a fault of the server. The cause is for the log (see [`Chain`]).
+    #[error("internal error")]
+    Internal(#[source] Cause),
 }
+
+/// Why an internal error happened: an error of any kind, which keeps its own causes.
+pub type Cause = Box<dyn Error + Send + Sync>;
 
 impl ApiError {
     pub fn not_found(what: &str) -> ApiError {
         ApiError::NotFound(format!("{what} not found"))
     }
 
-    pub fn internal(e: impl std::fmt::Display) -> ApiError {
-        ApiError::Internal(e.to_string())
+    /// An internal error caused by `cause`: an error (kept whole, with its own causes)
+    /// or, where nothing failed but the server's own logic, a message.
+    pub fn internal(cause: impl Into<Cause>) -> ApiError {
+        ApiError::Internal(cause.into())
+    }
+
+    /// An internal error that says what failed, caused by `source`.
+    pub fn internal_in(what: impl Into<String>, source: impl Into<Cause>) -> ApiError {
+        ApiError::Internal(Box::new(Failed {
+            what: what.into(),
+            source: source.into(),
+        }))
+    }
+}
+
+/// What failed, and the error that made it fail: one link of a cause chain.
+#[derive(Debug, thiserror::Error)]
+#[error("{what}")]
+struct Failed {
+    what: String,
+    #[source]
+    source: Cause,
+}
+
+/// An error with its causes, for the log: `error: cause: cause's cause`. A cause that
+/// says only what the error before it said (SQLite's errors repeat their code as their
+/// cause) is left out.
+pub struct Chain<'a>(pub &'a (dyn Error + 'static));
+
+impl fmt::Display for Chain<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut said = self.0.to_string();
+        f.write_str(&said)?;
+        let mut next = self.0.source();
+        while let Some(cause) = next {
+            let text = cause.to_string();
+            if text != said {
+                write!(f, ": {text}")?;
+                said = text;
+            }
+            next = cause.source();
+        }
+        Ok(())
     }
 }
 
@@ -105,19 +154,31 @@ impl From<rusqlite::Error> for ApiError {
                 return ApiError::StorageFull;
             }
         }
-        ApiError::Internal(format!("database: {e}"))
+        ApiError::internal_in("database", e)
     }
 }
 
 impl From<r2d2::Error> for ApiError {
     fn from(e: r2d2::Error) -> Self {
-        ApiError::Internal(format!("database pool: {e}"))
+        ApiError::internal_in("database pool", e)
     }
 }
 
 impl From<actix_web::error::BlockingError> for ApiError {
     fn from(e: actix_web::error::BlockingError) -> Self {
-        ApiError::Internal(format!("blocking task: {e}"))
+        ApiError::internal_in("blocking task", e)
+    }
+}
+
+impl From<std::io::Error> for ApiError {
+    fn from(e: std::io::Error) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+impl From<serde_json::Error> for ApiError {
+    fn from(e: serde_json::Error) -> Self {
+        ApiError::internal_in("JSON", e)
     }
 }
 
@@ -145,7 +206,8 @@ impl ResponseError for ApiError {
         let body = self.body();
         let mut res = HttpResponse::build(status);
         match self {
-            ApiError::Internal(cause) => log::error!("internal error: {cause}"),
+            // The one place an internal error is logged: where it becomes the answer.
+            ApiError::Internal(_) => log::error!("{}", Chain(self)),
             ApiError::StorageFull => log::error!("write failed: the disk is full"),
             ApiError::MethodNotAllowed { allow } => {
                 res.insert_header((header::ALLOW, allow.clone()));
@@ -191,5 +253,132 @@ impl ApiError {
             }),
             ApiError::Internal(_) => json!({ "error": "Internal server error" }),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::{Mutex, Once};
+
+    use actix_web::body::MessageBody;
+
+    use super::*;
+
+    /// Keeps every line logged at error level, so a test can read what an error left.
+    struct Recorder(Mutex<Vec<String>>);
+
+    static RECORDER: Recorder = Recorder(Mutex::new(Vec::new()));
+
+    impl log::Log for Recorder {
+        fn enabled(&self, metadata: &log::Metadata) -> bool {
+            metadata.level() <= log::Level::Error
+        }
+
+        fn log(&self, record: &log::Record) {
+            if self.enabled(record.metadata()) {
+                let line = record.args().to_string();
+                self.0.lock().unwrap_or_else(|p| p.into_inner()).push(line);
+            }
+        }
+
+        fn flush(&self) {}
+    }
+
+    /// From now on, error-level lines are kept (by every test of this binary).
+    fn record_logs() {
+        static INSTALL: Once = Once::new();
+        INSTALL.call_once(|| {
+            log::set_logger(&RECORDER).expect("no other logger in the unit tests");
+            log::set_max_level(log::LevelFilter::Error);
+        });
+    }
+
+    /// The lines kept so far that mention `text`.
+    fn logged_lines_with(text: &str) -> Vec<String> {
+        let lines = RECORDER.0.lock().unwrap_or_else(|p| p.into_inner());
+        lines.iter().filter(|l| l.contains(text)).cloned().collect()
+    }
+
+    fn sqlite_error(sql: &str) -> rusqlite::Error {
+        let conn = rusqlite::Connection::open_in_memory().unwrap();
+        conn.execute(sql, []).unwrap_err()
+    }
+
+    #[test]
+    fn an_internal_error_is_logged_once_with_its_causes_and_answered_bare() {
+        record_logs();
+        let err = ApiError::from(sqlite_error("INSERT INTO no_such_ledger VALUES (1)"));
+
+        let res = err.error_response();
+        assert_eq!(res.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        let body = res.into_body().try_into_bytes().unwrap();
+        assert_eq!(&body[..], br#"{"error":"Internal server error"}"#);
+
+        assert_eq!(
+            logged_lines_with("no_such_ledger"),
+            vec!["internal error: database: no such table: no_such_ledger: \
+                  Error code 1: SQL logic error"
+                .to_string()]
+        );
+    }
+
+    #[test]
+    fn the_chain_names_what_failed_and_every_cause() {
+        let io = std::io::Error::new(
+            std::io::ErrorKind::PermissionDenied,
+            "backups/ is read-only",
+        );
+        let err = ApiError::internal_in(
+            "writing the pass",
+            Failed {
+                what: "copying the icon".into(),
+                source: Box::new(io),
+            },
+        );
+        assert_eq!(
+            Chain(&err).to_string(),
+            "internal error: writing the pass: copying the icon: backups/ is read-only"
+        );
+        assert_eq!(
+            Chain(&ApiError::internal("customer vanished")).to_string(),
+            "internal error: customer vanished"
+        );
+    }
+
+    /// SQLite's errors without a message of their own show their code, and then give the
+    /// same code again as their cause: the chain says it once.
+    #[test]
+    fn a_cause_that_repeats_the_error_before_it_is_said_once() {
+        let busy = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
+            None,
+        );
+        assert_eq!(
+            Chain(&ApiError::from(busy)).to_string(),
+            "internal error: database: Error code 5: database is locked"
+        );
+    }
+
+    #[test]
+    fn a_full_disk_is_storage_full_not_internal() {
+        let full = rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+            None,
+        );
+        assert!(matches!(ApiError::from(full), ApiError::StorageFull));
+    }
+
+    #[test]
+    fn the_cause_is_kept_whole_for_whoever_needs_its_kind() {
+        let err = ApiError::from(sqlite_error("SELECT * FROM no_such_card"));
+        let database = err.source().expect("the database step");
+        let sqlite = database
+            .source()
+            .and_then(|e| e.downcast_ref::<rusqlite::Error>())
+            .expect("the SQLite error itself");
+        assert_eq!(
+            sqlite.sqlite_error_code(),
+            Some(rusqlite::ErrorCode::Unknown)
+        );
     }
 }

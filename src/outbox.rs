@@ -83,12 +83,15 @@ fn run(rx: Receiver<Signal>, db: &Db, settings: &Settings, sender: &Sender_) {
     loop {
         let idle: Vec<&'static str> = unconfigured.clone();
         if let Err(e) = db.write(move |tx| Ok(deliveries::mark_unconfigured(tx, &idle)?)) {
-            log::warn!("outbox: {e}");
+            log::warn!("outbox: {}", crate::error::Chain(&e));
         }
         let due = match db.read(|c| Ok(deliveries::due(c, &configured, BATCH)?)) {
             Ok(d) => d,
             Err(e) => {
-                log::warn!("outbox: cannot read due deliveries: {e}");
+                log::warn!(
+                    "outbox: cannot read due deliveries: {}",
+                    crate::error::Chain(&e)
+                );
                 Vec::new()
             }
         };
@@ -126,7 +129,11 @@ fn run(rx: Receiver<Signal>, db: &Db, settings: &Settings, sender: &Sender_) {
                 Ok(())
             });
             if let Err(e) = recorded {
-                log::error!("outbox: cannot record delivery {}: {e}", d.id);
+                log::error!(
+                    "outbox: cannot record delivery {}: {}",
+                    d.id,
+                    crate::error::Chain(&e)
+                );
             }
         }
         if due.len() as i64 == BATCH {

@@ -95,7 +95,7 @@ async fn apple_pass(
             .ok_or_else(card_not_found)?;
         signer
             .pkpass(&view, &st.public_url)
-            .map_err(ApiError::Internal)
+            .map_err(ApiError::internal)
     })
     .await??;
     Ok(HttpResponse::Ok()
@@ -363,7 +363,9 @@ async fn latest_pass(
                     &modified,
                     &time::format_description::well_known::Rfc3339,
                 )
-                .map_err(|e| ApiError::Internal(format!("pass modified time {modified:?}: {e}")))?;
+                .map_err(|e| {
+                    ApiError::internal_in(format!("pass modified time {modified:?}"), e)
+                })?;
                 let now = OffsetDateTime::now_utc();
                 let validator = last_modified_validator(modified, now);
                 if if_modified_since.is_some_and(|since| not_modified_since(modified, now, since)) {
@@ -372,7 +374,7 @@ async fn latest_pass(
                 let signer = st.wallets.apple.as_ref().ok_or_else(pass_not_found)?;
                 let pass = signer
                     .pkpass(&view, &st.public_url)
-                    .map_err(ApiError::Internal)?;
+                    .map_err(ApiError::internal)?;
                 Ok::<_, ApiError>(Fetched::Pass(pass, validator))
             })
             .await??;

@@ -594,45 +594,6 @@ fn search_lookups(q: &ListQuery) -> Option<Vec<Lookup>> {
     Some(lookups)
 }
 
-/// Prepares the customer search index for a bulk import of many customers in big
-/// transactions: index entries are kept in memory until each commit (up to 256 MB),
-/// written in FTS5's default 4,050-byte pages (fewer pages to write), and segments are
-/// not merged along the way. [`end_bulk_import`] undoes it.
-pub fn begin_bulk_import(conn: &Connection) -> rusqlite::Result<()> {
-    search_index_setting(conn, "hashsize", 256 * 1024 * 1024)?;
-    search_index_setting(conn, "pgsz", FTS5_DEFAULT_PAGE_SIZE)?;
-    search_index_setting(conn, "automerge", 0)
-}
-
-/// Restores the search index's usual settings after a bulk import and merges the
-/// index into one segment of small pages (see the V3 migration), so a fragment search
-/// reads one list per trigram instead of one per segment (it rewrites the whole index:
-/// seconds at a million customers).
-pub fn end_bulk_import(conn: &Connection) -> rusqlite::Result<()> {
-    search_index_setting(conn, "hashsize", 1024 * 1024)?;
-    search_index_setting(conn, "pgsz", SEARCH_PAGE_SIZE)?;
-    search_index_setting(conn, "automerge", 4)?;
-    conn.execute(
-        "INSERT INTO customer_search(customer_search) VALUES ('optimize')",
-        [],
-    )?;
-    Ok(())
-}
-
-/// The search index's leaf page size in bytes, as the V3 migration sets it.
-const SEARCH_PAGE_SIZE: i64 = 1000;
-
-/// FTS5's own leaf page size, which a bulk import writes its segments in.
-const FTS5_DEFAULT_PAGE_SIZE: i64 = 4050;
-
-fn search_index_setting(conn: &Connection, name: &str, value: i64) -> rusqlite::Result<()> {
-    conn.execute(
-        "INSERT INTO customer_search(customer_search, rank) VALUES (?1, ?2)",
-        params![name, value],
-    )?;
-    Ok(())
-}
-
 /// Erases a customer's personal data on request: names, contact details, birthday,
 /// metadata, external references, queued messages and wallet device registrations go;
 /// the customer's cards and their ledger stay, anonymised. False when there was no

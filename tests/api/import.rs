@@ -33,7 +33,7 @@ fn imported_customers_and_cards_are_served_searchable_with_their_ledger() {
     let n = 2_600;
     let fields = imported_fields(n);
     let (ids, card_ids) = app.write_tx(|tx| {
-        db::customers::begin_bulk_import(tx).unwrap();
+        db::bulk::begin_bulk_import(tx).unwrap();
         let ids = db::customers::insert_many(tx, app.store_id, &fields).unwrap();
         let template = db::cards::find(tx, app.store_id, card_id).unwrap().unwrap();
         let imports: Vec<db::customer_cards::CardImport> = ids
@@ -46,7 +46,7 @@ fn imported_customers_and_cards_are_served_searchable_with_their_ledger() {
             .collect();
         let card_ids =
             db::customer_cards::import_cards(tx, app.store_id, &template, &imports).unwrap();
-        db::customers::end_bulk_import(tx).unwrap();
+        db::bulk::end_bulk_import(tx).unwrap();
         (ids, card_ids)
     });
     assert_eq!(ids.len(), n);
