@@ -17,6 +17,7 @@ use crate::api::web_card::esc;
 use crate::config::{Settings, SmsSettings, SmtpSettings, SmtpTls};
 use crate::db::deliveries::{self, Due};
 use crate::db::Db;
+use crate::domain::links::CardLinks;
 use crate::time_fmt;
 
 /// How many due deliveries one round takes.
@@ -174,9 +175,10 @@ impl Sender_ {
     }
 
     fn send(&self, d: &Due) -> Result<(), String> {
-        let card_url = format!("{}/c/{}", self.public_url, d.uuid);
-        let apple_url = format!("{}/passes/{}.pkpass", self.public_url, d.uuid);
-        let google_url = format!("{}/passes/{}/google", self.public_url, d.uuid);
+        let links = CardLinks::new(&self.public_url, &d.uuid);
+        let card_url = links.web_card();
+        let apple_url = links.apple_pass();
+        let google_url = links.google_pass();
         match d.channel.as_str() {
             "email" => {
                 let (transport, from) = self.mailer.as_ref().ok_or("email is not configured")?;

@@ -19,6 +19,7 @@ use crate::codes;
 use crate::db;
 use crate::db::customers::CustomerFields;
 use crate::db::posters::Poster;
+use crate::domain::links::CardLinks;
 use crate::domain::{limits, Birthday, Email, Phone};
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{bounded_text, text, Body, Field};
@@ -82,7 +83,8 @@ pub async fn printable(
         return Ok(gone());
     };
     let f = &poster.fields;
-    let qr_url = poster.qr_code_url(&state.public_url);
+    let links = poster.links(&state.public_url);
+    let qr_url = links.qr_code();
     let qr = codes::qr_svg(&qr_url, 600).map_err(ApiError::internal)?;
     let qr = qr.find("<svg").map(|i| qr[i..].to_string()).unwrap_or(qr);
     let (size, width, height) = match f.paper_size.as_str() {
@@ -125,7 +127,7 @@ html, body {{ margin: 0; padding: 0; background: #fff; }}
         title = esc(&f.title),
         card_name = esc(&card.design.name),
         qr_url = esc(&qr_url),
-        signup_url = esc(&poster.signup_url(&state.public_url)),
+        signup_url = esc(&links.signup()),
     );
     Ok(html_response(
         StatusCode::OK,
@@ -252,7 +254,7 @@ button {{ font: inherit; font-weight: 700; min-height: 52px; margin: 18px 0 0; b
 <p class="store">{store}</p>
 <h1>{title}</h1>
 <p class="member">Join {card_name}: collect stamps and earn rewards.</p>
-<form method="post" action="/s/{token}" novalidate>
+<form method="post" action="{action}" novalidate>
 <input type="hidden" name="csrf" value="{csrf}">
 <div class="hp" aria-hidden="true"><label for="website">Leave this empty</label><input id="website" name="website" tabindex="-1" autocomplete="off"></div>
 {fields}
@@ -263,7 +265,7 @@ button {{ font: inherit; font-weight: 700; min-height: 52px; margin: 18px 0 0; b
         store = esc(store),
         title = esc(&f.title),
         card_name = esc(&card.design.name),
-        token = esc(&poster.token),
+        action = esc(&poster.links("").signup()),
         consent = if typed.consent { " checked" } else { "" },
         consent_desc = described("consent"),
         consent_err = err("consent"),
@@ -480,7 +482,8 @@ pub async fn submit(
             .insert_header((
                 header::LOCATION,
                 format!(
-                    "/c/{uuid}?joined={}",
+                    "{}?joined={}",
+                    CardLinks::new("", &uuid).web_card(),
                     if matches!(joined, Joined::Back) { "back" } else { "new" }
                 ),
             ))

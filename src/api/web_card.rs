@@ -9,6 +9,7 @@ use super::AppState;
 use crate::codes;
 use crate::db;
 use crate::db::customer_cards::CardView;
+use crate::domain::links::CardLinks;
 use crate::error::ApiError;
 
 /// Security headers for every HTML page: no scripts at all, styles only inline.
@@ -225,18 +226,18 @@ fn render(v: &CardView, state: &AppState, notice: Option<&str>) -> Result<String
         Some(i) => s[i..].to_string(),
         None => s,
     };
-    let base = &state.public_url;
+    let links = CardLinks::new(&state.public_url, &v.uuid);
     let mut wallets = String::new();
     if state.settings.apple.is_some() {
         wallets.push_str(&format!(
-            "<a class=\"apple\" href=\"{base}/passes/{}.pkpass\">Add to Apple Wallet</a>",
-            esc(&v.uuid)
+            "<a class=\"apple\" href=\"{}\">Add to Apple Wallet</a>",
+            esc(&links.apple_pass())
         ));
     }
     if state.settings.google.is_some() {
         wallets.push_str(&format!(
-            "<a class=\"google\" href=\"{base}/passes/{}/google\">Add to Google Wallet</a>",
-            esc(&v.uuid)
+            "<a class=\"google\" href=\"{}\">Add to Google Wallet</a>",
+            esc(&links.google_pass())
         ));
     }
     let wallets = if wallets.is_empty() {
