@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod error;
 pub mod outbox;
+pub mod pages;
 pub mod params;
 pub mod time_fmt;
 pub mod tokens;

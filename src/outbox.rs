@@ -13,10 +13,11 @@ use lettre::message::{header::ContentType, Mailbox, MultiPart, SinglePart};
 use lettre::transport::smtp::authentication::Credentials;
 use lettre::{Message, SmtpTransport, Transport};
 
-use crate::api::web_card::esc;
 use crate::config::{Settings, SmsSettings, SmtpSettings, SmtpTls};
 use crate::db::deliveries::{self, Due};
 use crate::db::Db;
+use crate::domain::links::CardLinks;
+use crate::pages::card_link_mail::CardLinkMail;
 use crate::time_fmt;
 
 /// How many due deliveries one round takes.
@@ -181,53 +182,32 @@ impl Sender_ {
     }
 
     fn send(&self, d: &Due) -> Result<(), String> {
-        let card_url = format!("{}/c/{}", self.public_url, d.uuid);
-        let apple_url = format!("{}/passes/{}.pkpass", self.public_url, d.uuid);
-        let google_url = format!("{}/passes/{}/google", self.public_url, d.uuid);
+        let links = CardLinks::new(&self.public_url, &d.uuid);
         match d.channel.as_str() {
             "email" => {
                 let (transport, from) = self.mailer.as_ref().ok_or("email is not configured")?;
                 let to: Mailbox = d.address.parse().map_err(|e| format!("bad address: {e}"))?;
-                let subject = format!("Your {} card at {}", d.card_name, d.store_name);
-                let text = format!(
-                    "Hi {name},\n\nhere is your {card} card at {store}.\n\n\
-                     Your card: {card_url}\n\
-                     Add to Apple Wallet: {apple_url}\n\
-                     Add to Google Wallet: {google_url}\n\n\
-                     Show the card's code at the counter to collect stamps.\n",
-                    name = d.first_name,
-                    card = d.card_name,
-                    store = d.store_name,
-                );
-                let html = format!(
-                    "<!doctype html><html><body style=\"font-family: sans-serif\">\
-                     <p>Hi {name},</p><p>here is your <strong>{card}</strong> card at {store}.</p>\
-                     <p><a href=\"{card_url}\">Open your card</a></p>\
-                     <p><a href=\"{apple_url}\">Add to Apple Wallet</a> · \
-                     <a href=\"{google_url}\">Add to Google Wallet</a></p>\
-                     <p>Show the card's code at the counter to collect stamps.</p></body></html>",
-                    name = esc(&d.first_name),
-                    card = esc(&d.card_name),
-                    store = esc(&d.store_name),
-                    card_url = esc(&card_url),
-                    apple_url = esc(&apple_url),
-                    google_url = esc(&google_url),
-                );
+                let mail = CardLinkMail {
+                    first_name: &d.first_name,
+                    card_name: &d.card_name,
+                    store_name: &d.store_name,
+                    links,
+                };
                 let message = Message::builder()
                     .from(from.clone())
                     .to(to)
-                    .subject(subject)
+                    .subject(mail.subject())
                     .multipart(
                         MultiPart::alternative()
                             .singlepart(
                                 SinglePart::builder()
                                     .header(ContentType::TEXT_PLAIN)
-                                    .body(text),
+                                    .body(mail.text()),
                             )
                             .singlepart(
                                 SinglePart::builder()
                                     .header(ContentType::TEXT_HTML)
-                                    .body(html),
+                                    .body(mail.html().into_string()),
                             ),
                     )
                     .map_err(|e| format!("cannot build the message: {e}"))?;
@@ -245,7 +225,8 @@ impl Sender_ {
                 let body = format!(
                     "{store}: here is your {card} card: {card_url}",
                     store = d.store_name,
-                    card = d.card_name
+                    card = d.card_name,
+                    card_url = links.web_card(),
                 );
                 let auth = base64::Engine::encode(
                     &base64::engine::general_purpose::STANDARD,

@@ -15,8 +15,9 @@ use time::OffsetDateTime;
 
 use super::AppState;
 use crate::db;
+use crate::domain::links::CardLinks;
 use crate::error::ApiError;
-use crate::wallet::{self, apple};
+use crate::wallet::apple;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use Method as M;
@@ -84,7 +85,9 @@ async fn apple_pass(
 ) -> Result<HttpResponse, ApiError> {
     let uuid = parse_uuid(&path).ok_or_else(card_not_found)?;
     if state.wallets.apple.is_none() {
-        return Ok(redirect(wallet::web_card_url(&state.public_url, &uuid)));
+        return Ok(redirect(
+            CardLinks::new(&state.public_url, &uuid).web_card(),
+        ));
     }
     let st = state.clone();
     let pass = web::block(move || {
@@ -112,7 +115,9 @@ async fn google_pass(
 ) -> Result<HttpResponse, ApiError> {
     let uuid = parse_uuid(&path).ok_or_else(card_not_found)?;
     if state.wallets.google.is_none() {
-        return Ok(redirect(wallet::web_card_url(&state.public_url, &uuid)));
+        return Ok(redirect(
+            CardLinks::new(&state.public_url, &uuid).web_card(),
+        ));
     }
     let st = state.clone();
     let url = web::block(move || {

@@ -13,14 +13,16 @@ use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
-use super::web_card::{esc, html_response, page};
+use super::web_card::html_response;
 use super::AppState;
-use crate::codes;
 use crate::db;
 use crate::db::customers::CustomerFields;
-use crate::db::posters::Poster;
+use crate::db::posters::{Poster, PosterFields};
+use crate::domain::links::CardLinks;
 use crate::domain::{limits, Birthday, Email, Phone};
 use crate::error::{ApiError, FieldErrors};
+use crate::pages::signup::{FormValues, SignupForm};
+use crate::pages::{self, stored_colour, InlineSvg, PageColours};
 use crate::params::{bounded_text, text, Body, Field};
 use crate::time_fmt;
 
@@ -36,15 +38,16 @@ impl SignupLimits {
 }
 
 fn gone() -> HttpResponse {
-    html_response(
-        StatusCode::NOT_FOUND,
-        page(
-            "Not found",
-            "#FFFFFF",
-            "#222222",
-            "<main class=\"card\"><h1>This poster is no longer active</h1><p>Ask at the counter to join the loyalty programme.</p></main>",
-        ),
-    )
+    html_response(StatusCode::NOT_FOUND, pages::signup::gone())
+}
+
+/// The poster's own colours for the pages it leads to.
+fn poster_colours(f: &PosterFields) -> PageColours {
+    let default = PosterFields::default();
+    PageColours {
+        background: stored_colour(&f.primary_color, &default.primary_color),
+        text: stored_colour(&f.text_color, &default.text_color),
+    }
 }
 
 async fn active_poster(
@@ -82,55 +85,27 @@ pub async fn printable(
         return Ok(gone());
     };
     let f = &poster.fields;
-    let qr_url = poster.qr_code_url(&state.public_url);
-    let qr = codes::qr_svg(&qr_url, 600).map_err(ApiError::internal)?;
-    let qr = qr.find("<svg").map(|i| qr[i..].to_string()).unwrap_or(qr);
-    let (size, width, height) = match f.paper_size.as_str() {
-        "a5" => ("148mm 210mm", "148mm", "210mm"),
-        "a6" => ("105mm 148mm", "105mm", "148mm"),
-        "letter" => ("8.5in 11in", "8.5in", "11in"),
-        _ => ("210mm 297mm", "210mm", "297mm"),
-    };
-    let offer = match &reward {
-        Some(r) => format!("Collect {} stamps for {}", r.stamps_required, esc(&r.name)),
-        None => format!("Collect {} stamps", card.design.stamps_required),
-    };
-    let body = format!(
-        r#"<style>
-@page {{ size: {size}; margin: 0; }}
-html, body {{ margin: 0; padding: 0; background: #fff; }}
-.poster {{ box-sizing: border-box; width: {width}; height: {height}; margin: 0 auto; padding: 8%; overflow: hidden;
-  display: flex; flex-direction: column; align-items: center; justify-content: space-between; text-align: center;
-  background: {primary}; color: {text}; font-family: system-ui, sans-serif; page-break-after: avoid; break-inside: avoid; }}
-.poster .store {{ font-size: 1.1em; letter-spacing: .12em; text-transform: uppercase; margin: 0; }}
-.poster h1 {{ font-size: 2.6em; line-height: 1.1; margin: .3em 0 .1em; }}
-.poster .card-name {{ font-size: 1.4em; margin: 0; }}
-.poster .offer {{ font-size: 1.3em; margin: .4em 0 0; padding: .4em .8em; border-radius: .6em; background: {secondary}; color: {primary}; font-weight: 700; }}
-.poster .qr {{ background: #fff; padding: 3%; border-radius: 4%; width: 55%; }}
-.poster .qr svg {{ display: block; width: 100%; height: auto; }}
-.poster .scan {{ font-size: 1.3em; font-weight: 700; margin: .3em 0 0; }}
-.poster .url {{ font-size: .75em; opacity: .85; word-break: break-all; margin: .3em 0 0; }}
-@media screen {{ body {{ background: #ddd; padding: 16px 0; }} .poster {{ box-shadow: 0 4px 24px rgba(0,0,0,.3); }} }}
-</style>
-<main class="poster" data-paper="{paper}">
-<div><p class="store">{store}</p><h1>{title}</h1><p class="card-name">{card_name}</p><p class="offer">{offer}</p></div>
-<div class="qr" data-url="{qr_url}">{qr}</div>
-<div><p class="scan">Scan to join – it takes a minute</p><p class="url">{signup_url}</p></div>
-</main>"#,
-        primary = esc(&f.primary_color),
-        secondary = esc(&f.secondary_color),
-        text = esc(&f.text_color),
-        paper = esc(&f.paper_size),
-        store = esc(&store),
-        title = esc(&f.title),
-        card_name = esc(&card.design.name),
-        qr_url = esc(&qr_url),
-        signup_url = esc(&poster.signup_url(&state.public_url)),
-    );
-    Ok(html_response(
-        StatusCode::OK,
-        page(&f.title, &f.primary_color, &f.text_color, &body),
-    ))
+    let links = poster.links(&state.public_url);
+    let qr_url = links.qr_code();
+    let default = PosterFields::default();
+    let page = pages::poster::page(&pages::poster::Poster {
+        store_name: &store,
+        title: &f.title,
+        card_name: &card.design.name,
+        paper_size: &f.paper_size,
+        primary: stored_colour(&f.primary_color, &default.primary_color),
+        secondary: stored_colour(&f.secondary_color, &default.secondary_color),
+        text: stored_colour(&f.text_color, &default.text_color),
+        stamps: match &reward {
+            Some(r) => r.stamps_required,
+            None => card.design.stamps_required,
+        },
+        reward: reward.as_ref().map(|r| r.name.as_str()),
+        qr_url: &qr_url,
+        qr: InlineSvg::qr(&qr_url, 600).map_err(ApiError::internal)?,
+        signup_url: &links.signup(),
+    });
+    Ok(html_response(StatusCode::OK, page))
 }
 
 /// What the customer typed, kept to refill the form after an error.
@@ -162,113 +137,25 @@ fn form_page(
 ) -> HttpResponse {
     let f = &poster.fields;
     let csrf = random_token();
-    let err = |key: &str| -> String {
-        errors
-            .0
-            .get(key)
-            .map(|m| {
-                format!(
-                    "<p class=\"field-error\" id=\"{key}-error\" role=\"alert\">{}</p>",
-                    esc(&m.join(", "))
-                )
-            })
-            .unwrap_or_default()
-    };
-    let described = |key: &str| -> String {
-        if errors.has(key) {
-            format!(" aria-invalid=\"true\" aria-describedby=\"{key}-error\"")
-        } else {
-            String::new()
-        }
-    };
-    let mode = f.contact_collection_mode.as_str();
-    let want_email = mode != "phone";
-    let want_phone = mode != "email";
-    let email_req = matches!(mode, "email" | "email_and_phone");
-    let phone_req = matches!(mode, "phone" | "email_and_phone");
-    let mut fields = format!(
-        r#"<label for="first_name">First name</label>
-<input id="first_name" name="first_name" required maxlength="100" autocomplete="given-name" value="{}"{}>{}
-<label for="last_name">Last name <span class="opt">(optional)</span></label>
-<input id="last_name" name="last_name" maxlength="100" autocomplete="family-name" value="{}"{}>{}"#,
-        esc(&typed.first_name),
-        described("first_name"),
-        err("first_name"),
-        esc(&typed.last_name),
-        described("last_name"),
-        err("last_name"),
-    );
-    if want_email {
-        fields.push_str(&format!(
-            r#"<label for="email">Email{}</label>
-<input id="email" name="email" type="email" maxlength="254" autocomplete="email" value="{}"{}{}>{}"#,
-            if email_req { "" } else { " <span class=\"opt\">(or phone)</span>" },
-            esc(&typed.email),
-            if email_req { " required" } else { "" },
-            described("email"),
-            err("email"),
-        ));
-    }
-    if want_phone {
-        fields.push_str(&format!(
-            r#"<label for="phone">Mobile phone{}</label>
-<input id="phone" name="phone" type="tel" maxlength="40" autocomplete="tel" value="{}"{}{}>{}"#,
-            if phone_req {
-                ""
-            } else if want_email {
-                " <span class=\"opt\">(or email)</span>"
-            } else {
-                ""
-            },
-            esc(&typed.phone),
-            if phone_req { " required" } else { "" },
-            described("phone"),
-            err("phone"),
-        ));
-    }
-    if f.birthday_required {
-        fields.push_str(&format!(
-            r#"<label for="birthday">Birthday</label>
-<input id="birthday" name="birthday" type="date" required value="{}"{}>{}"#,
-            esc(&typed.birthday),
-            described("birthday"),
-            err("birthday"),
-        ));
-    }
-    let body = format!(
-        r#"<style>
-form {{ display: flex; flex-direction: column; gap: 6px; margin: 16px 0 0; }}
-label {{ font-weight: 600; margin: 8px 0 0; }}
-.opt {{ font-weight: 400; opacity: .8; }}
-input[type=text], input:not([type]), input[type=email], input[type=tel], input[type=date] {{ font: inherit; min-height: 48px; padding: 10px 12px; border-radius: 10px; border: 2px solid rgba(0,0,0,.2); }}
-input[aria-invalid=true] {{ border-color: #c62828; }}
-.consent {{ display: flex; gap: 10px; align-items: flex-start; margin: 14px 0 0; font-weight: 400; }}
-.consent input {{ width: 28px; height: 28px; flex: none; }}
-.field-error {{ margin: 0; padding: 6px 10px; border-radius: 8px; background: #fff; color: #c62828; font-weight: 600; }}
-button {{ font: inherit; font-weight: 700; min-height: 52px; margin: 18px 0 0; border: 0; border-radius: 12px; background: #000; color: #fff; }}
-.hp {{ position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }}
-</style>
-<main class="card">
-<p class="store">{store}</p>
-<h1>{title}</h1>
-<p class="member">Join {card_name}: collect stamps and earn rewards.</p>
-<form method="post" action="/s/{token}" novalidate>
-<input type="hidden" name="csrf" value="{csrf}">
-<div class="hp" aria-hidden="true"><label for="website">Leave this empty</label><input id="website" name="website" tabindex="-1" autocomplete="off"></div>
-{fields}
-<label class="consent" for="consent"><input id="consent" name="consent" type="checkbox" value="1"{consent}{consent_desc}> <span>I agree that {store} keeps my details to run its loyalty card and may send me my card by email or text.</span></label>{consent_err}
-{base_err}<button type="submit">Get my card</button>
-</form>
-</main>"#,
-        store = esc(store),
-        title = esc(&f.title),
-        card_name = esc(&card.design.name),
-        token = esc(&poster.token),
-        consent = if typed.consent { " checked" } else { "" },
-        consent_desc = described("consent"),
-        consent_err = err("consent"),
-        base_err = err("base"),
-    );
+    let page = pages::signup::form(&SignupForm {
+        store_name: store,
+        title: &f.title,
+        card_name: &card.design.name,
+        colours: poster_colours(f),
+        action: &poster.links("").signup(),
+        csrf: &csrf,
+        contact_mode: &f.contact_collection_mode,
+        birthday_required: f.birthday_required,
+        typed: FormValues {
+            first_name: &typed.first_name,
+            last_name: &typed.last_name,
+            email: &typed.email,
+            phone: &typed.phone,
+            birthday: &typed.birthday,
+            consent: typed.consent,
+        },
+        errors,
+    });
     let secure = state.public_url.starts_with("https://");
     let cookie = Cookie::build(CSRF_COOKIE, csrf)
         .path("/s/")
@@ -276,10 +163,7 @@ button {{ font: inherit; font-weight: 700; min-height: 52px; margin: 18px 0 0; b
         .same_site(SameSite::Strict)
         .secure(secure)
         .finish();
-    let mut res = html_response(
-        status,
-        page(&f.title, &f.primary_color, &f.text_color, &body),
-    );
+    let mut res = html_response(status, page);
     let _ = res.add_cookie(&cookie);
     res
 }
@@ -351,15 +235,7 @@ pub async fn submit(
     }
     // Bots fill every field; people never see this one. Answer as if all went well.
     if text(p, "website", &mut FieldErrors::new()).set().is_some() {
-        return Ok(html_response(
-            StatusCode::OK,
-            page(
-                "Thank you",
-                "#FFFFFF",
-                "#222222",
-                "<main class=\"card\"><h1>Thank you!</h1><p>Your card is on its way.</p></main>",
-            ),
-        ));
+        return Ok(html_response(StatusCode::OK, pages::signup::thank_you()));
     }
     if let (Some(limits), Some(ip)) = (&state.signup_limits, req.peer_addr().map(|a| a.ip())) {
         if limits.0.check_key(&ip).is_err() {
@@ -469,19 +345,19 @@ pub async fn submit(
     match outcome {
         Ok((_, Joined::SentAgain)) => Ok(html_response(
             StatusCode::OK,
-            page(
-                "You already have this card",
-                &poster.fields.primary_color,
-                &poster.fields.text_color,
-                "<main class=\"card\"><h1>You already have this card</h1><p class=\"notice\" role=\"status\">We have sent it again to the email address or phone number we have on file. Show it at the counter to collect stamps.</p></main>",
-            ),
+            pages::signup::sent_again(&poster_colours(&poster.fields)),
         )),
         Ok((uuid, joined)) => Ok(HttpResponse::SeeOther()
             .insert_header((
                 header::LOCATION,
                 format!(
-                    "/c/{uuid}?joined={}",
-                    if matches!(joined, Joined::Back) { "back" } else { "new" }
+                    "{}?joined={}",
+                    CardLinks::new("", &uuid).web_card(),
+                    if matches!(joined, Joined::Back) {
+                        "back"
+                    } else {
+                        "new"
+                    }
                 ),
             ))
             .finish()),

@@ -8,6 +8,7 @@ use serde::Serialize;
 use super::cards::Card;
 use super::ledger::{self, Kind};
 use super::rewards::{self, Reward};
+use crate::domain::links::CardLinks;
 use crate::domain::CardCode;
 use crate::time_fmt;
 
@@ -65,6 +66,7 @@ impl Loader<'_> {
         } else {
             0.0
         };
+        let links = CardLinks::new(self.base_url, &uuid);
         Ok(CustomerCard {
             id: r.get(0)?,
             account_id: r.get(1)?,
@@ -77,8 +79,8 @@ impl Loader<'_> {
             stamps_remaining: (required - count).max(0),
             progress_percentage: progress,
             code: r.get(9)?,
-            apple_wallet_url: format!("{}/passes/{uuid}.pkpass", self.base_url),
-            google_wallet_url: format!("{}/passes/{uuid}/google", self.base_url),
+            apple_wallet_url: links.apple_pass(),
+            google_wallet_url: links.google_pass(),
             uuid,
             pass_installed: r.get(11)?,
             issued_at: r.get(12)?,

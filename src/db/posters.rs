@@ -3,6 +3,7 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
+use crate::domain::links::PosterLinks;
 use crate::time_fmt;
 
 /// The attributes a client sets on a poster.
@@ -67,21 +68,14 @@ pub struct PosterJson {
 }
 
 impl Poster {
-    pub fn signup_url(&self, base: &str) -> String {
-        format!("{base}/s/{}", self.token)
-    }
-
-    /// What the poster's QR code encodes: the signup page, marked as reached by the code.
-    pub fn qr_code_url(&self, base: &str) -> String {
-        format!("{base}/s/{}?via=qr", self.token)
-    }
-
-    pub fn display_url(&self, base: &str) -> String {
-        format!("{base}/posters/{}", self.token)
+    /// The poster's public addresses.
+    pub fn links<'a>(&'a self, base: &'a str) -> PosterLinks<'a> {
+        PosterLinks::new(base, &self.token)
     }
 
     pub fn to_json(&self, base: &str) -> PosterJson {
         let f = self.fields.clone();
+        let links = self.links(base);
         PosterJson {
             id: self.id,
             account_id: self.store_id,
@@ -94,9 +88,9 @@ impl Poster {
             contact_collection_mode: f.contact_collection_mode,
             birthday_required: f.birthday_required,
             active: f.active,
-            signup_url: self.signup_url(base),
-            qr_code_url: self.qr_code_url(base),
-            display_url: self.display_url(base),
+            signup_url: links.signup(),
+            qr_code_url: links.qr_code(),
+            display_url: links.display(),
             created_at: self.created_at.clone(),
             updated_at: self.updated_at.clone(),
         }

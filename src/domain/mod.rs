@@ -4,6 +4,8 @@
 mod card_code;
 mod contact;
 mod design;
+/// The public URLs of cards, wallet passes and posters.
+pub mod links;
 
 pub use card_code::CardCode;
 pub use contact::{Birthday, Email, Phone, UncheckedPhone};

@@ -23,6 +23,7 @@ use x509_cert::Certificate;
 use super::{keys, LoadError};
 use crate::config::AppleSettings;
 use crate::db::customer_cards::CardView;
+use crate::domain::links;
 
 pub const CONTENT_TYPE: &str = "application/vnd.apple.pkpass";
 
@@ -206,7 +207,7 @@ impl PassSigner {
         put("teamIdentifier", json!(self.team_id));
         put("serialNumber", json!(view.uuid));
         put("authenticationToken", json!(view.pass_auth_token));
-        put("webServiceURL", json!(format!("{public_url}/passes/")));
+        put("webServiceURL", json!(links::apple_web_service(public_url)));
         put("organizationName", json!(view.store_name));
         put(
             "description",

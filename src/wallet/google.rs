@@ -11,6 +11,7 @@ use sha2::Sha256;
 use super::{keys, LoadError};
 use crate::config::GoogleSettings;
 use crate::db::customer_cards::CardView;
+use crate::domain::links;
 
 pub const SAVE_URL: &str = "https://pay.google.com/gp/v/save/";
 
@@ -149,7 +150,7 @@ impl GoogleIssuer {
                     "issuerName": view.store_name,
                     "programName": design.name,
                     "programLogo": {
-                        "sourceUri": {"uri": format!("{public_url}/passes/assets/program-logo.png")},
+                        "sourceUri": {"uri": links::google_program_logo(public_url)},
                     },
                     "hexBackgroundColor": design.card_color,
                     "reviewStatus": "UNDER_REVIEW",

@@ -133,7 +133,7 @@ pub fn rewards_list_text(view: &CardView) -> Option<String> {
 
 /// The web card page of a card.
 pub fn web_card_url(public_url: &str, uuid: &str) -> String {
-    format!("{public_url}/c/{uuid}")
+    crate::domain::links::CardLinks::new(public_url, uuid).web_card()
 }
 
 #[cfg(test)]

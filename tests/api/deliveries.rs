@@ -642,6 +642,43 @@ fn send_card_links_on_create_emails_the_links_to_the_customer() {
 }
 
 #[test]
+fn the_card_link_mail_escapes_names_in_its_html_part() {
+    let smtp = SmtpServer::start();
+    let app = spawn_app_with(|s| s.smtp = Some(smtp.settings()));
+    let hostile = "<script>alert(\"x\")</script> & co";
+    let r = app.patch(
+        &app.store_path(""),
+        &json!({"account": {"store_name": hostile}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let card_id = app.create_card(json!({"name": hostile}))["id"]
+        .as_i64()
+        .expect("card id");
+    let c = contact();
+    let created = app.create_customer(json!({
+        "customer": {"first_name": hostile, "email": c.email},
+        "card_id": card_id,
+        "send_card_links": true,
+    }));
+    wait_channel(&app, customer_id(&created), "email", "sent");
+
+    let mails = smtp.mails();
+    assert_eq!(mails.len(), 1, "{mails:?}");
+    let parsed = parse_mail(&mails[0].data);
+    let html = parsed.part("text/html").expect("a text/html part");
+    assert!(!html.contains("<script"), "{html}");
+    // The customer's, the card's and the store's names.
+    let escaped = "&lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt; &amp; co";
+    assert_eq!(html.matches(escaped).count(), 3, "{html}");
+    let text = parsed.part("text/plain").expect("a text/plain part");
+    assert_eq!(
+        text.matches(hostile).count(),
+        3,
+        "plain text as typed: {text}"
+    );
+}
+
+#[test]
 fn send_card_links_on_create_texts_the_card_link_to_the_gateway() {
     let gw = Gateway::start();
     let app = spawn_app_with(|s| s.sms = Some(gw.settings()));

@@ -324,6 +324,24 @@ fn the_form_carries_a_csrf_token_its_cookie_and_a_honeypot() {
 }
 
 #[test]
+fn the_form_shows_title_store_and_card_names_escaped() {
+    let app = spawn_app();
+    let hostile = "\"><script>alert('x')</script> & co";
+    let r = app.patch(
+        &app.store_path(""),
+        &json!({"account": {"store_name": hostile}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let card_id = card(&app, json!({"name": hostile}));
+    let p = poster(&app, card_id, json!({"title": hostile}));
+    let page = open(&p);
+    assert!(!page.html.contains("<script"), "{}", page.html);
+    // The title (<title> and heading), the store (heading and consent) and the card.
+    let escaped = "&quot;&gt;&lt;script&gt;alert(";
+    assert_eq!(page.html.matches(escaped).count(), 5, "{}", page.html);
+}
+
+#[test]
 fn a_missing_or_wrong_csrf_token_is_403_and_enrols_no_one() {
     let app = spawn_app();
     let (_, p) = coffee_poster(&app, json!({}));

@@ -1,0 +1,253 @@
+//! The signup pages a poster's QR code leads to (`/s/<token>`): the form, shown again
+//! with what was typed and a message beside each field in error, and the short pages
+//! that end a signup without showing a card.
+
+use maud::{html, Markup, PreEscaped};
+
+use super::{layout, message_page, PageColours};
+use crate::domain::limits;
+use crate::error::FieldErrors;
+
+/// What the customer typed, to fill the form in again.
+#[derive(Default)]
+pub struct FormValues<'a> {
+    pub first_name: &'a str,
+    pub last_name: &'a str,
+    pub email: &'a str,
+    pub phone: &'a str,
+    pub birthday: &'a str,
+    pub consent: bool,
+}
+
+/// The signup form of one poster.
+pub struct SignupForm<'a> {
+    pub store_name: &'a str,
+    pub title: &'a str,
+    pub card_name: &'a str,
+    pub colours: PageColours,
+    /// Where the form is sent.
+    pub action: &'a str,
+    pub csrf: &'a str,
+    /// The poster's contact collection mode: `email_or_phone`, `email`, `phone` or
+    /// `email_and_phone`.
+    pub contact_mode: &'a str,
+    pub birthday_required: bool,
+    pub typed: FormValues<'a>,
+    pub errors: &'a FieldErrors,
+}
+
+pub fn form(f: &SignupForm) -> Markup {
+    let mode = f.contact_mode;
+    let want_email = mode != "phone";
+    let want_phone = mode != "email";
+    let email_required = matches!(mode, "email" | "email_and_phone");
+    let phone_required = matches!(mode, "phone" | "email_and_phone");
+    let errors = f.errors;
+    let invalid = |key: &str| errors.has(key).then_some("true");
+    let described = |key: &str| errors.has(key).then(|| format!("{key}-error"));
+    let t = &f.typed;
+    let body = html! {
+        main.card {
+            p.store { (f.store_name) }
+            h1 { (f.title) }
+            p.member { "Join " (f.card_name) ": collect stamps and earn rewards." }
+            form method="post" action=(f.action) novalidate {
+                input type="hidden" name="csrf" value=(f.csrf);
+                div.hp aria-hidden="true" {
+                    label for="website" { "Leave this empty" }
+                    input #website name="website" tabindex="-1" autocomplete="off";
+                }
+                label for="first_name" { "First name" }
+                input #first_name name="first_name" required maxlength=(limits::NAME)
+                    autocomplete="given-name" value=(t.first_name)
+                    aria-invalid=[invalid("first_name")] aria-describedby=[described("first_name")];
+                (field_error(errors, "first_name"))
+                label for="last_name" { "Last name " span.opt { "(optional)" } }
+                input #last_name name="last_name" maxlength=(limits::NAME)
+                    autocomplete="family-name" value=(t.last_name)
+                    aria-invalid=[invalid("last_name")] aria-describedby=[described("last_name")];
+                (field_error(errors, "last_name"))
+                @if want_email {
+                    label for="email" {
+                        "Email"
+                        @if !email_required { " " span.opt { "(or phone)" } }
+                    }
+                    input #email name="email" type="email" maxlength=(limits::EMAIL)
+                        autocomplete="email" value=(t.email) required[email_required]
+                        aria-invalid=[invalid("email")] aria-describedby=[described("email")];
+                    (field_error(errors, "email"))
+                }
+                @if want_phone {
+                    label for="phone" {
+                        "Mobile phone"
+                        @if !phone_required && want_email { " " span.opt { "(or email)" } }
+                    }
+                    input #phone name="phone" type="tel" maxlength=(limits::PHONE_INPUT)
+                        autocomplete="tel" value=(t.phone) required[phone_required]
+                        aria-invalid=[invalid("phone")] aria-describedby=[described("phone")];
+                    (field_error(errors, "phone"))
+                }
+                @if f.birthday_required {
+                    label for="birthday" { "Birthday" }
+                    input #birthday name="birthday" type="date" required value=(t.birthday)
+                        aria-invalid=[invalid("birthday")] aria-describedby=[described("birthday")];
+                    (field_error(errors, "birthday"))
+                }
+                label.consent for="consent" {
+                    input #consent name="consent" type="checkbox" value="1" checked[t.consent]
+                        aria-invalid=[invalid("consent")] aria-describedby=[described("consent")];
+                    " "
+                    span {
+                        "I agree that " (f.store_name) " keeps my details to run its loyalty card \
+                         and may send me my card by email or text."
+                    }
+                }
+                (field_error(errors, "consent"))
+                (field_error(errors, "base"))
+                button type="submit" { "Get my card" }
+            }
+        }
+    };
+    layout(f.title, &f.colours, Some(PreEscaped(FORM_CSS.into())), body)
+}
+
+/// The message beside a field in error, which the field points at.
+fn field_error(errors: &FieldErrors, key: &str) -> Markup {
+    html! {
+        @if let Some(messages) = errors.0.get(key) {
+            p.field-error id={ (key) "-error" } role="alert" { (messages.join(", ")) }
+        }
+    }
+}
+
+/// A poster that is deleted, deactivated or never was.
+pub fn gone() -> Markup {
+    message_page(
+        "Not found",
+        &PageColours::plain(),
+        "This poster is no longer active",
+        html! { p { "Ask at the counter to join the loyalty programme." } },
+    )
+}
+
+/// What a bot that filled the hidden field is told.
+pub fn thank_you() -> Markup {
+    message_page(
+        "Thank you",
+        &PageColours::plain(),
+        "Thank you!",
+        html! { p { "Your card is on its way." } },
+    )
+}
+
+/// A known email or phone with other details: the card goes to them by message only.
+pub fn sent_again(colours: &PageColours) -> Markup {
+    message_page(
+        "You already have this card",
+        colours,
+        "You already have this card",
+        html! {
+            p.notice role="status" {
+                "We have sent it again to the email address or phone number we have on file. \
+                 Show it at the counter to collect stamps."
+            }
+        },
+    )
+}
+
+const FORM_CSS: &str = r#"form { display: flex; flex-direction: column; gap: 6px; margin: 16px 0 0; }
+label { font-weight: 600; margin: 8px 0 0; }
+.opt { font-weight: 400; opacity: .8; }
+input[type=text], input:not([type]), input[type=email], input[type=tel], input[type=date] { font: inherit; min-height: 48px; padding: 10px 12px; border-radius: 10px; border: 2px solid rgba(0,0,0,.2); }
+input[aria-invalid=true] { border-color: #c62828; }
+.consent { display: flex; gap: 10px; align-items: flex-start; margin: 14px 0 0; font-weight: 400; }
+.consent input { width: 28px; height: 28px; flex: none; }
+.field-error { margin: 0; padding: 6px 10px; border-radius: 8px; background: #fff; color: #c62828; font-weight: 600; }
+button { font: inherit; font-weight: 700; min-height: 52px; margin: 18px 0 0; border: 0; border-radius: 12px; background: #000; color: #fff; }
+.hp { position: absolute; left: -10000px; width: 1px; height: 1px; overflow: hidden; }
+"#;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const HOSTILE: &str = "\"><script>alert('x')</script>";
+    const ESCAPED: &str = "&quot;&gt;&lt;script&gt;alert('x')&lt;/script&gt;";
+
+    fn signup<'a>(errors: &'a FieldErrors, mode: &'a str) -> SignupForm<'a> {
+        SignupForm {
+            store_name: HOSTILE,
+            title: HOSTILE,
+            card_name: HOSTILE,
+            colours: PageColours::plain(),
+            action: "/s/ab12",
+            csrf: "c0ffee",
+            contact_mode: mode,
+            birthday_required: true,
+            typed: FormValues {
+                first_name: HOSTILE,
+                last_name: HOSTILE,
+                email: HOSTILE,
+                phone: HOSTILE,
+                birthday: HOSTILE,
+                consent: true,
+            },
+            errors,
+        }
+    }
+
+    #[test]
+    fn typed_values_names_and_messages_are_escaped() {
+        let mut errors = FieldErrors::new();
+        errors.add("email", HOSTILE);
+        let html = form(&signup(&errors, "email_or_phone")).into_string();
+        assert!(!html.contains("<script"), "{html}");
+        // Title (twice), store (twice), card, five typed values, one message.
+        assert_eq!(html.matches(ESCAPED).count(), 11, "{html}");
+        assert!(html.contains(&format!("value=\"{ESCAPED}\"")), "{html}");
+    }
+
+    #[test]
+    fn a_field_in_error_points_at_its_message() {
+        let mut errors = FieldErrors::new();
+        errors.add("phone", "is invalid");
+        let html = form(&signup(&errors, "email_and_phone")).into_string();
+        assert!(
+            html.contains("aria-invalid=\"true\" aria-describedby=\"phone-error\">"),
+            "{html}"
+        );
+        assert!(
+            html.contains(
+                "<p class=\"field-error\" id=\"phone-error\" role=\"alert\">is invalid</p>"
+            ),
+            "{html}"
+        );
+        assert_eq!(html.matches("aria-invalid=\"true\"").count(), 1, "{html}");
+        assert_eq!(
+            html.matches(" required").count(),
+            4,
+            "name, email, phone, birthday"
+        );
+        assert!(html.contains(" checked"), "consent stays ticked");
+    }
+
+    #[test]
+    fn the_contact_mode_decides_the_fields() {
+        let errors = FieldErrors::new();
+        let html = form(&signup(&errors, "phone")).into_string();
+        assert!(!html.contains("name=\"email\""), "{html}");
+        assert!(
+            html.contains("<label for=\"phone\">Mobile phone</label>"),
+            "{html}"
+        );
+        let html = form(&signup(&errors, "email_or_phone")).into_string();
+        assert!(
+            html.contains("Email <span class=\"opt\">(or phone)</span>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("Mobile phone <span class=\"opt\">(or email)</span>"),
+            "{html}"
+        );
+    }
+}
