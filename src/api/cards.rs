@@ -184,11 +184,21 @@ fn apply(
         .merge_into(d.header_text.take());
 
     match integer(attrs, "stamps_required", &mut errors) {
-        Field::Set(n) if (1..=21).contains(&n) => d.stamps_required = n,
-        Field::Set(n) if n < 1 => {
-            errors.add("stamps_required", "must be greater than or equal to 1")
-        }
-        Field::Set(_) => errors.add("stamps_required", "must be less than or equal to 21"),
+        Field::Set(n) if limits::STAMPS_REQUIRED.contains(&n) => d.stamps_required = n,
+        Field::Set(n) if n < *limits::STAMPS_REQUIRED.start() => errors.add(
+            "stamps_required",
+            format!(
+                "must be greater than or equal to {}",
+                limits::STAMPS_REQUIRED.start()
+            ),
+        ),
+        Field::Set(_) => errors.add(
+            "stamps_required",
+            format!(
+                "must be less than or equal to {}",
+                limits::STAMPS_REQUIRED.end()
+            ),
+        ),
         Field::Null => errors.add("stamps_required", "can't be blank"),
         Field::Absent => {}
     }

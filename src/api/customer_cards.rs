@@ -73,12 +73,14 @@ pub async fn stamp(
                 errors.add("stamps", "must be other than 0");
                 0
             }
-            Field::Set(n) if n < -100 => {
-                errors.add("stamps", "must be greater than or equal to -100");
+            Field::Set(n) if n < -limits::STAMPS_PER_REQUEST => {
+                let min = -limits::STAMPS_PER_REQUEST;
+                errors.add("stamps", format!("must be greater than or equal to {min}"));
                 0
             }
-            Field::Set(n) if n > 100 => {
-                errors.add("stamps", "must be less than or equal to 100");
+            Field::Set(n) if n > limits::STAMPS_PER_REQUEST => {
+                let max = limits::STAMPS_PER_REQUEST;
+                errors.add("stamps", format!("must be less than or equal to {max}"));
                 0
             }
             Field::Set(n) => n,

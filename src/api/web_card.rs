@@ -42,40 +42,6 @@ pub fn esc(s: &str) -> String {
     out
 }
 
-/// The glyph drawn for each stamp icon.
-pub fn icon_glyph(icon: &str) -> &'static str {
-    match icon {
-        "coffee" => "☕",
-        "star" => "★",
-        "heart" => "♥",
-        "check" => "✓",
-        "cup" => "🥤",
-        "cake" => "🍰",
-        "croissant" => "🥐",
-        "pizza" => "🍕",
-        "burger" => "🍔",
-        "ice_cream" => "🍦",
-        "donut" => "🍩",
-        "beer" => "🍺",
-        "wine" => "🍷",
-        "cocktail" => "🍸",
-        "leaf" => "🍃",
-        "flower" => "✿",
-        "scissors" => "✂",
-        "paw" => "🐾",
-        "gift" => "🎁",
-        "smile" => "☺",
-        "crown" => "♛",
-        "diamond" => "◆",
-        "bolt" => "⚡",
-        "music" => "♪",
-        "book" => "📖",
-        "dumbbell" => "🏋",
-        "car" => "🚗",
-        _ => "●",
-    }
-}
-
 pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -167,7 +133,7 @@ fn render(v: &CardView, state: &AppState, notice: Option<&str>) -> Result<String
     let d = &v.card.design;
     let required = d.stamps_required.max(1);
     let on_card = v.stamps_count.min(required);
-    let glyph = icon_glyph(&d.stamp_icon);
+    let glyph = crate::domain::StampIcon::glyph(&d.stamp_icon);
     let mut stamps = String::new();
     for i in 0..required {
         let (class, label) = if i < on_card {

@@ -5,10 +5,14 @@
 pub struct HexColor(String);
 
 impl HexColor {
+    /// Characters in `#RRGGBB`.
+    pub const LEN: usize = 7;
+
     pub fn parse(input: &str) -> Result<HexColor, String> {
         let s = input.trim();
-        let ok =
-            s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
+        let ok = s.len() == Self::LEN
+            && s.starts_with('#')
+            && s[1..].chars().all(|c| c.is_ascii_hexdigit());
         if ok {
             Ok(HexColor(s.to_ascii_uppercase()))
         } else {
@@ -24,37 +28,56 @@ impl HexColor {
 /// The stamp icons a card can use (drawn on passes, web cards and the counter page).
 pub struct StampIcon;
 
+/// Every stamp icon with the glyph drawn for it, in the order pickers offer them. The
+/// one list of icons: `StampIcon::ALL` is its first column, and the counter page reads
+/// it from the module `/assets/vocab.js` that stampd builds from it.
+const ICONS: &[(&str, &str)] = &[
+    ("coffee", "☕"),
+    ("star", "★"),
+    ("heart", "♥"),
+    ("check", "✓"),
+    ("cup", "🥤"),
+    ("cake", "🍰"),
+    ("croissant", "🥐"),
+    ("pizza", "🍕"),
+    ("burger", "🍔"),
+    ("ice_cream", "🍦"),
+    ("donut", "🍩"),
+    ("beer", "🍺"),
+    ("wine", "🍷"),
+    ("cocktail", "🍸"),
+    ("leaf", "🍃"),
+    ("flower", "✿"),
+    ("scissors", "✂"),
+    ("paw", "🐾"),
+    ("gift", "🎁"),
+    ("smile", "☺"),
+    ("crown", "♛"),
+    ("diamond", "◆"),
+    ("bolt", "⚡"),
+    ("music", "♪"),
+    ("book", "📖"),
+    ("dumbbell", "🏋"),
+    ("car", "🚗"),
+];
+
+const ICON_NAMES: [&str; ICONS.len()] = {
+    let mut names = [""; ICONS.len()];
+    let mut i = 0;
+    while i < ICONS.len() {
+        names[i] = ICONS[i].0;
+        i += 1;
+    }
+    names
+};
+
 impl StampIcon {
-    pub const ALL: &'static [&'static str] = &[
-        "coffee",
-        "star",
-        "heart",
-        "check",
-        "cup",
-        "cake",
-        "croissant",
-        "pizza",
-        "burger",
-        "ice_cream",
-        "donut",
-        "beer",
-        "wine",
-        "cocktail",
-        "leaf",
-        "flower",
-        "scissors",
-        "paw",
-        "gift",
-        "smile",
-        "crown",
-        "diamond",
-        "bolt",
-        "music",
-        "book",
-        "dumbbell",
-        "car",
-    ];
+    pub const ALL: &'static [&'static str] = &ICON_NAMES;
     pub const DEFAULT: &'static str = "star";
+    /// Every icon as `(name, glyph)`.
+    pub const GLYPHS: &'static [(&'static str, &'static str)] = ICONS;
+    /// Drawn for an icon name stampd does not know, so a card never shows a blank.
+    pub const FALLBACK_GLYPH: &'static str = "●";
 
     pub fn parse(input: &str) -> Result<&'static str, String> {
         let s = input.trim().to_ascii_lowercase();
@@ -63,6 +86,14 @@ impl StampIcon {
             .find(|i| **i == s)
             .copied()
             .ok_or_else(|| format!("is not included in the list ({})", Self::ALL.join(", ")))
+    }
+
+    /// The glyph drawn for a stamp of this icon.
+    pub fn glyph(icon: &str) -> &'static str {
+        ICONS
+            .iter()
+            .find(|(name, _)| *name == icon)
+            .map_or(Self::FALLBACK_GLYPH, |(_, glyph)| glyph)
     }
 }
 
@@ -128,5 +159,26 @@ mod tests {
         assert_eq!(StripType::parse("preset").unwrap(), "preset");
         assert!(StripType::parse("video").is_err());
         assert!(StripPreset::parse("waves").is_ok());
+    }
+
+    #[test]
+    fn every_icon_has_its_own_glyph() {
+        assert_eq!(StampIcon::ALL.len(), StampIcon::GLYPHS.len());
+        for (name, (listed, glyph)) in StampIcon::ALL.iter().zip(StampIcon::GLYPHS) {
+            assert_eq!(name, listed);
+            assert_eq!(StampIcon::glyph(name), *glyph);
+            assert_ne!(*glyph, StampIcon::FALLBACK_GLYPH, "{name}");
+        }
+        let mut glyphs: Vec<&str> = StampIcon::GLYPHS.iter().map(|(_, g)| *g).collect();
+        glyphs.sort_unstable();
+        glyphs.dedup();
+        assert_eq!(
+            glyphs.len(),
+            StampIcon::ALL.len(),
+            "no two icons look alike"
+        );
+        assert_eq!(StampIcon::glyph("coffee"), "☕");
+        assert_eq!(StampIcon::glyph("spaceship"), StampIcon::FALLBACK_GLYPH);
+        assert!(StampIcon::ALL.contains(&StampIcon::DEFAULT));
     }
 }
