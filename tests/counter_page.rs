@@ -16,6 +16,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Mutex, MutexGuard};
 
 use serde_json::{json, Value};
+use stampd::domain::{limits, HexColor, StampIcon};
 
 use server::{spawn_app, TestApp};
 use webdriver::{Driver, Session, ENTER};
@@ -227,7 +228,7 @@ fn page_and_assets_are_served_embedded_with_security_headers() {
     assert_eq!(page.header("referrer-policy"), "no-referrer");
     let html = page.text();
     assert!(
-        html.contains(r#"<script src="/assets/app.js" defer></script>"#),
+        html.contains(r#"<script type="module" src="/assets/app.js"></script>"#),
         "{html}"
     );
     assert!(
@@ -235,19 +236,46 @@ fn page_and_assets_are_served_embedded_with_security_headers() {
         "no inline script"
     );
 
-    for (path, content_type, marker) in [
+    // Every module of web/, as the binary embeds it, and what stampd writes.
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("web");
+    let mut modules: Vec<String> = std::fs::read_dir(&web)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().into_string().unwrap())
+        .filter(|name| name.ends_with(".js"))
+        .collect();
+    modules.sort();
+    assert!(
+        modules.len() > 1,
+        "the page is split into modules: {modules:?}"
+    );
+    let mut assets: Vec<(String, &str, &str)> = modules
+        .iter()
+        .map(|m| (format!("/assets/{m}"), "text/javascript; charset=utf-8", ""))
+        .collect();
+    assets.extend([
         (
-            "/assets/app.js",
+            "/assets/api.js".to_string(),
             "text/javascript; charset=utf-8",
             "Idempotency-Key",
         ),
-        ("/assets/app.css", "text/css; charset=utf-8", ".plus-one"),
-        ("/assets/icon.svg", "image/svg+xml", "<svg"),
-    ] {
+        (
+            "/assets/vocab.js".to_string(),
+            "text/javascript; charset=utf-8",
+            "export const STAMP_ICONS = ",
+        ),
+        (
+            "/assets/app.css".to_string(),
+            "text/css; charset=utf-8",
+            ".plus-one",
+        ),
+        ("/assets/icon.svg".to_string(), "image/svg+xml", "<svg"),
+    ]);
+    for (path, content_type, marker) in &assets {
         let r = app.raw_get(path, &[]);
         assert_eq!(r.status, 200, "{path}");
-        assert_eq!(r.header("content-type"), content_type, "{path}");
+        assert_eq!(r.header("content-type"), *content_type, "{path}");
         assert_eq!(r.header("x-content-type-options"), "nosniff", "{path}");
+        assert_eq!(r.header("content-security-policy"), csp, "{path}");
         assert!(r.text().contains(marker), "{path}");
         let etag = r.header("etag").to_string();
         assert!(!etag.is_empty(), "{path} has an ETag");
@@ -255,20 +283,22 @@ fn page_and_assets_are_served_embedded_with_security_headers() {
         assert_eq!(again.status, 304, "{path} revalidates");
         assert!(again.body.is_empty());
     }
-    assert_eq!(
-        std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/web/app.js")).unwrap(),
-        app.raw_get("/assets/app.js", &[]).body,
-        "the binary serves the file in web/"
-    );
+    for m in &modules {
+        assert_eq!(
+            std::fs::read(web.join(m)).unwrap(),
+            app.raw_get(&format!("/assets/{m}"), &[]).body,
+            "the binary serves web/{m} as it is"
+        );
+    }
 
     let missing = app.raw_get("/assets/nothing.js", &[]);
     assert_eq!(missing.status, 404);
     assert!(missing.text().contains("Not found"));
 
     // The page calls only the public API: every path it names exists there.
-    let js = app.raw_get("/assets/app.js", &[]).text();
+    let js = app.raw_get("/assets/api.js", &[]).text();
     for needle in ["fetch(`/api/v1${path}`", "'Idempotency-Key'"] {
-        assert!(js.contains(needle), "app.js uses {needle}");
+        assert!(js.contains(needle), "api.js uses {needle}");
     }
 }
 
@@ -1072,4 +1102,130 @@ fn every_screen_fits_portrait_and_landscape_with_big_labelled_targets() {
     }
     // The layout checks only looked; the data is as it was.
     assert_eq!(c.app.customer_card(id(&ann), cc)["stamps_count"], json!(1));
+}
+
+#[test]
+fn the_card_editor_offers_stampds_stamp_icons_and_limits() {
+    let Some(c) = counter("vocabulary") else {
+        return;
+    };
+    c.sign_in();
+    c.page.click("a[data-nav=cards]");
+    c.page.click("#new-card");
+    c.page.wait_for("#card-preview .face");
+
+    // Every icon stampd knows, in its order, labelled with its glyph.
+    let offered = c.page.execute(
+        "return Array.from(document.querySelectorAll('#card-stamp_icon option'), \
+         (o) => [o.value, o.textContent]);",
+        json!([]),
+    );
+    let expected: Vec<Value> = StampIcon::GLYPHS
+        .iter()
+        .map(|(name, glyph)| {
+            let words = name.replace('_', " ");
+            let label = format!("{}{}", words[..1].to_uppercase(), &words[1..]);
+            json!([name, format!("{glyph}  {label}")])
+        })
+        .collect();
+    assert_eq!(offered, json!(expected));
+
+    // Each one, picked, is what the preview's stamps show.
+    for (name, glyph) in StampIcon::GLYPHS {
+        let shown = c.page.execute(
+            r#"
+            const select = document.getElementById('card-stamp_icon');
+            select.value = arguments[0];
+            select.dispatchEvent(new Event('change', { bubbles: true }));
+            return Array.from(document.querySelectorAll('#card-preview .stamp'),
+              (s) => s.textContent);
+            "#,
+            json!([name]),
+        );
+        let stamps = shown.as_array().expect("stamps");
+        assert!(!stamps.is_empty(), "{name}");
+        assert!(stamps.iter().all(|s| s == glyph), "{name}: {shown}");
+    }
+
+    // The inputs keep to the limits the API checks.
+    let attribute = |css: &str, name: &str| {
+        let el = c.page.find(css).unwrap_or_else(|| panic!("{css}"));
+        c.page.attribute(&el, name)
+    };
+    let number = |n: i64| Some(n.to_string());
+    assert_eq!(
+        attribute("#card-name", "maxlength"),
+        number(limits::CARD_NAME as i64)
+    );
+    assert_eq!(
+        attribute("#card-header_text", "maxlength"),
+        number(limits::HEADER_TEXT as i64)
+    );
+    let stamps = limits::STAMPS_REQUIRED;
+    assert_eq!(
+        attribute("#card-stamps_required", "min"),
+        number(*stamps.start())
+    );
+    assert_eq!(
+        attribute("#card-stamps_required", "max"),
+        number(*stamps.end())
+    );
+    assert_eq!(attribute("#card-initial_stamps", "min"), number(0));
+    assert_eq!(
+        attribute("#card-initial_stamps", "max"),
+        number(stamps.end() - 1)
+    );
+    for colour in [
+        "card_color",
+        "text_color",
+        "stamp_color",
+        "stamp_background_color",
+    ] {
+        assert_eq!(
+            attribute(&format!("#card-{colour}"), "maxlength"),
+            number(HexColor::LEN as i64),
+            "{colour}"
+        );
+    }
+}
+
+#[test]
+fn an_expired_card_takes_no_stamps_and_no_new_customers() {
+    let Some(c) = counter("expired") else {
+        return;
+    };
+    let coffee = coffee_card(&c.app);
+    let summer = c
+        .app
+        .create_card(json!({"name": "Summer", "stamps_required": 5}));
+    let ann = c.app.enrol("Ann", "Lee", "ann@example.com", id(&summer));
+    let cc = ann["customer_card"]["id"].as_i64().unwrap();
+    let (status, expired) = c.app.request(
+        "PATCH",
+        &c.app.path(&format!("/cards/{}", id(&summer))),
+        Some(&json!({"card": {"expires_at": "2020-01-31"}})),
+    );
+    assert_eq!(status, 200, "{expired}");
+    assert_eq!(expired["archived_at"], Value::Null, "expired, not archived");
+
+    c.sign_in();
+    c.open_customer("Ann", "Ann Lee");
+    c.page
+        .wait_for_text(&format!("#cc-{cc} .cc-archived"), "archived or expired");
+    assert!(c.page.find(&format!("#cc-{cc} .plus-one")).is_none());
+
+    c.page.click("a[data-nav=enrol]");
+    let offered = c.page.wait_until("the cards to choose from", || {
+        let offered = c.page.execute(
+            "return Array.from(document.querySelectorAll('#enrol-card_id option'), \
+             (o) => o.value);",
+            json!([]),
+        );
+        (offered.as_array()?.len() > 1).then_some(offered)
+    });
+    assert_eq!(
+        offered,
+        json!([id(&coffee).to_string(), ""]),
+        "the expired card takes no new customers"
+    );
 }

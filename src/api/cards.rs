@@ -274,11 +274,21 @@ fn apply(
         .merge_into(d.header_text.take());
 
     match integer(attrs, "stamps_required", &mut errors) {
-        Field::Set(n) if (1..=21).contains(&n) => d.stamps_required = n,
-        Field::Set(n) if n < 1 => {
-            errors.add("stamps_required", "must be greater than or equal to 1")
-        }
-        Field::Set(_) => errors.add("stamps_required", "must be less than or equal to 21"),
+        Field::Set(n) if limits::STAMPS_REQUIRED.contains(&n) => d.stamps_required = n,
+        Field::Set(n) if n < *limits::STAMPS_REQUIRED.start() => errors.add(
+            "stamps_required",
+            format!(
+                "must be greater than or equal to {}",
+                limits::STAMPS_REQUIRED.start()
+            ),
+        ),
+        Field::Set(_) => errors.add(
+            "stamps_required",
+            format!(
+                "must be less than or equal to {}",
+                limits::STAMPS_REQUIRED.end()
+            ),
+        ),
         Field::Null => errors.add("stamps_required", "can't be blank"),
         Field::Absent => {}
     }
@@ -354,8 +364,10 @@ fn components(c: &mut Components) {
             "stamp_icon": enum_of(StampIcon::ALL),
             "stamp_color": stored_colour(),
             "stamp_background_color": stored_colour(),
-            "stamps_required": {"type": "integer", "minimum": 1, "maximum": 21},
-            "initial_stamps": {"type": "integer", "minimum": 0, "maximum": 20},
+            "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(),
+                "maximum": limits::STAMPS_REQUIRED.end()},
+            "initial_stamps": {"type": "integer", "minimum": 0,
+                "maximum": limits::STAMPS_REQUIRED.end() - 1},
             "strip_type": enum_of(StripType::ALL),
             "strip_color": nullable(stored_colour()),
             "strip_preset": nullable(enum_of(StripPreset::ALL)),
@@ -395,8 +407,10 @@ fn attributes_schema(creating: bool) -> Value {
             "stamp_icon": {"type": "string", "enum": StampIcon::ALL, "default": StampIcon::DEFAULT},
             "stamp_color": input_colour(),
             "stamp_background_color": input_colour(),
-            "stamps_required": {"type": "integer", "minimum": 1, "maximum": 21, "default": 10},
-            "initial_stamps": nullable(json!({"type": "integer", "minimum": 0, "maximum": 20, "default": 0,
+            "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(),
+                "maximum": limits::STAMPS_REQUIRED.end(), "default": 10},
+            "initial_stamps": nullable(json!({"type": "integer", "minimum": 0,
+                "maximum": limits::STAMPS_REQUIRED.end() - 1, "default": 0,
                 "description": "Welcome bonus, 0 to stamps_required - 1."})),
             "strip_type": {"type": "string", "enum": StripType::ALL, "default": "color"},
             "strip_color": nullable(input_colour()),

@@ -1,12 +1,16 @@
 //! The counter page: the in-store tablet app at `/` with its assets under `/assets/`,
 //! and the QR code of a card's web card link at `/c/<uuid>/qr.svg`.
 //!
-//! The page is plain HTML, CSS and JavaScript from `web/`, embedded in the binary. It
-//! holds no data of its own: it signs in with an API token and speaks only the public
-//! JSON API, so everything it does an API client can do too.
+//! The page is plain HTML, CSS and JavaScript modules from `web/`, embedded in the
+//! binary, plus `/assets/vocab.js`, which stampd writes from its own definitions (see
+//! `vocab`). It holds no data of its own: it signs in with an API token and speaks only
+//! the public JSON API, so everything it does an API client can do too.
+
+mod vocab;
 
 use actix_web::http::header::{self, HeaderValue};
 use actix_web::http::{Method, StatusCode};
+use actix_web::web::Bytes;
 use actix_web::{web, HttpRequest, HttpResponse};
 use sha2::{Digest, Sha256};
 
@@ -24,34 +28,46 @@ const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self';
 /// An SVG image may draw itself and nothing more.
 const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
 
+const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+
 struct Asset {
     name: &'static str,
     content_type: &'static str,
     body: &'static [u8],
 }
 
-const INDEX: Asset = Asset {
-    name: "index.html",
-    content_type: "text/html; charset=utf-8",
-    body: include_bytes!("../../web/index.html"),
-};
+/// A file of `web/`, embedded.
+macro_rules! asset {
+    ($name:literal, $content_type:expr) => {
+        Asset {
+            name: $name,
+            content_type: $content_type,
+            body: include_bytes!(concat!("../../web/", $name)),
+        }
+    };
+}
 
+const INDEX: Asset = asset!("index.html", "text/html; charset=utf-8");
+
+/// Every file of `web/` but the page itself; a test checks that none is missing.
 const ASSETS: &[Asset] = &[
-    Asset {
-        name: "app.js",
-        content_type: "text/javascript; charset=utf-8",
-        body: include_bytes!("../../web/app.js"),
-    },
-    Asset {
-        name: "app.css",
-        content_type: "text/css; charset=utf-8",
-        body: include_bytes!("../../web/app.css"),
-    },
-    Asset {
-        name: "icon.svg",
-        content_type: "image/svg+xml",
-        body: include_bytes!("../../web/icon.svg"),
-    },
+    asset!("app.js", JAVASCRIPT),
+    asset!("api.js", JAVASCRIPT),
+    asset!("card-editor.js", JAVASCRIPT),
+    asset!("card-face.js", JAVASCRIPT),
+    asset!("cards.js", JAVASCRIPT),
+    asset!("catalog.js", JAVASCRIPT),
+    asset!("customer-card.js", JAVASCRIPT),
+    asset!("customer.js", JAVASCRIPT),
+    asset!("enrol.js", JAVASCRIPT),
+    asset!("find.js", JAVASCRIPT),
+    asset!("queue.js", JAVASCRIPT),
+    asset!("router.js", JAVASCRIPT),
+    asset!("session.js", JAVASCRIPT),
+    asset!("signin.js", JAVASCRIPT),
+    asset!("ui.js", JAVASCRIPT),
+    asset!("app.css", "text/css; charset=utf-8"),
+    asset!("icon.svg", "image/svg+xml"),
 ];
 
 /// Pixel size of the web card QR code.
@@ -59,11 +75,12 @@ const QR_SIZE: u32 = 320;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(super::resource("/", &[Method::GET]).route(web::get().to(index)))
+        .service(super::resource("/assets/vocab.js", &[Method::GET]).route(web::get().to(vocab)))
         .service(super::resource("/assets/{name}", &[Method::GET]).route(web::get().to(asset)));
 }
 
 async fn index(req: HttpRequest) -> HttpResponse {
-    serve(&req, &INDEX)
+    serve(&req, INDEX.content_type, Bytes::from_static(INDEX.body))
 }
 
 async fn asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse, ApiError> {
@@ -72,16 +89,24 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse
         .iter()
         .find(|a| a.name == name)
         .ok_or_else(|| ApiError::NotFound("Not found".into()))?;
-    Ok(serve(&req, asset))
+    Ok(serve(
+        &req,
+        asset.content_type,
+        Bytes::from_static(asset.body),
+    ))
 }
 
-/// An embedded file with the page's security headers. Browsers revalidate it on every
+async fn vocab(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
+    serve(&req, JAVASCRIPT, vocab::module(&state.public_url).into())
+}
+
+/// A file of the page with the page's security headers. Browsers revalidate it on every
 /// load (`no-cache`) and get 304 while it is unchanged, so a new stampd binary is
 /// picked up at once.
-fn serve(req: &HttpRequest, asset: &Asset) -> HttpResponse {
+fn serve(req: &HttpRequest, content_type: &'static str, body: Bytes) -> HttpResponse {
     let etag = format!(
         "\"{}\"",
-        hex(&Sha256::digest(asset.body)[..12]) // 96 bits name a version well enough
+        hex(&Sha256::digest(&body)[..12]) // 96 bits name a version well enough
     );
     let unchanged = req
         .headers()
@@ -99,7 +124,7 @@ fn serve(req: &HttpRequest, asset: &Asset) -> HttpResponse {
     if unchanged {
         res.finish()
     } else {
-        res.content_type(asset.content_type).body(asset.body)
+        res.content_type(content_type).body(body)
     }
 }
 
@@ -147,11 +172,45 @@ pub async fn web_card_qr(
     if view.is_none() {
         return Err(not_found());
     }
-    let url = crate::wallet::web_card_url(&state.public_url, &uuid);
+    let url = crate::domain::links::CardLinks::new(&state.public_url, &uuid).web_card();
     let svg = codes::qr_svg(&url, QR_SIZE).map_err(ApiError::internal)?;
     let mut res = HttpResponse::build(StatusCode::OK);
     res.content_type("image/svg+xml")
         .insert_header((header::CACHE_CONTROL, "no-store"));
     security_headers(&mut res, SVG_CSP);
     Ok(res.body(svg))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn every_file_of_the_page_is_embedded() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web");
+        let mut files: Vec<String> = std::fs::read_dir(dir)
+            .expect("web/")
+            .map(|e| {
+                e.expect("an entry")
+                    .file_name()
+                    .into_string()
+                    .expect("a name")
+            })
+            .collect();
+        files.sort();
+        let mut embedded: Vec<String> = ASSETS
+            .iter()
+            .chain([&INDEX])
+            .map(|a| a.name.to_string())
+            .collect();
+        embedded.sort();
+        assert_eq!(files, embedded);
+        assert!(
+            !files.iter().any(|f| f == "vocab.js"),
+            "stampd writes vocab.js"
+        );
+        for a in ASSETS.iter().filter(|a| a.name.ends_with(".js")) {
+            assert_eq!(a.content_type, JAVASCRIPT, "{}", a.name);
+        }
+    }
 }

@@ -295,12 +295,14 @@ impl StampInput {
                 errors.add("stamps", "must be other than 0");
                 0
             }
-            Field::Set(n) if n < -100 => {
-                errors.add("stamps", "must be greater than or equal to -100");
+            Field::Set(n) if n < -limits::STAMPS_PER_REQUEST => {
+                let min = -limits::STAMPS_PER_REQUEST;
+                errors.add("stamps", format!("must be greater than or equal to {min}"));
                 0
             }
-            Field::Set(n) if n > 100 => {
-                errors.add("stamps", "must be less than or equal to 100");
+            Field::Set(n) if n > limits::STAMPS_PER_REQUEST => {
+                let max = limits::STAMPS_PER_REQUEST;
+                errors.add("stamps", format!("must be less than or equal to {max}"));
                 0
             }
             Field::Set(n) => n,
@@ -486,7 +488,8 @@ fn components(c: &mut Components) {
         true,
         input(
             json!({
-                "stamps": {"type": "integer", "minimum": -100, "maximum": 100, "not": {"enum": [0]},
+                "stamps": {"type": "integer", "minimum": -limits::STAMPS_PER_REQUEST,
+                    "maximum": limits::STAMPS_PER_REQUEST, "not": {"enum": [0]},
                     "description": "Non-zero; negative corrects a mistake."},
                 "skip_notifications": {"type": "boolean", "default": false},
                 "note": nullable(text(limits::NOTE)),

@@ -373,7 +373,8 @@ fn attributes_schema(creating: bool) -> Value {
     let mut props = json!({
         "name": text(limits::CARD_NAME),
         "description": nullable(text(limits::DESCRIPTION)),
-        "stamps_required": {"type": "integer", "minimum": 1, "maximum": 21,
+        "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(),
+            "maximum": limits::STAMPS_REQUIRED.end(),
             "description": "At most the card's stamps_required."},
         "position": nullable(int(0, 10_000)),
         "active": {"type": "boolean", "default": true},

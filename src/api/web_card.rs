@@ -31,40 +31,6 @@ pub fn html_response(status: StatusCode, html: Markup) -> HttpResponse {
         .body(html.into_string())
 }
 
-/// The glyph drawn for each stamp icon.
-pub fn icon_glyph(icon: &str) -> &'static str {
-    match icon {
-        "coffee" => "☕",
-        "star" => "★",
-        "heart" => "♥",
-        "check" => "✓",
-        "cup" => "🥤",
-        "cake" => "🍰",
-        "croissant" => "🥐",
-        "pizza" => "🍕",
-        "burger" => "🍔",
-        "ice_cream" => "🍦",
-        "donut" => "🍩",
-        "beer" => "🍺",
-        "wine" => "🍷",
-        "cocktail" => "🍸",
-        "leaf" => "🍃",
-        "flower" => "✿",
-        "scissors" => "✂",
-        "paw" => "🐾",
-        "gift" => "🎁",
-        "smile" => "☺",
-        "crown" => "♛",
-        "diamond" => "◆",
-        "bolt" => "⚡",
-        "music" => "♪",
-        "book" => "📖",
-        "dumbbell" => "🏋",
-        "car" => "🚗",
-        _ => "●",
-    }
-}
-
 pub async fn show(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -98,7 +64,7 @@ pub fn not_found_page() -> HttpResponse {
 
 fn render(v: &CardView, state: &AppState, arrival: Option<Arrival>) -> Result<Markup, ApiError> {
     let d = &v.card.design;
-    let glyph = icon_glyph(&d.stamp_icon);
+    let glyph = crate::domain::StampIcon::glyph(&d.stamp_icon);
     let links = CardLinks::new(&state.public_url, &v.uuid);
     let default = CardDesign::default();
     let card = WebCard {

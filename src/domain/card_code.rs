@@ -2,14 +2,17 @@
 
 use rand::Rng;
 
-/// Letters and digits that cannot be misread for each other (no 0/O, 1/I/L, 5/S, 2/Z, 8/B).
-const ALPHABET: &[u8] = b"34679ACDEFGHJKMNPQRTUVWXY";
-pub const LENGTH: usize = 8;
+const ALPHABET: &[u8] = CardCode::ALPHABET.as_bytes();
+pub const LENGTH: usize = CardCode::LENGTH;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct CardCode(String);
 
 impl CardCode {
+    /// Letters and digits that cannot be misread for each other (no 0/O, 1/I/L, 5/S, 2/Z, 8/B).
+    pub const ALPHABET: &'static str = "34679ACDEFGHJKMNPQRTUVWXY";
+    pub const LENGTH: usize = 8;
+
     /// A fresh random code (25^8 ≈ 1.5·10^11 values); the caller retries on the rare clash.
     pub fn generate() -> CardCode {
         let mut rng = rand::rng();

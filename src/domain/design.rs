@@ -5,10 +5,14 @@
 pub struct HexColor(String);
 
 impl HexColor {
+    /// Characters in `#RRGGBB`.
+    pub const LEN: usize = 7;
+
     pub fn parse(input: &str) -> Result<HexColor, String> {
         let s = input.trim();
-        let ok =
-            s.len() == 7 && s.starts_with('#') && s[1..].chars().all(|c| c.is_ascii_hexdigit());
+        let ok = s.len() == Self::LEN
+            && s.starts_with('#')
+            && s[1..].chars().all(|c| c.is_ascii_hexdigit());
         if ok {
             Ok(HexColor(s.to_ascii_uppercase()))
         } else {
@@ -29,6 +33,21 @@ impl HexColor {
 /// A closed list of names a field takes (`stamp_icon`, `strip_type`, ...): an enum whose
 /// names are what the API sends and stores, read case-insensitively.
 macro_rules! vocabulary {
+    // Names drawn as a glyph each (stamp icons): `Variant = "name": "glyph"`.
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal: $glyph:literal),+ $(,)? }) => {
+        vocabulary! { $(#[$doc])* $name { $($variant = $text),+ } }
+
+        impl $name {
+            /// Every name with its glyph, in the documented order.
+            pub const GLYPHS: &'static [(&'static str, &'static str)] = &[$(($text, $glyph)),+];
+
+            pub fn glyph_of(self) -> &'static str {
+                match self {
+                    $($name::$variant => $glyph),+
+                }
+            }
+        }
+    };
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -71,40 +90,49 @@ macro_rules! vocabulary {
 }
 
 vocabulary! {
-    /// The stamp icons a card can use (drawn on passes, web cards and the counter page).
+    /// The stamp icons a card can use, each with the glyph drawn for it (on web cards and
+    /// the counter page, which reads them from the module `/assets/vocab.js` that stampd
+    /// builds from this list), in the order pickers offer them.
     StampIcon {
-        Coffee = "coffee",
-        Star = "star",
-        Heart = "heart",
-        Check = "check",
-        Cup = "cup",
-        Cake = "cake",
-        Croissant = "croissant",
-        Pizza = "pizza",
-        Burger = "burger",
-        IceCream = "ice_cream",
-        Donut = "donut",
-        Beer = "beer",
-        Wine = "wine",
-        Cocktail = "cocktail",
-        Leaf = "leaf",
-        Flower = "flower",
-        Scissors = "scissors",
-        Paw = "paw",
-        Gift = "gift",
-        Smile = "smile",
-        Crown = "crown",
-        Diamond = "diamond",
-        Bolt = "bolt",
-        Music = "music",
-        Book = "book",
-        Dumbbell = "dumbbell",
-        Car = "car",
+        Coffee = "coffee": "☕",
+        Star = "star": "★",
+        Heart = "heart": "♥",
+        Check = "check": "✓",
+        Cup = "cup": "🥤",
+        Cake = "cake": "🍰",
+        Croissant = "croissant": "🥐",
+        Pizza = "pizza": "🍕",
+        Burger = "burger": "🍔",
+        IceCream = "ice_cream": "🍦",
+        Donut = "donut": "🍩",
+        Beer = "beer": "🍺",
+        Wine = "wine": "🍷",
+        Cocktail = "cocktail": "🍸",
+        Leaf = "leaf": "🍃",
+        Flower = "flower": "✿",
+        Scissors = "scissors": "✂",
+        Paw = "paw": "🐾",
+        Gift = "gift": "🎁",
+        Smile = "smile": "☺",
+        Crown = "crown": "♛",
+        Diamond = "diamond": "◆",
+        Bolt = "bolt": "⚡",
+        Music = "music": "♪",
+        Book = "book": "📖",
+        Dumbbell = "dumbbell": "🏋",
+        Car = "car": "🚗",
     }
 }
 
 impl StampIcon {
     pub const DEFAULT: &'static str = "star";
+    /// Drawn for an icon name stampd does not know, so a card never shows a blank.
+    pub const FALLBACK_GLYPH: &'static str = "●";
+
+    /// The glyph drawn for a stamp of this icon name.
+    pub fn glyph(icon: &str) -> &'static str {
+        StampIcon::parse(icon).map_or(Self::FALLBACK_GLYPH, StampIcon::glyph_of)
+    }
 }
 
 vocabulary! {
@@ -155,5 +183,26 @@ mod tests {
         assert_eq!(StripType::parse("preset").unwrap(), StripType::Preset);
         assert!(StripType::parse("video").is_err());
         assert!(StripPreset::parse("waves").is_ok());
+    }
+
+    #[test]
+    fn every_icon_has_its_own_glyph() {
+        assert_eq!(StampIcon::ALL.len(), StampIcon::GLYPHS.len());
+        for (name, (listed, glyph)) in StampIcon::ALL.iter().zip(StampIcon::GLYPHS) {
+            assert_eq!(name, listed);
+            assert_eq!(StampIcon::glyph(name), *glyph);
+            assert_ne!(*glyph, StampIcon::FALLBACK_GLYPH, "{name}");
+        }
+        let mut glyphs: Vec<&str> = StampIcon::GLYPHS.iter().map(|(_, g)| *g).collect();
+        glyphs.sort_unstable();
+        glyphs.dedup();
+        assert_eq!(
+            glyphs.len(),
+            StampIcon::ALL.len(),
+            "no two icons look alike"
+        );
+        assert_eq!(StampIcon::glyph("coffee"), "☕");
+        assert_eq!(StampIcon::glyph("spaceship"), StampIcon::FALLBACK_GLYPH);
+        assert!(StampIcon::ALL.contains(&StampIcon::DEFAULT));
     }
 }

@@ -20,6 +20,11 @@ impl<'a> CardLinks<'a> {
         format!("{}/c/{}", self.base, self.uuid)
     }
 
+    /// The QR code (SVG) of the web card page, for the customer to scan at the counter.
+    pub fn web_card_qr(&self) -> String {
+        format!("{}/c/{}/qr.svg", self.base, self.uuid)
+    }
+
     /// The signed Apple Wallet pass (or the web card, when Apple Wallet is not set up).
     pub fn apple_pass(&self) -> String {
         format!("{}/passes/{}.pkpass", self.base, self.uuid)

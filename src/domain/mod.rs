@@ -16,8 +16,12 @@ pub fn too_long(max: usize) -> String {
     format!("is too long (maximum is {max} characters)")
 }
 
-/// Field length limits (characters), documented in the README.
+/// Field limits, documented in the README: lengths in characters, and stamp counts.
+/// The API checks them, the OpenAPI document states them, and the counter page reads
+/// them from `/assets/vocab.js`.
 pub mod limits {
+    use std::ops::RangeInclusive;
+
     pub const NAME: usize = 100;
     pub const EMAIL: usize = 254;
     pub const PHONE_INPUT: usize = 40;
@@ -31,4 +35,8 @@ pub mod limits {
     pub const STORE_NAME: usize = 100;
     pub const DESCRIPTION: usize = 500;
     pub const NOTE: usize = 500;
+    /// Stamps a card template may take to fill. Its welcome stamps must be fewer.
+    pub const STAMPS_REQUIRED: RangeInclusive<i64> = 1..=21;
+    /// Most stamps one request may give, or take back as a correction.
+    pub const STAMPS_PER_REQUEST: i64 = 100;
 }

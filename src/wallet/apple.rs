@@ -23,7 +23,7 @@ use x509_cert::Certificate;
 use super::{keys, LoadError};
 use crate::config::AppleSettings;
 use crate::db::customer_cards::CardView;
-use crate::domain::links;
+use crate::domain::links::{self, CardLinks};
 
 pub const CONTENT_TYPE: &str = "application/vnd.apple.pkpass";
 
@@ -194,7 +194,7 @@ impl PassSigner {
         back.push(json!({
             "key": "web_card",
             "label": "Your card online",
-            "value": super::web_card_url(public_url, &view.uuid),
+            "value": CardLinks::new(public_url, &view.uuid).web_card(),
         }));
         back.push(json!({"key": "code", "label": "Card code", "value": view.code}));
 

@@ -11,7 +11,7 @@ use sha2::Sha256;
 use super::{keys, LoadError};
 use crate::config::GoogleSettings;
 use crate::db::customer_cards::CardView;
-use crate::domain::links;
+use crate::domain::links::{self, CardLinks};
 
 pub const SAVE_URL: &str = "https://pay.google.com/gp/v/save/";
 
@@ -131,7 +131,7 @@ impl GoogleIssuer {
             },
             "textModulesData": modules,
             "linksModuleData": {"uris": [{
-                "uri": super::web_card_url(public_url, &view.uuid),
+                "uri": CardLinks::new(public_url, &view.uuid).web_card(),
                 "description": "Your card online",
             }]},
         });

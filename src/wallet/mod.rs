@@ -131,11 +131,6 @@ pub fn rewards_list_text(view: &CardView) -> Option<String> {
     )
 }
 
-/// The web card page of a card.
-pub fn web_card_url(public_url: &str, uuid: &str) -> String {
-    crate::domain::links::CardLinks::new(public_url, uuid).web_card()
-}
-
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;

@@ -1,0 +1,55 @@
+// Which screen shows: the address after `#` names it (`#/find`, `#/customer/7`, ...),
+// and the screen named opens itself. The screens are given by `app.js`.
+import { session } from './session.js';
+import { $, $$ } from './ui.js';
+
+const views = ['signin', 'find', 'customer', 'enrol', 'cards', 'card', 'missing'];
+let currentRoute = '';
+let routes = [];
+let signInScreen = () => {};
+
+// `table` is a list of [pattern of the hash, open(match)]; `signIn` shows while no one
+// is signed in.
+export function setRoutes(table, signIn) {
+  routes = table;
+  signInScreen = signIn;
+}
+
+export function showView(name) {
+  for (const v of views) $(`#view-${v}`).hidden = v !== name;
+  const nav = { find: 'find', customer: 'find', enrol: 'enrol', cards: 'cards', card: 'cards' }[name];
+  $$('[data-nav]').forEach((a) => {
+    if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page');
+    else a.removeAttribute('aria-current');
+  });
+}
+
+export function go(hash) {
+  if (location.hash === hash) route(true);
+  else location.hash = hash;
+}
+
+export function route(force = false) {
+  if (!session) {
+    signInScreen();
+    return;
+  }
+  const hash = location.hash || '#/find';
+  if (!force && hash === currentRoute) return;
+  currentRoute = hash;
+  for (const [pattern, open] of routes) {
+    const m = hash.match(pattern);
+    if (m) {
+      open(m);
+      return;
+    }
+  }
+  showView('missing');
+  $('#missing-title').focus();
+}
+
+// Records a screen shown without `route` (the sign-in screen as '', or Find opened by a
+// scan typed on another screen), so that `route` knows what is on show.
+export function markRoute(hash) {
+  currentRoute = hash;
+}
