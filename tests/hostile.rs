@@ -15,7 +15,7 @@ use serde_json::{json, Value};
 #[path = "support/harness.rs"]
 mod harness;
 
-use harness::{spawn_app, Resp, TestApp};
+use harness::{spawn_app, spawn_app_with, Resp, TestApp};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -814,11 +814,12 @@ fn expiry_times_out_of_range_are_422() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A client that sends its request head slowly is cut off by the server's 10 s client
-/// timeout (408, or the connection closed) — it cannot hold a connection forever.
+/// A client that sends its request head slowly is cut off by the server's head timeout
+/// (`request_head_timeout_secs`, here 1 s; 408, or the connection closed) — it cannot
+/// hold a connection forever.
 #[test]
 fn a_slow_request_head_is_cut_off() {
-    let app = spawn_app();
+    let app = spawn_app_with(|s| s.request_head_timeout_secs = 1);
     let mut s = TcpStream::connect(("127.0.0.1", app.port)).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -858,8 +859,8 @@ fn a_slow_request_head_is_cut_off() {
             }
         }
         assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "a slow client kept its connection for 15 s"
+            start.elapsed() < Duration::from_secs(5),
+            "a slow client kept its connection for 5 s"
         );
     }
     let elapsed = start.elapsed();
@@ -868,7 +869,7 @@ fn a_slow_request_head_is_cut_off() {
         "the whole head went out slowly without being cut off"
     );
     assert!(
-        elapsed >= Duration::from_secs(5) && elapsed < Duration::from_secs(15),
+        elapsed >= Duration::from_millis(500) && elapsed < Duration::from_secs(5),
         "cut off after {elapsed:?}"
     );
     let text = String::from_utf8_lossy(&got);
@@ -879,11 +880,12 @@ fn a_slow_request_head_is_cut_off() {
     assert_alive(&app);
 }
 
-/// A client that stops sending its body half-way gets 408 (JSON) instead of holding a
-/// connection and a handler forever.
+/// A client that stops sending its body half-way gets 408 (JSON) once
+/// `request_body_timeout_secs` (here 1 s) has passed, instead of holding a connection
+/// and a handler forever.
 #[test]
 fn a_stalled_body_times_out_with_408() {
-    let app = spawn_app();
+    let app = spawn_app_with(|s| s.request_body_timeout_secs = 1);
     let start = Instant::now();
     let mut req = app.raw_request(
         "POST",
@@ -892,11 +894,11 @@ fn a_stalled_body_times_out_with_408() {
         b"{\"card\": {\"name\": \"slow\"}}",
     );
     req.truncate(req.len() - 10); // the last 10 bytes never come
-    let r = app.raw(&req, Duration::from_secs(40));
+    let r = app.raw(&req, Duration::from_secs(10));
     assert_status(&r, 408, "stalled body");
     let elapsed = start.elapsed();
     assert!(
-        elapsed >= Duration::from_secs(15) && elapsed < Duration::from_secs(35),
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(5),
         "408 after {elapsed:?}"
     );
     let r = app.get(&app.store_path("/cards"));

@@ -245,6 +245,8 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(s.default_country, phonenumber::country::Id::US);
     assert_eq!(s.log_level, log::LevelFilter::Info);
     assert_eq!(s.rate_limit_per_minute, 1200);
+    assert_eq!(s.request_head_timeout_secs, 10);
+    assert_eq!(s.request_body_timeout_secs, 20);
     assert_eq!(s.delivery_max_attempts, 8);
     assert_eq!(s.delivery_retry_base_secs, 30);
     assert_eq!(s.backup_dir, PathBuf::from("backups"));
@@ -267,16 +269,23 @@ fn every_setting_has_its_environment_variable() {
     )
     .unwrap();
     assert_eq!(s.delivery_retry_base_secs, 2);
+    let e = env(&[
+        ("STAMPD_REQUEST_HEAD_TIMEOUT_SECS", "1"),
+        ("STAMPD_REQUEST_BODY_TIMEOUT_SECS", "2"),
+    ]);
+    let s = Settings::load_from(&Overrides::default(), &e).unwrap();
+    assert_eq!(s.request_head_timeout_secs, 1);
+    assert_eq!(s.request_body_timeout_secs, 2);
     let err = Settings::load_from(
         &Overrides::default(),
-        &env(&[("STAMPD_DELIVERY_RETRY_BASE_SECS", "-1")]),
+        &env(&[("STAMPD_REQUEST_BODY_TIMEOUT_SECS", "0")]),
     )
     .unwrap_err()
     .to_string();
     assert_eq!(
         err,
-        "setting `delivery_retry_base_secs` (from environment variable \
-         STAMPD_DELIVERY_RETRY_BASE_SECS): must be a whole number of seconds from 0 to 86400"
+        "setting `request_body_timeout_secs` (from environment variable \
+         STAMPD_REQUEST_BODY_TIMEOUT_SECS): must be a whole number of seconds from 1 to 3600"
     );
 }
 
@@ -293,6 +302,11 @@ fn range_messages_say_what_to_write() {
             "rate_limit_per_minute",
             "lots",
             "must be a whole number from 0 (no limit) to 1000000",
+        ),
+        (
+            "delivery_retry_base_secs",
+            "-1",
+            "must be a whole number of seconds from 0 to 86400",
         ),
         (
             "backup_interval_hours",
