@@ -7,7 +7,7 @@ use std::collections::HashSet;
 use serde_json::json;
 use stampd::db;
 
-use crate::helpers::spawn_app;
+use crate::support::app::spawn_app;
 
 fn imported_fields(n: usize) -> Vec<db::customers::CustomerFields> {
     (0..n)
