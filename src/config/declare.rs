@@ -92,7 +92,7 @@ macro_rules! settings {
             $( pub $gkey: Option<$crate::config::load::Given<$gty>>, )+
         }
 
-        /// Every setting stampd knows, in `config.toml`'s order.
+        /// Every setting stampd knows: the plain ones, then the keys of the groups.
         pub const SETTINGS: &[$crate::config::declare::Setting] = &[
             $(
                 $crate::config::declare::Setting {

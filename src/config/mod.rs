@@ -7,9 +7,9 @@
 //!
 //! The declarations go through a small macro of our own (`declare.rs`, after
 //! vaultwarden's `make_config!`) rather than a configuration crate such as figment:
-//! it adds no dependency, and every message is ours — figment's errors come from serde
-//! ("invalid type: found string, expected u32") and would need rewording per key to
-//! say what to write instead.
+//! it adds no dependency, and every message is ours — figment passes on serde's type
+//! errors ("invalid type: found string, expected u32"), which would need rewording per
+//! key to say what to write instead.
 
 #[macro_use]
 mod declare;
