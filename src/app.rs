@@ -98,7 +98,7 @@ impl Application {
         })
         .workers(settings.workers)
         .shutdown_timeout(10)
-        .client_request_timeout(Duration::from_secs(10))
+        .client_request_timeout(Duration::from_secs(settings.request_head_timeout_secs))
         .listen(listener)
         .map_err(bind_err)?
         .run();

@@ -6,18 +6,16 @@ use std::pin::Pin;
 
 use actix_web::dev::Payload;
 use actix_web::http::header;
-use actix_web::{FromRequest, HttpRequest};
+use actix_web::{web, FromRequest, HttpRequest};
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use crate::api::AppState;
+use crate::config::Settings;
 use crate::error::{ApiError, FieldErrors};
 
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
-
-/// How long a whole body may take to arrive once the head is in (the head itself has the
-/// server's 10 s client timeout); a slower or stalled client gets 408.
-pub const BODY_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(20);
 
 /// A request body as a JSON object (empty when the request has no body).
 #[derive(Debug, Clone)]
@@ -44,6 +42,13 @@ impl FromRequest for Body {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.parse::<usize>().ok());
         let key = idempotency_key(req);
+        // How long the whole body may take once the head is in (the head has its own
+        // limit, `request_head_timeout_secs`); a slower or stalled client gets 408.
+        let body_timeout = std::time::Duration::from_secs(
+            req.app_data::<web::Data<AppState>>()
+                .map(|state| state.settings.request_body_timeout_secs)
+                .unwrap_or_else(|| Settings::default().request_body_timeout_secs),
+        );
         let head = format!("{} {}\n", req.method(), req.path());
         let mut payload = payload.take();
         Box::pin(async move {
@@ -51,7 +56,7 @@ impl FromRequest for Body {
             if declared_len.is_some_and(|n| n > BODY_LIMIT) {
                 return Err(ApiError::PayloadTooLarge);
             }
-            let raw = actix_web::rt::time::timeout(BODY_TIMEOUT, read_limited(&mut payload))
+            let raw = actix_web::rt::time::timeout(body_timeout, read_limited(&mut payload))
                 .await
                 .map_err(|_| ApiError::RequestTimeout)??;
             let params = parse_body(content_type.as_deref(), &raw)?;

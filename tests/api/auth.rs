@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::app::*;
 
 const UNAUTHORIZED: &str = "Unauthorized – invalid or missing API token";
 

@@ -7,7 +7,7 @@ use serde_json::{json, Value};
 use stampd::db;
 use stampd::domain::Email;
 
-use crate::helpers::*;
+use crate::support::app::*;
 
 /// Imports customers number `range` into `store` in one transaction; their ids,
 /// ascending. Every fourth is a "Quillfeather".

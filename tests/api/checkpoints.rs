@@ -5,11 +5,11 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::helpers::spawn_app;
+use crate::support::app::spawn_app;
 
 /// Customers in a copy of the database file alone, without its WAL (`None` when the
 /// copy caught the file mid-write).
-fn customers_in_file_alone(app: &crate::helpers::TestApp, n: usize) -> Option<i64> {
+fn customers_in_file_alone(app: &crate::support::app::TestApp, n: usize) -> Option<i64> {
     let copy = app.dir.path().join(format!("copy-{n}.db"));
     std::fs::copy(app.db_path(), &copy).ok()?;
     let conn = rusqlite::Connection::open(&copy).ok()?;

@@ -6,8 +6,8 @@ use std::sync::Barrier;
 
 use serde_json::json;
 
-use crate::helpers::*;
 use crate::stamps::{card, enrol, reward, Enrolled, REDEEM_FAILED};
+use crate::support::app::*;
 
 const CLIENTS: usize = 16;
 

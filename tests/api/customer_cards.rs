@@ -4,7 +4,7 @@ use std::collections::HashSet;
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::app::*;
 
 const CARD_KEYS: [&str; 19] = [
     "account_id",

@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::app::*;
 
 const CUSTOMER_KEYS: [&str; 13] = [
     "account_id",

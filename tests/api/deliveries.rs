@@ -9,15 +9,13 @@ use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc, Mutex};
-use std::thread::JoinHandle;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use actix_web::dev::ServerHandle;
 use serde_json::{json, Value};
-use stampd::config::{Settings, SmsSettings, SmtpSettings, SmtpTls};
+use stampd::config::{SmsSettings, SmtpSettings, SmtpTls};
 
-use crate::helpers::*;
+use crate::support::app::*;
 
 // ---------------------------------------------------------------------------------
 // A small real SMTP server
@@ -417,47 +415,6 @@ fn http_exchange(
 fn down_port() -> u16 {
     let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
     listener.local_addr().unwrap().port()
-}
-
-// ---------------------------------------------------------------------------------
-// A second server on the same database (for restarts with other settings)
-// ---------------------------------------------------------------------------------
-
-struct OtherServer {
-    base: String,
-    port: u16,
-    handle: Option<ServerHandle>,
-    thread: Option<JoinHandle<()>>,
-}
-
-fn start_server(settings: Settings) -> OtherServer {
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = stampd::app::Application::build(settings).expect("server starts");
-            tx.send((app.port(), app.handle()))
-                .expect("test is waiting");
-            app.run_until_stopped().await.expect("server runs");
-        })
-    });
-    let (port, handle) = rx.recv().expect("server started");
-    OtherServer {
-        base: format!("http://127.0.0.1:{port}"),
-        port,
-        handle: Some(handle),
-        thread: Some(thread),
-    }
-}
-
-impl Drop for OtherServer {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            actix_web::rt::System::new().block_on(h.stop(true));
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
 }
 
 // ---------------------------------------------------------------------------------
@@ -1075,12 +1032,10 @@ fn a_restart_with_settings_sends_deliveries_that_waited_unconfigured() {
 
     let smtp = SmtpServer::start();
     let gw = Gateway::start();
-    let mut settings = test_settings(&app.db_path());
-    settings.smtp = Some(smtp.settings());
-    settings.sms = Some(gw.settings());
-    let second = start_server(settings);
-    app.base = second.base.clone();
-    app.port = second.port;
+    app.restart_with(|s| {
+        s.smtp = Some(smtp.settings());
+        s.sms = Some(gw.settings());
+    });
 
     let ds = wait_settled(&app, id, 2);
     assert_sent_once(by_channel(&ds, "email"));
@@ -1100,7 +1055,6 @@ fn a_restart_with_settings_sends_deliveries_that_waited_unconfigured() {
         .field("Body")
         .unwrap_or_default()
         .contains(&format!("/c/{uuid}")));
-    drop(second);
 }
 
 #[test]
@@ -1125,13 +1079,11 @@ fn a_retry_scheduled_before_a_restart_is_made_after_it() {
     assert!(tries_before >= 1);
 
     let gw = Gateway::start();
-    let mut settings = test_settings(&app.db_path());
-    settings.sms = Some(gw.settings());
-    settings.delivery_max_attempts = 5;
-    settings.delivery_retry_base_secs = 1;
-    let second = start_server(settings);
-    app.base = second.base.clone();
-    app.port = second.port;
+    app.restart_with(|s| {
+        s.sms = Some(gw.settings());
+        s.delivery_max_attempts = 5;
+        s.delivery_retry_base_secs = 1;
+    });
 
     let sms = wait_for("the SMS to be sent after the restart", || {
         of_customer(&app, id)
@@ -1146,7 +1098,6 @@ fn a_retry_scheduled_before_a_restart_is_made_after_it() {
     let reqs = gw.requests();
     assert_eq!(reqs.len(), 1, "{reqs:?}");
     assert_eq!(reqs[0].field("To").as_deref(), Some(c.e164.as_str()));
-    drop(second);
 }
 
 // ---------------------------------------------------------------------------------

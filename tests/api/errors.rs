@@ -3,7 +3,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::app::*;
 
 fn assert_json_content_type(r: &Resp, what: &str) {
     assert!(

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
 use crate::stamps::{card, enrol, reward, Enrolled};
+use crate::support::app::*;
 
 /// A JSON POST with an `Idempotency-Key`, as `token`.
 fn post_keyed(app: &TestApp, token: &str, path: &str, body: &Value, key: &str) -> Resp {

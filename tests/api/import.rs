@@ -8,7 +8,7 @@ use serde_json::json;
 use stampd::db;
 use stampd::domain::{Email, Phone};
 
-use crate::helpers::spawn_app;
+use crate::support::app::spawn_app;
 
 fn imported_fields(n: usize) -> Vec<db::customers::CustomerFields> {
     (0..n)

@@ -8,8 +8,8 @@ use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
 use serde_json::{json, Value};
 
-use crate::helpers::*;
 use crate::stamps::{card, enrol, reward, Enrolled, REDEEM_FAILED};
+use crate::support::app::*;
 
 const CARD_REQUIRED: i64 = 10;
 const WELCOME: i64 = 1;

@@ -8,8 +8,8 @@ use std::io::{Cursor, Read};
 
 use serde_json::{json, Value};
 
-use crate::apple_chain::apple_chain;
-use crate::helpers::*;
+use crate::support::app::*;
+use crate::support::apple_chain::apple_chain;
 
 fn create(app: &TestApp, attrs: Value) -> Resp {
     app.post(&app.store_path("/locations"), &json!({ "location": attrs }))

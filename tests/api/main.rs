@@ -1,10 +1,11 @@
-//! Integration tests: each starts a real stampd on 127.0.0.1:0 with a fresh SQLite file
-//! and speaks HTTP to it.
+//! The integration tests, in one test binary (one link of the whole crate instead of
+//! one per file). Most start a real stampd on 127.0.0.1:0 with a fresh SQLite file and
+//! speak HTTP to it (`support/app.rs`); `cli` and `resilience` run the built `stampd`
+//! executable itself (`support/binary.rs`); `counter_page` and `posters_browser` drive
+//! the pages in headless Chromium.
 
-mod helpers;
-
-#[path = "../support/apple_chain.rs"]
-mod apple_chain;
+#[path = "../support/mod.rs"]
+mod support;
 
 mod auth;
 mod cards;
@@ -29,3 +30,13 @@ mod rewards;
 mod signup;
 mod stamps;
 mod web_card;
+
+mod hostile;
+mod openapi;
+mod wallet;
+
+mod counter_page;
+mod posters_browser;
+
+mod cli;
+mod resilience;

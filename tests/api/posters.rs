@@ -8,8 +8,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
 use crate::qr::decode_qr;
+use crate::support::app::*;
 
 // ---------------------------------------------------------------------------------
 // Helpers

@@ -3,8 +3,8 @@
 
 use serde_json::json;
 
-use crate::helpers::*;
 use crate::stamps::{card, enrol};
+use crate::support::app::*;
 
 fn num(r: &Resp, name: &str) -> u64 {
     let v = r

@@ -4,8 +4,8 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
 use crate::stamps::{assert_timestamp, card, enrol, reward};
+use crate::support::app::*;
 
 fn rewards_path(app: &TestApp) -> String {
     app.store_path("/rewards")

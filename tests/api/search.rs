@@ -2,7 +2,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::app::*;
 
 /// Four customers of the test store, created in this order (ids ascending).
 struct Seed {

@@ -14,7 +14,7 @@
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
+use crate::support::app::*;
 
 const COOKIE: &str = "stampd_signup";
 
@@ -1174,8 +1174,8 @@ fn behind_https_the_urls_use_public_url_and_the_cookie_is_secure() {
 #[test]
 fn the_card_page_after_signup_offers_the_wallets() {
     let certs = tempfile::tempdir().expect("temp dir");
-    let apple = crate::apple_chain::apple_chain(certs.path());
-    crate::apple_chain::openssl(
+    let apple = crate::support::apple_chain::apple_chain(certs.path());
+    crate::support::apple_chain::openssl(
         certs.path(),
         &[
             "genpkey",

@@ -7,8 +7,8 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 
 use serde_json::{json, Value};
 
-use crate::helpers::*;
 use crate::qr::decode_qr;
+use crate::support::app::*;
 
 static SEQ: AtomicUsize = AtomicUsize::new(0);
 

@@ -8,7 +8,7 @@
 //! token can answer 401 and 429, every path with ids 404, every body-reading operation
 //! 400, 408, 413, 415, 422 and 503, every list with query parameters 422).
 //!
-//! `tests/openapi.rs` validates live responses against these schemas.
+//! `tests/api/openapi.rs` validates live responses against these schemas.
 
 pub mod schema;
 

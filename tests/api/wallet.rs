@@ -6,168 +6,33 @@
 //! .pkpass, the `rsa` crate with the key's public half (exported by `openssl`) for
 //! the Google JWT.
 
-#[path = "support/apple_chain.rs"]
-mod apple_chain;
-
 use std::collections::BTreeSet;
 use std::io::{Cursor, Read};
 use std::path::Path;
 use std::process::Command;
-use std::sync::mpsc;
-use std::thread::JoinHandle;
 use std::time::Duration;
 
-use actix_web::dev::ServerHandle;
-use apple_chain::{apple_chain, openssl, rsa_key, PASS_TYPE_ID, TEAM_ID};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use serde_json::{json, Value};
 use sha1::{Digest, Sha1};
-use stampd::app::Application;
 use stampd::config::{AppleSettings, GoogleSettings, Settings};
+
+use crate::support::app::{fetch, spawn_app_in, start_error, test_settings, Resp, TestApp};
+use crate::support::apple_chain::{apple_chain, openssl, rsa_key, PASS_TYPE_ID, TEAM_ID};
 
 const ISSUER_ID: &str = "3388000000012345678";
 const CLIENT_EMAIL: &str = "stampd-wallet@example-project.iam.gserviceaccount.com";
 
 // ---------------------------------------------------------------------------------
-// Harness
+// Requests of the wallet tests
 // ---------------------------------------------------------------------------------
 
-/// A running server, a store and a token for it.
-struct Server {
-    base: String,
-    dir: tempfile::TempDir,
-    token: String,
-    store_id: i64,
-    handle: Option<ServerHandle>,
-    thread: Option<JoinHandle<()>>,
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(h) = self.handle.take() {
-            actix_web::rt::System::new().block_on(h.stop(true));
-        }
-        if let Some(t) = self.thread.take() {
-            let _ = t.join();
-        }
-    }
-}
-
-fn settings(db: &Path) -> Settings {
-    Settings {
-        bind: "127.0.0.1:0".into(),
-        database: db.to_path_buf(),
-        workers: 2,
-        ..Settings::default()
-    }
-}
-
-/// Starts a server whose settings `tweak` may change; it gets the server's folder
-/// (where the test certificates go).
-fn start(tweak: impl FnOnce(&mut Settings, &Path)) -> Server {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let db = dir.path().join("stampd.db");
-    let mut settings = settings(&db);
-    tweak(&mut settings, dir.path());
-    let (tx, rx) = mpsc::channel();
-    let thread = std::thread::spawn(move || {
-        actix_web::rt::System::new().block_on(async move {
-            let app = Application::build(settings).expect("server starts");
-            tx.send((app.port(), app.handle()))
-                .expect("test is waiting");
-            app.run_until_stopped().await.expect("server runs");
-        })
-    });
-    let (port, handle) = rx.recv().expect("server started");
-    let mut conn = stampd::db::open_connection(&db, &self::settings(&db)).expect("open db");
-    let store_id = stampd::db::stores::insert(&conn, "Test Store").expect("store");
-    let token = stampd::cli::create_token(&mut conn, &[store_id], Some("test")).expect("token");
-    Server {
-        base: format!("http://127.0.0.1:{port}"),
-        dir,
-        token,
-        store_id,
-        handle: Some(handle),
-        thread: Some(thread),
-    }
-}
-
-/// The error `Application::build` stops with for these settings.
-fn start_error(settings: Settings) -> String {
-    actix_web::rt::System::new().block_on(async move {
-        match Application::build(settings) {
-            Ok(_) => panic!("the server started"),
-            Err(e) => e.to_string(),
-        }
-    })
-}
-
-#[derive(Debug)]
-struct Reply {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Reply {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    fn json(&self) -> Value {
-        serde_json::from_slice(&self.body)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(&self.body)))
-    }
-
-    fn text(&self) -> String {
-        String::from_utf8_lossy(&self.body).into_owned()
-    }
-}
-
-/// Any request to a full URL, redirects not followed.
-fn call(method: &str, url: &str, headers: &[(&str, &str)], body: Option<&[u8]>) -> Reply {
-    let agent = ureq::AgentBuilder::new().redirects(0).build();
-    let mut req = agent.request(method, url);
-    for (k, v) in headers {
-        req = req.set(k, v);
-    }
-    let result = match body {
-        Some(b) => req.send_bytes(b),
-        None => req.call(),
-    };
-    let resp = match result {
-        Ok(r) | Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    let status = resp.status();
-    let headers = resp
-        .headers_names()
-        .into_iter()
-        .map(|n| {
-            let v = resp.header(&n).unwrap_or_default().to_string();
-            (n, v)
-        })
-        .collect();
-    let mut body = Vec::new();
-    resp.into_reader()
-        .read_to_end(&mut body)
-        .expect("response body");
-    Reply {
-        status,
-        headers,
-        body,
-    }
-}
-
-impl Server {
-    fn api(&self, method: &str, path: &str, body: Option<Value>) -> Reply {
+impl TestApp {
+    fn api(&self, method: &str, path: &str, body: Option<Value>) -> Resp {
         let auth = format!("Bearer {}", self.token);
         let body = body.map(|b| b.to_string());
-        call(
+        fetch(
             method,
             &format!("{}/api/v1/accounts/{}{path}", self.base, self.store_id),
             &[
@@ -193,14 +58,14 @@ impl Server {
                 "header_text": "Ann's Coffee",
             }})),
         );
-        assert_eq!(card.status, 201, "create card: {}", card.text());
+        assert_eq!(card.status, 201, "create card: {}", card.text);
         let card_id = card.json()["id"].as_i64().unwrap();
         let reward = self.api(
             "POST",
             "/rewards",
             Some(json!({"reward": {"card_id": card_id, "name": "Free coffee", "stamps_required": 2}})),
         );
-        assert_eq!(reward.status, 201, "create reward: {}", reward.text());
+        assert_eq!(reward.status, 201, "create reward: {}", reward.text);
         let customer = self.api(
             "POST",
             "/customers",
@@ -209,7 +74,7 @@ impl Server {
                 "card_id": card_id,
             })),
         );
-        assert_eq!(customer.status, 201, "create customer: {}", customer.text());
+        assert_eq!(customer.status, 201, "create customer: {}", customer.text);
         let customer = customer.json();
         let cc = customer["customer_card"].clone();
         let path = card_path(&cc);
@@ -219,15 +84,15 @@ impl Server {
                 &format!("{path}/stamp"),
                 Some(json!({ "stamps": stamps })),
             );
-            assert!(r.status == 200 || r.status == 201, "stamp: {}", r.text());
+            assert!(r.status == 200 || r.status == 201, "stamp: {}", r.text);
         }
-        self.customer_card(&cc)
+        self.card_now(&cc)
     }
 
     /// The customer card as the API shows it now.
-    fn customer_card(&self, cc: &Value) -> Value {
+    fn card_now(&self, cc: &Value) -> Value {
         let r = self.api("GET", &card_path(cc), None);
-        assert_eq!(r.status, 200, "customer card: {}", r.text());
+        assert_eq!(r.status, 200, "customer card: {}", r.text);
         r.json()
     }
 
@@ -237,17 +102,17 @@ impl Server {
             &format!("{}/stamp", card_path(cc)),
             Some(json!({ "stamps": stamps })),
         );
-        assert!(r.status == 200 || r.status == 201, "stamp: {}", r.text());
+        assert!(r.status == 200 || r.status == 201, "stamp: {}", r.text);
     }
 
     /// A pass web service request with `Authorization: ApplePass <token>`.
-    fn service(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Reply {
+    fn service(&self, method: &str, path: &str, token: Option<&str>, body: Option<&str>) -> Resp {
         let auth = token.map(|t| format!("ApplePass {t}"));
         let mut headers = vec![("Content-Type", "application/json")];
         if let Some(a) = &auth {
             headers.push(("Authorization", a.as_str()));
         }
-        call(
+        fetch(
             method,
             &format!("{}/passes/v1{path}", self.base),
             &headers,
@@ -366,18 +231,18 @@ fn openssl_verifies(dir: &Path, content: &[u8], signature: &[u8]) -> bool {
 
 #[test]
 fn apple_pass_is_a_signed_store_card_of_the_customer_card() {
-    let app = start(|s, dir| s.apple = Some(apple_chain(dir)));
+    let app = spawn_app_in(|s, dir| s.apple = Some(apple_chain(dir)));
     let cc = app.enrolled_customer(3);
     let uuid = cc["uuid"].as_str().unwrap();
     let code = cc["code"].as_str().unwrap();
 
-    let r = call("GET", cc["apple_wallet_url"].as_str().unwrap(), &[], None);
-    assert_eq!(r.status, 200, "{}", r.text());
+    let r = fetch("GET", cc["apple_wallet_url"].as_str().unwrap(), &[], None);
+    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
         r.header("content-type"),
         Some("application/vnd.apple.pkpass")
     );
-    let files = unzip(&r.body);
+    let files = unzip(&r.bytes);
     let names: BTreeSet<&str> = files.iter().map(|(n, _)| n.as_str()).collect();
     assert_eq!(
         names,
@@ -471,7 +336,7 @@ fn apple_pass_is_a_signed_store_card_of_the_customer_card() {
     assert!(printed.contains("Pass Type ID"), "{printed}");
 
     // Unknown cards are "not found", without internals.
-    let unknown = call(
+    let unknown = fetch(
         "GET",
         &format!("{}/passes/{}.pkpass", app.base, uuid::Uuid::new_v4()),
         &[],
@@ -479,7 +344,7 @@ fn apple_pass_is_a_signed_store_card_of_the_customer_card() {
     );
     assert_eq!(unknown.status, 404);
     assert_eq!(unknown.json(), json!({"error": "Card not found"}));
-    let garbage = call(
+    let garbage = fetch(
         "GET",
         &format!("{}/passes/nope.pkpass", app.base),
         &[],
@@ -490,12 +355,12 @@ fn apple_pass_is_a_signed_store_card_of_the_customer_card() {
 
 #[test]
 fn pass_web_service_follows_stamps_and_tracks_installs() {
-    let app = start(|s, dir| s.apple = Some(apple_chain(dir)));
+    let app = spawn_app_in(|s, dir| s.apple = Some(apple_chain(dir)));
     let cc = app.enrolled_customer(0);
     let uuid = cc["uuid"].as_str().unwrap().to_string();
     assert_eq!(cc["pass_installed"], false);
     let pass = pass_json(&unzip(
-        &call("GET", cc["apple_wallet_url"].as_str().unwrap(), &[], None).body,
+        &fetch("GET", cc["apple_wallet_url"].as_str().unwrap(), &[], None).bytes,
     ));
     let token = pass["authenticationToken"].as_str().unwrap().to_string();
     let registration = format!("/devices/device-1/registrations/{PASS_TYPE_ID}/{uuid}");
@@ -505,10 +370,10 @@ fn pass_web_service_follows_stamps_and_tracks_installs() {
     // Registering installs the pass; registering again is not new.
     let body = r#"{"pushToken": "a1b2c3d4e5f6"}"#;
     let r = app.service("POST", &registration, Some(&token), Some(body));
-    assert_eq!(r.status, 201, "{}", r.text());
-    assert_eq!(app.customer_card(&cc)["pass_installed"], true);
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(app.card_now(&cc)["pass_installed"], true);
     let r = app.service("POST", &registration, Some(&token), Some(body));
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.status, 200, "{}", r.text);
 
     // A device that has no passes here hears "nothing".
     let r = app.service(
@@ -521,15 +386,15 @@ fn pass_web_service_follows_stamps_and_tracks_installs() {
 
     // The device's passes, and the tag to ask with next time.
     let r = app.service("GET", &registrations, None, None);
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.status, 200, "{}", r.text);
     let listed = r.json();
     assert_eq!(listed["serialNumbers"], json!([uuid]));
     let tag1 = listed["lastUpdated"].as_str().unwrap().to_string();
 
     let r = app.service("GET", &latest, Some(&token), None);
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(
-        pass_json(&unzip(&r.body))["storeCard"]["primaryFields"][0]["value"],
+        pass_json(&unzip(&r.bytes))["storeCard"]["primaryFields"][0]["value"],
         "0 / 10"
     );
     let before_stamp = r
@@ -545,10 +410,10 @@ fn pass_web_service_follows_stamps_and_tracks_installs() {
         None,
         None,
     );
-    assert_eq!(r.status, 200, "{}", r.text());
+    assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.json()["serialNumbers"], json!([uuid]));
     let r = app.service("GET", &latest, Some(&token), None);
-    let r2 = call(
+    let r2 = fetch(
         "GET",
         &format!("{}/passes/v1{latest}", app.base),
         &[
@@ -558,12 +423,12 @@ fn pass_web_service_follows_stamps_and_tracks_installs() {
         None,
     );
     for r in [r, r2] {
-        assert_eq!(r.status, 200, "{}", r.text());
+        assert_eq!(r.status, 200, "{}", r.text);
         assert_eq!(
             r.header("content-type"),
             Some("application/vnd.apple.pkpass")
         );
-        let pass = pass_json(&unzip(&r.body));
+        let pass = pass_json(&unzip(&r.bytes));
         assert_eq!(pass["storeCard"]["primaryFields"][0]["value"], "1 / 10");
         assert_eq!(pass["serialNumber"], uuid.as_str());
     }
@@ -580,11 +445,11 @@ fn pass_web_service_follows_stamps_and_tracks_installs() {
         None,
         None,
     );
-    assert_eq!(r.status, 204, "{}", r.text());
+    assert_eq!(r.status, 204, "{}", r.text);
     let r = app.service("GET", &latest, Some(&token), None);
     assert_eq!(r.status, 200);
     let last_modified = r.header("last-modified").unwrap().to_string();
-    let r = call(
+    let r = fetch(
         "GET",
         &format!("{}/passes/v1{latest}", app.base),
         &[
@@ -593,8 +458,8 @@ fn pass_web_service_follows_stamps_and_tracks_installs() {
         ],
         None,
     );
-    assert_eq!(r.status, 304, "{}", r.text());
-    assert!(r.body.is_empty());
+    assert_eq!(r.status, 304, "{}", r.text);
+    assert!(r.bytes.is_empty());
 
     // Wallet's log messages are accepted.
     let r = app.service(
@@ -607,8 +472,8 @@ fn pass_web_service_follows_stamps_and_tracks_installs() {
 
     // Unregistering uninstalls it; a second time is harmless.
     let r = app.service("DELETE", &registration, Some(&token), None);
-    assert_eq!(r.status, 200, "{}", r.text());
-    assert_eq!(app.customer_card(&cc)["pass_installed"], false);
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(app.card_now(&cc)["pass_installed"], false);
     let r = app.service("DELETE", &registration, Some(&token), None);
     assert_eq!(r.status, 200);
     assert_eq!(app.service("GET", &registrations, None, None).status, 204);
@@ -616,7 +481,7 @@ fn pass_web_service_follows_stamps_and_tracks_installs() {
 
 #[test]
 fn pass_web_service_refuses_wrong_tokens_and_unknown_passes() {
-    let app = start(|s, dir| s.apple = Some(apple_chain(dir)));
+    let app = spawn_app_in(|s, dir| s.apple = Some(apple_chain(dir)));
     let cc = app.enrolled_customer(0);
     let other = {
         let r = app.api(
@@ -627,13 +492,13 @@ fn pass_web_service_refuses_wrong_tokens_and_unknown_passes() {
                 "card_id": cc["card_id"],
             })),
         );
-        assert_eq!(r.status, 201, "{}", r.text());
+        assert_eq!(r.status, 201, "{}", r.text);
         r.json()["customer_card"].clone()
     };
     let uuid = cc["uuid"].as_str().unwrap();
     let token_of = |c: &Value| {
         pass_json(&unzip(
-            &call("GET", c["apple_wallet_url"].as_str().unwrap(), &[], None).body,
+            &fetch("GET", c["apple_wallet_url"].as_str().unwrap(), &[], None).bytes,
         ))["authenticationToken"]
             .as_str()
             .unwrap()
@@ -653,21 +518,21 @@ fn pass_web_service_refuses_wrong_tokens_and_unknown_passes() {
         Some(other_token.as_str()),
     ] {
         let r = app.service("POST", &registration, t, body);
-        assert_eq!(r.status, 401, "{t:?}: {}", r.text());
+        assert_eq!(r.status, 401, "{t:?}: {}", r.text);
         assert_eq!(r.json(), unauthorized);
         assert_eq!(app.service("DELETE", &registration, t, None).status, 401);
         let r = app.service("GET", &format!("/passes/{PASS_TYPE_ID}/{uuid}"), t, None);
         assert_eq!(r.status, 401);
     }
     // The pass's token under another scheme is no pass authentication.
-    let r = call(
+    let r = fetch(
         "POST",
         &format!("{}/passes/v1{registration}", app.base),
         &[("Authorization", &format!("Bearer {token}"))],
         body.map(str::as_bytes),
     );
     assert_eq!(r.status, 401);
-    assert_eq!(app.customer_card(&cc)["pass_installed"], false);
+    assert_eq!(app.card_now(&cc)["pass_installed"], false);
 
     // Another pass type, or a serial that is no card here: not found.
     let r = app.service(
@@ -697,14 +562,14 @@ fn pass_web_service_refuses_wrong_tokens_and_unknown_passes() {
 
     // A registration without a push token is a bad request and registers nothing.
     let r = app.service("POST", &registration, Some(&token), Some(r#"{"push": 1}"#));
-    assert_eq!(r.status, 400, "{}", r.text());
-    assert_eq!(app.customer_card(&cc)["pass_installed"], false);
+    assert_eq!(r.status, 400, "{}", r.text);
+    assert_eq!(app.card_now(&cc)["pass_installed"], false);
 
     // The right token works, for its own pass only.
     let r = app.service("POST", &registration, Some(&token), body);
     assert_eq!(r.status, 201);
-    assert_eq!(app.customer_card(&cc)["pass_installed"], true);
-    assert_eq!(app.customer_card(&other)["pass_installed"], false);
+    assert_eq!(app.card_now(&cc)["pass_installed"], true);
+    assert_eq!(app.card_now(&other)["pass_installed"], false);
 }
 
 // ---------------------------------------------------------------------------------
@@ -717,13 +582,13 @@ fn google_link_carries_a_signed_jwt_with_the_card() {
     use rsa::pkcs8::DecodePublicKey;
     use rsa::signature::Verifier;
 
-    let app = start(|s, dir| s.google = Some(google_key(dir)));
+    let app = spawn_app_in(|s, dir| s.google = Some(google_key(dir)));
     let cc = app.enrolled_customer(4);
     let uuid = cc["uuid"].as_str().unwrap();
     let code = cc["code"].as_str().unwrap();
 
-    let r = call("GET", cc["google_wallet_url"].as_str().unwrap(), &[], None);
-    assert_eq!(r.status, 302, "{}", r.text());
+    let r = fetch("GET", cc["google_wallet_url"].as_str().unwrap(), &[], None);
+    assert_eq!(r.status, 302, "{}", r.text);
     let location = r.header("location").unwrap();
     let jwt = location
         .strip_prefix("https://pay.google.com/gp/v/save/")
@@ -767,7 +632,7 @@ fn google_link_carries_a_signed_jwt_with_the_card() {
     assert_eq!(class["hexBackgroundColor"], "#112233");
     assert_eq!(class["reviewStatus"], "UNDER_REVIEW");
     let logo = class["programLogo"]["sourceUri"]["uri"].as_str().unwrap();
-    let r = call("GET", logo, &[], None);
+    let r = fetch("GET", logo, &[], None);
     assert_eq!(r.status, 200);
     assert_eq!(r.header("content-type"), Some("image/png"));
 
@@ -787,7 +652,7 @@ fn google_link_carries_a_signed_jwt_with_the_card() {
     );
 
     // Apple Wallet is not configured on this server: its link is the web card.
-    let r = call("GET", cc["apple_wallet_url"].as_str().unwrap(), &[], None);
+    let r = fetch("GET", cc["apple_wallet_url"].as_str().unwrap(), &[], None);
     assert_eq!(r.status, 302);
     assert_eq!(
         r.header("location"),
@@ -801,13 +666,13 @@ fn google_link_carries_a_signed_jwt_with_the_card() {
 
 #[test]
 fn unconfigured_wallet_links_redirect_to_the_web_card() {
-    let app = start(|_, _| {});
+    let app = spawn_app_in(|_, _| {});
     let cc = app.enrolled_customer(1);
     let uuid = cc["uuid"].as_str().unwrap();
     let web_card = format!("{}/c/{uuid}", app.base);
     for link in ["apple_wallet_url", "google_wallet_url"] {
-        let r = call("GET", cc[link].as_str().unwrap(), &[], None);
-        assert_eq!(r.status, 302, "{link}: {}", r.text());
+        let r = fetch("GET", cc[link].as_str().unwrap(), &[], None);
+        assert_eq!(r.status, 302, "{link}: {}", r.text);
         assert_eq!(r.header("location"), Some(web_card.as_str()), "{link}");
     }
     // Without Apple Wallet there is no pass web service.
@@ -819,7 +684,7 @@ fn unconfigured_wallet_links_redirect_to_the_web_card() {
     );
     assert_eq!(r.status, 404);
     // What is not a card link at all is not found.
-    let r = call(
+    let r = fetch(
         "GET",
         &format!("{}/passes/x%0d%0a/google", app.base),
         &[],
@@ -832,7 +697,7 @@ fn unconfigured_wallet_links_redirect_to_the_web_card() {
 fn startup_names_the_wallet_setting_that_is_wrong() {
     let dir = tempfile::tempdir().unwrap();
     let apple = apple_chain(dir.path());
-    let base = settings(&dir.path().join("stampd.db"));
+    let base = test_settings(&dir.path().join("stampd.db"));
     let with_apple = |apple: AppleSettings| Settings {
         apple: Some(apple),
         ..base.clone()

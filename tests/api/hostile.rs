@@ -12,10 +12,7 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-#[path = "support/harness.rs"]
-mod harness;
-
-use harness::{spawn_app, Resp, TestApp};
+use crate::support::app::{spawn_app, spawn_app_with, Resp, TestApp};
 
 const TIMEOUT: Duration = Duration::from_secs(30);
 
@@ -30,32 +27,32 @@ struct Data {
 }
 
 fn seed(app: &TestApp) -> Data {
-    let r = app.post_json(
+    let r = app.post(
         &app.store_path("/cards"),
         &json!({"card": {"name": "Coffee", "stamps_required": 10}}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
     let card = r.body["id"].as_i64().unwrap();
-    let r = app.post_json(
+    let r = app.post(
         &app.store_path("/rewards"),
         &json!({"reward": {"card_id": card, "name": "Free coffee", "stamps_required": 2}}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
     let reward = r.body["id"].as_i64().unwrap();
-    let r = app.post_json(
+    let r = app.post(
         &app.store_path("/customers"),
         &json!({"customer": {"first_name": "Ann", "email": "ann@example.com"}, "card_id": card}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
     let customer = r.body["id"].as_i64().unwrap();
     let customer_card = r.body["customer_card"]["id"].as_i64().unwrap();
-    let r = app.post_json(
+    let r = app.post(
         &app.store_path("/locations"),
         &json!({"location": {"name": "Main St", "address": "1 Main St"}}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
     let location = r.body["id"].as_i64().unwrap();
-    let r = app.post_json(
+    let r = app.post(
         &app.store_path("/posters"),
         &json!({"poster": {"card_id": card, "title": "Join us"}}),
     );
@@ -531,7 +528,7 @@ fn sql_and_html_metacharacters_are_stored_verbatim_and_escaped_on_pages() {
     let sql = "'; DROP TABLE customers; --";
     let html = "<script>alert(1)</script>";
     let both = "Robert'); DROP TABLE cards;-- <img src=x onerror=alert(1)> \" % _ \\ `";
-    let r = app.post_json(
+    let r = app.post(
         &app.store_path("/cards"),
         &json!({"card": {"name": both, "header_text": html}}),
     );
@@ -539,14 +536,14 @@ fn sql_and_html_metacharacters_are_stored_verbatim_and_escaped_on_pages() {
     assert_eq!(r.body["name"], both);
     assert_eq!(r.body["header_text"], html);
     let card = r.body["id"].as_i64().unwrap();
-    let r = app.post_json(
+    let r = app.post(
         &app.store_path("/rewards"),
         &json!({"reward": {"card_id": card, "name": html, "description": sql, "stamps_required": 1}}),
     );
     assert_status(&r, 201, "reward");
     assert_eq!(r.body["description"], sql);
     let reward = r.body["id"].as_i64().unwrap();
-    let r = app.post_json(
+    let r = app.post(
         &app.store_path("/customers"),
         &json!({"customer": {"first_name": sql, "last_name": html, "email": "x@example.com",
             "metadata": {sql: html}, "external_references": [{"source": html, "external_id": sql}]},
@@ -575,12 +572,12 @@ fn sql_and_html_metacharacters_are_stored_verbatim_and_escaped_on_pages() {
     assert_status(&r, 201, "customer by form");
     assert_eq!(r.body["first_name"], html);
     let path = format!("/customers/{customer}/customer_cards/{cc}");
-    let r = app.post_json(
+    let r = app.post(
         &app.store_path(&format!("{path}/stamp")),
         &json!({"stamps": 2, "note": sql}),
     );
     assert_status(&r, 200, "stamp");
-    let r = app.post_json(
+    let r = app.post(
         &app.store_path(&format!("{path}/redeem")),
         &json!({"reward_id": reward, "note": html}),
     );
@@ -703,7 +700,7 @@ fn numbers_are_checked_not_wrapped() {
     ] {
         let r = app.get(&app.store_path(&format!("/customers/{id}")));
         assert_status(&r, 404, &format!("customer {id}"));
-        let r = app.post_json(
+        let r = app.post(
             &format!("/api/v1/accounts/{id}/cards"),
             &json!({"card": {"name": "x"}}),
         );
@@ -788,7 +785,7 @@ fn expiry_times_out_of_range_are_422() {
         "2026-02-30",
         "1899-12-31",
     ] {
-        let r = app.post_json(
+        let r = app.post(
             &app.store_path("/cards"),
             &json!({"card": {"name": "x", "expires_at": t}}),
         );
@@ -804,7 +801,7 @@ fn expiry_times_out_of_range_are_422() {
         "1900-01-01T00:00:00Z",
         "2026-01-01T10:00:00+02:00",
     ] {
-        let r = app.post_json(
+        let r = app.post(
             &app.store_path("/cards"),
             &json!({"card": {"name": "x", "expires_at": t}}),
         );
@@ -814,11 +811,12 @@ fn expiry_times_out_of_range_are_422() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
-/// A client that sends its request head slowly is cut off by the server's 10 s client
-/// timeout (408, or the connection closed) — it cannot hold a connection forever.
+/// A client that sends its request head slowly is cut off by the server's head timeout
+/// (`request_head_timeout_secs`, here 1 s; 408, or the connection closed) — it cannot
+/// hold a connection forever.
 #[test]
 fn a_slow_request_head_is_cut_off() {
-    let app = spawn_app();
+    let app = spawn_app_with(|s| s.request_head_timeout_secs = 1);
     let mut s = TcpStream::connect(("127.0.0.1", app.port)).unwrap();
     s.set_read_timeout(Some(Duration::from_millis(200)))
         .unwrap();
@@ -858,8 +856,8 @@ fn a_slow_request_head_is_cut_off() {
             }
         }
         assert!(
-            start.elapsed() < Duration::from_secs(15),
-            "a slow client kept its connection for 15 s"
+            start.elapsed() < Duration::from_secs(5),
+            "a slow client kept its connection for 5 s"
         );
     }
     let elapsed = start.elapsed();
@@ -868,7 +866,7 @@ fn a_slow_request_head_is_cut_off() {
         "the whole head went out slowly without being cut off"
     );
     assert!(
-        elapsed >= Duration::from_secs(5) && elapsed < Duration::from_secs(15),
+        elapsed >= Duration::from_millis(500) && elapsed < Duration::from_secs(5),
         "cut off after {elapsed:?}"
     );
     let text = String::from_utf8_lossy(&got);
@@ -879,11 +877,12 @@ fn a_slow_request_head_is_cut_off() {
     assert_alive(&app);
 }
 
-/// A client that stops sending its body half-way gets 408 (JSON) instead of holding a
-/// connection and a handler forever.
+/// A client that stops sending its body half-way gets 408 (JSON) once
+/// `request_body_timeout_secs` (here 1 s) has passed, instead of holding a connection
+/// and a handler forever.
 #[test]
 fn a_stalled_body_times_out_with_408() {
-    let app = spawn_app();
+    let app = spawn_app_with(|s| s.request_body_timeout_secs = 1);
     let start = Instant::now();
     let mut req = app.raw_request(
         "POST",
@@ -892,11 +891,11 @@ fn a_stalled_body_times_out_with_408() {
         b"{\"card\": {\"name\": \"slow\"}}",
     );
     req.truncate(req.len() - 10); // the last 10 bytes never come
-    let r = app.raw(&req, Duration::from_secs(40));
+    let r = app.raw(&req, Duration::from_secs(10));
     assert_status(&r, 408, "stalled body");
     let elapsed = start.elapsed();
     assert!(
-        elapsed >= Duration::from_secs(15) && elapsed < Duration::from_secs(35),
+        elapsed >= Duration::from_millis(900) && elapsed < Duration::from_secs(5),
         "408 after {elapsed:?}"
     );
     let r = app.get(&app.store_path("/cards"));

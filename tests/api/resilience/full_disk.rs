@@ -7,7 +7,8 @@ use std::process::Command;
 
 use serde_json::{json, Value};
 
-use crate::common::*;
+use super::checks::*;
+use crate::support::binary::*;
 
 /// A tmpfs mounted for the test; unmounted on drop, also when the test fails.
 struct Mount {

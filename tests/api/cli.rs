@@ -6,274 +6,16 @@
 //! repository's `config.toml` nor the caller's environment is used.
 
 use std::fs::File;
-use std::io::{BufRead, BufReader};
-use std::net::TcpListener;
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Output, Stdio};
-use std::sync::{Arc, Mutex};
+use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use serde_json::Value;
-
-const BIN: &str = env!("CARGO_BIN_EXE_stampd");
-
-/// A temporary folder with a config file and a database path in it.
-struct Env {
-    dir: tempfile::TempDir,
-    config: PathBuf,
-    db: PathBuf,
-}
-
-impl Env {
-    fn new() -> Env {
-        Self::with_config("log_level = \"info\"\n")
-    }
-
-    fn with_config(text: &str) -> Env {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = dir.path().join("test-config.toml");
-        std::fs::write(&config, text).expect("write config");
-        let db = dir.path().join("x.db");
-        Env { dir, config, db }
-    }
-
-    /// `stampd --config .. --db .. <args>`, with extra environment variables.
-    fn command(&self, args: &[&str], env: &[(&str, &str)]) -> Command {
-        let mut cmd = Command::new(BIN);
-        cmd.arg("--config")
-            .arg(&self.config)
-            .arg("--db")
-            .arg(&self.db)
-            .args(args)
-            .current_dir(self.dir.path())
-            .env_remove("RUST_LOG");
-        for (k, _) in std::env::vars() {
-            if k.starts_with("STAMPD_") {
-                cmd.env_remove(k);
-            }
-        }
-        for (k, v) in env {
-            cmd.env(k, v);
-        }
-        cmd
-    }
-
-    fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
-        self.command(args, env)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run stampd")
-    }
-
-    fn run(&self, args: &[&str]) -> Output {
-        self.run_with(args, &[])
-    }
-
-    /// Runs a command that must succeed; returns its stdout.
-    fn ok(&self, args: &[&str]) -> String {
-        let out = self.run(args);
-        assert!(
-            out.status.success(),
-            "stampd {args:?} failed ({:?}): {}",
-            out.status,
-            String::from_utf8_lossy(&out.stderr)
-        );
-        String::from_utf8(out.stdout).expect("utf-8 stdout")
-    }
-
-    fn create_store(&self, name: &str) -> i64 {
-        let out = self.ok(&["store", "create", "--name", name]);
-        out.trim()
-            .parse()
-            .unwrap_or_else(|_| panic!("store create printed {out:?}"))
-    }
-
-    fn create_token(&self, stores: &[i64], label: &str) -> String {
-        let mut args = vec!["token".to_string(), "create".to_string()];
-        for s in stores {
-            args.push("--account".into());
-            args.push(s.to_string());
-        }
-        args.push("--name".into());
-        args.push(label.into());
-        let args: Vec<&str> = args.iter().map(String::as_str).collect();
-        let out = self.ok(&args);
-        let token = out.trim().to_string();
-        assert_eq!(
-            out,
-            format!("{token}\n"),
-            "token create prints the token alone"
-        );
-        token
-    }
-
-    fn wal(&self) -> PathBuf {
-        let mut p = self.db.clone().into_os_string();
-        p.push("-wal");
-        PathBuf::from(p)
-    }
-}
-
-fn stderr(out: &Output) -> String {
-    String::from_utf8_lossy(&out.stderr).into_owned()
-}
-
-fn free_port() -> u16 {
-    let l = TcpListener::bind("127.0.0.1:0").expect("bind");
-    l.local_addr().expect("addr").port()
-}
-
-/// A `stampd serve` child process; killed on drop if it is still running.
-struct Server {
-    child: Child,
-    port: u16,
-    stdout: Arc<Mutex<String>>,
-    log: PathBuf,
-}
-
-impl Server {
-    fn start(env: &Env) -> Server {
-        let port = free_port();
-        let bind = format!("127.0.0.1:{port}");
-        let log = env.dir.path().join(format!("serve-{port}.log"));
-        let mut child = env
-            .command(&["serve", "--bind", &bind], &[])
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(File::create(&log).expect("log file"))
-            .spawn()
-            .expect("spawn stampd serve");
-        let stdout = Arc::new(Mutex::new(String::new()));
-        let pipe = child.stdout.take().expect("stdout pipe");
-        let sink = stdout.clone();
-        std::thread::spawn(move || {
-            for line in BufReader::new(pipe).lines() {
-                let Ok(line) = line else { break };
-                let mut s = sink.lock().unwrap();
-                s.push_str(&line);
-                s.push('\n');
-            }
-        });
-        let mut server = Server {
-            child,
-            port,
-            stdout,
-            log,
-        };
-        server.wait_ready();
-        server
-    }
-
-    fn url(&self, path: &str) -> String {
-        format!("http://127.0.0.1:{}{}", self.port, path)
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                panic!(
-                    "stampd serve exited early ({status:?}): {}",
-                    std::fs::read_to_string(&self.log).unwrap_or_default()
-                );
-            }
-            if let Ok(r) = ureq::get(&self.url("/api/v1/status"))
-                .timeout(Duration::from_secs(2))
-                .call()
-            {
-                if r.status() == 200 {
-                    return;
-                }
-            }
-            assert!(Instant::now() < deadline, "stampd serve did not come up");
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-
-    /// What the server printed on stdout so far.
-    fn stdout(&self) -> String {
-        self.stdout.lock().unwrap().clone()
-    }
-
-    /// Waits until stdout contains `needle` (the banner is printed as serving starts).
-    fn wait_stdout(&self, needle: &str) -> String {
-        let deadline = Instant::now() + Duration::from_secs(10);
-        loop {
-            let s = self.stdout();
-            if s.contains(needle) {
-                return s;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "stdout never showed {needle:?}: {s:?}"
-            );
-            std::thread::sleep(Duration::from_millis(20));
-        }
-    }
-
-    /// Sends SIGTERM and waits for the process to end.
-    fn terminate(&mut self) -> std::process::ExitStatus {
-        let ok = Command::new("kill")
-            .arg("-TERM")
-            .arg(self.child.id().to_string())
-            .status()
-            .expect("run kill");
-        assert!(ok.success(), "kill -TERM failed");
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().expect("try_wait") {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "stampd did not stop within 20 s of SIGTERM"
-            );
-            std::thread::sleep(Duration::from_millis(50));
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
-
-/// A request to a running server with a bearer token: (status, JSON body).
-fn http(method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
-    let agent = ureq::AgentBuilder::new()
-        .timeout(Duration::from_secs(10))
-        .build();
-    let mut req = agent.request(method, url);
-    if let Some(t) = token {
-        req = req.set("Authorization", &format!("Bearer {t}"));
-    }
-    let result = match body {
-        Some(b) => req.send_json(b.clone()),
-        None => req.call(),
-    };
-    let resp = match result {
-        Ok(r) => r,
-        Err(ureq::Error::Status(_, r)) => r,
-        Err(e) => panic!("{method} {url}: {e}"),
-    };
-    let status = resp.status();
-    let text = resp.into_string().expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::Null))
-}
+use crate::support::binary::*;
 
 const UNAUTHORIZED: &str = "Unauthorized – invalid or missing API token";
 
-fn open_db(path: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(path).expect("open db")
-}
-
 #[test]
 fn store_create_prints_only_the_id() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     let out = env.run(&["store", "create", "--name", "Shop"]);
     assert!(out.status.success(), "{}", stderr(&out));
     let stdout = String::from_utf8(out.stdout).unwrap();
@@ -303,7 +45,7 @@ fn store_create_prints_only_the_id() {
 
 #[test]
 fn token_create_prints_only_a_token_that_works() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     let shop = env.create_store("Shop");
     let token = env.create_token(&[shop], "pos");
     assert!(token.len() >= 32, "{token}");
@@ -340,7 +82,7 @@ fn token_create_prints_only_a_token_that_works() {
 
 #[test]
 fn token_list_shows_id_label_and_stores_but_never_the_token() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     let a = env.create_store("Shop A");
     let b = env.create_store("Shop B");
     let pos = env.create_token(&[a], "pos");
@@ -381,7 +123,7 @@ fn token_list_shows_id_label_and_stores_but_never_the_token() {
 
 #[test]
 fn token_revoke_refuses_the_token_at_once_on_a_running_server() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     let shop = env.create_store("Shop");
     let keep = env.create_token(&[shop], "keep");
     let token = env.create_token(&[shop], "pos");
@@ -432,7 +174,7 @@ fn token_revoke_refuses_the_token_at_once_on_a_running_server() {
 
 #[test]
 fn token_create_for_a_missing_store_fails_naming_it() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     env.create_store("Shop");
     let out = env.run(&["token", "create", "--account", "999", "--name", "pos"]);
     assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
@@ -452,7 +194,7 @@ fn token_create_for_a_missing_store_fails_naming_it() {
 
 #[test]
 fn migrate_succeeds_and_is_repeatable() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     assert!(!env.db.exists());
     let out = env.run(&["migrate"]);
     assert!(out.status.success(), "{}", stderr(&out));
@@ -493,7 +235,7 @@ fn a_bad_config_value_fails_naming_the_key() {
     }
     assert!(!env.db.exists(), "nothing is created on a bad config");
 
-    let env = Env::new();
+    let env = Env::new(&[]);
     let out = env.run_with(&["store", "list"], &[("STAMPD_SYNCHRONOUS", "sometimes")]);
     assert_eq!(out.status.code(), Some(1));
     let err = stderr(&out);
@@ -527,23 +269,9 @@ fn a_good_env_value_is_used() {
     assert!(out.status.success(), "{}", stderr(&out));
 }
 
-/// Extracts the token of the first-start banner's curl line.
-fn banner_token(stdout: &str) -> (String, String) {
-    let curl: Vec<&str> = stdout.lines().filter(|l| l.contains("curl")).collect();
-    assert_eq!(curl.len(), 1, "one curl line: {stdout}");
-    let line = curl[0];
-    let after = line
-        .split("Authorization: Bearer ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no bearer in {line:?}"));
-    let token: String = after.chars().take_while(|c| *c != '"').collect();
-    let url = line.split_whitespace().last().expect("url").to_string();
-    (token, url)
-}
-
 #[test]
 fn first_start_prints_a_token_once() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     let mut server = Server::start(&env);
     let out = server.wait_stdout("curl");
     let (token, url) = banner_token(&out);
@@ -588,7 +316,7 @@ fn first_start_prints_a_token_once() {
 
 #[test]
 fn sigterm_stops_cleanly_and_the_db_file_alone_holds_everything() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     let mut server = Server::start(&env);
     let (token, _) = banner_token(&server.wait_stdout("curl"));
     let (status, body) = http("GET", &server.url("/api/v1/accounts"), Some(&token), None);
@@ -630,7 +358,7 @@ fn sigterm_stops_cleanly_and_the_db_file_alone_holds_everything() {
     assert_eq!(status.code(), Some(0));
     let log = std::fs::read_to_string(&server.log).unwrap_or_default();
 
-    let wal = env.wal();
+    let wal = env.sibling("-wal");
     let wal_len = std::fs::metadata(&wal).map(|m| m.len()).unwrap_or(0);
     assert_eq!(
         wal_len, 0,
@@ -678,7 +406,7 @@ fn sigterm_stops_cleanly_and_the_db_file_alone_holds_everything() {
 
 #[test]
 fn a_file_that_is_not_a_database_stops_startup_saying_so() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     std::fs::write(
         &env.db,
         b"these are the shop's notes, not a database ".repeat(200),
@@ -695,7 +423,7 @@ fn a_file_that_is_not_a_database_stops_startup_saying_so() {
 
 #[test]
 fn a_damaged_database_stops_startup_saying_so() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     let store = env.create_store("Shop");
     {
         let conn = open_db(&env.db);
@@ -767,7 +495,7 @@ fn database_check(server: &Server) -> String {
 
 #[test]
 fn a_big_database_starts_at_once_and_status_tells_when_its_full_check_is_done() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     make_big(&env);
     let server = Server::start(&env);
     let deadline = Instant::now() + Duration::from_secs(60);
@@ -791,7 +519,7 @@ fn a_big_database_starts_at_once_and_status_tells_when_its_full_check_is_done() 
 
 #[test]
 fn a_small_database_is_checked_before_starting() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     env.create_store("Shop");
     let server = Server::start(&env);
     assert_eq!(database_check(&server), "ok");
@@ -799,7 +527,7 @@ fn a_small_database_is_checked_before_starting() {
 
 #[test]
 fn a_big_database_damaged_past_its_small_tables_stops_serving_once_checked() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     let pages = make_big(&env);
     // Destroy a leaf page of the big table: the small tables are intact, so stampd
     // starts, and the check in the background finds the damage.
@@ -812,7 +540,7 @@ fn a_big_database_damaged_past_its_small_tables_stops_serving_once_checked() {
     std::fs::write(&env.db, &bytes).unwrap();
     let log = env.dir.path().join("serve.log");
     let mut child = env
-        .command(&["serve", "--bind", "127.0.0.1:0"], &[])
+        .command(&["serve", "--bind", "127.0.0.1:0"])
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(File::create(&log).unwrap())
@@ -841,7 +569,7 @@ fn a_big_database_damaged_past_its_small_tables_stops_serving_once_checked() {
 
 #[test]
 fn a_database_from_a_newer_stampd_stops_startup_saying_so() {
-    let env = Env::new();
+    let env = Env::new(&[]);
     env.ok(&["migrate"]);
     {
         let conn = open_db(&env.db);

@@ -5,7 +5,8 @@
 
 use serde_json::json;
 
-use crate::common::*;
+use super::checks::*;
+use crate::support::binary::*;
 
 /// The token of the old database (only its SHA-256 is stored, as stampd does).
 const TOKEN: &str = "stampd_00112233445566778899aabbccddeeff0011223344556677";

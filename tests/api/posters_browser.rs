@@ -9,61 +9,19 @@
 //! they need Debian's `chromium` and `chromium-driver`: without them each test says it
 //! was skipped and passes, unless `STAMPD_REQUIRE_BROWSER=1` demands a browser.
 
-#[path = "api/qr.rs"]
-mod qr;
-#[allow(dead_code)]
-#[path = "counter_page/server.rs"]
-mod server;
-#[allow(dead_code)]
-#[path = "counter_page/webdriver.rs"]
-mod webdriver;
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Command, Stdio};
-use std::sync::{Mutex, MutexGuard};
+use std::sync::MutexGuard;
 use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
-use qr::decode_qr;
-use server::{spawn_app, TestApp};
-use webdriver::{Driver, Session};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// One browser at a time: Chromium is heavy, and a loaded machine makes waits flaky.
-static BROWSER: Mutex<()> = Mutex::new(());
-
-/// `Some(guard)` when Chromium and chromedriver are here; otherwise says why and gives
-/// `None`, or fails when `STAMPD_REQUIRE_BROWSER=1`.
-fn browser_available(test: &str) -> Option<MutexGuard<'static, ()>> {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
-        .filter(|p| !Path::new(p).exists())
-        .collect();
-    if !missing.is_empty() {
-        let why = format!(
-            "{} not installed (apt-get install chromium chromium-driver)",
-            missing.join(" and ")
-        );
-        if std::env::var("STAMPD_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("{test}: STAMPD_REQUIRE_BROWSER=1 but {why}");
-        }
-        // Straight to stderr, past the test harness's capture, so that the skip shows.
-        let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
-        return None;
-    }
-    Some(BROWSER.lock().unwrap_or_else(|e| e.into_inner()))
-}
-
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .join("screenshots")
-}
+use crate::qr::decode_qr;
+use crate::support::app::TestApp;
+use crate::support::browser::{
+    browser_available, corner_coffee, screenshot_dir, CHROMEDRIVER, CHROMIUM,
+};
+use crate::support::webdriver::{Driver, Session};
 
 /// A stampd and a browser window.
 struct Visitor {
@@ -76,7 +34,7 @@ struct Visitor {
 
 fn visitor(test: &'static str) -> Option<Visitor> {
     let guard = browser_available(test)?;
-    let app = spawn_app();
+    let app = corner_coffee();
     let driver = Driver::start(Path::new(CHROMEDRIVER));
     let page = driver.session(Path::new(CHROMIUM), 900, 1100);
     Some(Visitor {
@@ -173,8 +131,8 @@ fn scan_the_poster_sign_up_fix_a_mistake_and_come_back() {
         "text_color": "#FFFFFF",
     }));
     app.create_reward(id(&card), "Free flat white", 8);
-    let poster = app.post(
-        &app.path("/posters"),
+    let poster = app.post_ok(
+        &app.store_path("/posters"),
         json!({"poster": {
             "card_id": id(&card),
             "title": "Join our coffee club",
@@ -274,7 +232,7 @@ fn scan_the_poster_sign_up_fix_a_mistake_and_come_back() {
     assert!(v.page.is_displayed(&error));
     v.page.scroll_to(&error);
     v.shot("poster-signup-error");
-    let none = app.get(&app.path("/customers"));
+    let none = app.get_ok(&app.store_path("/customers"));
     assert_eq!(none["pagination"]["count"], 0, "no one enrolled yet");
 
     // Fixed, and sent again.
@@ -293,12 +251,12 @@ fn scan_the_poster_sign_up_fix_a_mistake_and_come_back() {
     v.shot("poster-signup-card");
 
     // The shop stamps the card at the counter.
-    let customers = app.get(&app.path("/customers"));
+    let customers = app.get_ok(&app.store_path("/customers"));
     assert_eq!(customers["pagination"]["count"], 1, "{customers}");
     let customer_id = id(&customers["customers"][0]);
     let cc = &customers["customers"][0]["customer_cards"][0];
-    app.post(
-        &app.path(&format!(
+    app.post_ok(
+        &app.store_path(&format!(
             "/customers/{customer_id}/customer_cards/{}/stamp",
             id(cc)
         )),
@@ -315,9 +273,9 @@ fn scan_the_poster_sign_up_fix_a_mistake_and_come_back() {
     v.shot("poster-signup-returning");
 
     // The API shows one enrolment, in the poster's card, with the card links queued.
-    let customers = app.get(&app.path("/customers"));
+    let customers = app.get_ok(&app.store_path("/customers"));
     assert_eq!(customers["pagination"]["count"], 1, "no duplicate");
-    let c = app.get(&app.path(&format!("/customers/{customer_id}")));
+    let c = app.get_ok(&app.store_path(&format!("/customers/{customer_id}")));
     assert_eq!(c["first_name"], "Maya");
     assert_eq!(c["last_name"], "Lopez");
     assert_eq!(c["email"], "maya@example.com");
@@ -332,7 +290,8 @@ fn scan_the_poster_sign_up_fix_a_mistake_and_come_back() {
     assert_eq!(cards[0]["uuid"], uuid.as_str());
     assert_eq!(cards[0]["stamps_count"], 2);
 
-    let list = app.get(&app.path(&format!("/deliveries?customer_id={customer_id}&items=100")));
+    let list =
+        app.get_ok(&app.store_path(&format!("/deliveries?customer_id={customer_id}&items=100")));
     let deliveries = list["deliveries"].as_array().unwrap();
     let mut first: Vec<(String, String)> = deliveries
         .iter()
@@ -440,7 +399,7 @@ fn each_paper_size_prints_on_one_page_of_that_size() {
     let Some(_guard) = browser_available("each_paper_size_prints_on_one_page_of_that_size") else {
         return;
     };
-    let app = spawn_app();
+    let app = corner_coffee();
     let card = app.create_card(json!({"name": "Coffee Card", "stamps_required": 8}));
     let dir = tempfile::tempdir().expect("temp dir");
     let mut wrong = Vec::new();
@@ -451,8 +410,8 @@ fn each_paper_size_prints_on_one_page_of_that_size() {
         ("a6", 297.64, 419.53),
         ("letter", 612.0, 792.0),
     ] {
-        let poster = app.post(
-            &app.path("/posters"),
+        let poster = app.post_ok(
+            &app.store_path("/posters"),
             json!({"poster": {
                 "card_id": id(&card),
                 "title": "Collect stamps, earn a free coffee: join our loyalty club today",

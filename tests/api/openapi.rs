@@ -13,10 +13,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::{json, Value};
 
-#[path = "support/harness.rs"]
-mod harness;
-
-use harness::{spawn_app_with, Resp, TestApp};
+use crate::support::app::{spawn_app_with, Resp, TestApp};
 
 // ---- the document ------------------------------------------------------------------
 

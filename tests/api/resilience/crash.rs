@@ -10,7 +10,8 @@ use std::time::{Duration, Instant};
 use rand::Rng;
 use serde_json::json;
 
-use crate::common::*;
+use super::checks::*;
+use crate::support::binary::*;
 
 const ROUNDS: usize = 4;
 const CLIENTS: usize = 4;

@@ -6,26 +6,17 @@
 //! They need Debian's `chromium` and `chromium-driver`. Without them each browser test
 //! says it was skipped and passes, unless `STAMPD_REQUIRE_BROWSER=1` demands a browser.
 
-#[path = "counter_page/server.rs"]
-mod server;
-#[path = "counter_page/webdriver.rs"]
-mod webdriver;
-
-use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::sync::{Mutex, MutexGuard};
+use std::path::Path;
+use std::sync::MutexGuard;
 
 use serde_json::{json, Value};
 use stampd::domain::{limits, HexColor, StampIcon};
 
-use server::{spawn_app, TestApp};
-use webdriver::{Driver, Session, ENTER};
-
-const CHROMIUM: &str = "/usr/bin/chromium";
-const CHROMEDRIVER: &str = "/usr/bin/chromedriver";
-
-/// One browser at a time: Chromium is heavy, and a loaded machine makes waits flaky.
-static BROWSER: Mutex<()> = Mutex::new(());
+use crate::support::app::TestApp;
+use crate::support::browser::{
+    browser_available, corner_coffee, screenshot_dir, CHROMEDRIVER, CHROMIUM,
+};
+use crate::support::webdriver::{Driver, Session, ENTER};
 
 /// A stampd and a browser window on its counter page.
 struct Counter {
@@ -43,24 +34,8 @@ fn counter(test: &'static str) -> Option<Counter> {
 }
 
 fn counter_sized(test: &'static str, width: u32, height: u32) -> Option<Counter> {
-    let missing: Vec<&str> = [CHROMIUM, CHROMEDRIVER]
-        .into_iter()
-        .filter(|p| !Path::new(p).exists())
-        .collect();
-    if !missing.is_empty() {
-        let why = format!(
-            "{} not installed (apt-get install chromium chromium-driver)",
-            missing.join(" and ")
-        );
-        if std::env::var("STAMPD_REQUIRE_BROWSER").as_deref() == Ok("1") {
-            panic!("{test}: STAMPD_REQUIRE_BROWSER=1 but {why}");
-        }
-        // Straight to stderr, past the test harness's capture, so that the skip shows.
-        let _ = writeln!(std::io::stderr(), "skipped: {test}: {why}");
-        return None;
-    }
-    let guard = BROWSER.lock().unwrap_or_else(|e| e.into_inner());
-    let app = spawn_app();
+    let guard = browser_available(test)?;
+    let app = corner_coffee();
     let driver = Driver::start(Path::new(CHROMEDRIVER));
     let page = driver.session(Path::new(CHROMIUM), width, height);
     Some(Counter {
@@ -70,13 +45,6 @@ fn counter_sized(test: &'static str, width: u32, height: u32) -> Option<Counter>
         _driver: driver,
         _one_at_a_time: guard,
     })
-}
-
-fn screenshot_dir() -> PathBuf {
-    Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .parent()
-        .expect("target dir")
-        .join("screenshots")
 }
 
 impl Counter {
@@ -213,20 +181,23 @@ fn id(v: &Value) -> i64 {
 
 #[test]
 fn page_and_assets_are_served_embedded_with_security_headers() {
-    let app = spawn_app();
-    let page = app.raw_get("/", &[]);
+    let app = corner_coffee();
+    let page = app.get_page("/", &[]);
     assert_eq!(page.status, 200);
-    assert_eq!(page.header("content-type"), "text/html; charset=utf-8");
-    let csp = page.header("content-security-policy");
+    assert_eq!(
+        page.header("content-type"),
+        Some("text/html; charset=utf-8")
+    );
+    let csp = page.header("content-security-policy").unwrap_or_default();
     assert!(csp.contains("script-src 'self'"), "{csp}");
     assert!(csp.contains("default-src 'none'"), "{csp}");
     assert!(csp.contains("frame-ancestors 'none'"), "{csp}");
     assert!(!csp.contains("unsafe-inline"), "{csp}");
     assert!(!csp.contains("unsafe-eval"), "{csp}");
-    assert_eq!(page.header("x-content-type-options"), "nosniff");
-    assert_eq!(page.header("x-frame-options"), "DENY");
-    assert_eq!(page.header("referrer-policy"), "no-referrer");
-    let html = page.text();
+    assert_eq!(page.header("x-content-type-options"), Some("nosniff"));
+    assert_eq!(page.header("x-frame-options"), Some("DENY"));
+    assert_eq!(page.header("referrer-policy"), Some("no-referrer"));
+    let html = page.text.clone();
     assert!(
         html.contains(r#"<script type="module" src="/assets/app.js"></script>"#),
         "{html}"
@@ -271,32 +242,36 @@ fn page_and_assets_are_served_embedded_with_security_headers() {
         ("/assets/icon.svg".to_string(), "image/svg+xml", "<svg"),
     ]);
     for (path, content_type, marker) in &assets {
-        let r = app.raw_get(path, &[]);
+        let r = app.get_page(path, &[]);
         assert_eq!(r.status, 200, "{path}");
-        assert_eq!(r.header("content-type"), *content_type, "{path}");
-        assert_eq!(r.header("x-content-type-options"), "nosniff", "{path}");
-        assert_eq!(r.header("content-security-policy"), csp, "{path}");
-        assert!(r.text().contains(marker), "{path}");
-        let etag = r.header("etag").to_string();
+        assert_eq!(r.header("content-type"), Some(*content_type), "{path}");
+        assert_eq!(
+            r.header("x-content-type-options"),
+            Some("nosniff"),
+            "{path}"
+        );
+        assert_eq!(r.header("content-security-policy"), Some(csp), "{path}");
+        assert!(r.text.contains(marker), "{path}");
+        let etag = r.header("etag").unwrap_or_default().to_string();
         assert!(!etag.is_empty(), "{path} has an ETag");
-        let again = app.raw_get(path, &[("If-None-Match", &etag)]);
+        let again = app.get_page(path, &[("If-None-Match", &etag)]);
         assert_eq!(again.status, 304, "{path} revalidates");
-        assert!(again.body.is_empty());
+        assert!(again.bytes.is_empty());
     }
     for m in &modules {
         assert_eq!(
             std::fs::read(web.join(m)).unwrap(),
-            app.raw_get(&format!("/assets/{m}"), &[]).body,
+            app.get_page(&format!("/assets/{m}"), &[]).bytes,
             "the binary serves web/{m} as it is"
         );
     }
 
-    let missing = app.raw_get("/assets/nothing.js", &[]);
+    let missing = app.get_page("/assets/nothing.js", &[]);
     assert_eq!(missing.status, 404);
-    assert!(missing.text().contains("Not found"));
+    assert!(missing.text.contains("Not found"));
 
     // The page calls only the public API: every path it names exists there.
-    let js = app.raw_get("/assets/api.js", &[]).text();
+    let js = app.get_page("/assets/api.js", &[]).text;
     for needle in ["fetch(`/api/v1${path}`", "'Idempotency-Key'"] {
         assert!(js.contains(needle), "api.js uses {needle}");
     }
@@ -304,22 +279,23 @@ fn page_and_assets_are_served_embedded_with_security_headers() {
 
 #[test]
 fn web_card_qr_code_encodes_the_web_card_link() {
-    let app = spawn_app();
+    let app = corner_coffee();
     let card = coffee_card(&app);
     let customer = app.enrol("Ann", "Lee", "ann@example.com", id(&card));
     let uuid = customer["customer_card"]["uuid"].as_str().unwrap();
-    let r = app.raw_get(&format!("/c/{uuid}/qr.svg"), &[]);
+    let r = app.get_page(&format!("/c/{uuid}/qr.svg"), &[]);
     assert_eq!(r.status, 200);
-    assert_eq!(r.header("content-type"), "image/svg+xml");
-    assert_eq!(r.header("x-content-type-options"), "nosniff");
+    assert_eq!(r.header("content-type"), Some("image/svg+xml"));
+    assert_eq!(r.header("x-content-type-options"), Some("nosniff"));
     assert!(r
         .header("content-security-policy")
+        .unwrap_or_default()
         .contains("default-src 'none'"));
-    assert_eq!(decode_qr_svg(&r.text()), format!("{}/c/{uuid}", app.base));
+    assert_eq!(decode_qr_svg(&r.text), format!("{}/c/{uuid}", app.base));
 
-    let unknown = app.raw_get("/c/00000000-0000-4000-8000-000000000000/qr.svg", &[]);
+    let unknown = app.get_page("/c/00000000-0000-4000-8000-000000000000/qr.svg", &[]);
     assert_eq!(unknown.status, 404);
-    assert_eq!(app.raw_get("/c/not-a-uuid/qr.svg", &[]).status, 404);
+    assert_eq!(app.get_page("/c/not-a-uuid/qr.svg", &[]).status, 404);
 }
 
 /// Draws the QR code SVG that `qrcode` renders (unit squares in one path) into a
@@ -494,7 +470,7 @@ fn enrol_fix_a_validation_error_then_show_the_web_card_qr_code() {
     );
     assert!(c.page.text_of("#enrol-form-error").contains("correct"));
     c.shot("03-enrol-validation-error");
-    let none = c.app.get(&c.app.path("/customers"));
+    let none = c.app.get_ok(&c.app.store_path("/customers"));
     assert_eq!(none["pagination"]["count"], json!(0), "nothing was saved");
 
     c.page.replace_text("#enrol-email", "ann.lee@example.com");
@@ -502,7 +478,7 @@ fn enrol_fix_a_validation_error_then_show_the_web_card_qr_code() {
 
     // The new customer's screen, with the QR code of the web card to scan right away.
     c.page.wait_for_text("#customer-name", "Ann Lee");
-    let customers = c.app.get(&c.app.path("/customers"));
+    let customers = c.app.get_ok(&c.app.store_path("/customers"));
     assert_eq!(customers["pagination"]["count"], json!(1));
     let customer = &customers["customers"][0];
     assert_eq!(customer["email"], json!("ann.lee@example.com"));
@@ -534,12 +510,12 @@ fn enrol_fix_a_validation_error_then_show_the_web_card_qr_code() {
         .page
         .text_of("#customer-welcome .cc-qr")
         .contains(&format!("{}/c/{uuid}", c.app.base)));
-    let svg = c.app.raw_get(&format!("/c/{uuid}/qr.svg"), &[]).text();
+    let svg = c.app.get_page(&format!("/c/{uuid}/qr.svg"), &[]).text;
     assert_eq!(decode_qr_svg(&svg), format!("{}/c/{uuid}", c.app.base));
     c.shot("04-new-customer-with-qr");
 
     // "Send card links" queued the link for delivery by email and SMS.
-    let deliveries = c.app.get(&c.app.path("/deliveries"));
+    let deliveries = c.app.get_ok(&c.app.store_path("/deliveries"));
     assert!(
         deliveries["pagination"]["count"].as_i64().unwrap() >= 1,
         "{deliveries}"
@@ -563,7 +539,7 @@ fn enrol_fix_a_validation_error_then_show_the_web_card_qr_code() {
     assert_eq!(c.page.focused_id(), "edit-customer");
     let edited = c
         .app
-        .get(&c.app.path(&format!("/customers/{}", id(customer))));
+        .get_ok(&c.app.store_path(&format!("/customers/{}", id(customer))));
     assert_eq!(edited["last_name"], json!("Lee-Park"));
     assert_eq!(edited["phone"], json!("+14155550199"));
     assert_eq!(edited["email"], json!("ann.lee@example.com"));
@@ -594,7 +570,7 @@ fn find_a_customer_by_typing_a_name_and_by_scanning_the_card_code() {
     });
     c.page.wait_for_text("#find-status", "1 customer found");
     c.shot("05-find-by-name");
-    let api = c.app.get(&c.app.path("/customers?search=lee"));
+    let api = c.app.get_ok(&c.app.store_path("/customers?search=lee"));
     assert_eq!(api["pagination"]["count"], json!(1));
     assert_eq!(api["customers"][0]["id"], ann["id"]);
 
@@ -644,13 +620,15 @@ fn find_a_customer_by_typing_a_name_and_by_scanning_the_card_code() {
     c.page.wait_for_text("#customer-name", "Ann Lee");
 
     // What the screen showed is what the API has.
-    let shown = c.app.get(&c.app.path(&format!("/customers/{}", id(&bob))));
+    let shown = c
+        .app
+        .get_ok(&c.app.store_path(&format!("/customers/{}", id(&bob))));
     assert_eq!(shown["first_name"], json!("Bob"));
     assert_eq!(shown["customer_cards"][0]["code"], json!(bob_code));
     assert_eq!(shown["customer_cards"][0]["stamps_count"], json!(2));
     let by_code = c
         .app
-        .get(&c.app.path(&format!("/customers?search={bob_code}")));
+        .get_ok(&c.app.store_path(&format!("/customers?search={bob_code}")));
     assert_eq!(by_code["customers"][0]["id"], bob["id"]);
 
     // A code nobody has says so.
@@ -920,7 +898,8 @@ fn edit_a_card_template_with_live_preview_and_manage_its_rewards() {
     c.page
         .wait_for_text("#card-preview .face-header", "Every 8th coffee is on us");
     assert_eq!(
-        c.app.get(&c.app.path(&format!("/cards/{card_id}")))["name"],
+        c.app
+            .get_ok(&c.app.store_path(&format!("/cards/{card_id}")))["name"],
         json!("Coffee")
     );
 
@@ -934,7 +913,9 @@ fn edit_a_card_template_with_live_preview_and_manage_its_rewards() {
     c.page
         .wait_for_text("#card-form-saved", "Saved Coffee Club");
     c.shot("10-card-editor");
-    let saved = c.app.get(&c.app.path(&format!("/cards/{card_id}")));
+    let saved = c
+        .app
+        .get_ok(&c.app.store_path(&format!("/cards/{card_id}")));
     assert_eq!(saved["name"], json!("Coffee Club"));
     assert_eq!(saved["stamps_required"], json!(8));
     assert_eq!(saved["initial_stamps"], json!(1));
@@ -956,7 +937,7 @@ fn edit_a_card_template_with_live_preview_and_manage_its_rewards() {
         .unwrap();
     let rewards = c
         .app
-        .get(&c.app.path(&format!("/rewards?card_id={card_id}")));
+        .get_ok(&c.app.store_path(&format!("/rewards?card_id={card_id}")));
     assert_eq!(rewards.as_array().unwrap().len(), 1);
     assert_eq!(rewards[0]["name"], json!("Free muffin"));
     assert_eq!(rewards[0]["stamps_required"], json!(5));
@@ -969,7 +950,9 @@ fn edit_a_card_template_with_live_preview_and_manage_its_rewards() {
     c.page.click("#reward-save");
     c.page
         .wait_for_text("#rewards-list li", "Free blueberry muffin");
-    let edited = c.app.get(&c.app.path(&format!("/rewards/{reward_id}")));
+    let edited = c
+        .app
+        .get_ok(&c.app.store_path(&format!("/rewards/{reward_id}")));
     assert_eq!(edited["name"], json!("Free blueberry muffin"));
 
     c.page.click(&format!(
@@ -979,9 +962,10 @@ fn edit_a_card_template_with_live_preview_and_manage_its_rewards() {
         .wait_for_text("#confirm-title", "Delete Free blueberry muffin?");
     c.page.click("#confirm-ok");
     c.page.wait_for_text("#rewards-status", "No rewards yet");
-    let (status, _) = c
+    let status = c
         .app
-        .request("GET", &c.app.path(&format!("/rewards/{reward_id}")), None);
+        .get(&c.app.store_path(&format!("/rewards/{reward_id}")))
+        .status;
     assert_eq!(status, 404);
 
     // Archive and restore.
@@ -990,7 +974,9 @@ fn edit_a_card_template_with_live_preview_and_manage_its_rewards() {
         .wait_for_text("#confirm-title", "Archive Coffee Club?");
     c.page.click("#confirm-ok");
     c.page.wait_for_text("#card-archive", "Restore card");
-    let archived = c.app.get(&c.app.path(&format!("/cards/{card_id}")));
+    let archived = c
+        .app
+        .get_ok(&c.app.store_path(&format!("/cards/{card_id}")));
     assert!(archived["archived_at"].is_string());
     c.page.click("a[data-nav=cards]");
     c.page.wait_for_text(
@@ -1004,7 +990,9 @@ fn edit_a_card_template_with_live_preview_and_manage_its_rewards() {
         &format!("#cards-active li[data-card-id='{card_id}']"),
         "Coffee Club",
     );
-    let restored = c.app.get(&c.app.path(&format!("/cards/{card_id}")));
+    let restored = c
+        .app
+        .get_ok(&c.app.store_path(&format!("/cards/{card_id}")));
     assert_eq!(restored["archived_at"], Value::Null);
 
     // A new card from scratch.
@@ -1015,7 +1003,7 @@ fn edit_a_card_template_with_live_preview_and_manage_its_rewards() {
     c.page.click("#card-stamp_icon option[value=scissors]");
     c.page.click("#card-save");
     c.page.wait_for_text("#card-form-saved", "Created Haircuts");
-    let cards = c.app.get(&c.app.path("/cards"));
+    let cards = c.app.get_ok(&c.app.store_path("/cards"));
     let haircuts = cards
         .as_array()
         .unwrap()
@@ -1200,12 +1188,12 @@ fn an_expired_card_takes_no_stamps_and_no_new_customers() {
         .create_card(json!({"name": "Summer", "stamps_required": 5}));
     let ann = c.app.enrol("Ann", "Lee", "ann@example.com", id(&summer));
     let cc = ann["customer_card"]["id"].as_i64().unwrap();
-    let (status, expired) = c.app.request(
-        "PATCH",
-        &c.app.path(&format!("/cards/{}", id(&summer))),
-        Some(&json!({"card": {"expires_at": "2020-01-31"}})),
+    let r = c.app.patch(
+        &c.app.store_path(&format!("/cards/{}", id(&summer))),
+        &json!({"card": {"expires_at": "2020-01-31"}}),
     );
-    assert_eq!(status, 200, "{expired}");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let expired = r.body;
     assert_eq!(expired["archived_at"], Value::Null, "expired, not archived");
 
     c.sign_in();

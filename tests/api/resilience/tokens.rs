@@ -5,7 +5,8 @@
 
 use serde_json::json;
 
-use crate::common::*;
+use super::checks::*;
+use crate::support::binary::*;
 
 /// Where `needle` occurs in `hay`.
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {

@@ -9,7 +9,8 @@ use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::common::*;
+use super::checks::*;
+use crate::support::binary::*;
 
 /// A write the clients made, with when it was sent and when it was answered.
 #[derive(Debug, Clone)]

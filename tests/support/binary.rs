@@ -1,9 +1,12 @@
-//! Shared pieces of the resilience tests: a temporary folder with a config file and a
-//! database path, the real `stampd` binary run as a child process (stdout captured,
-//! stderr to a log file), a small HTTP client, and SQLite checks on the file itself.
+//! The binary harness: the real `stampd` executable run as a child process on a
+//! temporary folder with its own config file — commands run to completion, a server
+//! waited for until it answers, stopped with SIGTERM or killed with SIGKILL and started
+//! again, its stdout captured and its stderr logged to a file — and a small HTTP
+//! client for it.
 //!
 //! Every command runs with `--config` and `--db` in the temporary folder and without
-//! any `STAMPD_*` or `RUST_LOG` variable from the outside.
+//! any `STAMPD_*` or `RUST_LOG` variable from the outside, so neither the repository's
+//! `config.toml` nor the caller's environment is used.
 
 use std::collections::BTreeMap;
 use std::fs::File;
@@ -17,22 +20,23 @@ use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
+pub use super::app::Resp;
+
 pub const BIN: &str = env!("CARGO_BIN_EXE_stampd");
 
 /// The settings every test starts from: durable commits, no rate limit, no automatic
-/// backups. `overrides` replaces or adds settings (values are TOML literals).
-fn config_text(overrides: &[(&str, &str)]) -> String {
-    let mut settings: BTreeMap<&str, String> = BTreeMap::new();
-    settings.insert("log_level", "\"info\"".into());
-    settings.insert("synchronous", "\"full\"".into());
-    settings.insert("rate_limit_per_minute", "0".into());
-    settings.insert("backup_interval_hours", "0".into());
-    settings.insert("workers", "2".into());
-    for (k, v) in overrides {
-        settings.insert(k, v.to_string());
+/// backups. `settings` replaces or adds settings (values are TOML literals).
+fn config_text(settings: &[(&str, &str)]) -> String {
+    let mut all: BTreeMap<&str, String> = BTreeMap::new();
+    all.insert("log_level", "\"info\"".into());
+    all.insert("synchronous", "\"full\"".into());
+    all.insert("rate_limit_per_minute", "0".into());
+    all.insert("backup_interval_hours", "0".into());
+    all.insert("workers", "2".into());
+    for (k, v) in settings {
+        all.insert(k, v.to_string());
     }
-    settings
-        .into_iter()
+    all.into_iter()
         .map(|(k, v)| format!("{k} = {v}\n"))
         .collect()
 }
@@ -45,10 +49,16 @@ pub struct Env {
 }
 
 impl Env {
-    pub fn new(overrides: &[(&str, &str)]) -> Env {
+    /// The starting settings changed by `settings` (values are TOML literals).
+    pub fn new(settings: &[(&str, &str)]) -> Env {
+        Self::with_config(&config_text(settings))
+    }
+
+    /// A config file of exactly `text`.
+    pub fn with_config(text: &str) -> Env {
         let dir = tempfile::tempdir().expect("temp dir");
         let config = dir.path().join("test-config.toml");
-        std::fs::write(&config, config_text(overrides)).expect("write config");
+        std::fs::write(&config, text).expect("write config");
         let db = dir.path().join("x.db");
         Env { dir, config, db }
     }
@@ -71,11 +81,17 @@ impl Env {
         cmd
     }
 
+    /// Runs a command to its end, with extra environment variables.
+    pub fn run_with(&self, args: &[&str], env: &[(&str, &str)]) -> Output {
+        let mut cmd = self.command(args);
+        for (k, v) in env {
+            cmd.env(k, v);
+        }
+        cmd.stdin(Stdio::null()).output().expect("run stampd")
+    }
+
     pub fn run(&self, args: &[&str]) -> Output {
-        self.command(args)
-            .stdin(Stdio::null())
-            .output()
-            .expect("run stampd")
+        self.run_with(args, &[])
     }
 
     /// Runs a command that must succeed; returns its stdout.
@@ -88,6 +104,34 @@ impl Env {
             stderr(&out)
         );
         String::from_utf8(out.stdout).expect("utf-8 stdout")
+    }
+
+    /// `stampd store create`: the new store's id.
+    pub fn create_store(&self, name: &str) -> i64 {
+        let out = self.ok(&["store", "create", "--name", name]);
+        out.trim()
+            .parse()
+            .unwrap_or_else(|_| panic!("store create printed {out:?}"))
+    }
+
+    /// `stampd token create` for these stores: the token, which must be all it prints.
+    pub fn create_token(&self, stores: &[i64], label: &str) -> String {
+        let mut args = vec!["token".to_string(), "create".to_string()];
+        for s in stores {
+            args.push("--account".into());
+            args.push(s.to_string());
+        }
+        args.push("--name".into());
+        args.push(label.into());
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let out = self.ok(&args);
+        let token = out.trim().to_string();
+        assert_eq!(
+            out,
+            format!("{token}\n"),
+            "token create prints the token alone"
+        );
+        token
     }
 
     /// The database path with a suffix: `sibling("-wal")`.
@@ -106,6 +150,11 @@ pub fn stdout(out: &Output) -> String {
     String::from_utf8_lossy(&out.stdout).into_owned()
 }
 
+/// A plain connection to a database file (no stampd pragmas).
+pub fn open_db(path: &Path) -> rusqlite::Connection {
+    rusqlite::Connection::open(path).expect("open db")
+}
+
 fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
@@ -118,11 +167,13 @@ pub struct Server {
     child: Child,
     pub port: u16,
     stdout: Arc<Mutex<String>>,
+    /// Where its stderr (the log) goes.
     pub log: PathBuf,
 }
 
 impl Server {
     /// Starts `stampd serve` on a free port and waits until `/api/v1/status` answers.
+    /// Starting again on the same `Env` is a restart on the same database.
     pub fn start(env: &Env) -> Server {
         let port = free_port();
         let bind = format!("127.0.0.1:{port}");
@@ -196,7 +247,8 @@ impl Server {
         std::fs::read_to_string(&self.log).unwrap_or_default()
     }
 
-    /// Waits until stdout contains `needle`.
+    /// Waits until stdout contains `needle` (the first-start banner is printed as
+    /// serving starts).
     pub fn wait_stdout(&self, needle: &str) -> String {
         let deadline = Instant::now() + Duration::from_secs(10);
         loop {
@@ -259,21 +311,73 @@ impl Drop for Server {
     }
 }
 
-/// An HTTP response, whatever its status.
-#[derive(Debug, Clone)]
-pub struct Resp {
-    pub status: u16,
-    pub body: Value,
-    pub text: String,
-    pub headers: Vec<(String, String)>,
+/// The token and the URL of the first-start banner's one curl line.
+pub fn banner_token(stdout: &str) -> (String, String) {
+    let curl: Vec<&str> = stdout.lines().filter(|l| l.contains("curl")).collect();
+    assert_eq!(curl.len(), 1, "one curl line: {stdout}");
+    let line = curl[0];
+    let after = line
+        .split("Authorization: Bearer ")
+        .nth(1)
+        .unwrap_or_else(|| panic!("no bearer in {line:?}"));
+    let token: String = after.chars().take_while(|c| *c != '"').collect();
+    assert!(token.len() >= 32, "{stdout}");
+    let url = line.split_whitespace().last().expect("url").to_string();
+    (token, url)
 }
 
-impl Resp {
-    pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
+/// Starts a server on a fresh database and returns it with a client of the store the
+/// first start created.
+pub fn first_start(env: &Env) -> (Server, Client) {
+    let server = Server::start(env);
+    let (token, _) = banner_token(&server.wait_stdout("curl"));
+    let probe = Client::new(&server, &token, 0);
+    let r = probe.get("/api/v1/accounts");
+    assert_eq!(r.status, 200, "{}", r.text);
+    let store_id = r.body[0]["id"].as_i64().expect("store id");
+    let client = Client::new(&server, &token, store_id);
+    (server, client)
+}
+
+/// A request to a full URL with a bearer token: (status, JSON body).
+pub fn http(method: &str, url: &str, token: Option<&str>, body: Option<&Value>) -> (u16, Value) {
+    let r = send(&agent(), method, url, token, body, &[])
+        .unwrap_or_else(|e| panic!("{method} {url}: {e}"));
+    (r.status, r.body)
+}
+
+fn agent() -> ureq::Agent {
+    ureq::AgentBuilder::new()
+        .timeout_connect(Duration::from_secs(2))
+        .timeout(Duration::from_secs(10))
+        .build()
+}
+
+/// Any request; `Err` when no HTTP answer came (connection refused, reset, timeout).
+fn send(
+    agent: &ureq::Agent,
+    method: &str,
+    url: &str,
+    token: Option<&str>,
+    body: Option<&Value>,
+    headers: &[(&str, &str)],
+) -> Result<Resp, String> {
+    let mut req = agent.request(method, url);
+    if let Some(t) = token {
+        req = req.set("Authorization", &format!("Bearer {t}"));
+    }
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    let result = match body {
+        Some(b) => req
+            .set("Content-Type", "application/json")
+            .send_string(&b.to_string()),
+        None => req.call(),
+    };
+    match result {
+        Ok(r) | Err(ureq::Error::Status(_, r)) => Resp::read(r),
+        Err(e) => Err(e.to_string()),
     }
 }
 
@@ -289,10 +393,7 @@ pub struct Client {
 impl Client {
     pub fn new(server: &Server, token: &str, store_id: i64) -> Client {
         Client {
-            agent: ureq::AgentBuilder::new()
-                .timeout_connect(Duration::from_secs(2))
-                .timeout(Duration::from_secs(10))
-                .build(),
+            agent: agent(),
             base: server.url(""),
             token: token.to_string(),
             store_id,
@@ -313,43 +414,8 @@ impl Client {
         body: Option<&Value>,
         headers: &[(&str, &str)],
     ) -> Result<Resp, String> {
-        let mut req = self
-            .agent
-            .request(method, &format!("{}{}", self.base, path));
-        if let Some(t) = token {
-            req = req.set("Authorization", &format!("Bearer {t}"));
-        }
-        for (k, v) in headers {
-            req = req.set(k, v);
-        }
-        let result = match body {
-            Some(b) => req
-                .set("Content-Type", "application/json")
-                .send_string(&b.to_string()),
-            None => req.call(),
-        };
-        let resp = match result {
-            Ok(r) => r,
-            Err(ureq::Error::Status(_, r)) => r,
-            Err(e) => return Err(e.to_string()),
-        };
-        let status = resp.status();
-        let headers = resp
-            .headers_names()
-            .into_iter()
-            .map(|n| {
-                let v = resp.header(&n).unwrap_or_default().to_string();
-                (n, v)
-            })
-            .collect();
-        let text = resp.into_string().map_err(|e| e.to_string())?;
-        let body = serde_json::from_str(&text).unwrap_or(Value::Null);
-        Ok(Resp {
-            status,
-            body,
-            text,
-            headers,
-        })
+        let url = format!("{}{}", self.base, path);
+        send(&self.agent, method, &url, token, body, headers)
     }
 
     /// A request with this client's token that must get an HTTP answer.
@@ -437,86 +503,4 @@ impl Client {
             list.body["pagination"]["count"].as_i64().expect("count"),
         )
     }
-}
-
-/// The token of the first-start banner's curl line (and the whole stdout so far).
-pub fn banner_token(server: &Server) -> (String, String) {
-    let out = server.wait_stdout("curl");
-    let line = out
-        .lines()
-        .find(|l| l.contains("curl"))
-        .expect("curl line")
-        .to_string();
-    let after = line
-        .split("Authorization: Bearer ")
-        .nth(1)
-        .unwrap_or_else(|| panic!("no bearer in {line:?}"));
-    let token: String = after.chars().take_while(|c| *c != '"').collect();
-    assert!(token.len() >= 32, "{out}");
-    (token, out)
-}
-
-/// Starts a server on a fresh database and returns it with a client of the store the
-/// first start created.
-pub fn first_start(env: &Env) -> (Server, Client) {
-    let server = Server::start(env);
-    let (token, _) = banner_token(&server);
-    let probe = Client::new(&server, &token, 0);
-    let r = probe.get("/api/v1/accounts");
-    assert_eq!(r.status, 200, "{}", r.text);
-    let store_id = r.body[0]["id"].as_i64().expect("store id");
-    let client = Client::new(&server, &token, store_id);
-    (server, client)
-}
-
-/// A plain connection to a database file (no stampd pragmas).
-pub fn open_db(path: &Path) -> rusqlite::Connection {
-    rusqlite::Connection::open(path).expect("open db")
-}
-
-/// `PRAGMA integrity_check`, all rows joined.
-pub fn integrity_check(conn: &rusqlite::Connection) -> String {
-    let mut stmt = conn.prepare("PRAGMA integrity_check").expect("prepare");
-    let rows: Vec<String> = stmt
-        .query_map([], |r| r.get(0))
-        .expect("integrity_check")
-        .collect::<Result<_, _>>()
-        .expect("rows");
-    rows.join("; ")
-}
-
-/// `PRAGMA foreign_key_check`: the number of rows that break a foreign key.
-pub fn foreign_key_violations(conn: &rusqlite::Connection) -> usize {
-    let mut stmt = conn.prepare("PRAGMA foreign_key_check").expect("prepare");
-    let n = stmt
-        .query_map([], |_| Ok(()))
-        .expect("foreign_key_check")
-        .count();
-    n
-}
-
-pub fn count(conn: &rusqlite::Connection, sql: &str, params: impl rusqlite::Params) -> i64 {
-    conn.query_row(sql, params, |r| r.get(0))
-        .unwrap_or_else(|e| panic!("{sql}: {e}"))
-}
-
-/// Files in `dir` whose names start with `prefix`.
-pub fn files_starting_with(dir: &Path, prefix: &str) -> Vec<PathBuf> {
-    let mut v: Vec<PathBuf> = std::fs::read_dir(dir)
-        .expect("read dir")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n.starts_with(prefix))
-        })
-        .collect();
-    v.sort();
-    v
-}
-
-/// The last `n` lines of a text (for failure messages).
-pub fn tail(text: &str, n: usize) -> String {
-    let lines: Vec<&str> = text.lines().collect();
-    lines[lines.len().saturating_sub(n)..].join("\n")
 }

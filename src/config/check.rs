@@ -1,0 +1,369 @@
+//! What each setting accepts: the checks named in the declarations (each turns a raw
+//! value into its typed value or says what to put there instead), and the settings
+//! that are put together after every key is checked — the groups (Apple, Google,
+//! SMTP, SMS) and the backup folder's default beside the database.
+
+use std::marker::PhantomData;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+
+use super::load::{Origin, Raw, RawValue};
+use super::{
+    AppleSettings, ConfigError, GoogleSettings, GroupKeys, Settings, SmsSettings, SmtpSettings,
+    SmtpTls,
+};
+
+/// Turns a raw value into a setting's value; the error says what is wrong and what to
+/// put there instead (the key and where the value came from are added around it).
+pub trait Check {
+    type Value;
+    fn check(&self, raw: &Raw) -> Result<Self::Value, String>;
+}
+
+/// A whole number in a range: "must be a whole number of hours from 0 (off) to 8760".
+pub struct Whole<T> {
+    min: i64,
+    max: i64,
+    noun: &'static str,
+    unit: Option<&'static str>,
+    zero: Option<&'static str>,
+    _value: PhantomData<T>,
+}
+
+impl<T> Whole<T> {
+    pub fn new(min: i64, max: i64) -> Self {
+        Whole {
+            min,
+            max,
+            noun: "whole number",
+            unit: None,
+            zero: None,
+            _value: PhantomData,
+        }
+    }
+
+    /// A TCP port.
+    pub fn port() -> Self {
+        Whole {
+            noun: "port number",
+            ..Whole::new(1, 65_535)
+        }
+    }
+
+    /// What the number counts: "seconds", "hours"...
+    pub fn of(self, unit: &'static str) -> Self {
+        Whole {
+            unit: Some(unit),
+            ..self
+        }
+    }
+
+    /// What 0 means: "off", "no limit".
+    pub fn zero(self, meaning: &'static str) -> Self {
+        Whole {
+            zero: Some(meaning),
+            ..self
+        }
+    }
+}
+
+impl<T: TryFrom<i64>> Check for Whole<T> {
+    type Value = T;
+    fn check(&self, raw: &Raw) -> Result<T, String> {
+        raw.text()?
+            .parse::<i64>()
+            .ok()
+            .filter(|n| (self.min..=self.max).contains(n))
+            .and_then(|n| T::try_from(n).ok())
+            .ok_or_else(|| {
+                let unit = self.unit.map(|u| format!(" of {u}")).unwrap_or_default();
+                let zero = self.zero.map(|z| format!(" ({z})")).unwrap_or_default();
+                format!(
+                    "must be a {}{unit} from {}{zero} to {}",
+                    self.noun, self.min, self.max
+                )
+            })
+    }
+}
+
+/// One of a few words, in any case: `OneOf(&[("full", Synchronous::Full), ...])`.
+pub struct OneOf<T: 'static>(pub &'static [(&'static str, T)]);
+
+impl<T: Copy> Check for OneOf<T> {
+    type Value = T;
+    fn check(&self, raw: &Raw) -> Result<T, String> {
+        let v = raw.text()?;
+        self.0
+            .iter()
+            .find(|(word, _)| word.eq_ignore_ascii_case(v))
+            .map(|(_, value)| *value)
+            .ok_or_else(|| {
+                let words: Vec<String> = self.0.iter().map(|(w, _)| format!("{w:?}")).collect();
+                format!("{v:?} is not one of {}", words.join(", "))
+            })
+    }
+}
+
+/// Any text (trimmed).
+pub struct Text;
+
+impl Check for Text {
+    type Value = String;
+    fn check(&self, raw: &Raw) -> Result<String, String> {
+        raw.text().map(str::to_string)
+    }
+}
+
+/// An address and port to listen on.
+pub struct Address;
+
+impl Check for Address {
+    type Value = String;
+    fn check(&self, raw: &Raw) -> Result<String, String> {
+        let v = raw.text()?;
+        match v.parse::<SocketAddr>() {
+            Ok(_) => Ok(v.to_string()),
+            Err(_) => Err(format!(
+                "{v:?} is not an address and port; use e.g. \"127.0.0.1:8080\""
+            )),
+        }
+    }
+}
+
+/// A file or folder path; blank is refused when `example` is given (it shows what to
+/// write), else it stands for "the default place" (an empty path).
+pub struct FilePath {
+    pub example: Option<&'static str>,
+}
+
+impl Check for FilePath {
+    type Value = PathBuf;
+    fn check(&self, raw: &Raw) -> Result<PathBuf, String> {
+        let v = raw.text()?;
+        match (v.is_empty(), self.example) {
+            (true, Some(example)) => Err(format!("must be a file path, e.g. {example:?}")),
+            (true, None) => Ok(PathBuf::new()),
+            (false, _) => Ok(raw.path(v)),
+        }
+    }
+}
+
+/// A file that must be there and readable when stampd starts (certificates, keys).
+pub struct ReadableFile;
+
+impl Check for ReadableFile {
+    type Value = PathBuf;
+    fn check(&self, raw: &Raw) -> Result<PathBuf, String> {
+        let p = raw.path(raw.text()?);
+        std::fs::metadata(&p).map_err(|e| format!("cannot read {}: {e}", p.display()))?;
+        Ok(p)
+    }
+}
+
+/// The public base URL of links; blank: none (the bound address is used).
+pub struct PublicUrl;
+
+impl Check for PublicUrl {
+    type Value = Option<String>;
+    fn check(&self, raw: &Raw) -> Result<Option<String>, String> {
+        let given = raw.text()?;
+        let v = given.trim_end_matches('/');
+        if v.is_empty() {
+            Ok(None)
+        } else if (v.starts_with("http://") || v.starts_with("https://"))
+            && v.len() > "https://".len()
+            && !v.contains(char::is_whitespace)
+        {
+            Ok(Some(v.to_string()))
+        } else {
+            Err(format!(
+                "{given:?} is not an http(s) URL; use e.g. \"https://loyalty.example.com\" or \"\" for the bind address"
+            ))
+        }
+    }
+}
+
+/// An http(s) URL, kept without a trailing slash.
+pub struct HttpUrl;
+
+impl Check for HttpUrl {
+    type Value = String;
+    fn check(&self, raw: &Raw) -> Result<String, String> {
+        let v = raw.text()?;
+        if v.starts_with("http://") || v.starts_with("https://") {
+            Ok(v.trim_end_matches('/').to_string())
+        } else {
+            Err(format!("{v:?} is not an http(s) URL"))
+        }
+    }
+}
+
+/// A two-letter country code.
+pub struct Country;
+
+impl Check for Country {
+    type Value = phonenumber::country::Id;
+    fn check(&self, raw: &Raw) -> Result<phonenumber::country::Id, String> {
+        let v = raw.text()?;
+        super::parse_country(v).ok_or_else(|| {
+            format!("{v:?} is not a two-letter country code such as \"US\", \"GB\" or \"MX\"")
+        })
+    }
+}
+
+/// A log level.
+pub struct LogLevel;
+
+impl Check for LogLevel {
+    type Value = log::LevelFilter;
+    fn check(&self, raw: &Raw) -> Result<log::LevelFilter, String> {
+        let v = raw.text()?;
+        v.parse()
+            .map_err(|_| format!("{v:?} is not one of off, error, warn, info, debug, trace"))
+    }
+}
+
+/// A sender address for mail: `cards@example.com` or `Ann's Coffee <cards@example.com>`.
+pub struct Mailbox;
+
+impl Check for Mailbox {
+    type Value = String;
+    fn check(&self, raw: &Raw) -> Result<String, String> {
+        let from = raw.text()?;
+        let address = from
+            .rsplit(['<', ' '])
+            .next()
+            .unwrap_or("")
+            .trim_end_matches('>');
+        match crate::domain::Email::parse(address) {
+            Ok(_) => Ok(from.to_string()),
+            Err(_) => Err(format!(
+                "{from:?} is not an email address such as \"Ann's Coffee <cards@example.com>\""
+            )),
+        }
+    }
+}
+
+/// Web origins (scheme and host, no path) or `*`: a TOML array, or one string with
+/// the origins separated by commas.
+pub struct Origins;
+
+impl Check for Origins {
+    type Value = Vec<String>;
+    fn check(&self, raw: &Raw) -> Result<Vec<String>, String> {
+        let given: Vec<&str> = match raw.value {
+            RawValue::Text(t) => t.split(',').collect(),
+            RawValue::List(items) => items.iter().map(String::as_str).collect(),
+        };
+        let mut origins = Vec::new();
+        for o in given.into_iter().map(str::trim).filter(|o| !o.is_empty()) {
+            let o = o.trim_end_matches('/');
+            let ok = o == "*"
+                || ((o.starts_with("http://") || o.starts_with("https://"))
+                    && !o[o.find("://").unwrap_or(0) + 3..].contains('/'));
+            if !ok {
+                return Err(format!("{o:?} is not an origin such as \"https://shop.example.com\" (scheme and host, no path), or \"*\""));
+            }
+            origins.push(o.to_string());
+        }
+        Ok(origins)
+    }
+}
+
+/// What is decided once every key is checked: the backup folder's default (beside the
+/// database), and each group — off until one of its keys is given, and then every
+/// required key of the group must be there.
+pub fn finish(s: &mut Settings, g: GroupKeys) -> Result<(), ConfigError> {
+    if s.backup_dir.as_os_str().is_empty() {
+        s.backup_dir = s
+            .database
+            .parent()
+            .map(|d| d.join("backups"))
+            .unwrap_or_else(|| PathBuf::from("backups"));
+    }
+
+    // `need!(g.key, on)`: the key's value, or an error naming it and the key that
+    // turned its group on.
+    macro_rules! need {
+        ($g:ident . $key:ident, $on:expr) => {
+            match $g.$key {
+                Some(given) => given.value,
+                None => return Err(missing(stringify!($key), $on)),
+            }
+        };
+    }
+    // `first_given!(g, key, ...)`: the first of these keys that is given (it turns the
+    // group on), and where it came from.
+    macro_rules! first_given {
+        ($g:ident, $($key:ident),+) => {
+            [$((stringify!($key), $g.$key.as_ref().map(|k| &k.origin))),+]
+                .into_iter()
+                .find_map(|(key, origin): (&str, Option<&Origin>)| {
+                    origin.map(|o| (key, o.to_string()))
+                })
+        };
+    }
+
+    let apple = first_given!(
+        g,
+        apple_pass_type_id,
+        apple_team_id,
+        apple_certificate,
+        apple_private_key,
+        apple_wwdr_certificate
+    );
+    if let Some(on) = apple {
+        s.apple = Some(AppleSettings {
+            pass_type_id: need!(g.apple_pass_type_id, &on),
+            team_id: need!(g.apple_team_id, &on),
+            certificate: need!(g.apple_certificate, &on),
+            private_key: need!(g.apple_private_key, &on),
+            wwdr_certificate: need!(g.apple_wwdr_certificate, &on),
+        });
+    }
+    let google = first_given!(g, google_issuer_id, google_service_account_key);
+    if let Some(on) = google {
+        s.google = Some(GoogleSettings {
+            issuer_id: need!(g.google_issuer_id, &on),
+            service_account_key: need!(g.google_service_account_key, &on),
+        });
+    }
+    if let Some(host) = g.smtp_host {
+        let on = ("smtp_host", host.origin.to_string());
+        let tls = g.smtp_tls.map_or(SmtpTls::StartTls, |t| t.value);
+        let port = g.smtp_port.map_or(
+            match tls {
+                SmtpTls::StartTls => 587,
+                SmtpTls::Tls => 465,
+                SmtpTls::None => 25,
+            },
+            |p| p.value,
+        );
+        s.smtp = Some(SmtpSettings {
+            host: host.value,
+            port,
+            tls,
+            username: g.smtp_username.map(|u| u.value),
+            password: g.smtp_password.map(|p| p.value),
+            from: need!(g.smtp_from, &on),
+        });
+    }
+    if let Some(base_url) = g.sms_base_url {
+        let on = ("sms_base_url", base_url.origin.to_string());
+        s.sms = Some(SmsSettings {
+            base_url: base_url.value,
+            account_sid: need!(g.sms_account_sid, &on),
+            auth_token: need!(g.sms_auth_token, &on),
+            from: need!(g.sms_from, &on),
+        });
+    }
+    Ok(())
+}
+
+fn missing(key: &str, (on, origin): &(&str, String)) -> ConfigError {
+    ConfigError::Invalid {
+        key: key.to_string(),
+        origin: origin.clone(),
+        message: format!("is required when `{on}` is set"),
+    }
+}

@@ -1,0 +1,288 @@
+//! Settings: each one declared once, below, with its `config.toml` name (the
+//! environment variable is `STAMPD_` + the name in capitals), type, default, check
+//! (range or allowed values) and description. Sources are merged in `load` (built-in
+//! defaults < config file < `STAMPD_*` environment < command-line flags) and each value
+//! goes through its check in `check`; an error names the offending key as `config.toml`
+//! spells it, where the value came from, and what to put there instead.
+//!
+//! The declarations go through a small macro of our own (`declare.rs`, after
+//! vaultwarden's `make_config!`) rather than a configuration crate such as figment:
+//! it adds no dependency, and every message is ours — figment passes on serde's type
+//! errors ("invalid type: found string, expected u32"), which would need rewording per
+//! key to say what to write instead.
+
+#[macro_use]
+mod declare;
+mod check;
+mod load;
+
+#[cfg(test)]
+mod tests;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use check::{
+    Address, Country, FilePath, HttpUrl, LogLevel, Mailbox, OneOf, Origins, PublicUrl,
+    ReadableFile, Text, Whole,
+};
+pub use declare::Setting;
+
+settings! {
+    /// Address and port the HTTP server listens on.
+    bind: String = "127.0.0.1:8080", Address;
+    /// The SQLite database file (relative to the config file's folder).
+    database: PathBuf = "stampd.db", FilePath { example: Some("stampd.db") };
+    /// How hard SQLite works to make each commit survive a power cut.
+    synchronous: Synchronous = "full", OneOf(&[
+        ("full", Synchronous::Full),
+        ("normal", Synchronous::Normal),
+        ("extra", Synchronous::Extra),
+    ]);
+    /// Read connections; there is always exactly one writer connection.
+    read_pool_size: u32 = 6, Whole::new(1, 64);
+    /// How long a connection waits for a lock before giving up.
+    busy_timeout_ms: u64 = 5000, Whole::new(0, 600_000).of("milliseconds");
+    /// HTTP worker threads.
+    workers: usize = 2, Whole::new(1, 64);
+    /// Base of the public links (wallet passes, web cards). `None`: `http://<bound address>`.
+    public_url: Option<String> = "", PublicUrl;
+    /// Country assumed for phone numbers written without a country code.
+    default_country: phonenumber::country::Id = "US", Country;
+    /// Log level (RUST_LOG overrides it in detail).
+    log_level: log::LevelFilter = "info", LogLevel;
+    /// Requests a minute per API token (in bursts of up to as many); 0 turns limits off.
+    rate_limit_per_minute: u32 = 1200, Whole::new(0, 1_000_000).zero("no limit");
+    /// How long a client may take to send a request's head before it is cut off.
+    request_head_timeout_secs: u64 = 10, Whole::new(1, 3600).of("seconds");
+    /// How long a request's body may take to arrive once its head is in (else 408).
+    request_body_timeout_secs: u64 = 20, Whole::new(1, 3600).of("seconds");
+    /// How many times a card-link delivery is tried before it is kept as failed.
+    delivery_max_attempts: u32 = 8, Whole::new(1, 100);
+    /// The wait before the first retry; it doubles with each further try.
+    delivery_retry_base_secs: u64 = 30, Whole::new(0, 86_400).of("seconds");
+    /// Where automatic and `stampd backup` copies go (default: `backups/` beside the database).
+    backup_dir: PathBuf = "", FilePath { example: None };
+    /// Hours between automatic backups; 0 turns them off.
+    backup_interval_hours: u64 = 24, Whole::new(0, 24 * 365).of("hours").zero("off");
+    /// How many automatic backups to keep.
+    backup_keep: usize = 7, Whole::new(1, 10_000);
+    /// Web origins allowed to call the API from a browser (CORS); empty: none.
+    cors_allowed_origins: Vec<String> = "", Origins;
+    /// Self-signups a poster's page accepts per hour from one address; 0: no limit.
+    signup_rate_limit_per_hour: u32 = 20, Whole::new(0, 100_000).zero("no limit");
+
+    grouped {
+        /// Apple Wallet: the Pass Type ID.
+        apple_pass_type_id: String, Text;
+        /// Apple Wallet: the Apple Developer team id.
+        apple_team_id: String, Text;
+        /// Apple Wallet: the Pass Type ID certificate (PEM).
+        apple_certificate: PathBuf, ReadableFile;
+        /// Apple Wallet: the certificate's private key (PEM, unencrypted).
+        apple_private_key: PathBuf, ReadableFile;
+        /// Apple Wallet: Apple's WWDR intermediate certificate (PEM).
+        apple_wwdr_certificate: PathBuf, ReadableFile;
+        /// Google Wallet: the issuer id.
+        google_issuer_id: String, Text;
+        /// Google Wallet: the service account's JSON key file.
+        google_service_account_key: PathBuf, ReadableFile;
+        /// Mail: the SMTP server; card links by email are off without it.
+        smtp_host: String, Text;
+        /// Mail: the SMTP port (default: 587 for starttls, 465 for tls, 25 for none).
+        smtp_port: u16, Whole::port();
+        /// Mail: how the connection is secured (default: starttls).
+        smtp_tls: SmtpTls, OneOf(&[
+            ("starttls", SmtpTls::StartTls),
+            ("tls", SmtpTls::Tls),
+            ("none", SmtpTls::None),
+        ]);
+        /// Mail: the SMTP user name.
+        smtp_username: String, Text;
+        /// Mail: the SMTP password.
+        smtp_password: String, Text, secret;
+        /// Mail: the sender, e.g. "Ann's Coffee <cards@example.com>".
+        smtp_from: String, Mailbox;
+        /// SMS: the Twilio-compatible gateway; card links by SMS are off without it.
+        sms_base_url: String, HttpUrl;
+        /// SMS: the account SID.
+        sms_account_sid: String, Text;
+        /// SMS: the auth token.
+        sms_auth_token: String, Text, secret;
+        /// SMS: the sending number.
+        sms_from: String, Text;
+    }
+
+    assembled {
+        /// Apple Wallet passes; `None` until all the apple_* settings are given.
+        apple: Option<AppleSettings>,
+        /// Google Wallet; `None` until both google_* settings are given.
+        google: Option<GoogleSettings>,
+        /// Card links by email; `None` until smtp_host is given.
+        smtp: Option<SmtpSettings>,
+        /// Card links by SMS; `None` until sms_base_url is given.
+        sms: Option<SmsSettings>,
+    }
+}
+
+/// How hard SQLite works to make a commit survive a power cut.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synchronous {
+    Normal,
+    Full,
+    Extra,
+}
+
+impl Synchronous {
+    pub fn as_pragma(self) -> &'static str {
+        match self {
+            Synchronous::Normal => "NORMAL",
+            Synchronous::Full => "FULL",
+            Synchronous::Extra => "EXTRA",
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct AppleSettings {
+    pub pass_type_id: String,
+    pub team_id: String,
+    /// PEM files: the Pass Type ID certificate, its private key, Apple's WWDR intermediate.
+    pub certificate: PathBuf,
+    pub private_key: PathBuf,
+    pub wwdr_certificate: PathBuf,
+}
+
+#[derive(Debug, Clone)]
+pub struct GoogleSettings {
+    pub issuer_id: String,
+    /// The service account's JSON key file (with `client_email` and `private_key`).
+    pub service_account_key: PathBuf,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SmtpTls {
+    /// Plain SMTP (only for a relay on the same machine or network).
+    None,
+    /// SMTP upgraded with STARTTLS (usually port 587).
+    StartTls,
+    /// SMTP over TLS from the first byte (usually port 465).
+    Tls,
+}
+
+#[derive(Clone)]
+pub struct SmtpSettings {
+    pub host: String,
+    pub port: u16,
+    pub tls: SmtpTls,
+    pub username: Option<String>,
+    pub password: Option<String>,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmtpSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmtpSettings")
+            .field("host", &self.host)
+            .field("port", &self.port)
+            .field("tls", &self.tls)
+            .field("username", &self.username)
+            .field("password", &self.password.as_ref().map(|_| "********"))
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+/// A Twilio-compatible SMS gateway: `POST {base_url}/2010-04-01/Accounts/{sid}/Messages.json`
+/// with a form (`To`, `From`, `Body`) and basic auth (`sid:auth_token`).
+#[derive(Clone)]
+pub struct SmsSettings {
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    pub from: String,
+}
+
+impl std::fmt::Debug for SmsSettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("SmsSettings")
+            .field("base_url", &self.base_url)
+            .field("account_sid", &self.account_sid)
+            .field("auth_token", &"********")
+            .field("from", &self.from)
+            .finish()
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("cannot read config file {path}: {source}")]
+    Read {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("config file {path} is not valid: {message}")]
+    Parse { path: PathBuf, message: String },
+    #[error("setting `{key}` (from {origin}): {message}")]
+    Invalid {
+        key: String,
+        origin: String,
+        message: String,
+    },
+}
+
+/// Values given on the command line; they win over everything else.
+#[derive(Debug, Default, Clone)]
+pub struct Overrides {
+    pub config: Option<PathBuf>,
+    pub database: Option<PathBuf>,
+    pub bind: Option<String>,
+}
+
+impl Default for Settings {
+    /// Every setting at its declared default.
+    fn default() -> Self {
+        Settings::from_layers(&load::Layers::defaults_only())
+            .expect("the declared defaults pass their checks")
+    }
+}
+
+impl Settings {
+    /// Loads settings the way `stampd` does: the config file named by `--config`, else by
+    /// `STAMPD_CONFIG`, else `config.toml` in the working directory when it exists.
+    pub fn load(overrides: &Overrides) -> Result<Settings, ConfigError> {
+        let env: BTreeMap<String, String> = std::env::vars()
+            .filter(|(k, _)| k.starts_with("STAMPD_"))
+            .collect();
+        Self::load_from(overrides, &env)
+    }
+
+    /// As `load`, with `env` in place of the process environment.
+    pub fn load_from(
+        overrides: &Overrides,
+        env: &BTreeMap<String, String>,
+    ) -> Result<Settings, ConfigError> {
+        Settings::from_layers(&load::Layers::gather(overrides, env)?)
+    }
+
+    /// The base URL for public links, given the address the server actually bound.
+    pub fn public_base(&self, bound: SocketAddr) -> String {
+        match &self.public_url {
+            Some(u) => u.clone(),
+            None => format!("http://{bound}"),
+        }
+    }
+
+    pub fn database_path(&self) -> &Path {
+        &self.database
+    }
+}
+
+pub fn parse_country(v: &str) -> Option<phonenumber::country::Id> {
+    let v = v.trim();
+    if v.len() != 2 {
+        return None;
+    }
+    v.to_ascii_uppercase().parse().ok()
+}

@@ -1,0 +1,9 @@
+//! What the tests share: the in-process harness (`app`), the binary harness (`binary`),
+//! the browser for the page tests (`browser`, `webdriver`) and a test certificate
+//! chain for Apple Wallet passes (`apple_chain`).
+
+pub mod app;
+pub mod apple_chain;
+pub mod binary;
+pub mod browser;
+pub mod webdriver;
