@@ -117,10 +117,10 @@ html, body {{ margin: 0; padding: 0; background: #fff; }}
 <div class="qr" data-url="{qr_url}">{qr}</div>
 <div><p class="scan">Scan to join – it takes a minute</p><p class="url">{signup_url}</p></div>
 </main>"#,
-        primary = esc(&f.primary_color),
-        secondary = esc(&f.secondary_color),
-        text = esc(&f.text_color),
-        paper = esc(&f.paper_size),
+        primary = esc(f.primary_color.as_str()),
+        secondary = esc(f.secondary_color.as_str()),
+        text = esc(f.text_color.as_str()),
+        paper = esc(f.paper_size.as_str()),
         store = esc(&store),
         title = esc(&f.title),
         card_name = esc(&card.design.name),
@@ -129,7 +129,12 @@ html, body {{ margin: 0; padding: 0; background: #fff; }}
     );
     Ok(html_response(
         StatusCode::OK,
-        page(&f.title, &f.primary_color, &f.text_color, &body),
+        page(
+            &f.title,
+            f.primary_color.as_str(),
+            f.text_color.as_str(),
+            &body,
+        ),
     ))
 }
 
@@ -278,7 +283,12 @@ button {{ font: inherit; font-weight: 700; min-height: 52px; margin: 18px 0 0; b
         .finish();
     let mut res = html_response(
         status,
-        page(&f.title, &f.primary_color, &f.text_color, &body),
+        page(
+            &f.title,
+            f.primary_color.as_str(),
+            f.text_color.as_str(),
+            &body,
+        ),
     );
     let _ = res.add_cookie(&cookie);
     res
@@ -471,8 +481,8 @@ pub async fn submit(
             StatusCode::OK,
             page(
                 "You already have this card",
-                &poster.fields.primary_color,
-                &poster.fields.text_color,
+                poster.fields.primary_color.as_str(),
+                poster.fields.text_color.as_str(),
                 "<main class=\"card\"><h1>You already have this card</h1><p class=\"notice\" role=\"status\">We have sent it again to the email address or phone number we have on file. Show it at the counter to collect stamps.</p></main>",
             ),
         )),

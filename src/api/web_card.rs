@@ -167,7 +167,7 @@ fn render(v: &CardView, state: &AppState, notice: Option<&str>) -> Result<String
     let d = &v.card.design;
     let required = d.stamps_required.max(1);
     let on_card = v.stamps_count.min(required);
-    let glyph = icon_glyph(&d.stamp_icon);
+    let glyph = icon_glyph(d.stamp_icon.as_str());
     let mut stamps = String::new();
     for i in 0..required {
         let (class, label) = if i < on_card {
@@ -259,8 +259,8 @@ fn render(v: &CardView, state: &AppState, notice: Option<&str>) -> Result<String
         notice = notice
             .map(|n| format!("<p class=\"notice\" role=\"status\">{}</p>", esc(n)))
             .unwrap_or_default(),
-        stamp = esc(&d.stamp_color),
-        stamp_bg = esc(&d.stamp_background_color),
+        stamp = esc(d.stamp_color.as_str()),
+        stamp_bg = esc(d.stamp_background_color.as_str()),
         store = esc(&v.store_name),
         card = esc(&d.name),
         count = v.stamps_count,
@@ -270,8 +270,8 @@ fn render(v: &CardView, state: &AppState, notice: Option<&str>) -> Result<String
     );
     Ok(page(
         &format!("{} – {}", d.name, v.store_name),
-        &d.card_color,
-        &d.text_color,
+        d.card_color.as_str(),
+        d.text_color.as_str(),
         &body,
     ))
 }

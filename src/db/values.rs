@@ -5,7 +5,8 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::ToSql;
 
 use crate::domain::{
-    Birthday, CardCode, Email, HexColor, Phone, StampIcon, StripPreset, StripType,
+    Birthday, CardCode, ContactMode, Email, HexColor, PaperSize, Phone, StampIcon, StripPreset,
+    StripType,
 };
 
 macro_rules! as_text {
@@ -25,7 +26,9 @@ as_text!(
     CardCode,
     StampIcon,
     StripType,
-    StripPreset
+    StripPreset,
+    PaperSize,
+    ContactMode
 );
 
 impl ToSql for Birthday {
@@ -62,7 +65,7 @@ macro_rules! from_name {
     )+};
 }
 
-from_name!(StampIcon, StripType, StripPreset);
+from_name!(StampIcon, StripType, StripPreset, PaperSize, ContactMode);
 
 #[cfg(test)]
 mod tests {
@@ -88,5 +91,20 @@ mod tests {
         let bad: rusqlite::Result<StampIcon> =
             conn.query_row("SELECT 'spaceship'", [], |r| r.get(0));
         assert!(bad.is_err());
+        let colour = HexColor::parse("#a1b2c3").unwrap();
+        let (c, p, m): (HexColor, PaperSize, ContactMode) = conn
+            .query_row(
+                "SELECT ?1, ?2, ?3",
+                rusqlite::params![colour, PaperSize::Letter, ContactMode::EmailAndPhone],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(c.as_str(), "#A1B2C3");
+        assert_eq!(p, PaperSize::Letter);
+        assert_eq!(m, ContactMode::EmailAndPhone);
+        let stored: String = conn
+            .query_row("SELECT ?1", [PaperSize::Letter], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, "letter");
     }
 }
