@@ -1,4 +1,5 @@
-//! Card templates (`/accounts/:account_id/cards`): list, show, create, update, archive.
+//! Card templates (`/accounts/:account_id/cards`): list, show, create, update, archive;
+//! the attributes a request sets (`CardInput`), their rules and their schema.
 
 use std::collections::HashMap;
 
@@ -462,4 +463,51 @@ fn components(c: &mut Components) {
         false,
         wrapped("card", CardInput::schema(false), Map::new()),
     );
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    fn update(body: Value) -> Parsed<CardInput> {
+        let params = body.as_object().expect("a JSON object");
+        CardInput::parse_update(params).expect("the attributes are an object")
+    }
+
+    #[test]
+    fn an_update_is_judged_against_the_stored_design() {
+        let stored = CardDesign {
+            stamps_required: 5,
+            strip_type: StripType::Preset,
+            strip_preset: Some(StripPreset::Dots),
+            ..CardDesign::default()
+        };
+        // Each field alone is fine; with the stored design they do not fit.
+        let Parsed { value, mut errors } =
+            update(json!({"card": {"initial_stamps": 5, "strip_preset": null}}));
+        assert!(errors.is_empty());
+        let mut design = stored.clone();
+        value.merge_into(&mut design, &mut errors);
+        assert_eq!(
+            errors.0["initial_stamps"],
+            ["must be less than stamps_required (5)"]
+        );
+        assert_eq!(
+            errors.0["strip_preset"],
+            ["can't be blank when strip_type is preset"]
+        );
+
+        // A field refused while parsing is not judged again.
+        let Parsed { value, mut errors } =
+            update(json!({"card": {"initial_stamps": -1, "card_color": "#abcdef"}}));
+        let mut design = stored.clone();
+        value.merge_into(&mut design, &mut errors);
+        assert_eq!(
+            errors.0["initial_stamps"],
+            ["must be greater than or equal to 0"]
+        );
+        assert_eq!(design.card_color.as_str(), "#ABCDEF");
+        assert_eq!(design.initial_stamps, stored.initial_stamps);
+    }
 }

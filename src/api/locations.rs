@@ -1,6 +1,7 @@
 //! Locations (`/accounts/:account_id/locations`): a store's shops. stampd has no
 //! geocoder: clients send `latitude`/`longitude` when they want the shop to appear on
-//! the lock screen of customers' Apple passes.
+//! the lock screen of customers' Apple passes. The attributes a request sets
+//! (`LocationInput`), their rules and their schema live here too.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};

@@ -1,4 +1,5 @@
-//! Posters (`/accounts/:account_id/posters`): QR-code signup sheets for one card.
+//! Posters (`/accounts/:account_id/posters`): QR-code signup sheets for one card; the
+//! attributes a request sets (`PosterInput`), their rules and their schema.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};

@@ -1,4 +1,5 @@
-//! Rewards (`/accounts/:account_id/rewards`): list, show, create, update, delete.
+//! Rewards (`/accounts/:account_id/rewards`): list, show, create, update, delete; the
+//! attributes a request sets (`RewardInput`), their rules and their schema.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};

@@ -1,4 +1,5 @@
-//! Stores (`/accounts`): list, show, update.
+//! Stores (`/accounts`): list, show, update; the attributes a request sets
+//! (`StoreInput`), their rules and their schema.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
