@@ -271,6 +271,24 @@ impl<T> Field<T> {
             _ => None,
         }
     }
+
+    /// The value of a field that can be left out but not cleared: `null` (or blank) is
+    /// "can't be blank", and so is leaving it out when it is `required` (on create) and
+    /// it has no error yet.
+    pub fn not_blank(self, key: &str, required: bool, errors: &mut FieldErrors) -> Option<T> {
+        match self {
+            Field::Set(v) => Some(v),
+            Field::Null => {
+                errors.add(key, "can't be blank");
+                None
+            }
+            Field::Absent if required && !errors.has(key) => {
+                errors.add(key, "can't be blank");
+                None
+            }
+            Field::Absent => None,
+        }
+    }
 }
 
 /// The attributes object under a root key (`customer`, `card`, ...). Like Rails' JSON
@@ -544,5 +562,21 @@ mod tests {
         assert_eq!(boolean(obj, "z", &mut e), Field::Set(false));
         assert_eq!(boolean(obj, "b", &mut e), Field::Absent);
         assert!(e.has("b"));
+    }
+
+    #[test]
+    fn fields_that_cannot_be_cleared() {
+        let mut e = FieldErrors::new();
+        assert_eq!(Field::Set(3).not_blank("a", true, &mut e), Some(3));
+        assert_eq!(Field::<i64>::Absent.not_blank("b", false, &mut e), None);
+        assert!(e.is_empty());
+        assert_eq!(Field::<i64>::Null.not_blank("c", false, &mut e), None);
+        assert_eq!(Field::<i64>::Absent.not_blank("d", true, &mut e), None);
+        assert_eq!(e.0["c"], vec!["can't be blank"]);
+        assert_eq!(e.0["d"], vec!["can't be blank"]);
+        // A field already refused keeps that one message.
+        e.add("f", "is invalid");
+        Field::<i64>::Absent.not_blank("f", true, &mut e);
+        assert_eq!(e.0["f"], vec!["is invalid"]);
     }
 }

@@ -1,4 +1,5 @@
-//! Card templates (`/accounts/:account_id/cards`): list, show, create, update, archive.
+//! Card templates (`/accounts/:account_id/cards`): list, show, create, update, archive;
+//! the attributes a request sets (`CardInput`), their rules and their schema.
 
 use std::collections::HashMap;
 
@@ -12,7 +13,9 @@ use crate::db;
 use crate::db::cards::{CardDesign, Scope};
 use crate::domain::{limits, HexColor, StampIcon, StripPreset, StripType};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, boolean, bounded_text, integer, query_map, text, Body, Field};
+use crate::params::{
+    attributes, boolean, bounded_text, domain, integer, query_map, Body, Field, Parsed,
+};
 use crate::time_fmt;
 use actix_web::web::route;
 
@@ -139,14 +142,11 @@ pub async fn create(
         &state,
         bearer,
         body,
-        super::raw_body,
-        move |tx, access, params| {
-            let params = &params.expect("a raw body always parses");
+        CardInput::parse_create,
+        move |tx, access, input| {
             let store_id = access.store(&path)?;
-            let attrs = attributes(params, "card")?;
-            let mut design = CardDesign::default();
-            let archived = apply(&mut design, attrs, true)?;
-            let archived_at = archived.unwrap_or(false).then(time_fmt::now);
+            let CardCreate { design, archived } = input?;
+            let archived_at = archived.then(time_fmt::now);
             let id = db::cards::insert(tx, store_id, &design, archived_at.as_deref())?;
             Reply::created(&db::cards::find(tx, store_id, id)?)
         },
@@ -165,17 +165,20 @@ pub async fn update(
         &state,
         bearer,
         body,
-        super::raw_body,
-        move |tx, access, params| {
-            let params = &params.expect("a raw body always parses");
+        CardInput::parse_update,
+        move |tx, access, input| {
             let store_id = access.store(&account)?;
             let id = id_or_404(&id, "Card")?;
             let current =
                 db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?;
-            let attrs = attributes(params, "card")?;
+            let Parsed {
+                value: input,
+                mut errors,
+            } = input?;
             let mut design = current.design.clone();
-            let archived = apply(&mut design, attrs, false)?;
-            let archived_at = match archived {
+            input.merge_into(&mut design, &mut errors);
+            errors.into_result()?;
+            let archived_at = match input.archived {
                 None => current.archived_at.clone(),
                 Some(false) => None,
                 Some(true) => current
@@ -201,147 +204,218 @@ pub async fn update(
     .await
 }
 
-/// Applies the given attributes to a design and validates the result. Returns the
-/// `archived` flag when one was given.
-fn apply(
-    d: &mut CardDesign,
-    attrs: &Map<String, Value>,
-    creating: bool,
-) -> Result<Option<bool>, ApiError> {
-    let mut errors = FieldErrors::new();
+/// `POST /cards`: the new template's design, checked whole, and whether it starts archived.
+pub struct CardCreate {
+    pub design: CardDesign,
+    pub archived: bool,
+}
 
-    match bounded_text(attrs, "name", limits::CARD_NAME, &mut errors) {
-        Field::Set(n) => d.name = n,
-        Field::Null => errors.add("name", "can't be blank"),
-        Field::Absent if creating && !errors.has("name") => errors.add("name", "can't be blank"),
-        Field::Absent => {}
+/// The card attributes of a request, each field checked on its own. Fields that can't be
+/// cleared are `Option`s (`null` is refused while parsing); how the fields go together
+/// (a preset strip needs a preset, the welcome stamps stay below the stamps required) is
+/// checked once they are applied to a design.
+pub struct CardInput {
+    pub name: Option<String>,
+    pub card_color: Option<HexColor>,
+    pub text_color: Option<HexColor>,
+    pub stamp_color: Option<HexColor>,
+    pub stamp_background_color: Option<HexColor>,
+    pub strip_color: Field<HexColor>,
+    pub stamp_icon: Option<StampIcon>,
+    pub strip_type: Option<StripType>,
+    pub strip_preset: Field<StripPreset>,
+    pub header_text: Field<String>,
+    pub stamps_required: Option<i64>,
+    /// `null` means none (0).
+    pub initial_stamps: Field<i64>,
+    pub show_member_field: Option<bool>,
+    pub show_stamps_to_reward_field: Option<bool>,
+    /// A stored timestamp.
+    pub expires_at: Field<String>,
+    /// `true` archives, `false` restores.
+    pub archived: Option<bool>,
+}
+
+impl CardInput {
+    /// A new template: the attributes applied to the defaults, every error at once.
+    pub fn parse_create(params: &Map<String, Value>) -> Result<CardCreate, ApiError> {
+        let mut errors = FieldErrors::new();
+        let input = CardInput::parse(attributes(params, "card")?, true, &mut errors);
+        let mut design = CardDesign::default();
+        input.merge_into(&mut design, &mut errors);
+        errors.into_result()?;
+        Ok(CardCreate {
+            design,
+            archived: input.archived.unwrap_or(false),
+        })
     }
 
-    let colour = |key: &str, errors: &mut FieldErrors| -> Field<String> {
-        match text(attrs, key, errors) {
-            Field::Set(s) => match HexColor::parse(&s) {
-                Ok(c) => Field::Set(c.as_str().to_string()),
-                Err(m) => {
-                    errors.add(key, m);
-                    Field::Absent
-                }
-            },
-            f => f,
-        }
-    };
-    for (key, slot) in [
-        ("card_color", &mut d.card_color),
-        ("text_color", &mut d.text_color),
-        ("stamp_color", &mut d.stamp_color),
-        ("stamp_background_color", &mut d.stamp_background_color),
-    ] {
-        match colour(key, &mut errors) {
-            Field::Set(c) => *slot = c,
-            Field::Null => errors.add(key, "can't be blank"),
-            Field::Absent => {}
-        }
+    /// The attributes of a `PATCH`, to be applied to the stored template.
+    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<CardInput>, ApiError> {
+        let mut errors = FieldErrors::new();
+        let value = CardInput::parse(attributes(params, "card")?, false, &mut errors);
+        Ok(Parsed { value, errors })
     }
-    d.strip_color = colour("strip_color", &mut errors).merge_into(d.strip_color.take());
 
-    match text(attrs, "stamp_icon", &mut errors) {
-        Field::Set(s) => match StampIcon::parse(&s) {
-            Ok(i) => d.stamp_icon = i.as_str().into(),
-            Err(m) => errors.add("stamp_icon", m),
-        },
-        Field::Null => errors.add("stamp_icon", "can't be blank"),
-        Field::Absent => {}
-    }
-    match text(attrs, "strip_type", &mut errors) {
-        Field::Set(s) => match StripType::parse(&s) {
-            Ok(t) => d.strip_type = t.as_str().into(),
-            Err(m) => errors.add("strip_type", m),
-        },
-        Field::Null => errors.add("strip_type", "can't be blank"),
-        Field::Absent => {}
-    }
-    match text(attrs, "strip_preset", &mut errors) {
-        Field::Set(s) => match StripPreset::parse(&s) {
-            Ok(p) => d.strip_preset = Some(p.as_str().into()),
-            Err(m) => errors.add("strip_preset", m),
-        },
-        Field::Null => d.strip_preset = None,
-        Field::Absent => {}
-    }
-    if d.strip_type == "preset" && d.strip_preset.is_none() && !errors.has("strip_preset") {
-        errors.add("strip_preset", "can't be blank when strip_type is preset");
-    }
-    d.header_text = bounded_text(attrs, "header_text", limits::HEADER_TEXT, &mut errors)
-        .merge_into(d.header_text.take());
-
-    match integer(attrs, "stamps_required", &mut errors) {
-        Field::Set(n) if limits::STAMPS_REQUIRED.contains(&n) => d.stamps_required = n,
-        Field::Set(n) if n < *limits::STAMPS_REQUIRED.start() => errors.add(
-            "stamps_required",
-            format!(
-                "must be greater than or equal to {}",
-                limits::STAMPS_REQUIRED.start()
-            ),
-        ),
-        Field::Set(_) => errors.add(
-            "stamps_required",
-            format!(
-                "must be less than or equal to {}",
-                limits::STAMPS_REQUIRED.end()
-            ),
-        ),
-        Field::Null => errors.add("stamps_required", "can't be blank"),
-        Field::Absent => {}
-    }
-    match integer(attrs, "initial_stamps", &mut errors) {
-        Field::Set(n) if n < 0 => {
-            errors.add("initial_stamps", "must be greater than or equal to 0")
-        }
-        Field::Set(n) => d.initial_stamps = n,
-        Field::Null => d.initial_stamps = 0,
-        Field::Absent => {}
-    }
-    if !errors.has("stamps_required")
-        && !errors.has("initial_stamps")
-        && d.initial_stamps >= d.stamps_required
-    {
-        errors.add(
-            "initial_stamps",
-            format!("must be less than stamps_required ({})", d.stamps_required),
+    fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> CardInput {
+        let name = bounded_text(attrs, "name", limits::CARD_NAME, errors)
+            .not_blank("name", creating, errors);
+        let mut colour =
+            |key: &str| domain(attrs, key, errors, HexColor::parse).not_blank(key, false, errors);
+        let card_color = colour("card_color");
+        let text_color = colour("text_color");
+        let stamp_color = colour("stamp_color");
+        let stamp_background_color = colour("stamp_background_color");
+        let strip_color = domain(attrs, "strip_color", errors, HexColor::parse);
+        let stamp_icon = domain(attrs, "stamp_icon", errors, StampIcon::parse).not_blank(
+            "stamp_icon",
+            false,
+            errors,
         );
-    }
-
-    for (key, slot) in [
-        ("show_member_field", &mut d.show_member_field),
-        (
-            "show_stamps_to_reward_field",
-            &mut d.show_stamps_to_reward_field,
-        ),
-    ] {
-        match boolean(attrs, key, &mut errors) {
-            Field::Set(b) => *slot = b,
-            Field::Null => errors.add(key, "can't be blank"),
-            Field::Absent => {}
+        let strip_type = domain(attrs, "strip_type", errors, StripType::parse).not_blank(
+            "strip_type",
+            false,
+            errors,
+        );
+        let strip_preset = domain(attrs, "strip_preset", errors, StripPreset::parse);
+        let header_text = bounded_text(attrs, "header_text", limits::HEADER_TEXT, errors);
+        let stamps_required = match integer(attrs, "stamps_required", errors) {
+            Field::Set(n) if n < *limits::STAMPS_REQUIRED.start() => {
+                let min = limits::STAMPS_REQUIRED.start();
+                errors.add(
+                    "stamps_required",
+                    format!("must be greater than or equal to {min}"),
+                );
+                None
+            }
+            Field::Set(n) if n > *limits::STAMPS_REQUIRED.end() => {
+                let max = limits::STAMPS_REQUIRED.end();
+                errors.add(
+                    "stamps_required",
+                    format!("must be less than or equal to {max}"),
+                );
+                None
+            }
+            f => f.not_blank("stamps_required", false, errors),
+        };
+        let initial_stamps = match integer(attrs, "initial_stamps", errors) {
+            Field::Set(n) if n < 0 => {
+                errors.add("initial_stamps", "must be greater than or equal to 0");
+                Field::Absent
+            }
+            f => f,
+        };
+        let mut flag = |key: &str| boolean(attrs, key, errors).not_blank(key, false, errors);
+        let show_member_field = flag("show_member_field");
+        let show_stamps_to_reward_field = flag("show_stamps_to_reward_field");
+        let expires_at = domain(attrs, "expires_at", errors, |s| {
+            time_fmt::parse_timestamp(s)
+                .map(time_fmt::format_timestamp)
+                .ok_or_else(|| "is invalid (use an ISO 8601 time or YYYY-MM-DD)".to_string())
+        });
+        let archived = boolean(attrs, "archived", errors).set();
+        CardInput {
+            name,
+            card_color,
+            text_color,
+            stamp_color,
+            stamp_background_color,
+            strip_color,
+            stamp_icon,
+            strip_type,
+            strip_preset,
+            header_text,
+            stamps_required,
+            initial_stamps,
+            show_member_field,
+            show_stamps_to_reward_field,
+            expires_at,
+            archived,
         }
     }
 
-    match text(attrs, "expires_at", &mut errors) {
-        Field::Set(s) => match time_fmt::parse_timestamp(&s) {
-            Some(t) => d.expires_at = Some(time_fmt::format_timestamp(t)),
-            None => errors.add(
-                "expires_at",
-                "is invalid (use an ISO 8601 time or YYYY-MM-DD)",
-            ),
-        },
-        Field::Null => d.expires_at = None,
-        Field::Absent => {}
+    /// Applies the input to a design (the defaults, or the stored one) and checks how the
+    /// fields go together; `errors` holds the input's own, so a field refused already is
+    /// not judged again.
+    pub fn merge_into(&self, d: &mut CardDesign, errors: &mut FieldErrors) {
+        fn keep<T: Clone>(given: &Option<T>, slot: &mut T) {
+            if let Some(v) = given {
+                *slot = v.clone();
+            }
+        }
+        keep(&self.name, &mut d.name);
+        keep(&self.card_color, &mut d.card_color);
+        keep(&self.text_color, &mut d.text_color);
+        keep(&self.stamp_color, &mut d.stamp_color);
+        keep(&self.stamp_background_color, &mut d.stamp_background_color);
+        d.strip_color = self.strip_color.clone().merge_into(d.strip_color.take());
+        keep(&self.stamp_icon, &mut d.stamp_icon);
+        keep(&self.strip_type, &mut d.strip_type);
+        d.strip_preset = self.strip_preset.clone().merge_into(d.strip_preset.take());
+        d.header_text = self.header_text.clone().merge_into(d.header_text.take());
+        keep(&self.stamps_required, &mut d.stamps_required);
+        match self.initial_stamps {
+            Field::Set(n) => d.initial_stamps = n,
+            Field::Null => d.initial_stamps = 0,
+            Field::Absent => {}
+        }
+        keep(&self.show_member_field, &mut d.show_member_field);
+        keep(
+            &self.show_stamps_to_reward_field,
+            &mut d.show_stamps_to_reward_field,
+        );
+        d.expires_at = self.expires_at.clone().merge_into(d.expires_at.take());
+
+        if d.strip_type == StripType::Preset
+            && d.strip_preset.is_none()
+            && !errors.has("strip_preset")
+        {
+            errors.add("strip_preset", "can't be blank when strip_type is preset");
+        }
+        if !errors.has("stamps_required")
+            && !errors.has("initial_stamps")
+            && d.initial_stamps >= d.stamps_required
+        {
+            errors.add(
+                "initial_stamps",
+                format!("must be less than stamps_required ({})", d.stamps_required),
+            );
+        }
     }
 
-    let archived = match boolean(attrs, "archived", &mut errors) {
-        Field::Set(b) => Some(b),
-        _ => None,
-    };
-    errors.into_result()?;
-    Ok(archived)
+    /// The OpenAPI schema of the attributes, from the same lists, limits and defaults
+    /// `parse` and `CardDesign::default` use.
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        let d = CardDesign::default();
+        input(
+            json!({
+                "name": text(limits::CARD_NAME),
+                "card_color": input_colour(),
+                "text_color": input_colour(),
+                "stamp_icon": {"type": "string", "enum": StampIcon::ALL, "default": d.stamp_icon},
+                "stamp_color": input_colour(),
+                "stamp_background_color": input_colour(),
+                "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end(),
+                    "default": d.stamps_required},
+                "initial_stamps": nullable(json!({"type": "integer", "minimum": 0,
+                    "maximum": limits::STAMPS_REQUIRED.end() - 1, "default": d.initial_stamps,
+                    "description": "Welcome bonus, 0 to stamps_required - 1."})),
+                "strip_type": {"type": "string", "enum": StripType::ALL, "default": d.strip_type},
+                "strip_color": nullable(input_colour()),
+                "strip_preset": nullable(json!({"type": "string", "enum": StripPreset::ALL,
+                    "description": "Required when strip_type is preset."})),
+                "header_text": nullable(text(limits::HEADER_TEXT)),
+                "show_member_field": boolean(),
+                "show_stamps_to_reward_field": boolean(),
+                "expires_at": nullable(json!({"type": "string", "format": "date-time",
+                    "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC; years 1900 to 9999."})),
+                "archived": {"type": "boolean", "description": "true archives, false restores."},
+            }),
+            if creating { &["name"] } else { &[] },
+        )
+    }
 }
 
 fn components(c: &mut Components) {
@@ -364,10 +438,8 @@ fn components(c: &mut Components) {
             "stamp_icon": enum_of(StampIcon::ALL),
             "stamp_color": stored_colour(),
             "stamp_background_color": stored_colour(),
-            "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(),
-                "maximum": limits::STAMPS_REQUIRED.end()},
-            "initial_stamps": {"type": "integer", "minimum": 0,
-                "maximum": limits::STAMPS_REQUIRED.end() - 1},
+            "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end()},
+            "initial_stamps": {"type": "integer", "minimum": 0, "maximum": limits::STAMPS_REQUIRED.end() - 1},
             "strip_type": enum_of(StripType::ALL),
             "strip_color": nullable(stored_colour()),
             "strip_preset": nullable(enum_of(StripPreset::ALL)),
@@ -386,43 +458,58 @@ fn components(c: &mut Components) {
     c.request_body(
         "CardCreate",
         true,
-        wrapped("card", attributes_schema(true), Map::new()),
+        wrapped("card", CardInput::schema(true), Map::new()),
     );
     c.request_body(
         "CardUpdate",
         false,
-        wrapped("card", attributes_schema(false), Map::new()),
+        wrapped("card", CardInput::schema(false), Map::new()),
     );
 }
 
-fn attributes_schema(creating: bool) -> Value {
-    use super::openapi::schema::*;
-    use crate::domain::{StampIcon, StripPreset, StripType};
+#[cfg(test)]
+mod tests {
+    use super::*;
     use serde_json::json;
-    input(
-        json!({
-            "name": text(limits::CARD_NAME),
-            "card_color": input_colour(),
-            "text_color": input_colour(),
-            "stamp_icon": {"type": "string", "enum": StampIcon::ALL, "default": StampIcon::DEFAULT},
-            "stamp_color": input_colour(),
-            "stamp_background_color": input_colour(),
-            "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(),
-                "maximum": limits::STAMPS_REQUIRED.end(), "default": 10},
-            "initial_stamps": nullable(json!({"type": "integer", "minimum": 0,
-                "maximum": limits::STAMPS_REQUIRED.end() - 1, "default": 0,
-                "description": "Welcome bonus, 0 to stamps_required - 1."})),
-            "strip_type": {"type": "string", "enum": StripType::ALL, "default": "color"},
-            "strip_color": nullable(input_colour()),
-            "strip_preset": nullable(json!({"type": "string", "enum": StripPreset::ALL,
-                "description": "Required when strip_type is preset."})),
-            "header_text": nullable(text(limits::HEADER_TEXT)),
-            "show_member_field": boolean(),
-            "show_stamps_to_reward_field": boolean(),
-            "expires_at": nullable(json!({"type": "string", "format": "date-time",
-                "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC; years 1900 to 9999."})),
-            "archived": {"type": "boolean", "description": "true archives, false restores."},
-        }),
-        if creating { &["name"] } else { &[] },
-    )
+
+    fn update(body: Value) -> Parsed<CardInput> {
+        let params = body.as_object().expect("a JSON object");
+        CardInput::parse_update(params).expect("the attributes are an object")
+    }
+
+    #[test]
+    fn an_update_is_judged_against_the_stored_design() {
+        let stored = CardDesign {
+            stamps_required: 5,
+            strip_type: StripType::Preset,
+            strip_preset: Some(StripPreset::Dots),
+            ..CardDesign::default()
+        };
+        // Each field alone is fine; with the stored design they do not fit.
+        let Parsed { value, mut errors } =
+            update(json!({"card": {"initial_stamps": 5, "strip_preset": null}}));
+        assert!(errors.is_empty());
+        let mut design = stored.clone();
+        value.merge_into(&mut design, &mut errors);
+        assert_eq!(
+            errors.0["initial_stamps"],
+            ["must be less than stamps_required (5)"]
+        );
+        assert_eq!(
+            errors.0["strip_preset"],
+            ["can't be blank when strip_type is preset"]
+        );
+
+        // A field refused while parsing is not judged again.
+        let Parsed { value, mut errors } =
+            update(json!({"card": {"initial_stamps": -1, "card_color": "#abcdef"}}));
+        let mut design = stored.clone();
+        value.merge_into(&mut design, &mut errors);
+        assert_eq!(
+            errors.0["initial_stamps"],
+            ["must be greater than or equal to 0"]
+        );
+        assert_eq!(design.card_color.as_str(), "#ABCDEF");
+        assert_eq!(design.initial_stamps, stored.initial_stamps);
+    }
 }

@@ -1,6 +1,7 @@
 //! Locations (`/accounts/:account_id/locations`): a store's shops. stampd has no
 //! geocoder: clients send `latitude`/`longitude` when they want the shop to appear on
-//! the lock screen of customers' Apple passes.
+//! the lock screen of customers' Apple passes. The attributes a request sets
+//! (`LocationInput`), their rules and their schema live here too.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -11,7 +12,7 @@ use super::{id_or_404, json, AppState, Bearer, Reply};
 use crate::db;
 use crate::db::locations::LocationFields;
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, bounded_text, number, Body, Field};
+use crate::params::{attributes, bounded_text, number, Body, Field, Parsed};
 use actix_web::web::route;
 
 pub const RESOURCE: Resource = Resource {
@@ -136,13 +137,10 @@ pub async fn create(
         &state,
         bearer,
         body,
-        super::raw_body,
-        move |tx, access, params| {
-            let params = &params.expect("a raw body always parses");
+        LocationInput::parse_create,
+        move |tx, access, input| {
             let store_id = access.store(&path)?;
-            let attrs = attributes(params, "location")?;
-            let mut fields = LocationFields::default();
-            apply(&mut fields, attrs, true)?;
+            let fields = input?;
             let id = db::locations::insert(tx, store_id, &fields)?;
             Reply::created(&db::locations::find(tx, store_id, id)?)
         },
@@ -161,21 +159,24 @@ pub async fn update(
         &state,
         bearer,
         body,
-        super::raw_body,
-        move |tx, access, params| {
-            let params = &params.expect("a raw body always parses");
+        LocationInput::parse_update,
+        move |tx, access, input| {
             let store_id = access.store(&account)?;
             let id = id_or_404(&id, "Location")?;
             let current = db::locations::find(tx, store_id, id)?
                 .ok_or_else(|| ApiError::not_found("Location"))?;
-            let attrs = attributes(params, "location")?;
+            let Parsed {
+                value: input,
+                mut errors,
+            } = input?;
             let mut fields = LocationFields {
                 name: current.name,
                 address: current.address,
                 latitude: current.latitude,
                 longitude: current.longitude,
             };
-            apply(&mut fields, attrs, false)?;
+            input.merge_into(&mut fields, &mut errors);
+            errors.into_result()?;
             db::locations::update(tx, id, &fields)?;
             Reply::ok(&db::locations::find(tx, store_id, id)?)
         },
@@ -207,47 +208,105 @@ pub async fn delete(
     .await
 }
 
-fn apply(
-    f: &mut LocationFields,
-    attrs: &Map<String, Value>,
-    creating: bool,
-) -> Result<(), ApiError> {
-    let mut errors = FieldErrors::new();
-    for (key, max, slot) in [
-        ("name", NAME_MAX, &mut f.name),
-        ("address", ADDRESS_MAX, &mut f.address),
-    ] {
-        match bounded_text(attrs, key, max, &mut errors) {
-            Field::Set(v) => *slot = v,
-            Field::Null => errors.add(key, "can't be blank"),
-            Field::Absent if creating && !errors.has(key) => errors.add(key, "can't be blank"),
-            Field::Absent => {}
-        }
+/// The location attributes of a request, each field checked on its own; a position
+/// needs both coordinates, checked once they are applied.
+pub struct LocationInput {
+    pub name: Option<String>,
+    pub address: Option<String>,
+    pub latitude: Field<f64>,
+    pub longitude: Field<f64>,
+}
+
+/// How far from zero each coordinate goes, in whole degrees.
+const LATITUDE_LIMIT: i32 = 90;
+const LONGITUDE_LIMIT: i32 = 180;
+
+impl LocationInput {
+    /// A new location: the attributes checked whole.
+    pub fn parse_create(params: &Map<String, Value>) -> Result<LocationFields, ApiError> {
+        let mut errors = FieldErrors::new();
+        let input = LocationInput::parse(attributes(params, "location")?, true, &mut errors);
+        let mut fields = LocationFields::default();
+        input.merge_into(&mut fields, &mut errors);
+        errors.into_result()?;
+        Ok(fields)
     }
-    for (key, limit, slot) in [
-        ("latitude", 90.0, &mut f.latitude),
-        ("longitude", 180.0, &mut f.longitude),
-    ] {
-        match number(attrs, key, &mut errors) {
-            Field::Set(v) if v < -limit => {
-                errors.add(key, format!("must be greater than or equal to -{limit}"))
+
+    /// The attributes of a `PATCH`, to be applied to the stored location.
+    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<LocationInput>, ApiError> {
+        let mut errors = FieldErrors::new();
+        let value = LocationInput::parse(attributes(params, "location")?, false, &mut errors);
+        Ok(Parsed { value, errors })
+    }
+
+    fn parse(
+        attrs: &Map<String, Value>,
+        creating: bool,
+        errors: &mut FieldErrors,
+    ) -> LocationInput {
+        let name =
+            bounded_text(attrs, "name", NAME_MAX, errors).not_blank("name", creating, errors);
+        let address = bounded_text(attrs, "address", ADDRESS_MAX, errors)
+            .not_blank("address", creating, errors);
+        let mut degrees = |key: &str, limit: i32| match number(attrs, key, errors) {
+            Field::Set(v) if v < -f64::from(limit) => {
+                errors.add(key, format!("must be greater than or equal to -{limit}"));
+                Field::Absent
             }
-            Field::Set(v) if v > limit => {
-                errors.add(key, format!("must be less than or equal to {limit}"))
+            Field::Set(v) if v > f64::from(limit) => {
+                errors.add(key, format!("must be less than or equal to {limit}"));
+                Field::Absent
             }
-            Field::Set(v) => *slot = Some(v),
-            Field::Null => *slot = None,
-            Field::Absent => {}
+            f => f,
+        };
+        let latitude = degrees("latitude", LATITUDE_LIMIT);
+        let longitude = degrees("longitude", LONGITUDE_LIMIT);
+        LocationInput {
+            name,
+            address,
+            latitude,
+            longitude,
         }
     }
-    if !errors.has("latitude") && !errors.has("longitude") {
-        match (f.latitude, f.longitude) {
-            (Some(_), None) => errors.add("longitude", "can't be blank when latitude is set"),
-            (None, Some(_)) => errors.add("latitude", "can't be blank when longitude is set"),
-            _ => {}
+
+    /// Applies the input to a location's fields (new or stored); `errors` holds the
+    /// input's own, so a coordinate refused already is not judged again.
+    pub fn merge_into(&self, f: &mut LocationFields, errors: &mut FieldErrors) {
+        if let Some(name) = &self.name {
+            f.name = name.clone();
+        }
+        if let Some(address) = &self.address {
+            f.address = address.clone();
+        }
+        f.latitude = self.latitude.clone().merge_into(f.latitude);
+        f.longitude = self.longitude.clone().merge_into(f.longitude);
+        if !errors.has("latitude") && !errors.has("longitude") {
+            match (f.latitude, f.longitude) {
+                (Some(_), None) => errors.add("longitude", "can't be blank when latitude is set"),
+                (None, Some(_)) => errors.add("latitude", "can't be blank when longitude is set"),
+                _ => {}
+            }
         }
     }
-    errors.into_result()
+
+    /// The OpenAPI schema of the attributes, from the same limits `parse` checks.
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        input(
+            json!({
+                "name": text(NAME_MAX),
+                "address": text(ADDRESS_MAX),
+                "latitude": nullable(json!({"type": "number",
+                    "minimum": -LATITUDE_LIMIT, "maximum": LATITUDE_LIMIT,
+                    "description": "Degrees; given together with longitude."})),
+                "longitude": nullable(json!({"type": "number",
+                    "minimum": -LONGITUDE_LIMIT, "maximum": LONGITUDE_LIMIT,
+                    "description": "Degrees; given together with latitude."})),
+            }),
+            if creating { &["name", "address"] } else { &[] },
+        )
+    }
 }
 
 fn components(c: &mut Components) {
@@ -260,8 +319,10 @@ fn components(c: &mut Components) {
             "account_id": id(),
             "name": string(),
             "address": string(),
-            "latitude": nullable(json!({"type": "number", "minimum": -90, "maximum": 90})),
-            "longitude": nullable(json!({"type": "number", "minimum": -180, "maximum": 180})),
+            "latitude": nullable(json!({"type": "number",
+                "minimum": -LATITUDE_LIMIT, "maximum": LATITUDE_LIMIT})),
+            "longitude": nullable(json!({"type": "number",
+                "minimum": -LONGITUDE_LIMIT, "maximum": LONGITUDE_LIMIT})),
             "created_at": timestamp(),
             "updated_at": timestamp(),
         })),
@@ -270,27 +331,11 @@ fn components(c: &mut Components) {
     c.request_body(
         "LocationCreate",
         true,
-        wrapped("location", attributes_schema(true), Map::new()),
+        wrapped("location", LocationInput::schema(true), Map::new()),
     );
     c.request_body(
         "LocationUpdate",
         false,
-        wrapped("location", attributes_schema(false), Map::new()),
+        wrapped("location", LocationInput::schema(false), Map::new()),
     );
-}
-
-fn attributes_schema(creating: bool) -> Value {
-    use super::openapi::schema::*;
-    use serde_json::json;
-    input(
-        json!({
-            "name": text(NAME_MAX),
-            "address": text(ADDRESS_MAX),
-            "latitude": nullable(json!({"type": "number", "minimum": -90, "maximum": 90,
-                "description": "Degrees; given together with longitude."})),
-            "longitude": nullable(json!({"type": "number", "minimum": -180, "maximum": 180,
-                "description": "Degrees; given together with latitude."})),
-        }),
-        if creating { &["name", "address"] } else { &[] },
-    )
 }

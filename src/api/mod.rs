@@ -321,11 +321,6 @@ where
     })
 }
 
-/// The body as it came (handlers not yet moved to typed inputs).
-pub fn raw_body(params: &Map<String, Value>) -> Result<Map<String, Value>, ApiError> {
-    Ok(params.clone())
-}
-
 /// The `parse` of a write that reads nothing from its body.
 pub fn no_input(_: &Map<String, Value>) -> Result<(), ApiError> {
     Ok(())

@@ -1,4 +1,5 @@
-//! Posters (`/accounts/:account_id/posters`): QR-code signup sheets for one card.
+//! Posters (`/accounts/:account_id/posters`): QR-code signup sheets for one card; the
+//! attributes a request sets (`PosterInput`), their rules and their schema.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
@@ -8,9 +9,9 @@ use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{id_or_404, json, AppState, Bearer, Reply};
 use crate::db;
 use crate::db::posters::PosterFields;
-use crate::domain::HexColor;
+use crate::domain::{ContactMode, HexColor, PaperSize};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, boolean, bounded_text, integer, text, Body, Field};
+use crate::params::{attributes, boolean, bounded_text, domain, integer, Body, Field, Parsed};
 use crate::time_fmt;
 use actix_web::web::route;
 
@@ -95,8 +96,6 @@ const ENDPOINTS: &[Endpoint] = &[
     },
 ];
 
-pub const PAPER_SIZES: &[&str] = &["a4", "a5", "a6", "letter"];
-pub const CONTACT_MODES: &[&str] = &["email_or_phone", "email", "phone", "email_and_phone"];
 pub const TITLE_MAX: usize = 100;
 
 pub async fn list(
@@ -145,31 +144,20 @@ pub async fn create(
         &state,
         bearer,
         body,
-        super::raw_body,
-        move |tx, access, params| {
-            let params = &params.expect("a raw body always parses");
+        PosterCreate::parse,
+        move |tx, access, input| {
             let store_id = access.store(&path)?;
-            let attrs = attributes(params, "poster")?;
-            let mut errors = FieldErrors::new();
-            let card_id = match integer(attrs, "card_id", &mut errors) {
-                Field::Absent if !attrs.contains_key("card_id") => {
-                    integer(params, "card_id", &mut errors).set()
+            let Parsed {
+                value: PosterCreate { card_id, fields },
+                mut errors,
+            } = input?;
+            if let Some(id) = card_id {
+                let card = db::cards::find(tx, store_id, id)?
+                    .ok_or_else(|| ApiError::not_found("Card"))?;
+                if card.is_closed(&time_fmt::now()) {
+                    errors.add("card_id", "is archived or expired");
                 }
-                f => f.set(),
-            };
-            match card_id {
-                Some(id) => {
-                    let card = db::cards::find(tx, store_id, id)?
-                        .ok_or_else(|| ApiError::not_found("Card"))?;
-                    if card.is_closed(&time_fmt::now()) {
-                        errors.add("card_id", "is archived or expired");
-                    }
-                }
-                None if !errors.has("card_id") => errors.add("card_id", "can't be blank"),
-                None => {}
             }
-            let mut fields = PosterFields::default();
-            apply(&mut fields, attrs, true, &mut errors);
             errors.into_result()?;
             let card_id = card_id.ok_or_else(|| ApiError::internal("card checked above"))?;
             let id = db::posters::insert(tx, store_id, card_id, &fields)?;
@@ -193,23 +181,24 @@ pub async fn update(
         &state,
         bearer,
         body,
-        super::raw_body,
-        move |tx, access, params| {
-            let params = &params.expect("a raw body always parses");
+        PosterInput::parse_update,
+        move |tx, access, input| {
             let store_id = access.store(&account)?;
             let id = id_or_404(&id, "Poster")?;
             let current = db::posters::find(tx, store_id, id)?
                 .ok_or_else(|| ApiError::not_found("Poster"))?;
-            let attrs = attributes(params, "poster")?;
-            let mut errors = FieldErrors::new();
-            match integer(attrs, "card_id", &mut errors) {
+            let Parsed {
+                value: input,
+                mut errors,
+            } = input?;
+            match input.card_id {
                 Field::Set(c) if c != current.card_id => errors.add("card_id", "can't be changed"),
                 Field::Null => errors.add("card_id", "can't be changed"),
                 _ => {}
             }
-            let mut fields = current.fields.clone();
-            apply(&mut fields, attrs, false, &mut errors);
             errors.into_result()?;
+            let mut fields = current.fields.clone();
+            input.merge_into(&mut fields);
             db::posters::update(tx, id, &fields)?;
             let poster = db::posters::find(tx, store_id, id)?
                 .ok_or_else(|| ApiError::not_found("Poster"))?;
@@ -242,73 +231,144 @@ pub async fn delete(
     .await
 }
 
-fn one_of(
-    attrs: &Map<String, Value>,
-    key: &str,
-    list: &[&str],
-    slot: &mut String,
-    errors: &mut FieldErrors,
-) {
-    match text(attrs, key, errors) {
-        Field::Set(v) => {
-            let v = v.to_ascii_lowercase();
-            if list.contains(&v.as_str()) {
-                *slot = v;
-            } else {
-                errors.add(
-                    key,
-                    format!("is not included in the list ({})", list.join(", ")),
-                );
+/// `POST /posters`: the card the poster signs customers up for (in the attributes or at
+/// the top level) and the new poster's attributes.
+pub struct PosterCreate {
+    pub card_id: Option<i64>,
+    pub fields: PosterFields,
+}
+
+impl PosterCreate {
+    pub fn parse(params: &Map<String, Value>) -> Result<Parsed<PosterCreate>, ApiError> {
+        let mut errors = FieldErrors::new();
+        let attrs = attributes(params, "poster")?;
+        let input = PosterInput::parse(attrs, true, &mut errors);
+        let card_id = match &input.card_id {
+            Field::Absent if !attrs.contains_key("card_id") => {
+                integer(params, "card_id", &mut errors).set()
             }
+            f => f.clone().set(),
+        };
+        if card_id.is_none() && !errors.has("card_id") {
+            errors.add("card_id", "can't be blank");
         }
-        Field::Null => errors.add(key, "can't be blank"),
-        Field::Absent => {}
+        let mut fields = PosterFields::default();
+        input.merge_into(&mut fields);
+        Ok(Parsed {
+            value: PosterCreate { card_id, fields },
+            errors,
+        })
     }
 }
 
-fn apply(
-    f: &mut PosterFields,
-    attrs: &Map<String, Value>,
-    creating: bool,
-    errors: &mut FieldErrors,
-) {
-    match bounded_text(attrs, "title", TITLE_MAX, errors) {
-        Field::Set(t) => f.title = t,
-        Field::Null => errors.add("title", "can't be blank"),
-        Field::Absent if creating && !errors.has("title") => errors.add("title", "can't be blank"),
-        Field::Absent => {}
+/// The poster attributes of a request, each field checked (none depends on another).
+pub struct PosterInput {
+    /// Given only to name the card on create; on update it can't change.
+    pub card_id: Field<i64>,
+    pub title: Option<String>,
+    pub paper_size: Option<PaperSize>,
+    pub contact_collection_mode: Option<ContactMode>,
+    pub primary_color: Option<HexColor>,
+    pub secondary_color: Option<HexColor>,
+    pub text_color: Option<HexColor>,
+    pub active: Option<bool>,
+    pub birthday_required: Option<bool>,
+}
+
+impl PosterInput {
+    /// The attributes of a `PATCH`, to be applied to the stored poster.
+    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<PosterInput>, ApiError> {
+        let mut errors = FieldErrors::new();
+        let value = PosterInput::parse(attributes(params, "poster")?, false, &mut errors);
+        Ok(Parsed { value, errors })
     }
-    one_of(attrs, "paper_size", PAPER_SIZES, &mut f.paper_size, errors);
-    one_of(
-        attrs,
-        "contact_collection_mode",
-        CONTACT_MODES,
-        &mut f.contact_collection_mode,
-        errors,
-    );
-    for (key, slot) in [
-        ("primary_color", &mut f.primary_color),
-        ("secondary_color", &mut f.secondary_color),
-        ("text_color", &mut f.text_color),
-    ] {
-        match text(attrs, key, errors) {
-            Field::Set(v) => match HexColor::parse(&v) {
-                Ok(c) => *slot = c.as_str().to_string(),
-                Err(m) => errors.add(key, m),
-            },
-            Field::Null => errors.add(key, "can't be blank"),
-            Field::Absent => {}
+
+    fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> PosterInput {
+        let card_id = integer(attrs, "card_id", errors);
+        let title =
+            bounded_text(attrs, "title", TITLE_MAX, errors).not_blank("title", creating, errors);
+        let paper_size = domain(attrs, "paper_size", errors, PaperSize::parse).not_blank(
+            "paper_size",
+            false,
+            errors,
+        );
+        let contact_collection_mode =
+            domain(attrs, "contact_collection_mode", errors, ContactMode::parse).not_blank(
+                "contact_collection_mode",
+                false,
+                errors,
+            );
+        let mut colour =
+            |key: &str| domain(attrs, key, errors, HexColor::parse).not_blank(key, false, errors);
+        let primary_color = colour("primary_color");
+        let secondary_color = colour("secondary_color");
+        let text_color = colour("text_color");
+        let mut flag = |key: &str| boolean(attrs, key, errors).not_blank(key, false, errors);
+        let active = flag("active");
+        let birthday_required = flag("birthday_required");
+        PosterInput {
+            card_id,
+            title,
+            paper_size,
+            contact_collection_mode,
+            primary_color,
+            secondary_color,
+            text_color,
+            active,
+            birthday_required,
         }
     }
-    for (key, slot) in [
-        ("active", &mut f.active),
-        ("birthday_required", &mut f.birthday_required),
-    ] {
-        match boolean(attrs, key, errors) {
-            Field::Set(b) => *slot = b,
-            Field::Null => errors.add(key, "can't be blank"),
-            Field::Absent => {}
+
+    /// Applies the given attributes to a poster's fields (new or stored).
+    pub fn merge_into(&self, f: &mut PosterFields) {
+        if let Some(title) = &self.title {
+            f.title = title.clone();
         }
+        if let Some(size) = self.paper_size {
+            f.paper_size = size;
+        }
+        if let Some(mode) = self.contact_collection_mode {
+            f.contact_collection_mode = mode;
+        }
+        for (given, slot) in [
+            (&self.primary_color, &mut f.primary_color),
+            (&self.secondary_color, &mut f.secondary_color),
+            (&self.text_color, &mut f.text_color),
+        ] {
+            if let Some(colour) = given {
+                *slot = colour.clone();
+            }
+        }
+        if let Some(active) = self.active {
+            f.active = active;
+        }
+        if let Some(required) = self.birthday_required {
+            f.birthday_required = required;
+        }
+    }
+
+    /// The OpenAPI schema of the attributes, from the same lists, limits and defaults
+    /// `parse` and `PosterFields::default` use.
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        let d = PosterFields::default();
+        let mut props = json!({
+            "title": text(TITLE_MAX),
+            "paper_size": {"type": "string", "enum": PaperSize::ALL, "default": d.paper_size},
+            "contact_collection_mode": {"type": "string", "enum": ContactMode::ALL,
+                "default": d.contact_collection_mode, "description": "What the signup page asks for."},
+            "primary_color": input_colour(),
+            "secondary_color": input_colour(),
+            "text_color": input_colour(),
+            "birthday_required": {"type": "boolean", "default": d.birthday_required},
+            "active": {"type": "boolean", "default": d.active},
+        });
+        if creating {
+            props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
+                "description": "Required: an active card template of this store (or give card_id at the top level)."});
+        }
+        input(props, if creating { &["title"] } else { &[] })
     }
 }
 
@@ -322,11 +382,11 @@ fn components(c: &mut Components) {
             "account_id": id(),
             "card_id": id(),
             "title": string(),
-            "paper_size": enum_of(PAPER_SIZES),
+            "paper_size": enum_of(PaperSize::ALL),
             "primary_color": stored_colour(),
             "secondary_color": stored_colour(),
             "text_color": stored_colour(),
-            "contact_collection_mode": enum_of(CONTACT_MODES),
+            "contact_collection_mode": enum_of(ContactMode::ALL),
             "birthday_required": boolean(),
             "active": boolean(),
             "signup_url": {"type": "string", "description": "Public signup page of the poster."},
@@ -346,32 +406,11 @@ fn components(c: &mut Components) {
     c.request_body(
         "PosterCreate",
         true,
-        wrapped("poster", attributes_schema(true), top),
+        wrapped("poster", PosterInput::schema(true), top),
     );
     c.request_body(
         "PosterUpdate",
         false,
-        wrapped("poster", attributes_schema(false), Map::new()),
+        wrapped("poster", PosterInput::schema(false), Map::new()),
     );
-}
-
-fn attributes_schema(creating: bool) -> Value {
-    use super::openapi::schema::*;
-    use serde_json::json;
-    let mut props = json!({
-        "title": text(TITLE_MAX),
-        "paper_size": {"type": "string", "enum": PAPER_SIZES, "default": "a4"},
-        "contact_collection_mode": {"type": "string", "enum": CONTACT_MODES,
-            "default": "email_or_phone", "description": "What the signup page asks for."},
-        "primary_color": input_colour(),
-        "secondary_color": input_colour(),
-        "text_color": input_colour(),
-        "birthday_required": {"type": "boolean", "default": false},
-        "active": {"type": "boolean", "default": true},
-    });
-    if creating {
-        props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
-            "description": "Required: an active card template of this store (or give card_id at the top level)."});
-    }
-    input(props, if creating { &["title"] } else { &[] })
 }

@@ -1,4 +1,5 @@
-//! Rewards (`/accounts/:account_id/rewards`): list, show, create, update, delete.
+//! Rewards (`/accounts/:account_id/rewards`): list, show, create, update, delete; the
+//! attributes a request sets (`RewardInput`), their rules and their schema.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -13,6 +14,7 @@ use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{
     attributes, boolean, bounded_text, integer, parse_bool, parse_integer, query_map, Body, Field,
+    Parsed,
 };
 use actix_web::web::route;
 
@@ -162,38 +164,22 @@ pub async fn create(
         &state,
         bearer,
         body,
-        super::raw_body,
-        move |tx, access, params| {
-            let params = &params.expect("a raw body always parses");
+        RewardCreate::parse,
+        move |tx, access, input| {
             let store_id = access.store(&path)?;
-            let attrs = attributes(params, "reward")?;
-            let mut errors = FieldErrors::new();
-            let card_id = match integer(attrs, "card_id", &mut errors) {
-                Field::Absent if !attrs.contains_key("card_id") => {
-                    integer(params, "card_id", &mut errors).set()
-                }
-                f => f.set(),
-            };
+            let Parsed {
+                value: RewardCreate { card_id, input },
+                mut errors,
+            } = input?;
             let card = match card_id {
                 Some(id) => Some(
                     db::cards::find(tx, store_id, id)?
                         .ok_or_else(|| ApiError::not_found("Card"))?,
                 ),
-                None => {
-                    if !errors.has("card_id") {
-                        errors.add("card_id", "can't be blank");
-                    }
-                    None
-                }
+                None => None,
             };
-            let mut fields = RewardFields {
-                name: String::new(),
-                description: None,
-                stamps_required: 0,
-                position: 0,
-                active: true,
-            };
-            apply(&mut fields, attrs, card.as_ref(), true, &mut errors);
+            let mut fields = RewardFields::default();
+            input.merge_into(&mut fields, card.as_ref(), &mut errors);
             errors.into_result()?;
             let card = card.ok_or_else(|| ApiError::internal("card checked above"))?;
             let id = db::rewards::insert(tx, store_id, card.id, &fields)?;
@@ -214,17 +200,18 @@ pub async fn update(
         &state,
         bearer,
         body,
-        super::raw_body,
-        move |tx, access, params| {
-            let params = &params.expect("a raw body always parses");
+        RewardInput::parse_update,
+        move |tx, access, input| {
             let store_id = access.store(&account)?;
             let id = id_or_404(&id, "Reward")?;
             let current = db::rewards::find(tx, store_id, id)?
                 .ok_or_else(|| ApiError::not_found("Reward"))?;
             let card = db::cards::find(tx, store_id, current.card_id)?;
-            let attrs = attributes(params, "reward")?;
-            let mut errors = FieldErrors::new();
-            match integer(attrs, "card_id", &mut errors) {
+            let Parsed {
+                value: input,
+                mut errors,
+            } = input?;
+            match input.card_id {
                 Field::Set(c) if c != current.card_id => errors.add("card_id", "can't be changed"),
                 Field::Null => errors.add("card_id", "can't be changed"),
                 _ => {}
@@ -236,7 +223,7 @@ pub async fn update(
                 position: current.position,
                 active: current.active,
             };
-            apply(&mut fields, attrs, card.as_ref(), false, &mut errors);
+            input.merge_into(&mut fields, card.as_ref(), &mut errors);
             errors.into_result()?;
             db::rewards::update(tx, id, &fields)?;
             Reply::ok(&db::rewards::find(tx, store_id, id)?)
@@ -268,55 +255,141 @@ pub async fn delete(
     .await
 }
 
-fn apply(
-    f: &mut RewardFields,
-    attrs: &Map<String, Value>,
-    card: Option<&Card>,
-    creating: bool,
-    errors: &mut FieldErrors,
-) {
-    match bounded_text(attrs, "name", limits::CARD_NAME, errors) {
-        Field::Set(n) => f.name = n,
-        Field::Null => errors.add("name", "can't be blank"),
-        Field::Absent if creating && !errors.has("name") => errors.add("name", "can't be blank"),
-        Field::Absent => {}
+/// `POST /rewards`: the card the reward belongs to (in the attributes or at the top
+/// level) and its attributes.
+pub struct RewardCreate {
+    pub card_id: Option<i64>,
+    pub input: RewardInput,
+}
+
+impl RewardCreate {
+    pub fn parse(params: &Map<String, Value>) -> Result<Parsed<RewardCreate>, ApiError> {
+        let mut errors = FieldErrors::new();
+        let attrs = attributes(params, "reward")?;
+        let input = RewardInput::parse(attrs, true, &mut errors);
+        let card_id = match &input.card_id {
+            Field::Absent if !attrs.contains_key("card_id") => {
+                integer(params, "card_id", &mut errors).set()
+            }
+            f => f.clone().set(),
+        };
+        if card_id.is_none() && !errors.has("card_id") {
+            errors.add("card_id", "can't be blank");
+        }
+        Ok(Parsed {
+            value: RewardCreate { card_id, input },
+            errors,
+        })
     }
-    f.description = bounded_text(attrs, "description", limits::DESCRIPTION, errors)
-        .merge_into(f.description.take());
-    match integer(attrs, "stamps_required", errors) {
-        Field::Set(n) => {
-            if n < 1 {
+}
+
+/// The reward attributes of a request, each field checked on its own; the stamps
+/// required are checked against the card when applied.
+pub struct RewardInput {
+    /// Given only to name the card on create; on update it can't change.
+    pub card_id: Field<i64>,
+    pub name: Option<String>,
+    pub description: Field<String>,
+    pub stamps_required: Option<i64>,
+    /// `null` means the first position (0).
+    pub position: Field<i64>,
+    pub active: Option<bool>,
+}
+
+/// Highest position of a reward in its card's list.
+const MAX_POSITION: i64 = 10_000;
+
+impl RewardInput {
+    /// The attributes of a `PATCH`, to be applied to the stored reward.
+    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<RewardInput>, ApiError> {
+        let mut errors = FieldErrors::new();
+        let value = RewardInput::parse(attributes(params, "reward")?, false, &mut errors);
+        Ok(Parsed { value, errors })
+    }
+
+    fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> RewardInput {
+        let card_id = integer(attrs, "card_id", errors);
+        let name = bounded_text(attrs, "name", limits::CARD_NAME, errors)
+            .not_blank("name", creating, errors);
+        let description = bounded_text(attrs, "description", limits::DESCRIPTION, errors);
+        let stamps_required = match integer(attrs, "stamps_required", errors) {
+            Field::Set(n) if n < 1 => {
                 errors.add("stamps_required", "must be greater than or equal to 1");
-            } else if let Some(c) = card.filter(|c| n > c.design.stamps_required) {
-                errors.add(
+                None
+            }
+            f => f.not_blank("stamps_required", creating, errors),
+        };
+        let position = match integer(attrs, "position", errors) {
+            Field::Set(n) if !(0..=MAX_POSITION).contains(&n) => {
+                errors.add("position", format!("must be between 0 and {MAX_POSITION}"));
+                Field::Absent
+            }
+            f => f,
+        };
+        let active = boolean(attrs, "active", errors).not_blank("active", false, errors);
+        RewardInput {
+            card_id,
+            name,
+            description,
+            stamps_required,
+            position,
+            active,
+        }
+    }
+
+    /// Applies the input to a reward's fields (new or stored); a reward can't need more
+    /// stamps than its card holds.
+    pub fn merge_into(&self, f: &mut RewardFields, card: Option<&Card>, errors: &mut FieldErrors) {
+        if let Some(name) = &self.name {
+            f.name = name.clone();
+        }
+        f.description = self.description.clone().merge_into(f.description.take());
+        if let Some(n) = self.stamps_required {
+            match card.filter(|c| n > c.design.stamps_required) {
+                Some(c) => errors.add(
                     "stamps_required",
                     format!(
                         "must be less than or equal to {} (the card's stamps_required)",
                         c.design.stamps_required
                     ),
-                );
-            } else {
-                f.stamps_required = n;
+                ),
+                None => f.stamps_required = n,
             }
         }
-        Field::Null => errors.add("stamps_required", "can't be blank"),
-        Field::Absent if creating && !errors.has("stamps_required") => {
-            errors.add("stamps_required", "can't be blank")
+        match self.position {
+            Field::Set(n) => f.position = n,
+            Field::Null => f.position = 0,
+            Field::Absent => {}
         }
-        Field::Absent => {}
-    }
-    match integer(attrs, "position", errors) {
-        Field::Set(n) if !(0..=10_000).contains(&n) => {
-            errors.add("position", "must be between 0 and 10000")
+        if let Some(active) = self.active {
+            f.active = active;
         }
-        Field::Set(n) => f.position = n,
-        Field::Null => f.position = 0,
-        Field::Absent => {}
     }
-    match boolean(attrs, "active", errors) {
-        Field::Set(b) => f.active = b,
-        Field::Null => errors.add("active", "can't be blank"),
-        Field::Absent => {}
+
+    /// The OpenAPI schema of the attributes, from the same limits `parse` checks.
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        let mut props = json!({
+            "name": text(limits::CARD_NAME),
+            "description": nullable(text(limits::DESCRIPTION)),
+            "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end(),
+                "description": "At most the card's stamps_required."},
+            "position": nullable(int(0, MAX_POSITION)),
+            "active": {"type": "boolean", "default": RewardFields::default().active},
+        });
+        if creating {
+            props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
+                "description": "Required: a card template of this store (or give card_id at the top level)."});
+        }
+        input(
+            props,
+            if creating {
+                &["name", "stamps_required"]
+            } else {
+                &[]
+            },
+        )
     }
 }
 
@@ -342,7 +415,7 @@ fn components(c: &mut Components) {
             "name": string(),
             "description": nullable(string()),
             "stamps_required": {"type": "integer", "minimum": 1},
-            "position": {"type": "integer", "minimum": 0, "maximum": 10000},
+            "position": {"type": "integer", "minimum": 0, "maximum": MAX_POSITION},
             "active": boolean(),
             "created_at": timestamp(),
             "updated_at": timestamp(),
@@ -358,37 +431,11 @@ fn components(c: &mut Components) {
     c.request_body(
         "RewardCreate",
         true,
-        wrapped("reward", attributes_schema(true), top),
+        wrapped("reward", RewardInput::schema(true), top),
     );
     c.request_body(
         "RewardUpdate",
         false,
-        wrapped("reward", attributes_schema(false), Map::new()),
+        wrapped("reward", RewardInput::schema(false), Map::new()),
     );
-}
-
-fn attributes_schema(creating: bool) -> Value {
-    use super::openapi::schema::*;
-    use serde_json::json;
-    let mut props = json!({
-        "name": text(limits::CARD_NAME),
-        "description": nullable(text(limits::DESCRIPTION)),
-        "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(),
-            "maximum": limits::STAMPS_REQUIRED.end(),
-            "description": "At most the card's stamps_required."},
-        "position": nullable(int(0, 10_000)),
-        "active": {"type": "boolean", "default": true},
-    });
-    if creating {
-        props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
-            "description": "Required: a card template of this store (or give card_id at the top level)."});
-    }
-    input(
-        props,
-        if creating {
-            &["name", "stamps_required"]
-        } else {
-            &[]
-        },
-    )
 }

@@ -22,7 +22,7 @@ use crate::domain::links::CardLinks;
 use crate::domain::{limits, Birthday, Email, Phone};
 use crate::error::{ApiError, FieldErrors};
 use crate::pages::signup::{FormValues, SignupForm};
-use crate::pages::{self, stored_colour, InlineSvg, PageColours};
+use crate::pages::{self, InlineSvg, PageColours};
 use crate::params::{bounded_text, text, Body, Field};
 use crate::time_fmt;
 
@@ -43,10 +43,9 @@ fn gone() -> HttpResponse {
 
 /// The poster's own colours for the pages it leads to.
 fn poster_colours(f: &PosterFields) -> PageColours {
-    let default = PosterFields::default();
     PageColours {
-        background: stored_colour(&f.primary_color, &default.primary_color),
-        text: stored_colour(&f.text_color, &default.text_color),
+        background: f.primary_color.clone(),
+        text: f.text_color.clone(),
     }
 }
 
@@ -87,15 +86,14 @@ pub async fn printable(
     let f = &poster.fields;
     let links = poster.links(&state.public_url);
     let qr_url = links.qr_code();
-    let default = PosterFields::default();
     let page = pages::poster::page(&pages::poster::Poster {
         store_name: &store,
         title: &f.title,
         card_name: &card.design.name,
-        paper_size: &f.paper_size,
-        primary: stored_colour(&f.primary_color, &default.primary_color),
-        secondary: stored_colour(&f.secondary_color, &default.secondary_color),
-        text: stored_colour(&f.text_color, &default.text_color),
+        paper_size: f.paper_size.as_str(),
+        primary: f.primary_color.clone(),
+        secondary: f.secondary_color.clone(),
+        text: f.text_color.clone(),
         stamps: match &reward {
             Some(r) => r.stamps_required,
             None => card.design.stamps_required,
@@ -144,7 +142,7 @@ fn form_page(
         colours: poster_colours(f),
         action: &poster.links("").signup(),
         csrf: &csrf,
-        contact_mode: &f.contact_collection_mode,
+        contact_mode: f.contact_collection_mode.as_str(),
         birthday_required: f.birthday_required,
         typed: FormValues {
             first_name: &typed.first_name,

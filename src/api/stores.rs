@@ -1,7 +1,9 @@
-//! Stores (`/accounts`): list, show, update.
+//! Stores (`/accounts`): list, show, update; the attributes a request sets
+//! (`StoreInput`), their rules and their schema.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpResponse};
+use serde_json::{Map, Value};
 
 use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{json, AppState, Bearer, Reply};
@@ -99,26 +101,53 @@ pub async fn update(
         &state,
         bearer,
         body,
-        super::raw_body,
-        move |tx, access, params| {
-            let params = &params.expect("a raw body always parses");
+        StoreInput::parse,
+        move |tx, access, input| {
             let id = access.store(&path)?;
-            let attrs = attributes(params, "account")?;
-            let mut errors = FieldErrors::new();
-            let name = bounded_text(attrs, "name", limits::STORE_NAME, &mut errors);
-            let store_name = bounded_text(attrs, "store_name", limits::STORE_NAME, &mut errors);
-            if matches!(name, Field::Null) {
-                errors.add("name", "can't be blank");
-            }
-            errors.into_result()?;
+            let input = input?;
             let current = db::stores::find(tx, id)?.ok_or_else(|| ApiError::not_found("Store"))?;
-            let name = name.set().unwrap_or(current.name);
-            let store_name = store_name.merge_into(current.store_name);
+            let name = input.name.unwrap_or(current.name);
+            let store_name = input.store_name.merge_into(current.store_name);
             db::stores::update(tx, id, &name, store_name.as_deref())?;
             Reply::ok(&db::stores::find(tx, id)?)
         },
     )
     .await
+}
+
+/// The store attributes of a `PATCH`: what changes, every field checked.
+pub struct StoreInput {
+    /// The name, when given (it can't be cleared).
+    pub name: Option<String>,
+    pub store_name: Field<String>,
+}
+
+impl StoreInput {
+    pub fn parse(params: &Map<String, Value>) -> Result<StoreInput, ApiError> {
+        let attrs = attributes(params, "account")?;
+        let mut errors = FieldErrors::new();
+        let name = bounded_text(attrs, "name", limits::STORE_NAME, &mut errors).not_blank(
+            "name",
+            false,
+            &mut errors,
+        );
+        let store_name = bounded_text(attrs, "store_name", limits::STORE_NAME, &mut errors);
+        errors.into_result()?;
+        Ok(StoreInput { name, store_name })
+    }
+
+    /// The OpenAPI schema of the attributes, from the same limits `parse` checks.
+    fn schema() -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        input(
+            json!({
+                "name": text(limits::STORE_NAME),
+                "store_name": nullable(text(limits::STORE_NAME)),
+            }),
+            &[],
+        )
+    }
 }
 
 fn components(c: &mut Components) {
@@ -141,16 +170,9 @@ fn components(c: &mut Components) {
         })),
     );
     c.schema("StoreList", array_of("Store"));
-    let attributes = input(
-        json!({
-            "name": text(limits::STORE_NAME),
-            "store_name": nullable(text(limits::STORE_NAME)),
-        }),
-        &[],
-    );
     c.request_body(
         "AccountUpdate",
         false,
-        wrapped("account", attributes, serde_json::Map::new()),
+        wrapped("account", StoreInput::schema(), Map::new()),
     );
 }

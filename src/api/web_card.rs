@@ -8,12 +8,11 @@ use maud::Markup;
 
 use super::AppState;
 use crate::db;
-use crate::db::cards::CardDesign;
 use crate::db::customer_cards::CardView;
 use crate::domain::links::CardLinks;
 use crate::error::ApiError;
 use crate::pages::web_card::{Arrival, NextReward, WebCard};
-use crate::pages::{self, stored_colour, InlineSvg, PageColours};
+use crate::pages::{self, InlineSvg, PageColours};
 use crate::wallet;
 
 /// Security headers for every HTML page: no scripts at all, styles only inline.
@@ -64,18 +63,17 @@ pub fn not_found_page() -> HttpResponse {
 
 fn render(v: &CardView, state: &AppState, arrival: Option<Arrival>) -> Result<Markup, ApiError> {
     let d = &v.card.design;
-    let glyph = crate::domain::StampIcon::glyph(&d.stamp_icon);
+    let glyph = d.stamp_icon.glyph_of();
     let links = CardLinks::new(&state.public_url, &v.uuid);
-    let default = CardDesign::default();
     let card = WebCard {
         store_name: &v.store_name,
         card_name: &d.name,
         colours: PageColours {
-            background: stored_colour(&d.card_color, &default.card_color),
-            text: stored_colour(&d.text_color, &default.text_color),
+            background: d.card_color.clone(),
+            text: d.text_color.clone(),
         },
-        stamp_colour: stored_colour(&d.stamp_color, &default.stamp_color),
-        stamp_background: stored_colour(&d.stamp_background_color, &default.stamp_background_color),
+        stamp_colour: d.stamp_color.clone(),
+        stamp_background: d.stamp_background_color.clone(),
         glyph,
         member: d.show_member_field.then(|| wallet::member_name(v)),
         header_text: d.header_text.as_deref(),

@@ -3,41 +3,48 @@
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use crate::domain::StampIcon;
+use crate::domain::{HexColor, StampIcon, StripPreset, StripType};
 use crate::time_fmt;
 
 /// The attributes a client sets on a card template.
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct CardDesign {
     pub name: String,
-    pub card_color: String,
-    pub text_color: String,
-    pub stamp_icon: String,
-    pub stamp_color: String,
-    pub stamp_background_color: String,
+    pub card_color: HexColor,
+    pub text_color: HexColor,
+    pub stamp_icon: StampIcon,
+    pub stamp_color: HexColor,
+    pub stamp_background_color: HexColor,
     pub stamps_required: i64,
     pub initial_stamps: i64,
-    pub strip_type: String,
-    pub strip_color: Option<String>,
-    pub strip_preset: Option<String>,
+    pub strip_type: StripType,
+    pub strip_color: Option<HexColor>,
+    pub strip_preset: Option<StripPreset>,
     pub header_text: Option<String>,
     pub show_member_field: bool,
     pub show_stamps_to_reward_field: bool,
+    /// A stored timestamp (`time_fmt`), compared as text with "now".
     pub expires_at: Option<String>,
 }
 
+/// A new card template's attributes, before the client's are applied (and the defaults
+/// the API documents).
 impl Default for CardDesign {
     fn default() -> Self {
+        const CARD: HexColor = HexColor::from_static("#3B2F2F");
+        const TEXT: HexColor = HexColor::from_static("#FFFFFF");
+        const STAMP: HexColor = HexColor::from_static("#F5B041");
+        const STAMP_BACKGROUND: HexColor = HexColor::from_static("#5D4E4E");
         CardDesign {
             name: String::new(),
-            card_color: "#3B2F2F".into(),
-            text_color: "#FFFFFF".into(),
-            stamp_icon: StampIcon::DEFAULT.into(),
-            stamp_color: "#F5B041".into(),
-            stamp_background_color: "#5D4E4E".into(),
+            card_color: CARD,
+            text_color: TEXT,
+            stamp_icon: StampIcon::Star,
+            stamp_color: STAMP,
+            stamp_background_color: STAMP_BACKGROUND,
             stamps_required: 10,
             initial_stamps: 0,
-            strip_type: "color".into(),
+            strip_type: StripType::Color,
             strip_color: None,
             strip_preset: None,
             header_text: None,

@@ -4,30 +4,36 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use crate::domain::links::PosterLinks;
+use crate::domain::{ContactMode, HexColor, PaperSize};
 use crate::time_fmt;
 
 /// The attributes a client sets on a poster.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PosterFields {
     pub title: String,
-    pub paper_size: String,
-    pub primary_color: String,
-    pub secondary_color: String,
-    pub text_color: String,
-    pub contact_collection_mode: String,
+    pub paper_size: PaperSize,
+    pub primary_color: HexColor,
+    pub secondary_color: HexColor,
+    pub text_color: HexColor,
+    pub contact_collection_mode: ContactMode,
     pub birthday_required: bool,
     pub active: bool,
 }
 
+/// A new poster's attributes, before the client's are applied (and the defaults the API
+/// documents).
 impl Default for PosterFields {
     fn default() -> Self {
+        const PRIMARY: HexColor = HexColor::from_static("#3B2F2F");
+        const SECONDARY: HexColor = HexColor::from_static("#F5B041");
+        const TEXT: HexColor = HexColor::from_static("#FFFFFF");
         PosterFields {
             title: String::new(),
-            paper_size: "a4".into(),
-            primary_color: "#3B2F2F".into(),
-            secondary_color: "#F5B041".into(),
-            text_color: "#FFFFFF".into(),
-            contact_collection_mode: "email_or_phone".into(),
+            paper_size: PaperSize::A4,
+            primary_color: PRIMARY,
+            secondary_color: SECONDARY,
+            text_color: TEXT,
+            contact_collection_mode: ContactMode::EmailOrPhone,
             birthday_required: false,
             active: true,
         }
@@ -53,11 +59,11 @@ pub struct PosterJson {
     pub account_id: i64,
     pub card_id: i64,
     pub title: String,
-    pub paper_size: String,
-    pub primary_color: String,
-    pub secondary_color: String,
-    pub text_color: String,
-    pub contact_collection_mode: String,
+    pub paper_size: PaperSize,
+    pub primary_color: HexColor,
+    pub secondary_color: HexColor,
+    pub text_color: HexColor,
+    pub contact_collection_mode: ContactMode,
     pub birthday_required: bool,
     pub active: bool,
     pub signup_url: String,

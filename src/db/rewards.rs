@@ -71,6 +71,19 @@ pub struct RewardFields {
     pub active: bool,
 }
 
+/// A new reward's attributes, before the client's are applied.
+impl Default for RewardFields {
+    fn default() -> Self {
+        RewardFields {
+            name: String::new(),
+            description: None,
+            stamps_required: 0,
+            position: 0,
+            active: true,
+        }
+    }
+}
+
 pub fn insert(
     conn: &Connection,
     store_id: i64,

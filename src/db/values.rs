@@ -1,11 +1,14 @@
-//! Domain values as SQLite values: each is stored as the text the API shows, and read
-//! back without checking again (stampd checked it when it stored it).
+//! Domain values as SQLite values: each is stored as the text the API shows. Contact
+//! details are read back without checking again (stampd checked them when it stored
+//! them); names from a closed list and colours are checked as they are read, since a
+//! colour reaches a page's CSS and nothing else may.
 
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::ToSql;
 
 use crate::domain::{
-    Birthday, CardCode, Email, HexColor, Phone, StampIcon, StripPreset, StripType,
+    Birthday, CardCode, ContactMode, Email, HexColor, PaperSize, Phone, StampIcon, StripPreset,
+    StripType,
 };
 
 macro_rules! as_text {
@@ -25,7 +28,9 @@ as_text!(
     CardCode,
     StampIcon,
     StripType,
-    StripPreset
+    StripPreset,
+    PaperSize,
+    ContactMode
 );
 
 impl ToSql for Birthday {
@@ -44,7 +49,13 @@ macro_rules! from_stored_text {
     )+};
 }
 
-from_stored_text!(Email, Phone, HexColor);
+from_stored_text!(Email, Phone);
+
+impl FromSql for HexColor {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        HexColor::parse(value.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
+    }
+}
 
 impl FromSql for Birthday {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
@@ -62,7 +73,7 @@ macro_rules! from_name {
     )+};
 }
 
-from_name!(StampIcon, StripType, StripPreset);
+from_name!(StampIcon, StripType, StripPreset, PaperSize, ContactMode);
 
 #[cfg(test)]
 mod tests {
@@ -88,5 +99,23 @@ mod tests {
         let bad: rusqlite::Result<StampIcon> =
             conn.query_row("SELECT 'spaceship'", [], |r| r.get(0));
         assert!(bad.is_err());
+        let css: rusqlite::Result<HexColor> =
+            conn.query_row("SELECT '#fff} body{display:none'", [], |r| r.get(0));
+        assert!(css.is_err(), "a colour read back is checked before it reaches a page");
+        let colour = HexColor::parse("#a1b2c3").unwrap();
+        let (c, p, m): (HexColor, PaperSize, ContactMode) = conn
+            .query_row(
+                "SELECT ?1, ?2, ?3",
+                rusqlite::params![colour, PaperSize::Letter, ContactMode::EmailAndPhone],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        assert_eq!(c.as_str(), "#A1B2C3");
+        assert_eq!(p, PaperSize::Letter);
+        assert_eq!(m, ContactMode::EmailAndPhone);
+        let stored: String = conn
+            .query_row("SELECT ?1", [PaperSize::Letter], |r| r.get(0))
+            .unwrap();
+        assert_eq!(stored, "letter");
     }
 }

@@ -1,8 +1,10 @@
 //! How a card template looks: colours, the stamp icon, the strip.
 
+use std::borrow::Cow;
+
 /// A colour as `#RRGGBB`, stored upper-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HexColor(String);
+pub struct HexColor(Cow<'static, str>);
 
 impl HexColor {
     /// Characters in `#RRGGBB`.
@@ -14,15 +16,26 @@ impl HexColor {
             && s.starts_with('#')
             && s[1..].chars().all(|c| c.is_ascii_hexdigit());
         if ok {
-            Ok(HexColor(s.to_ascii_uppercase()))
+            Ok(HexColor(Cow::Owned(s.to_ascii_uppercase())))
         } else {
             Err("must be a hex colour like #RRGGBB".into())
         }
     }
 
-    /// A colour stampd stored earlier (checked when it was saved).
-    pub fn from_stored(stored: String) -> HexColor {
-        HexColor(stored)
+    /// A colour written in stampd's own code (a default). Used in a `const`, it is checked
+    /// when stampd is built: a colour that is not upper-case `#RRGGBB` fails the build.
+    pub const fn from_static(colour: &'static str) -> HexColor {
+        let b = colour.as_bytes();
+        assert!(b.len() == 7 && b[0] == b'#', "a colour is #RRGGBB");
+        let mut i = 1;
+        while i < b.len() {
+            assert!(
+                matches!(b[i], b'0'..=b'9' | b'A'..=b'F'),
+                "a colour is upper-case hex"
+            );
+            i += 1;
+        }
+        HexColor(Cow::Borrowed(colour))
     }
 
     pub fn as_str(&self) -> &str {
@@ -30,63 +43,16 @@ impl HexColor {
     }
 }
 
-/// A closed list of names a field takes (`stamp_icon`, `strip_type`, ...): an enum whose
-/// names are what the API sends and stores, read case-insensitively.
-macro_rules! vocabulary {
-    // Names drawn as a glyph each (stamp icons): `Variant = "name": "glyph"`.
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal: $glyph:literal),+ $(,)? }) => {
-        vocabulary! { $(#[$doc])* $name { $($variant = $text),+ } }
+impl std::fmt::Display for HexColor {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
 
-        impl $name {
-            /// Every name with its glyph, in the documented order.
-            pub const GLYPHS: &'static [(&'static str, &'static str)] = &[$(($text, $glyph)),+];
-
-            pub fn glyph_of(self) -> &'static str {
-                match self {
-                    $($name::$variant => $glyph),+
-                }
-            }
-        }
-    };
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
-        $(#[$doc])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-        pub enum $name {
-            $($variant),+
-        }
-
-        impl $name {
-            /// Every name, in the documented order.
-            pub const ALL: &'static [&'static str] = &[$($text),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self {
-                    $($name::$variant => $text),+
-                }
-            }
-
-            /// A name as a client writes it: any case, surrounding spaces ignored.
-            pub fn parse(input: &str) -> Result<$name, String> {
-                let s = input.trim().to_ascii_lowercase();
-                match s.as_str() {
-                    $($text => Ok($name::$variant),)+
-                    _ => Err(format!("is not included in the list ({})", Self::ALL.join(", "))),
-                }
-            }
-        }
-
-        impl std::fmt::Display for $name {
-            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-
-        impl serde::Serialize for $name {
-            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
-                s.serialize_str(self.as_str())
-            }
-        }
-    };
+impl serde::Serialize for HexColor {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(self.as_str())
+    }
 }
 
 vocabulary! {
@@ -125,7 +91,6 @@ vocabulary! {
 }
 
 impl StampIcon {
-    pub const DEFAULT: &'static str = "star";
     /// Drawn for an icon name stampd does not know, so a card never shows a blank.
     pub const FALLBACK_GLYPH: &'static str = "●";
 
@@ -165,6 +130,10 @@ mod tests {
     #[test]
     fn colours() {
         assert_eq!(HexColor::parse("#a1b2c3").unwrap().as_str(), "#A1B2C3");
+        assert_eq!(
+            HexColor::parse(" #3b2f2f ").unwrap(),
+            HexColor::from_static("#3B2F2F")
+        );
         for bad in ["a1b2c3", "#abc", "#GGGGGG", "#a1b2c3d", "red"] {
             assert!(HexColor::parse(bad).is_err(), "{bad}");
         }
@@ -203,6 +172,5 @@ mod tests {
         );
         assert_eq!(StampIcon::glyph("coffee"), "☕");
         assert_eq!(StampIcon::glyph("spaceship"), StampIcon::FALLBACK_GLYPH);
-        assert!(StampIcon::ALL.contains(&StampIcon::DEFAULT));
     }
 }

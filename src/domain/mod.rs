@@ -1,15 +1,76 @@
 //! Validated values: each type can only be built by `parse`, so code that holds one
 //! knows it is well-formed. Error strings are the Rails-style messages the API returns.
 
+/// A closed list of names a field takes (`stamp_icon`, `paper_size`, ...): an enum whose
+/// names are what the API sends and stores, read case-insensitively.
+macro_rules! vocabulary {
+    // Names drawn as a glyph each (stamp icons): `Variant = "name": "glyph"`.
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal: $glyph:literal),+ $(,)? }) => {
+        vocabulary! { $(#[$doc])* $name { $($variant = $text),+ } }
+
+        impl $name {
+            /// Every name with its glyph, in the documented order.
+            pub const GLYPHS: &'static [(&'static str, &'static str)] = &[$(($text, $glyph)),+];
+
+            pub fn glyph_of(self) -> &'static str {
+                match self {
+                    $($name::$variant => $glyph),+
+                }
+            }
+        }
+    };
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+        $(#[$doc])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+        pub enum $name {
+            $($variant),+
+        }
+
+        impl $name {
+            /// Every name, in the documented order.
+            pub const ALL: &'static [&'static str] = &[$($text),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $($name::$variant => $text),+
+                }
+            }
+
+            /// A name as a client writes it: any case, surrounding spaces ignored.
+            pub fn parse(input: &str) -> Result<$name, String> {
+                let s = input.trim().to_ascii_lowercase();
+                match s.as_str() {
+                    $($text => Ok($name::$variant),)+
+                    _ => Err(format!("is not included in the list ({})", Self::ALL.join(", "))),
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+
+        impl serde::Serialize for $name {
+            fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+                s.serialize_str(self.as_str())
+            }
+        }
+    };
+}
+
 mod card_code;
 mod contact;
 mod design;
 /// The public URLs of cards, wallet passes and posters.
 pub mod links;
+mod poster;
 
 pub use card_code::CardCode;
 pub use contact::{Birthday, Email, Phone, UncheckedPhone};
 pub use design::{HexColor, StampIcon, StripPreset, StripType};
+pub use poster::{ContactMode, PaperSize};
 
 /// Rails' message for a string over its limit.
 pub fn too_long(max: usize) -> String {

@@ -221,9 +221,9 @@ impl PassSigner {
                 .filter(|t| !t.trim().is_empty())
                 .unwrap_or(&view.store_name)),
         );
-        put("backgroundColor", json!(rgb(&design.card_color)));
-        put("foregroundColor", json!(rgb(&design.text_color)));
-        put("labelColor", json!(rgb(&design.stamp_color)));
+        put("backgroundColor", json!(rgb(design.card_color.as_str())));
+        put("foregroundColor", json!(rgb(design.text_color.as_str())));
+        put("labelColor", json!(rgb(design.stamp_color.as_str())));
         put("sharingProhibited", json!(true));
         if let Some(expires) = design.expires_at.as_deref().and_then(w3c_date) {
             put("expirationDate", json!(expires));

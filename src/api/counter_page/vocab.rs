@@ -134,7 +134,7 @@ mod tests {
         let generated = CardCode::generate();
         assert!(generated.as_str().chars().all(|c| alphabet.contains(c)));
         let defaults = constant(&js, "CARD_DEFAULTS");
-        assert_eq!(defaults["stamp_icon"], json!(StampIcon::DEFAULT));
+        assert_eq!(defaults["stamp_icon"], json!("star"));
     }
 
     #[test]
