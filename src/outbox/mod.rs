@@ -289,7 +289,7 @@ fn record(db: &Db, backoff: Backoff, d: &Due, outcome: Result<(), SendError>) {
                 .map(|marked| {
                     if !marked {
                         log::info!(
-                            "outbox: {channel} {id} changed while it was sent; sending it again"
+                            "outbox: {channel} {id} changed or went while it was sent; not marked sent"
                         );
                     }
                 })
