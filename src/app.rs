@@ -29,7 +29,6 @@ pub enum StartError {
 /// A built, bound server that has not started serving yet.
 pub struct Application {
     server: Server,
-    outbox_rx: crate::outbox::OutboxReceiver,
     addr: SocketAddr,
     state: web::Data<AppState>,
 }
@@ -50,7 +49,7 @@ impl Application {
         };
         let listener = TcpListener::bind(&settings.bind).map_err(bind_err)?;
         let addr = listener.local_addr().map_err(bind_err)?;
-        let (outbox, outbox_rx) = crate::outbox::channel();
+        let outbox = crate::outbox::Outbox::new();
         let db_check_running = std::sync::atomic::AtomicBool::new(db.check_pending);
         let state = web::Data::new(AppState {
             db_check_running,
@@ -104,7 +103,6 @@ impl Application {
         .run();
         Ok(Application {
             server,
-            outbox_rx,
             addr,
             state,
         })
@@ -126,11 +124,11 @@ impl Application {
     /// Serves until stopped; then finishes in-flight requests, writes token usage and
     /// checkpoints the WAL so the `.db` file alone holds everything.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let sender = crate::outbox::spawn(
-            self.outbox_rx,
-            self.state.db.clone(),
-            self.state.settings.clone(),
-            self.state.public_url.clone(),
+        let senders = crate::outbox::spawn(
+            &self.state.outbox,
+            &self.state.db,
+            &self.state.settings,
+            &self.state.public_url,
         );
         let flusher = {
             let state = self.state.clone();
@@ -233,7 +231,7 @@ impl Application {
         flusher.abort();
         purger.abort();
         self.state.outbox.stop();
-        let _ = web::block(move || sender.join()).await;
+        let _ = web::block(move || senders.join()).await;
         let state = self.state.clone();
         let closed = web::block(move || {
             state.token_usage.flush(&state.db)?;

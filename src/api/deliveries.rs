@@ -1,4 +1,5 @@
-//! Card-link deliveries (`/accounts/:account_id/deliveries`): the outbox, with status.
+//! Card-link deliveries (`/accounts/:account_id/deliveries`): the card-link channels'
+//! rows of the outbox, with status.
 
 use actix_web::http::StatusCode;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -7,7 +8,7 @@ use serde_json::{json, Value};
 use super::endpoint::{Components, Doc, Endpoint, Resource, Verb::*};
 use super::{json, pagination_params, AppState, Bearer, Pagination};
 use crate::db;
-use crate::db::deliveries::Filter;
+use crate::db::outbox::{Filter, CARD_LINK_CHANNELS, STATUSES};
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{parse_integer, query_map};
 use actix_web::web::route;
@@ -25,7 +26,7 @@ const ENDPOINTS: &[Endpoint] = &[Endpoint {
     doc: Doc {
         id: "listDeliveries",
         summary: "Card-link deliveries (the outbox), newest first",
-        query: &["status", "customer_id", "page", "items"],
+        query: &["status", "channel", "customer_id", "page", "items"],
         ok: (200, "One page of deliveries", Some("DeliveryPage")),
         ..Doc::PLAIN
     },
@@ -42,18 +43,21 @@ pub async fn list(
         let store_id = access.store(&path)?;
         let (page, items) = pagination_params(&q)?;
         let mut errors = FieldErrors::new();
-        let status = q
-            .get("status")
-            .map(|s| s.trim().to_string())
-            .filter(|s| !s.is_empty());
-        if let Some(s) = &status {
-            if !["pending", "sent", "failed"].contains(&s.as_str()) {
+        let mut one_of = |field: &str, allowed: &[&str]| {
+            let value = q
+                .get(field)
+                .map(|s| s.trim().to_string())
+                .filter(|s| !s.is_empty());
+            if value.as_deref().is_some_and(|v| !allowed.contains(&v)) {
                 errors.add(
-                    "status",
-                    "is not included in the list (pending, sent, failed)",
+                    field,
+                    format!("is not included in the list ({})", allowed.join(", ")),
                 );
             }
-        }
+            value
+        };
+        let status = one_of("status", STATUSES);
+        let channel = one_of("channel", CARD_LINK_CHANNELS);
         let customer_id = match q.get("customer_id") {
             None => None,
             Some(v) => parse_integer(&Value::String(v.clone())).unwrap_or_else(|m| {
@@ -62,12 +66,13 @@ pub async fn list(
             }),
         };
         errors.into_result()?;
-        let (deliveries, count) = db::deliveries::page(
+        let (deliveries, count) = db::outbox::page(
             conn,
             store_id,
             &Filter {
                 status,
                 customer_id,
+                channel,
             },
             page,
             items,
@@ -87,7 +92,12 @@ fn components(c: &mut Components) {
     c.query(
         "status",
         "Only deliveries in this state.",
-        json!({"type": "string", "enum": ["pending", "sent", "failed"]}),
+        json!({"type": "string", "enum": STATUSES}),
+    );
+    c.query(
+        "channel",
+        "Only deliveries by this channel.",
+        json!({"type": "string", "enum": CARD_LINK_CHANNELS}),
     );
     c.query(
         "customer_id",
@@ -101,9 +111,9 @@ fn components(c: &mut Components) {
             "account_id": id(),
             "customer_id": id(),
             "customer_card_id": id(),
-            "channel": enum_of(&["email", "sms"]),
+            "channel": enum_of(CARD_LINK_CHANNELS),
             "address": string(),
-            "status": enum_of(&["pending", "sent", "failed"]),
+            "status": enum_of(STATUSES),
             "attempts": count(),
             "last_error": nullable(string()),
             "next_attempt_at": nullable(timestamp()),

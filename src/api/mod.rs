@@ -46,7 +46,7 @@ pub struct AppState {
     pub rate_limits: Option<rate_limit::RateLimits>,
     /// Per-address limits of the public signup form; `None` when off.
     pub signup_limits: Option<signup::SignupLimits>,
-    /// Wakes the card-link sender when deliveries are queued.
+    /// Wakes the outbox's senders when rows are queued.
     pub outbox: crate::outbox::Outbox,
     /// Apple and Google Wallet signing identities (each `None` when not configured).
     pub wallets: crate::wallet::Wallets,

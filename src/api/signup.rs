@@ -421,7 +421,7 @@ fn enrol(
             (id, uuid)
         }
     };
-    db::deliveries::queue(
+    db::outbox::queue_card_links(
         tx,
         store_id,
         customer_id,

@@ -12,6 +12,8 @@
 //! - `checkpoint`: the checkpointer thread and `Db::checkpoint`;
 //! - `bulk`: many-row inserts and the search index's settings for big imports;
 //! - `values`: domain values (`Email`, `HexColor`, `StampIcon`, ...) as SQLite values;
+//! - `outbox`: every side effect (card-link mail and texts, later pushes and webhooks)
+//!   as a row per channel, for the senders of `crate::outbox`;
 //! - one module per resource (`customers`, `cards`, ...): its SQL, as plain functions
 //!   on a `Connection`.
 
@@ -22,11 +24,11 @@ mod checkpoint;
 mod connections;
 pub mod customer_cards;
 pub mod customers;
-pub mod deliveries;
 pub mod idempotency;
 pub mod ledger;
 pub mod locations;
 mod open;
+pub mod outbox;
 pub mod passes;
 pub mod posters;
 pub mod rewards;

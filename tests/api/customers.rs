@@ -221,7 +221,7 @@ fn create_from_rails_form_body() {
     let rows: Vec<(String, String, String)> = {
         let conn = app.conn();
         let mut st = conn
-            .prepare("SELECT channel, address, status FROM deliveries ORDER BY channel")
+            .prepare("SELECT channel, address, status FROM outbox ORDER BY channel")
             .unwrap();
         let rows = st
             .query_map([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
@@ -691,7 +691,7 @@ fn card_id_enrols_and_credits_the_welcome_bonus() {
         .unwrap();
     assert_eq!(stored, 3);
     // No links were asked for: nothing queued.
-    assert_eq!(count_rows(&app, "SELECT count(*) FROM deliveries"), 0);
+    assert_eq!(count_rows(&app, "SELECT count(*) FROM outbox"), 0);
 
     // The show of the customer agrees.
     let s = app.get(&customer_path(&app, &c["id"]));
@@ -736,7 +736,7 @@ fn card_id_of_an_archived_card_is_422() {
     assert_eq!(count_rows(&app, "SELECT count(*) FROM customers"), 0);
     assert_eq!(count_rows(&app, "SELECT count(*) FROM customer_cards"), 0);
     assert_eq!(count_rows(&app, "SELECT count(*) FROM stamp_events"), 0);
-    assert_eq!(count_rows(&app, "SELECT count(*) FROM deliveries"), 0);
+    assert_eq!(count_rows(&app, "SELECT count(*) FROM outbox"), 0);
 }
 
 #[test]
@@ -787,7 +787,7 @@ fn card_id_of_an_expired_card_is_422() {
     assert_eq!(r.body, validation(json!({"card_id": ["has expired"]})));
     assert_eq!(count_rows(&app, "SELECT count(*) FROM customers"), 0);
     assert_eq!(count_rows(&app, "SELECT count(*) FROM customer_cards"), 0);
-    assert_eq!(count_rows(&app, "SELECT count(*) FROM deliveries"), 0);
+    assert_eq!(count_rows(&app, "SELECT count(*) FROM outbox"), 0);
 }
 
 #[test]
@@ -818,7 +818,7 @@ fn deliveries(app: &TestApp) -> Vec<(i64, i64, String, String, String)> {
     let conn = app.conn();
     let mut st = conn
         .prepare(
-            "SELECT customer_id, customer_card_id, channel, address, status FROM deliveries ORDER BY id",
+            "SELECT customer_id, customer_card_id, channel, address, status FROM outbox ORDER BY id",
         )
         .unwrap();
     let rows = st
@@ -1435,7 +1435,7 @@ fn delete_erases_personal_data_and_keeps_the_anonymised_ledger() {
         .unwrap();
     let deliveries: i64 = conn
         .query_row(
-            "SELECT count(*) FROM deliveries WHERE customer_id = ?1",
+            "SELECT count(*) FROM outbox WHERE customer_id = ?1",
             [id],
             |r| r.get(0),
         )

@@ -2,8 +2,9 @@
 //! deliveries into the outbox; the background sender delivers them to a real SMTP server
 //! and a real HTTP SMS gateway that these tests start themselves (small ones, below),
 //! retries failures with backoff, keeps what it gave up on, leaves unconfigured channels
-//! pending with "not configured", and resumes pending deliveries after a restart.
-//! `GET /accounts/:id/deliveries` lists them per store.
+//! pending with "not configured", and resumes pending deliveries after a restart. Each
+//! channel sends on its own, so a stuck mail server does not hold up texts.
+//! `GET /accounts/:id/deliveries` lists them per store, by status, customer and channel.
 
 use std::collections::VecDeque;
 use std::io::{BufRead, BufReader, Read, Write};
@@ -139,6 +140,45 @@ fn smtp_session(stream: TcpStream, store: &Mutex<Vec<Mail>>) -> std::io::Result<
         } else {
             out.write_all(b"502 Command not implemented\r\n")?;
         }
+    }
+}
+
+/// An SMTP server that takes connections and never answers, as a stuck relay does,
+/// until released (or dropped): then it closes them.
+struct HangingSmtp {
+    port: u16,
+    held: Arc<Mutex<Vec<TcpStream>>>,
+}
+
+impl HangingSmtp {
+    fn start() -> HangingSmtp {
+        let listener = TcpListener::bind("127.0.0.1:0").expect("bind smtp");
+        let port = listener.local_addr().unwrap().port();
+        let held = Arc::new(Mutex::new(Vec::new()));
+        let keep = held.clone();
+        std::thread::spawn(move || {
+            for stream in listener.incoming().flatten() {
+                keep.lock().unwrap().push(stream);
+            }
+        });
+        HangingSmtp { port, held }
+    }
+
+    /// Connections taken so far.
+    fn connections(&self) -> usize {
+        self.held.lock().unwrap().len()
+    }
+
+    fn release(&self) {
+        for s in self.held.lock().unwrap().drain(..) {
+            let _ = s.shutdown(std::net::Shutdown::Both);
+        }
+    }
+}
+
+impl Drop for HangingSmtp {
+    fn drop(&mut self) {
+        self.release();
     }
 }
 
@@ -966,6 +1006,48 @@ fn retries_wait_with_a_doubling_backoff() {
     );
 }
 
+/// Each channel sends on its own: a mail server that takes the connection and then
+/// says nothing does not hold up the text queued with the mail.
+#[test]
+fn a_hanging_mail_server_does_not_delay_the_text() {
+    let smtp = HangingSmtp::start();
+    let gw = Gateway::start();
+    let app = spawn_app_with(|s| {
+        s.smtp = Some(smtp_settings(smtp.port));
+        s.sms = Some(gw.settings());
+    });
+    let card_id = card(&app);
+    let c = contact();
+    let created = create(&app, card_id, &c, true);
+    let id = customer_id(&created);
+    // The mail went first (its row is older) and is stuck talking to the server.
+    wait_for("the mail try to reach the server", || {
+        (smtp.connections() > 0).then_some(())
+    });
+    let ds = wait_channel(&app, id, "sms", "sent");
+    assert_sent_once(by_channel(&ds, "sms"));
+    let email = by_channel(&ds, "email");
+    assert_eq!(email["status"], "pending", "{email}");
+    assert_eq!(
+        email["attempts"], 0,
+        "the mail try is still under way: {email}"
+    );
+    assert!(smtp.connections() > 0, "and still holds its connection");
+    let reqs = gw.requests();
+    assert_eq!(reqs.len(), 1, "{reqs:?}");
+    assert_eq!(reqs[0].field("To").as_deref(), Some(c.e164.as_str()));
+
+    // Released, the stuck try fails and is kept for a retry.
+    smtp.release();
+    let email = wait_for("the mail try to end", || {
+        of_customer(&app, id)
+            .into_iter()
+            .find(|d| d["channel"] == "email" && d["attempts"] == 1)
+    });
+    assert_eq!(email["status"], "pending", "{email}");
+    assert!(email["last_error"].is_string(), "{email}");
+}
+
 #[test]
 fn unconfigured_channels_keep_deliveries_pending_as_not_configured() {
     let app = spawn_app();
@@ -1211,6 +1293,82 @@ fn the_list_filters_by_status_and_customer() {
     assert_eq!(r.status, 422, "{}", r.text);
     let r = app.request("GET", &app.store_path("/deliveries"), None, None, None);
     assert_eq!(r.status, 401, "{}", r.text);
+}
+
+#[test]
+fn the_list_filters_by_channel_and_refuses_other_channels() {
+    let gw = Gateway::start();
+    let app = spawn_app_with(|s| s.sms = Some(gw.settings()));
+    let card_id = card(&app);
+    let a = customer_id(&create(&app, card_id, &contact(), true));
+    let b = customer_id(&create(&app, card_id, &contact(), true));
+    wait_for("both SMS sent", || {
+        (list(&app, "?status=sent").len() == 2).then_some(())
+    });
+    for (channel, other) in [("email", "sms"), ("sms", "email")] {
+        let ds = list(&app, &format!("?channel={channel}"));
+        assert_eq!(ds.len(), 2, "{ds:?}");
+        assert!(ds.iter().all(|d| d["channel"] == channel), "{ds:?}");
+        let r = app.get(&app.store_path(&format!("/deliveries?channel={channel}")));
+        assert_eq!(r.body["pagination"]["count"], 2, "{}", r.text);
+        assert!(!ds.iter().any(|d| d["channel"] == other));
+    }
+    let sms_of_b = list(&app, &format!("?channel=sms&customer_id={b}&status=sent"));
+    assert_eq!(sms_of_b.len(), 1, "{sms_of_b:?}");
+    assert_eq!(sms_of_b[0]["customer_id"], b);
+    assert!(list(&app, "?channel=sms&status=pending").is_empty());
+    assert_eq!(
+        list(&app, &format!("?channel=email&customer_id={a}")).len(),
+        1
+    );
+    assert_eq!(
+        list(&app, "?channel=").len(),
+        4,
+        "an empty filter is no filter"
+    );
+
+    for bad in ["fax", "apns", "EMAIL"] {
+        let r = app.get(&app.store_path(&format!("/deliveries?channel={bad}")));
+        assert_eq!(r.status, 422, "{bad}: {}", r.text);
+        assert_eq!(
+            r.body["errors"]["channel"],
+            json!(["is not included in the list (email, sms)"]),
+            "{bad}: {}",
+            r.text
+        );
+    }
+    let r = app.get(&app.store_path("/deliveries?channel=fax&status=lost"));
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert!(r.body["errors"]["channel"].is_array(), "{}", r.text);
+    assert!(r.body["errors"]["status"].is_array(), "{}", r.text);
+}
+
+/// Rows of other channels share the outbox table but are not card-link deliveries:
+/// the list and its count leave them out.
+#[test]
+fn rows_of_other_channels_are_not_listed() {
+    let app = spawn_app();
+    let card_id = card(&app);
+    let id = customer_id(&create(&app, card_id, &contact(), true));
+    app.conn()
+        .execute(
+            "INSERT INTO outbox (channel, store_id, customer_id, address, payload, key,
+                 next_attempt_at, created_at, updated_at)
+             VALUES ('webhook', ?1, ?2, 'subscription-1', '{}', 'event-1',
+                 '2124-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z',
+                 '2024-01-01T00:00:00.000Z')",
+            rusqlite::params![app.store_id, id],
+        )
+        .expect("a row of another channel");
+    let ds = list(&app, "");
+    assert_eq!(ds.len(), 2, "{ds:?}");
+    assert!(ds
+        .iter()
+        .all(|d| d["channel"] == "email" || d["channel"] == "sms"));
+    let r = app.get(&app.store_path("/deliveries"));
+    assert_eq!(r.body["pagination"]["count"], 2, "{}", r.text);
+    assert_eq!(of_customer(&app, id).len(), 2);
+    assert_eq!(list(&app, "?status=pending").len(), 2);
 }
 
 #[test]

@@ -326,7 +326,7 @@ fn an_empty_body_on_create_customer_is_422() {
 fn deliveries_of(app: &TestApp, customer_id: i64) -> i64 {
     app.conn()
         .query_row(
-            "SELECT count(*) FROM deliveries WHERE customer_id = ?1",
+            "SELECT count(*) FROM outbox WHERE customer_id = ?1",
             [customer_id],
             |r| r.get(0),
         )

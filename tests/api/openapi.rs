@@ -1005,6 +1005,10 @@ fn every_operation_answers_as_documented() {
     x.expect(&r, 200, "deliveries filtered");
     let r = x.get("/accounts/{account_id}/deliveries", &[s], "?status=lost");
     x.expect(&r, 422, "bad status");
+    let r = x.get("/accounts/{account_id}/deliveries", &[s], "?channel=sms");
+    x.expect(&r, 200, "deliveries by channel");
+    let r = x.get("/accounts/{account_id}/deliveries", &[s], "?channel=fax");
+    x.expect(&r, 422, "bad channel");
 
     // Locations.
     let loc = "/accounts/{account_id}/locations";

@@ -250,7 +250,7 @@ pub async fn create(
         if let Some(card) = &card {
             let cc = db::customer_cards::enrol(tx, store_id, id, card, Some(access.token_id))?;
             if send_card_links {
-                db::deliveries::queue(
+                db::outbox::queue_card_links(
                     tx,
                     store_id,
                     id,
@@ -402,7 +402,7 @@ pub async fn send_card_links(
         }
         let mut ids = Vec::new();
         for cc in cards {
-            ids.extend(db::deliveries::queue(
+            ids.extend(db::outbox::queue_card_links(
                 tx,
                 store_id,
                 id,
@@ -411,7 +411,7 @@ pub async fn send_card_links(
                 customer.phone.as_ref().map(|p| p.as_str()),
             )?);
         }
-        Reply::created(&json!({ "deliveries": db::deliveries::find_many(tx, &ids)? }))
+        Reply::created(&json!({ "deliveries": db::outbox::find_many(tx, &ids)? }))
     })
     .await;
     state.outbox.wake();

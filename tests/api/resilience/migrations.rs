@@ -173,6 +173,29 @@ fn a_first_schema_database_migrates_forward_with_its_data() {
             ),
             5
         );
+        // V4: the delivery is a row of the one outbox, with its id; `deliveries` is gone.
+        assert_eq!(
+            outbox_rows(&conn),
+            vec![delivery_row(
+                17,
+                "email",
+                "zoe@example.com",
+                "sent",
+                1,
+                None,
+                "2024-03-02T10:00:00.000Z",
+                Some("2024-03-02T10:00:05.000Z"),
+                "2024-03-02T10:00:05.000Z",
+            )]
+        );
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'deliveries'",
+                []
+            ),
+            0
+        );
     }
     // Again: nothing left to do, nothing changed.
     copy.ok(&["migrate"]);
@@ -347,4 +370,197 @@ fn a_first_schema_database_migrates_forward_with_its_data() {
     let conn = open_db(&env.db);
     assert_eq!(integrity_check(&conn), "ok");
     assert_eq!(foreign_key_violations(&conn), 0);
+}
+
+/// A row of `deliveries` (V1–V3) as the columns it shares with `outbox` (V4).
+#[derive(Debug, PartialEq)]
+struct DeliveryRow {
+    id: i64,
+    store_id: i64,
+    customer_id: i64,
+    customer_card_id: i64,
+    channel: String,
+    address: String,
+    status: String,
+    attempts: i64,
+    last_error: Option<String>,
+    next_attempt_at: String,
+    sent_at: Option<String>,
+    created_at: String,
+    updated_at: String,
+}
+
+#[allow(clippy::too_many_arguments)]
+fn delivery_row(
+    id: i64,
+    channel: &str,
+    address: &str,
+    status: &str,
+    attempts: i64,
+    last_error: Option<&str>,
+    next_attempt_at: &str,
+    sent_at: Option<&str>,
+    updated_at: &str,
+) -> DeliveryRow {
+    DeliveryRow {
+        id,
+        store_id: 7,
+        customer_id: 11,
+        customer_card_id: 13,
+        channel: channel.into(),
+        address: address.into(),
+        status: status.into(),
+        attempts,
+        last_error: last_error.map(Into::into),
+        next_attempt_at: next_attempt_at.into(),
+        sent_at: sent_at.map(Into::into),
+        created_at: "2024-03-02T10:00:00.000Z".into(),
+        updated_at: updated_at.into(),
+    }
+}
+
+fn rows_of(conn: &rusqlite::Connection, table: &str) -> Vec<DeliveryRow> {
+    conn.prepare(&format!(
+        "SELECT id, store_id, customer_id, customer_card_id, channel, address, status,
+             attempts, last_error, next_attempt_at, sent_at, created_at, updated_at
+         FROM {table} ORDER BY id"
+    ))
+    .unwrap()
+    .query_map([], |r| {
+        Ok(DeliveryRow {
+            id: r.get(0)?,
+            store_id: r.get(1)?,
+            customer_id: r.get(2)?,
+            customer_card_id: r.get(3)?,
+            channel: r.get(4)?,
+            address: r.get(5)?,
+            status: r.get(6)?,
+            attempts: r.get(7)?,
+            last_error: r.get(8)?,
+            next_attempt_at: r.get(9)?,
+            sent_at: r.get(10)?,
+            created_at: r.get(11)?,
+            updated_at: r.get(12)?,
+        })
+    })
+    .unwrap()
+    .collect::<rusqlite::Result<_>>()
+    .unwrap()
+}
+
+/// The outbox rows, checked to be plain card-link rows (no payload, no key).
+fn outbox_rows(conn: &rusqlite::Connection) -> Vec<DeliveryRow> {
+    assert_eq!(
+        count(
+            conn,
+            "SELECT count(*) FROM outbox WHERE payload IS NOT NULL OR key IS NOT NULL",
+            []
+        ),
+        0
+    );
+    rows_of(conn, "outbox")
+}
+
+/// A schema-3 database (the last with `deliveries`) holding deliveries in every state:
+/// sent, waiting unconfigured, waiting for a retry after failed tries, and given up on.
+#[test]
+fn a_third_schema_database_keeps_its_deliveries_in_the_outbox() {
+    let env = Env::new(&[]);
+    build_v1(&env.db);
+    let before = {
+        let mut conn = rusqlite::Connection::open(&env.db).expect("open");
+        stampd::db::migrate_to(&mut conn, 3).expect("migrate to V3");
+        conn.execute_batch(
+            "INSERT INTO deliveries (id, store_id, customer_id, customer_card_id, channel,
+                 address, status, attempts, last_error, next_attempt_at, sent_at, created_at,
+                 updated_at)
+             VALUES (18, 7, 11, 13, 'sms', '+14155550132', 'pending', 0, 'not configured',
+                 '2024-03-02T10:00:00.000Z', NULL, '2024-03-02T10:00:00.000Z',
+                 '2024-03-02T10:00:01.000Z'),
+                    (21, 7, 11, 13, 'email', 'zoe@example.com', 'pending', 2,
+                 'SMTP: Connection refused (os error 111)', '2124-03-02T10:01:30.000Z', NULL,
+                 '2024-03-02T10:00:00.000Z', '2024-03-02T10:00:30.000Z'),
+                    (25, 7, 11, 13, 'sms', '+14155550132', 'failed', 8,
+                 'SMS gateway answered 500: {\"code\": 20500}', '2024-03-02T12:00:00.000Z',
+                 NULL, '2024-03-02T10:00:00.000Z', '2024-03-02T12:00:00.000Z');",
+        )
+        .expect("deliveries of V3");
+        rows_of(&conn, "deliveries")
+    };
+    assert_eq!(before.len(), 4, "the sent one of V1 and three more");
+    assert_eq!(schema_version(&env.db), 3);
+
+    env.ok(&["migrate"]);
+    assert_eq!(schema_version(&env.db), stampd::db::known_schema_version());
+    {
+        let conn = open_db(&env.db);
+        assert_eq!(outbox_rows(&conn), before, "every row, column for column");
+        assert_eq!(
+            count(
+                &conn,
+                "SELECT count(*) FROM sqlite_schema WHERE name = 'deliveries'",
+                []
+            ),
+            0
+        );
+        assert_eq!(integrity_check(&conn), "ok");
+        assert_eq!(foreign_key_violations(&conn), 0);
+    }
+
+    // Served: the same ids and states in the list, and new rows after the old ids.
+    let mut server = Server::start(&env);
+    let client = Client::new(&server, TOKEN, 7);
+    let r = client.get(&client.store_path("/deliveries"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let listed: Vec<(i64, String, String, i64)> = r.body["deliveries"]
+        .as_array()
+        .expect("deliveries")
+        .iter()
+        .map(|d| {
+            (
+                d["id"].as_i64().unwrap(),
+                d["channel"].as_str().unwrap().to_string(),
+                d["status"].as_str().unwrap().to_string(),
+                d["attempts"].as_i64().unwrap(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        listed,
+        vec![
+            (25, "sms".into(), "failed".into(), 8),
+            (21, "email".into(), "pending".into(), 2),
+            (18, "sms".into(), "pending".into(), 0),
+            (17, "email".into(), "sent".into(), 1),
+        ],
+        "{}",
+        r.text
+    );
+    assert_eq!(
+        r.body["deliveries"][0]["last_error"],
+        "SMS gateway answered 500: {\"code\": 20500}"
+    );
+    assert_eq!(
+        r.body["deliveries"][3]["sent_at"],
+        "2024-03-02T10:00:05.000Z"
+    );
+    let sms = client.get(&client.store_path("/deliveries?channel=sms"));
+    assert_eq!(sms.body["pagination"]["count"], 2, "{}", sms.text);
+    let r = client.post(
+        &client.store_path("/customers/11/send_card_links"),
+        &json!({}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let ids: Vec<i64> = r.body["deliveries"]
+        .as_array()
+        .expect("queued")
+        .iter()
+        .map(|d| d["id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(ids.len(), 2, "{}", r.text);
+    assert!(
+        ids.iter().all(|id| *id > 25),
+        "new ids follow the old: {ids:?}"
+    );
+    server.stop();
 }
