@@ -60,7 +60,8 @@ settings! {
     request_body_timeout_secs: u64 = 20, Whole::new(1, 3600).of("seconds");
     /// How many times a card-link delivery is tried before it is kept as failed.
     delivery_max_attempts: u32 = 8, Whole::new(1, 100);
-    /// The wait before the first retry; it doubles with each further try.
+    /// The wait before the first retry; it doubles with each further try (plus up to
+    /// half again at random).
     delivery_retry_base_secs: u64 = 30, Whole::new(0, 86_400).of("seconds");
     /// Where automatic and `stampd backup` copies go (default: `backups/` beside the database).
     backup_dir: PathBuf = "", FilePath { example: None };
