@@ -126,10 +126,14 @@ pub struct Access {
 }
 
 impl Access {
-    /// One query: the live token with this hash, and its stores.
-    fn check(conn: &Connection, bearer: &Bearer) -> Result<Access, ApiError> {
-        let (token_id, stores) =
-            db::tokens::authenticate(conn, &bearer.0)?.ok_or(ApiError::Unauthorized)?;
+    /// One query: the live token with this hash, and its stores. What it finds also
+    /// tells the rate limits whether the token has a bucket of its own.
+    fn check(state: &AppState, conn: &Connection, bearer: &Bearer) -> Result<Access, ApiError> {
+        let found = db::tokens::authenticate(conn, &bearer.0)?;
+        if let Some(limits) = &state.rate_limits {
+            limits.authenticated(&bearer.0, found.is_some());
+        }
+        let (token_id, stores) = found.ok_or(ApiError::Unauthorized)?;
         Ok(Access { token_id, stores })
     }
 
@@ -170,7 +174,7 @@ where
     let state = state.clone();
     web::block(move || {
         let result = state.db.read(|conn| {
-            let access = Access::check(conn, &bearer)?;
+            let access = Access::check(&state, conn, &bearer)?;
             state.token_usage.touch(access.token_id);
             f(conn, &access)
         });
@@ -258,7 +262,7 @@ where
     let outcome = web::block(move || {
         let db = state.db.clone();
         db.write(move |tx| {
-            let access = Access::check(tx, &bearer)?;
+            let access = Access::check(&state, tx, &bearer)?;
             state.token_usage.touch(access.token_id);
             let Some(key) = idempotency_key.as_deref() else {
                 return f(tx, &access, input).map(Outcome::Done);

@@ -6,13 +6,13 @@
 //! same-site cookie set with the form.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use super::rate_limit::{client_address, Buckets, Quota, Verdict, MAX_ADDRESSES};
 use super::web_card::html_response;
 use super::AppState;
 use crate::db;
@@ -28,12 +28,32 @@ use crate::time_fmt;
 
 const CSRF_COOKIE: &str = "stampd_signup";
 
-/// Signups per hour from one address (the form pages themselves are not limited).
-pub struct SignupLimits(DefaultKeyedRateLimiter<IpAddr>);
+/// Signups per hour from one address (the form pages themselves are not limited), in
+/// a table of bounded size like every per-address limit.
+pub struct SignupLimits {
+    addresses: Buckets<IpAddr>,
+    quota: Quota,
+}
 
 impl SignupLimits {
     pub fn new(per_hour: u32) -> Option<SignupLimits> {
-        NonZeroU32::new(per_hour).map(|n| SignupLimits(RateLimiter::keyed(Quota::per_hour(n))))
+        Quota::new(per_hour, Duration::from_secs(3600)).map(|quota| SignupLimits {
+            addresses: Buckets::new(MAX_ADDRESSES),
+            quota,
+        })
+    }
+
+    /// Whether one more signup from `address` is allowed now (and counts it if so).
+    fn allow(&self, address: IpAddr) -> bool {
+        matches!(
+            self.addresses.take(&address, self.quota),
+            Verdict::Allowed { .. }
+        )
+    }
+
+    /// Forgets the addresses whose allowance is whole again.
+    pub fn forget_idle(&self) {
+        self.addresses.forget_idle();
     }
 }
 
@@ -235,8 +255,8 @@ pub async fn submit(
     if text(p, "website", &mut FieldErrors::new()).set().is_some() {
         return Ok(html_response(StatusCode::OK, pages::signup::thank_you()));
     }
-    if let (Some(limits), Some(ip)) = (&state.signup_limits, req.peer_addr().map(|a| a.ip())) {
-        if limits.0.check_key(&ip).is_err() {
+    if let (Some(limits), Some(address)) = (&state.signup_limits, client_address(&req)) {
+        if !limits.allow(address) {
             errors.add("base", "Too many signups from this network right now. Please try again in a while, or ask at the counter.");
             let mut res = again(&errors, StatusCode::TOO_MANY_REQUESTS);
             res.headers_mut()

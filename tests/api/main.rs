@@ -15,6 +15,7 @@ mod errors;
 mod search;
 mod stores;
 
+mod address_limits;
 mod big_lists;
 mod checkpoints;
 mod concurrency;
