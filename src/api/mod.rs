@@ -236,7 +236,7 @@ enum Outcome {
 ///
 /// With an `Idempotency-Key`, the key's stored answer is looked up in the same
 /// transaction: a repeat gets the stored status and body without running again; a
-/// first request runs and its answer (a 4xx refusal too) is stored before the commit,
+/// first request runs and its answer (a 4xx refusal too, but a 429) is stored before the commit,
 /// so an acknowledged request and its key are saved together or not at all.
 pub async fn write<I, P, F>(
     state: &web::Data<AppState>,
@@ -286,7 +286,12 @@ where
                     db::exec(tx, "RELEASE request")?;
                     Outcome::Done(reply)
                 }
-                Err(e) if e.status_code().is_client_error() => {
+                // A 429 says "not now", not what the request comes to: a repeat with
+                // the same key later runs again instead of replaying it.
+                Err(e)
+                    if e.status_code().is_client_error()
+                        && e.status_code() != StatusCode::TOO_MANY_REQUESTS =>
+                {
                     db::exec(tx, "ROLLBACK TO request")?;
                     db::exec(tx, "RELEASE request")?;
                     Outcome::Refused(Reply {

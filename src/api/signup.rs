@@ -441,13 +441,20 @@ fn enrol(
             (id, uuid)
         }
     };
-    db::outbox::queue_card_links(
+    db::card_links::send(
         tx,
-        store_id,
-        customer_id,
-        cc,
-        known.email.as_ref().map(|e| e.as_str()),
-        known.phone.as_ref().map(|p| p.as_str()),
+        &db::card_links::Recipient {
+            store_id,
+            customer_id,
+            email: known.email.as_ref().map(|e| e.as_str()),
+            phone: known.phone.as_ref().map(|p| p.as_str()),
+        },
+        &[cc],
+        if returning {
+            db::card_links::SIGNUP_RESEND
+        } else {
+            db::card_links::CARD_LINKS
+        },
     )?;
     Ok((uuid, joined))
 }

@@ -28,6 +28,7 @@ mod posters;
 mod qr;
 mod rate_limits;
 mod rewards;
+mod send_throttle;
 mod signup;
 mod stamps;
 mod web_card;
