@@ -236,8 +236,8 @@ enum Outcome {
 ///
 /// With an `Idempotency-Key`, the key's stored answer is looked up in the same
 /// transaction: a repeat gets the stored status and body without running again; a
-/// first request runs and its answer (a 4xx refusal too, but a 429) is stored before the commit,
-/// so an acknowledged request and its key are saved together or not at all.
+/// first request runs and its answer (a 4xx refusal too, except a 429) is stored before
+/// the commit, so an acknowledged request and its key are saved together or not at all.
 pub async fn write<I, P, F>(
     state: &web::Data<AppState>,
     bearer: Bearer,
