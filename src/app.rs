@@ -57,7 +57,7 @@ impl Application {
             public_url: settings.public_base(addr),
             db,
             token_usage: TokenUsage::default(),
-            rate_limits: RateLimits::new(settings.rate_limit_per_minute),
+            rate_limits: RateLimits::new(&settings),
             signup_limits: crate::api::signup::SignupLimits::new(
                 settings.signup_rate_limit_per_hour,
             ),
@@ -155,6 +155,9 @@ impl Application {
                 loop {
                     every.tick().await;
                     if let Some(limits) = &state.rate_limits {
+                        limits.forget_idle();
+                    }
+                    if let Some(limits) = &state.signup_limits {
                         limits.forget_idle();
                     }
                     let s = state.clone();

@@ -85,6 +85,10 @@ pub enum ApiError {
     MethodNotAllowed { allow: String },
     #[error("rate limited")]
     RateLimited { retry_after: u64 },
+    /// 429 with its own reason: a request that would repeat something done too recently
+    /// (card links sent again within their throttle).
+    #[error("{message}")]
+    TooSoon { message: String, retry_after: u64 },
     /// 503: the disk is full; nothing was written.
     #[error("storage full")]
     StorageFull,
@@ -195,7 +199,9 @@ impl ResponseError for ApiError {
             ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
-            ApiError::RateLimited { .. } => StatusCode::TOO_MANY_REQUESTS,
+            ApiError::RateLimited { .. } | ApiError::TooSoon { .. } => {
+                StatusCode::TOO_MANY_REQUESTS
+            }
             ApiError::StorageFull => StatusCode::SERVICE_UNAVAILABLE,
             ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
         }
@@ -212,7 +218,7 @@ impl ResponseError for ApiError {
             ApiError::MethodNotAllowed { allow } => {
                 res.insert_header((header::ALLOW, allow.clone()));
             }
-            ApiError::RateLimited { retry_after } => {
+            ApiError::RateLimited { retry_after } | ApiError::TooSoon { retry_after, .. } => {
                 res.insert_header((header::RETRY_AFTER, retry_after.to_string()));
             }
             _ => {}
@@ -248,6 +254,7 @@ impl ApiError {
             ApiError::RateLimited { retry_after } => json!({
                 "error": format!("Rate limit exceeded – retry in {retry_after} seconds")
             }),
+            ApiError::TooSoon { message, .. } => json!({ "error": message }),
             ApiError::StorageFull => json!({
                 "error": "Storage full – the server's disk has no space left; nothing was saved, try again later"
             }),

@@ -91,7 +91,8 @@ fn components(c: &mut Components) {
     use serde_json::json;
     c.query(
         "status",
-        "Only deliveries in this state.",
+        "Only deliveries in this state (`suppressed`: held back by the card-link throttle, \
+         never sent; the reason is in `last_error`).",
         json!({"type": "string", "enum": STATUSES}),
     );
     c.query(

@@ -126,10 +126,14 @@ pub struct Access {
 }
 
 impl Access {
-    /// One query: the live token with this hash, and its stores.
-    fn check(conn: &Connection, bearer: &Bearer) -> Result<Access, ApiError> {
-        let (token_id, stores) =
-            db::tokens::authenticate(conn, &bearer.0)?.ok_or(ApiError::Unauthorized)?;
+    /// One query: the live token with this hash, and its stores. What it finds also
+    /// tells the rate limits whether the token has a bucket of its own.
+    fn check(state: &AppState, conn: &Connection, bearer: &Bearer) -> Result<Access, ApiError> {
+        let found = db::tokens::authenticate(conn, &bearer.0)?;
+        if let Some(limits) = &state.rate_limits {
+            limits.authenticated(&bearer.0, found.is_some());
+        }
+        let (token_id, stores) = found.ok_or(ApiError::Unauthorized)?;
         Ok(Access { token_id, stores })
     }
 
@@ -170,7 +174,7 @@ where
     let state = state.clone();
     web::block(move || {
         let result = state.db.read(|conn| {
-            let access = Access::check(conn, &bearer)?;
+            let access = Access::check(&state, conn, &bearer)?;
             state.token_usage.touch(access.token_id);
             f(conn, &access)
         });
@@ -232,8 +236,8 @@ enum Outcome {
 ///
 /// With an `Idempotency-Key`, the key's stored answer is looked up in the same
 /// transaction: a repeat gets the stored status and body without running again; a
-/// first request runs and its answer (a 4xx refusal too) is stored before the commit,
-/// so an acknowledged request and its key are saved together or not at all.
+/// first request runs and its answer (a 4xx refusal too, except a 429) is stored before
+/// the commit, so an acknowledged request and its key are saved together or not at all.
 pub async fn write<I, P, F>(
     state: &web::Data<AppState>,
     bearer: Bearer,
@@ -258,7 +262,7 @@ where
     let outcome = web::block(move || {
         let db = state.db.clone();
         db.write(move |tx| {
-            let access = Access::check(tx, &bearer)?;
+            let access = Access::check(&state, tx, &bearer)?;
             state.token_usage.touch(access.token_id);
             let Some(key) = idempotency_key.as_deref() else {
                 return f(tx, &access, input).map(Outcome::Done);
@@ -282,7 +286,12 @@ where
                     db::exec(tx, "RELEASE request")?;
                     Outcome::Done(reply)
                 }
-                Err(e) if e.status_code().is_client_error() => {
+                // A 429 says "not now", not what the request comes to: a repeat with
+                // the same key later runs again instead of replaying it.
+                Err(e)
+                    if e.status_code().is_client_error()
+                        && e.status_code() != StatusCode::TOO_MANY_REQUESTS =>
+                {
                     db::exec(tx, "ROLLBACK TO request")?;
                     db::exec(tx, "RELEASE request")?;
                     Outcome::Refused(Reply {

@@ -6,16 +6,17 @@
 //! same-site cookie set with the form.
 
 use std::net::IpAddr;
-use std::num::NonZeroU32;
+use std::time::Duration;
 
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
-use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 
+use super::rate_limit::{client_address, Buckets, Quota, Verdict, MAX_ADDRESSES};
 use super::web_card::html_response;
 use super::AppState;
 use crate::db;
+use crate::db::card_links::{self, Recipient};
 use crate::db::customers::CustomerFields;
 use crate::db::posters::{Poster, PosterFields};
 use crate::domain::links::CardLinks;
@@ -28,12 +29,32 @@ use crate::time_fmt;
 
 const CSRF_COOKIE: &str = "stampd_signup";
 
-/// Signups per hour from one address (the form pages themselves are not limited).
-pub struct SignupLimits(DefaultKeyedRateLimiter<IpAddr>);
+/// Signups per hour from one address (the form pages themselves are not limited), in
+/// a table of bounded size like every per-address limit.
+pub struct SignupLimits {
+    addresses: Buckets<IpAddr>,
+    quota: Quota,
+}
 
 impl SignupLimits {
     pub fn new(per_hour: u32) -> Option<SignupLimits> {
-        NonZeroU32::new(per_hour).map(|n| SignupLimits(RateLimiter::keyed(Quota::per_hour(n))))
+        Quota::new(per_hour, Duration::from_secs(3600)).map(|quota| SignupLimits {
+            addresses: Buckets::new(MAX_ADDRESSES),
+            quota,
+        })
+    }
+
+    /// Whether one more signup from `address` is allowed now (and counts it if so).
+    fn allow(&self, address: IpAddr) -> bool {
+        matches!(
+            self.addresses.take(&address, self.quota),
+            Verdict::Allowed { .. }
+        )
+    }
+
+    /// Forgets the addresses whose allowance is whole again.
+    pub fn forget_idle(&self) {
+        self.addresses.forget_idle();
     }
 }
 
@@ -185,7 +206,11 @@ pub async fn form(
     ))
 }
 
-/// `POST /s/<token>`: enrols the customer (or finds them again) and sends them to their card.
+/// `POST /s/<token>`: enrols a new customer. The answer gives away nothing about who is
+/// a customer already where it can help it: when a message can carry the card, new and
+/// known contacts alike get the same "on its way" page (the card goes to a new customer
+/// at once, to a known contact again at most once an hour); without one, a new customer
+/// is shown their card at once and a known contact is asked to come to the counter.
 pub async fn submit(
     state: web::Data<AppState>,
     path: web::Path<String>,
@@ -235,8 +260,8 @@ pub async fn submit(
     if text(p, "website", &mut FieldErrors::new()).set().is_some() {
         return Ok(html_response(StatusCode::OK, pages::signup::thank_you()));
     }
-    if let (Some(limits), Some(ip)) = (&state.signup_limits, req.peer_addr().map(|a| a.ip())) {
-        if limits.0.check_key(&ip).is_err() {
+    if let (Some(limits), Some(address)) = (&state.signup_limits, client_address(&req)) {
+        if !limits.allow(address) {
             errors.add("base", "Too many signups from this network right now. Please try again in a while, or ask at the counter.");
             let mut res = again(&errors, StatusCode::TOO_MANY_REQUESTS);
             res.headers_mut()
@@ -331,113 +356,154 @@ pub async fn submit(
             ("poster_id".to_string(), serde_json::Value::from(poster.id)),
         ]),
     };
+    // Whether the card can reach this customer by a message: a channel with settings for
+    // a contact they typed. Decided from what was typed and the settings alone, never
+    // from who is already a customer.
+    let by_message = Channels {
+        email: fields.email.is_some() && state.settings.smtp.is_some(),
+        sms: fields.phone.is_some() && state.settings.sms.is_some(),
+    };
     let st = state.clone();
     let poster_card = card.clone();
     let store_id = poster.store_id;
     let outcome = web::block(move || {
         st.db
-            .write(move |tx| enrol(tx, store_id, &poster_card, fields))
+            .write(move |tx| enrol(tx, store_id, &poster_card, fields, by_message))
     })
     .await?;
     state.outbox.wake();
+    let colours = poster_colours(&poster.fields);
     match outcome {
-        Ok((_, Joined::SentAgain)) => Ok(html_response(
-            StatusCode::OK,
-            pages::signup::sent_again(&poster_colours(&poster.fields)),
-        )),
-        Ok((uuid, joined)) => Ok(HttpResponse::SeeOther()
+        // New or known, the same page: what it says comes from what was typed.
+        Ok(_) if by_message.any() => {
+            let mut to = Vec::new();
+            if by_message.email {
+                to.push(pages::signup::masked_email(&typed.email));
+            }
+            if by_message.sms {
+                to.push(pages::signup::masked_phone(&typed.phone));
+            }
+            Ok(html_response(
+                StatusCode::OK,
+                pages::signup::on_its_way(&colours, &to),
+            ))
+        }
+        Ok(Signup::New(uuid)) => Ok(HttpResponse::SeeOther()
             .insert_header((
                 header::LOCATION,
-                format!(
-                    "{}?joined={}",
-                    CardLinks::new("", &uuid).web_card(),
-                    if matches!(joined, Joined::Back) {
-                        "back"
-                    } else {
-                        "new"
-                    }
-                ),
+                format!("{}?joined=new", CardLinks::new("", &uuid).web_card()),
             ))
             .finish()),
+        Ok(Signup::Known) => Ok(html_response(
+            StatusCode::CONFLICT,
+            pages::signup::already_registered(&colours),
+        )),
         Err(ApiError::Validation(e)) => Ok(again(&e, StatusCode::UNPROCESSABLE_ENTITY)),
         Err(e) => Err(e),
     }
 }
 
-/// Finds the customer by email or phone (or creates them), makes sure they hold the
-/// poster's card, and queues their card links. Returns the card's uuid and whether the
-/// customer was already known.
+/// The channels that can carry card links to what the customer typed.
+#[derive(Debug, Clone, Copy)]
+struct Channels {
+    email: bool,
+    sms: bool,
+}
+
+impl Channels {
+    fn any(self) -> bool {
+        self.email || self.sms
+    }
+}
+
+/// How a signup ended.
+enum Signup {
+    /// A new customer, enrolled in the poster's card (its uuid) and sent its links.
+    New(String),
+    /// The email or phone is a customer's already: nobody was changed.
+    Known,
+}
+
+/// Enrols a new customer in the poster's card and queues their card links; or, when
+/// the email or phone typed is a customer's already, changes nobody and (with
+/// `resend`) sends their card again to that contact, at most once an hour.
 fn enrol(
     tx: &rusqlite::Connection,
     store_id: i64,
     card: &db::cards::Card,
     fields: CustomerFields,
-) -> Result<(String, Joined), ApiError> {
+    resend: Channels,
+) -> Result<Signup, ApiError> {
     if card.is_closed(&time_fmt::now()) {
         return Err(FieldErrors::single(
             "base",
             "Sorry, this card is no longer offered. Please ask at the counter.",
         ));
     }
-    let existing = match &fields.email {
+    let email_owner = match &fields.email {
         Some(e) => db::customers::email_owner(tx, store_id, e, None)?,
         None => None,
     };
-    let existing = match (existing, &fields.phone) {
-        (Some(id), _) => Some(id),
-        (None, Some(p)) => db::customers::phone_owner(tx, store_id, p, None)?,
-        (None, None) => None,
+    let phone_owner = match &fields.phone {
+        Some(p) => db::customers::phone_owner(tx, store_id, p, None)?,
+        None => None,
     };
-    let (customer_id, returning) = match existing {
-        Some(id) => (id, true),
-        None => (db::customers::insert(tx, store_id, &fields)?, false),
-    };
-    let typed_name = fields.first_name.trim().to_lowercase();
-    let known = db::customers::find_fields(tx, store_id, customer_id)?.unwrap_or(fields);
-    // Knowing someone's email or phone is not enough to see their card: a returning
-    // customer is shown it only when the first name matches too; else it is sent again
-    // to the contact details on file.
-    let joined = if !returning {
-        Joined::New
-    } else if known.first_name.trim().to_lowercase() == typed_name {
-        Joined::Back
-    } else {
-        Joined::SentAgain
-    };
-    let cards = db::customer_cards::for_customers(tx, &[customer_id], "")?;
-    let held = cards.get(&customer_id).and_then(|list| {
-        list.iter()
-            .find(|c| c.card_id == card.id)
-            .map(|c| (c.id, c.uuid.clone()))
-    });
-    let (cc, uuid) = match held {
-        Some(h) => h,
-        None => {
-            let id = db::customer_cards::enrol(tx, store_id, customer_id, card, None)?;
-            let uuid =
-                tx.query_row("SELECT uuid FROM customer_cards WHERE id = ?1", [id], |r| {
-                    r.get(0)
-                })?;
-            (id, uuid)
+    let email = fields.email.as_ref().map(|e| e.as_str());
+    let phone = fields.phone.as_ref().map(|p| p.as_str());
+    if email_owner.is_none() && phone_owner.is_none() {
+        let customer_id = db::customers::insert(tx, store_id, &fields)?;
+        let cc = db::customer_cards::enrol(tx, store_id, customer_id, card, None)?;
+        let uuid = tx.query_row("SELECT uuid FROM customer_cards WHERE id = ?1", [cc], |r| {
+            r.get(0)
+        })?;
+        let to = Recipient {
+            store_id,
+            customer_id,
+            email,
+            phone,
+        };
+        card_links::send(tx, &to, &[cc], card_links::CARD_LINKS)?;
+        return Ok(Signup::New(uuid));
+    }
+    // Each contact typed that is on file, by a channel that can carry it, goes to its
+    // owner (the one customer, or two when email and phone belong to different ones).
+    let mut to: Vec<Recipient> = Vec::new();
+    if let (Some(id), true) = (email_owner, resend.email) {
+        to.push(Recipient {
+            store_id,
+            customer_id: id,
+            email,
+            phone: None,
+        });
+    }
+    if let (Some(id), true) = (phone_owner, resend.sms) {
+        match to.iter_mut().find(|r| r.customer_id == id) {
+            Some(r) => r.phone = phone,
+            None => to.push(Recipient {
+                store_id,
+                customer_id: id,
+                email: None,
+                phone,
+            }),
         }
-    };
-    db::outbox::queue_card_links(
-        tx,
-        store_id,
-        customer_id,
-        cc,
-        known.email.as_ref().map(|e| e.as_str()),
-        known.phone.as_ref().map(|p| p.as_str()),
-    )?;
-    Ok((uuid, joined))
-}
-
-/// How a signup ended.
-enum Joined {
-    /// A new customer: show the new card.
-    New,
-    /// A known customer who gave matching details: show their card again.
-    Back,
-    /// A known email or phone with other details: the card goes to them by message only.
-    SentAgain,
+    }
+    for r in &to {
+        // The poster's card when they hold it; else the cards they hold here (the page
+        // never enrols a known customer: that is done at the counter).
+        let held = db::customer_cards::for_customers(tx, &[r.customer_id], "")?
+            .remove(&r.customer_id)
+            .unwrap_or_default();
+        let this: Vec<i64> = held
+            .iter()
+            .filter(|c| c.card_id == card.id)
+            .map(|c| c.id)
+            .collect();
+        let cards = if this.is_empty() {
+            held.iter().map(|c| c.id).collect()
+        } else {
+            this
+        };
+        card_links::send(tx, r, &cards, card_links::SIGNUP_RESEND)?;
+    }
+    Ok(Signup::Known)
 }

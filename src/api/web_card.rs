@@ -42,7 +42,6 @@ pub async fn show(
         .map(String::as_str)
     {
         Some("new") => Some(Arrival::New),
-        Some("back") => Some(Arrival::Back),
         _ => None,
     };
     let st = state.clone();

@@ -54,6 +54,9 @@ settings! {
     log_level: log::LevelFilter = "info", LogLevel;
     /// Requests a minute per API token (in bursts of up to as many); 0 turns limits off.
     rate_limit_per_minute: u32 = 1200, Whole::new(0, 1_000_000).zero("no limit");
+    /// Requests a minute from one client address (an IPv6 /64) that carry no token
+    /// known to be live (public pages, made-up or revoked tokens); 0 turns it off.
+    rate_limit_per_address_per_minute: u32 = 1200, Whole::new(0, 1_000_000).zero("no limit");
     /// How long a client may take to send a request's head before it is cut off.
     request_head_timeout_secs: u64 = 10, Whole::new(1, 3600).of("seconds");
     /// How long a request's body may take to arrive once its head is in (else 408).

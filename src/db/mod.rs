@@ -14,11 +14,13 @@
 //! - `values`: domain values (`Email`, `HexColor`, `StampIcon`, ...) as SQLite values;
 //! - `outbox`: every side effect (card-link mail and texts, later pushes and webhooks)
 //!   as a row per channel, for the senders of `crate::outbox`;
+//! - `card_links`: every send of card links, and the throttle that holds repeats back;
 //! - one module per resource (`customers`, `cards`, ...): its SQL, as plain functions
 //!   on a `Connection`.
 
 pub mod backup;
 pub mod bulk;
+pub mod card_links;
 pub mod cards;
 mod checkpoint;
 mod connections;

@@ -16,8 +16,12 @@ pub const SMS: &str = "sms";
 /// contract lists them.
 pub const CARD_LINK_CHANNELS: &[&str] = &[EMAIL, SMS];
 /// The states of a row, in the order the contract lists them. A row of a channel
-/// without settings stays `pending`, with [`NOT_CONFIGURED`] as its last error.
-pub const STATUSES: &[&str] = &["pending", "sent", "failed"];
+/// without settings stays `pending`, with [`NOT_CONFIGURED`] as its last error; a
+/// [`SUPPRESSED`] row was held back by the card-link throttle (`super::card_links`) and
+/// is never sent, its reason in `last_error`.
+pub const STATUSES: &[&str] = &["pending", "sent", "failed", SUPPRESSED];
+/// The state of a message held back by the throttle.
+pub const SUPPRESSED: &str = "suppressed";
 /// The reason a row of a channel without settings waits.
 pub const NOT_CONFIGURED: &str = "not configured";
 
@@ -40,6 +44,12 @@ pub struct NewMessage<'a> {
 /// Queues one row, or merges it into the pending row of the same channel and key;
 /// returns the row's id.
 pub fn enqueue(conn: &Connection, m: &NewMessage) -> rusqlite::Result<i64> {
+    enqueue_at(conn, m, &time_fmt::now())
+}
+
+/// [`enqueue`] with the time to record: the rows of one send share it, which is how
+/// the throttle tells sends apart from rows.
+pub fn enqueue_at(conn: &Connection, m: &NewMessage, at: &str) -> rusqlite::Result<i64> {
     let payload = m.payload.map(|p| p.to_string());
     // A merged row keeps its tries and its next attempt: a change arriving while the
     // channel backs off from a failing target must not cut the wait short.
@@ -62,40 +72,63 @@ pub fn enqueue(conn: &Connection, m: &NewMessage) -> rusqlite::Result<i64> {
             m.address,
             payload,
             m.key,
-            time_fmt::now()
+            at
         ],
         |r| r.get(0),
     )
 }
 
-/// Queues the card's links for delivery to each address given (mail, then text);
-/// returns the new ids.
-pub fn queue_card_links(
+/// Records a message the throttle held back, with its reason; returns the row's id.
+/// Repeats do not pile up: when the newest row of the same customer card and channel
+/// is a suppressed one, it takes the new reason and time instead of a new row.
+pub fn record_suppressed(
     conn: &Connection,
-    store_id: i64,
-    customer_id: i64,
-    customer_card_id: i64,
-    email: Option<&str>,
-    phone: Option<&str>,
-) -> rusqlite::Result<Vec<i64>> {
-    let mut ids = Vec::new();
-    for (channel, address) in [(EMAIL, email), (SMS, phone)] {
-        if let Some(address) = address {
-            ids.push(enqueue(
-                conn,
-                &NewMessage {
-                    channel,
-                    store_id,
-                    customer_id: Some(customer_id),
-                    customer_card_id: Some(customer_card_id),
-                    address,
-                    payload: None,
-                    key: None,
-                },
-            )?);
-        }
+    m: &NewMessage,
+    reason: &str,
+    at: &str,
+) -> rusqlite::Result<i64> {
+    let merged = conn
+        .prepare_cached(
+            "UPDATE outbox SET address = ?4, last_error = ?5, updated_at = ?6
+             WHERE id = (SELECT max(id) FROM outbox
+                         WHERE customer_id = ?1 AND channel = ?2 AND customer_card_id IS ?3)
+               AND status = 'suppressed'
+             RETURNING id",
+        )?
+        .query_row(
+            params![
+                m.customer_id,
+                m.channel,
+                m.customer_card_id,
+                m.address,
+                reason,
+                at
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    if let Some(id) = merged {
+        return Ok(id);
     }
-    Ok(ids)
+    conn.prepare_cached(
+        "INSERT INTO outbox (channel, store_id, customer_id, customer_card_id, address, payload,
+            status, last_error, next_attempt_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'suppressed', ?7, ?8, ?8, ?8)
+         RETURNING id",
+    )?
+    .query_row(
+        params![
+            m.channel,
+            m.store_id,
+            m.customer_id,
+            m.customer_card_id,
+            m.address,
+            m.payload.map(|p| p.to_string()),
+            reason,
+            at
+        ],
+        |r| r.get(0),
+    )
 }
 
 /// Drops every row about an erased customer: their addresses go with them.

@@ -1,6 +1,7 @@
 //! The signup pages a poster's QR code leads to (`/s/<token>`): the form, shown again
 //! with what was typed and a message beside each field in error, and the short pages
-//! that end a signup without showing a card.
+//! that end a signup without showing a card ("on its way", "already registered"), with
+//! the contact masking they use.
 
 use maud::{html, Markup, PreEscaped};
 
@@ -140,19 +141,78 @@ pub fn thank_you() -> Markup {
     )
 }
 
-/// A known email or phone with other details: the card goes to them by message only.
-pub fn sent_again(colours: &PageColours) -> Markup {
+/// Where the card went, when a message carries it: the same for a new customer and a
+/// known contact, so the page does not tell who is a customer already. `to` holds the
+/// contacts as typed, partly masked.
+pub fn on_its_way(colours: &PageColours, to: &[String]) -> Markup {
     message_page(
-        "You already have this card",
+        "Your card is on its way",
         colours,
-        "You already have this card",
+        "Your card is on its way",
         html! {
             p.notice role="status" {
-                "We have sent it again to the email address or phone number we have on file. \
-                 Show it at the counter to collect stamps."
+                "We are sending your card to "
+                @for (i, contact) in to.iter().enumerate() {
+                    @if i > 0 { " and " }
+                    strong { (contact) }
+                }
+                ". Open the link on your phone and show the card at the counter to \
+                 collect stamps."
+            }
+            p { "Nothing arrived after a few minutes? Ask at the counter." }
+        },
+    )
+}
+
+/// A known email or phone when no message can carry the card: it is not shown here,
+/// to anyone who only knows the contact.
+pub fn already_registered(colours: &PageColours) -> Markup {
+    message_page(
+        "Already registered",
+        colours,
+        "Already registered",
+        html! {
+            p.notice role="status" {
+                "This email or phone is already registered. Please ask at the counter \
+                 for your card."
             }
         },
     )
+}
+
+/// An email as typed, shown but for its first character before the `@`:
+/// `ann@example.com` → `a•••@example.com`.
+pub fn masked_email(typed: &str) -> String {
+    let typed = typed.trim();
+    match typed.rsplit_once('@') {
+        Some((local, domain)) => {
+            let first: String = local.chars().take(1).collect();
+            format!("{first}•••@{domain}")
+        }
+        None => "•••".to_string(),
+    }
+}
+
+/// A phone number as typed, its digits hidden but the last three:
+/// `(415) 555-0132` → `(•••) •••-•132`.
+pub fn masked_phone(typed: &str) -> String {
+    let typed = typed.trim();
+    let digits = typed.chars().filter(char::is_ascii_digit).count();
+    let mut seen = 0;
+    typed
+        .chars()
+        .map(|c| {
+            if !c.is_ascii_digit() {
+                return c;
+            }
+            seen += 1;
+            if seen + 3 > digits {
+                c
+            } else {
+                '•'
+            }
+        })
+        .collect()
 }
 
 const FORM_CSS: &str = r#"form { display: flex; flex-direction: column; gap: 6px; margin: 16px 0 0; }
@@ -229,6 +289,29 @@ mod tests {
             "name, email, phone, birthday"
         );
         assert!(html.contains(" checked"), "consent stays ticked");
+    }
+
+    #[test]
+    fn contacts_are_masked_but_recognisable() {
+        assert_eq!(masked_email(" Ann.Lee@Example.COM "), "A•••@Example.COM");
+        assert_eq!(masked_email("a@b.co"), "a•••@b.co");
+        assert_eq!(masked_phone("(415) 555-0132"), "(•••) •••-•132");
+        assert_eq!(masked_phone("+44 7700 900123"), "+•• •••• •••123");
+        assert_eq!(masked_phone("12"), "12");
+        let html = on_its_way(
+            &PageColours::plain(),
+            &[
+                masked_email(&format!("x@{HOSTILE}")),
+                masked_phone("415 555 0132"),
+            ],
+        )
+        .into_string();
+        assert!(!html.contains("<script"), "{html}");
+        assert!(
+            html.contains(&format!("<strong>x•••@{ESCAPED}</strong>")),
+            "{html}"
+        );
+        assert!(html.contains("<strong>••• ••• •132</strong>"), "{html}");
     }
 
     #[test]

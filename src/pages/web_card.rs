@@ -11,8 +11,6 @@ use crate::domain::HexColor;
 pub enum Arrival {
     /// They have just joined.
     New,
-    /// They were known and have been shown their card again.
-    Back,
 }
 
 impl Arrival {
@@ -21,7 +19,6 @@ impl Arrival {
             Arrival::New => {
                 "Welcome! Your card is ready. Show it at the counter to collect stamps."
             }
-            Arrival::Back => "Welcome back! You already have this card, so here it is.",
         }
     }
 }

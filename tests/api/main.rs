@@ -15,6 +15,7 @@ mod errors;
 mod search;
 mod stores;
 
+mod address_limits;
 mod big_lists;
 mod checkpoints;
 mod concurrency;
@@ -27,6 +28,7 @@ mod posters;
 mod qr;
 mod rate_limits;
 mod rewards;
+mod send_throttle;
 mod signup;
 mod stamps;
 mod web_card;

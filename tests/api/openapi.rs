@@ -901,6 +901,21 @@ fn every_operation_answers_as_documented() {
         json!({"customer": {"first_name": "X"}}),
     );
     x.expect(&r, 404, "update no customer");
+    // Ann's links went on create: a re-send right away is too soon; once the first
+    // send is 11 minutes old (moved back on disk), it goes.
+    let r = x.json(
+        "POST",
+        "/accounts/{account_id}/customers/{id}/send_card_links",
+        &[s, ann],
+        json!({}),
+    );
+    x.expect(&r, 429, "send card links too soon");
+    app.conn()
+        .execute(
+            "UPDATE outbox SET created_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now', '-11 minutes')",
+            [],
+        )
+        .unwrap();
     let mut c = x.call(
         "POST",
         "/accounts/{account_id}/customers/{id}/send_card_links",

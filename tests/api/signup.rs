@@ -6,14 +6,18 @@
 //! Rules: a missing or wrong CSRF token is 403 and enrols no one; a filled honeypot
 //! (`website`) answers "Thank you" and enrols no one; validation errors re-render the
 //! form with 422 and messages beside the fields; a signup enrols the customer in the
-//! poster's card (metadata `{"signup": "poster", "poster_id": id}`), queues the card
-//! links and answers 303 to `/c/<uuid>?joined=new`; a returning customer (same email
-//! or phone, however typed) gets their existing card back with `joined=back`; the
-//! poster's contact mode and `birthday_required` decide what is asked; per-address
-//! rate limit (`signup_rate_limit_per_hour`).
+//! poster's card (metadata `{"signup": "poster", "poster_id": id}`) and queues the card
+//! links. With a mail or SMS channel for what was typed, new and known contacts get the
+//! same "on its way" page (compared byte for byte) and the card goes by message (to a
+//! known contact again at most once an hour); without one, a new customer gets 303 to
+//! `/c/<uuid>?joined=new` and a known one (same email or phone, however typed) 409
+//! "already registered". The page never changes a known customer. The poster's contact
+//! mode and `birthday_required` decide what is asked; per-address rate limit
+//! (`signup_rate_limit_per_hour`).
 
 use serde_json::{json, Value};
 
+use crate::deliveries::{wait_for, Gateway, SmtpServer};
 use crate::support::app::*;
 
 const COOKIE: &str = "stampd_signup";
@@ -619,12 +623,14 @@ fn a_signup_enrols_the_customer_in_the_posters_card_and_queues_the_links() {
     assert_eq!(store["customers_count"], 1, "{store}");
 }
 
+/// Without a channel for the contact (a fresh install), a known email or phone is told
+/// to ask at the counter: never shown the card, whatever name comes with it, and
+/// nobody is changed or sent anything.
 #[test]
-fn a_returning_customer_gets_the_same_card_back() {
+fn without_a_channel_a_known_contact_is_sent_to_the_counter() {
     let app = spawn_app();
     let (card_id, p) = coffee_poster(&app, json!({}));
 
-    // Same email, typed in another case.
     let (first_uuid, joined) = sign_up(
         &p,
         &[
@@ -635,50 +641,36 @@ fn a_returning_customer_gets_the_same_card_back() {
     )
     .joined();
     assert_eq!(joined, "new");
-    // Someone who knows the email but not the name is not shown the card: it is sent
-    // again to the contact details on file instead.
-    let other = sign_up(
-        &p,
-        &[
-            ("first_name", "Mallory"),
-            ("email", "ann@example.com"),
-            ("consent", "1"),
-        ],
-    );
-    assert_eq!(other.status, 200, "{}", other.html);
-    assert_eq!(other.location, None);
-    assert!(
-        other.html.contains("You already have this card"),
-        "{}",
-        other.html
-    );
-    assert!(
-        !other.html.contains(&first_uuid),
-        "the card is not revealed"
-    );
-    assert_eq!(customers(&app).len(), 1, "no duplicate");
+    let queued = all_deliveries(&app).len();
 
-    let r = sign_up(
-        &p,
-        &[
-            ("first_name", "ANN"),
-            ("email", " ANN@Example.com"),
-            ("consent", "1"),
-        ],
-    );
-    let (uuid, joined) = r.joined();
-    assert_eq!(joined, "back");
-    assert_eq!(uuid, first_uuid, "the same card");
-    let page = web_card(&app, r.location.as_deref().unwrap());
-    assert_eq!(page.status, 200);
-    assert!(page.text.contains("Welcome back"), "{}", page.text);
+    // The right name or another, the email typed as it was or otherwise: the same answer.
+    for (name, email) in [
+        ("Ann", "ann@example.com"),
+        ("ANN", " ANN@Example.com"),
+        ("Mallory", "ann@example.com"),
+    ] {
+        let r = sign_up(
+            &p,
+            &[("first_name", name), ("email", email), ("consent", "1")],
+        );
+        assert_eq!(r.status, 409, "{name} {email}: {}", r.html);
+        assert_eq!(r.location, None);
+        assert!(
+            r.html.contains("This email or phone is already registered")
+                && r.html.contains("ask at the counter"),
+            "{}",
+            r.html
+        );
+        assert!(!r.html.contains(&first_uuid), "the card is not revealed");
+    }
     let c = only_customer(&app);
     assert_eq!(c["first_name"], "Ann", "the customer is not overwritten");
     assert_eq!(c["customer_cards"].as_array().map(Vec::len), Some(1));
     assert_eq!(c["customer_cards"][0]["card_id"], card_id);
+    assert_eq!(all_deliveries(&app).len(), queued, "nothing sent again");
 
-    // Same phone, formatted differently.
-    let (phone_uuid, joined) = sign_up(
+    // The same by phone, formatted differently.
+    let (_, joined) = sign_up(
         &p,
         &[
             ("first_name", "Bob"),
@@ -688,49 +680,32 @@ fn a_returning_customer_gets_the_same_card_back() {
     )
     .joined();
     assert_eq!(joined, "new");
-    assert_ne!(phone_uuid, first_uuid);
-    let (uuid, joined) = sign_up(
+    let r = sign_up(
         &p,
         &[
             ("first_name", "Bob"),
             ("phone", "+1 415.555.0199"),
             ("consent", "1"),
         ],
-    )
-    .joined();
-    assert_eq!(joined, "back");
-    assert_eq!(uuid, phone_uuid);
-    let list = customers(&app);
-    assert_eq!(list.len(), 2, "no duplicate: {list:?}");
-    let bob = list.iter().find(|c| c["first_name"] == "Bob").unwrap();
-    assert_eq!(bob["phone"], "+14155550199");
-    assert_eq!(
-        bob["customer_cards"].as_array().map(Vec::len),
-        Some(1),
-        "{bob}"
     );
-
-    // Coming back, the links are sent again, to the addresses on file.
-    let bob_links = deliveries(&app, &bob["id"]);
-    assert_eq!(bob_links.len(), 2, "{bob_links:?}");
-    assert!(bob_links.iter().all(|d| d["address"] == "+14155550199"));
-    assert_eq!(customers(&app).len(), 2);
+    assert_eq!(r.status, 409, "{}", r.html);
+    assert_eq!(customers(&app).len(), 2, "no duplicate");
 }
 
+/// The public page never changes a customer it already knows: one enrolled at the
+/// counter in another card is not enrolled in the poster's card, and their contact
+/// details stay as they are.
 #[test]
-fn a_known_customer_gets_the_posters_card_added() {
+fn a_known_customer_is_not_changed_by_the_page() {
     let app = spawn_app();
     let tea = card(&app, json!({"name": "Tea Card"}));
-    let (coffee, p) = coffee_poster(&app, json!({}));
-    // Enrolled at the counter in the tea card, without any signup metadata.
+    let (_, p) = coffee_poster(&app, json!({}));
     let known = app.create_customer(json!({
         "customer": {"first_name": "Cy", "email": "cy@example.com"},
         "card_id": tea,
     }));
-    let tea_uuid = known["customer_card"]["uuid"].clone();
 
-    // Signing up from the coffee poster with a new phone as well.
-    let (uuid, joined) = sign_up(
+    let r = sign_up(
         &p,
         &[
             ("first_name", "Cy"),
@@ -738,57 +713,16 @@ fn a_known_customer_gets_the_posters_card_added() {
             ("phone", "415 555 0100"),
             ("consent", "1"),
         ],
-    )
-    .joined();
-    assert_eq!(joined, "back");
-    assert_ne!(uuid, tea_uuid.as_str().unwrap());
-
+    );
+    assert_eq!(r.status, 409, "{}", r.html);
     let c = only_customer(&app);
     assert_eq!(c["id"], known["id"]);
-    let mut held: Vec<i64> = c["customer_cards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|cc| cc["card_id"].as_i64().unwrap())
-        .collect();
-    held.sort();
-    assert_eq!(held, [tea.min(coffee), tea.max(coffee)]);
-    let coffee_cc = c["customer_cards"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .find(|cc| cc["card_id"] == coffee)
-        .unwrap();
-    assert_eq!(coffee_cc["uuid"], uuid.as_str());
-    assert_eq!(coffee_cc["stamps_count"], 1, "welcome stamp");
-    // What is on file stays: no phone was added by a web form, the metadata is as it was.
+    let held: Vec<&Value> = c["customer_cards"].as_array().unwrap().iter().collect();
+    assert_eq!(held.len(), 1, "still only the tea card: {c}");
+    assert_eq!(held[0]["card_id"], tea);
     assert_eq!(c["phone"], Value::Null);
     assert_eq!(c["metadata"], known["metadata"]);
-    // The links of the new card go to the email on file only.
-    let queued = deliveries(&app, &c["id"]);
-    assert_eq!(
-        channels(&queued),
-        [("email".to_string(), "cy@example.com".to_string())]
-    );
-    assert_eq!(queued[0]["customer_card_id"], coffee_cc["id"]);
-
-    // Signing up again from the same poster gives that card, not a third one.
-    let (again, joined) = sign_up(
-        &p,
-        &[
-            ("first_name", "Cy"),
-            ("email", "cy@example.com"),
-            ("consent", "1"),
-        ],
-    )
-    .joined();
-    assert_eq!((again.as_str(), joined.as_str()), (uuid.as_str(), "back"));
-    assert_eq!(
-        only_customer(&app)["customer_cards"]
-            .as_array()
-            .map(Vec::len),
-        Some(2)
-    );
+    assert!(all_deliveries(&app).is_empty());
 }
 
 #[test]
@@ -1077,6 +1011,187 @@ fn a_birthday_is_asked_when_the_poster_requires_it() {
     )
     .joined();
     assert_eq!(joined, "new");
+}
+
+// ---------------------------------------------------------------------------------
+// With a channel: the page tells no one who is a customer
+// ---------------------------------------------------------------------------------
+
+/// The whole answer to one signup sent as a browser sends it — status, every header but
+/// `Date`, body — with the form's CSRF token and cookie masked.
+fn whole_answer(app: &TestApp, poster: &Value, fields: &[(&str, &str)]) -> String {
+    let page = open(poster);
+    let (csrf, cookie) = (page.csrf(), page.cookie());
+    let mut all = vec![("csrf", csrf.as_str())];
+    all.extend_from_slice(fields);
+    let body = encode(&all);
+    let path = url(poster).strip_prefix(&app.base).expect("a local URL");
+    let request = format!(
+        "POST {path} HTTP/1.1\r\nHost: 127.0.0.1:{}\r\nCookie: {COOKIE}={cookie}\r\n\
+         Content-Type: application/x-www-form-urlencoded\r\nContent-Length: {}\r\n\
+         Connection: close\r\n\r\n{body}",
+        app.port,
+        body.len()
+    );
+    let r = app.raw(request.as_bytes(), std::time::Duration::from_secs(30));
+    let mut headers: Vec<String> = r
+        .headers
+        .iter()
+        .filter(|(k, _)| k != "date")
+        .map(|(k, v)| format!("{k}: {v}"))
+        .collect();
+    headers.sort();
+    let mask = |s: &str| s.replace(&csrf, "<csrf>").replace(&cookie, "<cookie>");
+    format!(
+        "{}\n{}\n\n{}",
+        r.status,
+        mask(&headers.join("\n")),
+        mask(&r.text)
+    )
+}
+
+fn mail_and_sms() -> (SmtpServer, Gateway, TestApp) {
+    let smtp = SmtpServer::start();
+    let gw = Gateway::start();
+    let app = spawn_app_with(|s| {
+        s.smtp = Some(smtp.settings());
+        s.sms = Some(gw.settings());
+    });
+    (smtp, gw, app)
+}
+
+/// Moves every delivery `minutes` into the past.
+fn age_deliveries(app: &TestApp, minutes: i64) {
+    app.conn()
+        .execute(
+            "UPDATE outbox SET created_at =
+                strftime('%Y-%m-%dT%H:%M:%fZ', created_at, ?1 || ' minutes')",
+            [-minutes],
+        )
+        .unwrap();
+}
+
+/// `(channel, status)` of a customer's deliveries, sorted.
+fn statuses(app: &TestApp, customer_id: &Value) -> Vec<(String, String)> {
+    let mut v: Vec<(String, String)> = deliveries(app, customer_id)
+        .iter()
+        .map(|d| {
+            (
+                d["channel"].as_str().unwrap().to_string(),
+                d["status"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    v.sort();
+    v
+}
+
+/// With mail and SMS set up, a new customer and someone typing a known customer's email
+/// and phone (with another name) get the same answer, byte for byte: the card is on its
+/// way to what they typed. The new customer's card goes at once; the known one's is not
+/// sent again within the hour, silently, and the deliveries list shows it held back.
+#[test]
+fn with_a_channel_new_and_known_contacts_get_the_same_answer() {
+    let (smtp, gw, app) = mail_and_sms();
+    let (_, p) = coffee_poster(&app, json!({}));
+    let typed = [
+        ("email", "Ann.Lee@Example.com"),
+        ("phone", "(415) 555-0132"),
+        ("consent", "1"),
+    ];
+    let with_name = |name: &'static str| {
+        let mut f = vec![("first_name", name)];
+        f.extend_from_slice(&typed);
+        f
+    };
+    let new = whole_answer(&app, &p, &with_name("Ann"));
+    let known = whole_answer(&app, &p, &with_name("Mallory"));
+    assert_eq!(new, known, "the answers differ");
+    assert!(new.starts_with("200\n"), "{new}");
+    assert!(
+        new.contains("Your card is on its way")
+            && new.contains("<strong>A•••@Example.com</strong>")
+            && new.contains("<strong>(•••) •••-•132</strong>"),
+        "{new}"
+    );
+
+    let c = only_customer(&app);
+    assert_eq!(c["first_name"], "Ann", "the known customer is not changed");
+    let uuid = c["customer_cards"][0]["uuid"].as_str().unwrap();
+    assert!(!new.contains(uuid), "no card on the page");
+    wait_for("the card by mail and text", || {
+        (smtp.mails().len() == 1 && gw.requests().len() == 1).then_some(())
+    });
+    assert!(smtp.mails()[0].data.contains(&format!("/c/{uuid}")));
+    let expected: Vec<(String, String)> = [
+        ("email", "sent"),
+        ("email", "suppressed"),
+        ("sms", "sent"),
+        ("sms", "suppressed"),
+    ]
+    .iter()
+    .map(|(c, s)| (c.to_string(), s.to_string()))
+    .collect();
+    wait_for("the sends recorded", || {
+        (statuses(&app, &c["id"]) == expected).then_some(())
+    });
+}
+
+/// A known contact typed on the page gets their card again by message — at most once an
+/// hour, further tries held back silently (never a 429 here) — and the page never shows
+/// it. One who does not hold the poster's card gets the card they hold, and is not
+/// enrolled in the poster's.
+#[test]
+fn a_known_contact_gets_the_card_again_at_most_once_an_hour() {
+    let (smtp, _gw, app) = mail_and_sms();
+    let tea = card(&app, json!({"name": "Tea Card"}));
+    let (_, p) = coffee_poster(&app, json!({}));
+    let known = app.create_customer(json!({
+        "customer": {"first_name": "Di", "email": "di@example.com"},
+        "card_id": tea,
+    }));
+    let uuid = known["customer_card"]["uuid"].as_str().unwrap().to_string();
+    let typed = [
+        ("first_name", "Di"),
+        ("email", "di@example.com"),
+        ("consent", "1"),
+    ];
+
+    for round in 0..3 {
+        let r = sign_up(&p, &typed);
+        assert_eq!(r.status, 200, "round {round}: {}", r.html);
+        assert!(r.html.contains("Your card is on its way"), "{}", r.html);
+        assert!(!r.html.contains(&uuid), "the card is not on the page");
+    }
+    let mails = wait_for("the card again", || {
+        let m = smtp.mails();
+        (!m.is_empty()).then_some(m)
+    });
+    std::thread::sleep(std::time::Duration::from_millis(300));
+    assert_eq!(smtp.mails().len(), 1, "once within the hour");
+    assert_eq!(mails[0].rcpt, ["di@example.com"]);
+    assert!(
+        mails[0].data.contains(&format!("/c/{uuid}")),
+        "the tea card"
+    );
+    let ds = deliveries(&app, &known["id"]);
+    let held: Vec<&Value> = ds.iter().filter(|d| d["status"] == "suppressed").collect();
+    assert_eq!(held.len(), 1, "repeats share one row: {ds:?}");
+    assert!(
+        held[0]["last_error"]
+            .as_str()
+            .is_some_and(|e| e.contains("at most once every 1 hour")),
+        "{ds:?}"
+    );
+
+    age_deliveries(&app, 61);
+    assert_eq!(sign_up(&p, &typed).status, 200);
+    wait_for("the card once more, an hour later", || {
+        (smtp.mails().len() == 2).then_some(())
+    });
+    let c = only_customer(&app);
+    assert_eq!(c["customer_cards"].as_array().map(Vec::len), Some(1));
+    assert_eq!(c["customer_cards"][0]["card_id"], tea);
 }
 
 // ---------------------------------------------------------------------------------

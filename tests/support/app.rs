@@ -497,7 +497,7 @@ impl Drop for TestApp {
 }
 
 /// Parses one HTTP/1.1 response; `None` while incomplete (unless `eof`).
-fn parse_response(buf: &[u8], eof: bool) -> Option<Resp> {
+pub fn parse_response(buf: &[u8], eof: bool) -> Option<Resp> {
     let end = buf.windows(4).position(|w| w == b"\r\n\r\n")?;
     let head = String::from_utf8_lossy(&buf[..end]).to_string();
     let mut lines = head.split("\r\n");

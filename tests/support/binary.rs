@@ -211,6 +211,11 @@ impl Server {
         format!("http://127.0.0.1:{}{}", self.port, path)
     }
 
+    /// The process id (to read its memory in `/proc`).
+    pub fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(20);
         loop {

@@ -11,6 +11,7 @@ mod input;
 use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
 use super::{id_or_404, json, pagination_params, AppState, Bearer, Pagination, Reply};
 use crate::db;
+use crate::db::card_links;
 use crate::db::customers::{CustomerFields, ListQuery};
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
@@ -121,7 +122,11 @@ const ENDPOINTS: &[Endpoint] = &[
             id: "sendCardLinks",
             summary: "Queue the customer's card links again (email and/or SMS)",
             description: "For every card of the customer, or only `customer_card_id`. 422 when \
-                          the customer has no card or the card is not theirs.",
+                          the customer has no card or the card is not theirs. Card links go \
+                          to one customer at most once per channel every 10 minutes and 5 \
+                          times a day: a channel held back gets a `suppressed` delivery with \
+                          the reason in `last_error`; when every channel is held back, 429 \
+                          with the reason and `Retry-After`.",
             body: In::Body("SendCardLinks"),
             ok: (201, "The queued deliveries", Some("DeliveriesQueued")),
             ..Doc::PLAIN
@@ -250,13 +255,17 @@ pub async fn create(
         if let Some(card) = &card {
             let cc = db::customer_cards::enrol(tx, store_id, id, card, Some(access.token_id))?;
             if send_card_links {
-                db::outbox::queue_card_links(
+                // Held-back sends are recorded, never an error of the create.
+                card_links::send(
                     tx,
-                    store_id,
-                    id,
-                    cc,
-                    fields.email.as_ref().map(|e| e.as_str()),
-                    fields.phone.as_ref().map(|p| p.as_str()),
+                    &card_links::Recipient {
+                        store_id,
+                        customer_id: id,
+                        email: fields.email.as_ref().map(|e| e.as_str()),
+                        phone: fields.phone.as_ref().map(|p| p.as_str()),
+                    },
+                    &[cc],
+                    card_links::CARD_LINKS,
                 )?;
             }
             customer_card_id = Some(cc);
@@ -400,18 +409,25 @@ pub async fn send_card_links(
                 "has no card to send (enrol them in a card first)",
             ));
         }
-        let mut ids = Vec::new();
-        for cc in cards {
-            ids.extend(db::outbox::queue_card_links(
-                tx,
+        let sent = card_links::send(
+            tx,
+            &card_links::Recipient {
                 store_id,
-                id,
-                cc,
-                customer.email.as_ref().map(|e| e.as_str()),
-                customer.phone.as_ref().map(|p| p.as_str()),
-            )?);
+                customer_id: id,
+                email: customer.email.as_ref().map(|e| e.as_str()),
+                phone: customer.phone.as_ref().map(|p| p.as_str()),
+            },
+            &cards,
+            card_links::CARD_LINKS,
+        )?;
+        if sent.all_held() {
+            let (message, retry_after) = sent.refusal();
+            return Err(ApiError::TooSoon {
+                message,
+                retry_after,
+            });
         }
-        Reply::created(&json!({ "deliveries": db::outbox::find_many(tx, &ids)? }))
+        Reply::created(&json!({ "deliveries": db::outbox::find_many(tx, &sent.rows())? }))
     })
     .await;
     state.outbox.wake();

@@ -91,9 +91,10 @@ wrong method on a known path: 405 with `Allow`.\n\
 the same method, path and body gets the stored status and body \
 (`Idempotent-Replayed: true`) without running again; a different body with a used key is \
 422.\n\
-- With rate limits on, every response to a request with a token carries \
+- With rate limits on, every response to a request with a valid token carries \
 `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; past the limit: 429 with \
-`Retry-After`.";
+`Retry-After`. Requests without a valid token count against their client address \
+(429 with `Retry-After` past its limit).";
 
 fn paths(resources: &[Resource]) -> Value {
     let mut paths = Map::new();
@@ -286,7 +287,7 @@ fn shared_components(c: &mut Components) {
 fn headers() -> Value {
     let int = |description: &str| json!({"description": description, "schema": {"type": "integer", "minimum": 0}});
     json!({
-        "RateLimit-Limit": int("Requests a minute this token may make (present when rate limits are on and the request carries a token)."),
+        "RateLimit-Limit": int("Requests a minute this token may make (present when rate limits are on and the request carries a valid token)."),
         "RateLimit-Remaining": int("Requests left in the current burst."),
         "RateLimit-Reset": int("Seconds until the burst is full again."),
         "Retry-After": int("Seconds to wait before retrying."),
