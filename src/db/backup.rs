@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::open::sqlite_path;
+use super::schema::{self, SchemaError};
 use crate::time_fmt;
 
 #[derive(Debug, thiserror::Error)]
@@ -56,29 +58,33 @@ pub fn backup(conn: &Connection, out: &Path) -> Result<(), BackupError> {
     verify(out)
 }
 
-/// Opens a backup read-only and checks it is a whole, readable stampd database.
+/// Opens a backup read-only and checks it is a whole, readable stampd database whose
+/// schema is one stampd wrote (see `db::schema`), of a version this stampd knows.
 pub fn verify(file: &Path) -> Result<(), BackupError> {
     let bad = |detail: String| BackupError::NotABackup {
         path: file.to_path_buf(),
         detail,
     };
-    let conn = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    let conn = Connection::open_with_flags(sqlite_path(file), OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| bad(e.to_string()))?;
+    // The file is not trusted yet: no function of its schema runs with our rights.
+    conn.execute_batch("PRAGMA trusted_schema = OFF")
+        .map_err(|e| bad(e.to_string()))?;
+    match schema::check(&conn) {
+        Ok(Some(_)) => {}
+        Ok(None) => return Err(bad("it has no stampd tables".into())),
+        Err(e @ SchemaError::TooNew { .. }) => {
+            return Err(bad(format!(
+                "{e}; restore it with that stampd, or choose a backup made by this one"
+            )))
+        }
+        Err(e) => return Err(bad(e.to_string())),
+    }
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .map_err(|e| bad(e.to_string()))?;
     if check != "ok" {
         return Err(bad(format!("integrity_check says {check}")));
-    }
-    let is_stampd: bool = conn
-        .query_row(
-            "SELECT count(*) = 2 FROM sqlite_schema WHERE name IN ('refinery_schema_history', 'customers')",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(|e| bad(e.to_string()))?;
-    if !is_stampd {
-        return Err(bad("it has no stampd tables".into()));
     }
     Ok(())
 }
@@ -129,9 +135,11 @@ impl ServeLock {
     }
 }
 
-/// Puts `backup` in place as `database` (stampd stopped). The current database and any
-/// `-wal`/`-shm` files beside it are moved aside as `<name>.before-restore-<time>...`,
-/// never deleted. Returns where the old file went, if there was one.
+/// Puts `backup` in place as `database` (stampd stopped). The backup is checked first
+/// (whole, and a schema stampd wrote, of a version it knows), so a refused file changes
+/// nothing. The current database and any `-wal`/`-shm` files beside it are moved aside
+/// as `<name>.before-restore-<time>...`, never deleted. Returns where the old file went,
+/// if there was one.
 pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, BackupError> {
     verify(backup)?;
     let restore_err = |detail: String| BackupError::Restore {
