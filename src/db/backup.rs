@@ -14,6 +14,8 @@ use crate::time_fmt;
 pub enum BackupError {
     #[error("{0} already exists; choose another --out file")]
     Exists(PathBuf),
+    #[error("{0} is a symbolic link; backups are written to a new file, never through a link: choose another --out file")]
+    Symlink(PathBuf),
     #[error("cannot write the backup {path}: {detail}")]
     Write { path: PathBuf, detail: String },
     #[error("{path} is not a usable stampd backup: {detail}")]
@@ -36,26 +38,58 @@ pub fn timestamped_name() -> String {
     format!("stampd-{compact}.db")
 }
 
-/// Writes a consistent copy of the open database to `out`, then checks the copy.
+/// Writes a consistent copy of the open database to `out`, then checks the copy. `out`
+/// must be a new file: a symbolic link (even one pointing nowhere) is refused, and the
+/// path is never read as a SQLite URI. A copy that fails is removed.
 pub fn backup(conn: &Connection, out: &Path) -> Result<(), BackupError> {
-    if out.exists() {
-        return Err(BackupError::Exists(out.to_path_buf()));
-    }
+    let write_err = |detail: String| BackupError::Write {
+        path: out.to_path_buf(),
+        detail,
+    };
+    refuse_existing(out)?;
+    let target = sqlite_path(out);
+    // VACUUM INTO takes its file name as SQL text, so a name that is not UTF-8 would be
+    // written somewhere else than asked.
+    let target = target
+        .to_str()
+        .ok_or_else(|| write_err("the path is not valid UTF-8; choose another --out file".into()))?
+        .to_string();
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|e| BackupError::Write {
-            path: out.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+        fs::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
     }
-    let target = out.to_string_lossy().to_string();
-    conn.execute("VACUUM INTO ?1", [&target]).map_err(|e| {
+    // Created here, new and empty (VACUUM INTO writes into an empty file): `create_new`
+    // fails on anything already at the path, a link made meanwhile included, so the copy
+    // goes to this very file and removing it on failure removes only what we made.
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => BackupError::Exists(out.to_path_buf()),
+            _ => write_err(e.to_string()),
+        })?;
+    let result = conn
+        .execute("VACUUM INTO ?1", [&target])
+        .map_err(|e| write_err(e.to_string()))
+        .and_then(|_| verify(out));
+    if result.is_err() {
         let _ = fs::remove_file(out);
-        BackupError::Write {
+    }
+    result
+}
+
+/// Refuses an `--out` path where something already is, a symbolic link included (it is
+/// not followed: a dangling one would make the backup land where it points).
+fn refuse_existing(out: &Path) -> Result<(), BackupError> {
+    match fs::symlink_metadata(out) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(BackupError::Symlink(out.to_path_buf())),
+        Ok(_) => Err(BackupError::Exists(out.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(BackupError::Write {
             path: out.to_path_buf(),
             detail: e.to_string(),
-        }
-    })?;
-    verify(out)
+        }),
+    }
 }
 
 /// Opens a backup read-only and checks it is a whole, readable stampd database whose

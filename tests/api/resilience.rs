@@ -8,6 +8,7 @@
 mod checks;
 
 mod backup;
+mod backup_paths;
 mod crash;
 mod foreign_schema;
 mod full_disk;
