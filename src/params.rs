@@ -361,6 +361,27 @@ pub fn bounded_text(
     }
 }
 
+/// A name or title shown to people ([`bounded_text`] whose characters pass
+/// [`crate::domain::check_name`]): every such field reads through here, so the rule
+/// holds for all of them.
+pub fn name_text(
+    obj: &Map<String, Value>,
+    key: &str,
+    max: usize,
+    errors: &mut FieldErrors,
+) -> Field<String> {
+    match bounded_text(obj, key, max, errors) {
+        Field::Set(s) => match crate::domain::check_name(&s) {
+            Ok(()) => Field::Set(s),
+            Err(message) => {
+                errors.add(key, message);
+                Field::Absent
+            }
+        },
+        f => f,
+    }
+}
+
 /// A whole number, from a JSON number or a numeric string.
 pub fn integer(obj: &Map<String, Value>, key: &str, errors: &mut FieldErrors) -> Field<i64> {
     match obj.get(key) {
