@@ -145,6 +145,7 @@ fn run(cli: Cli) -> Result<(), String> {
             if name.is_empty() {
                 return Err("--name can't be blank".into());
             }
+            crate::domain::check_name(name).map_err(|m| format!("--name {m}"))?;
             let conn = open(&settings)?;
             let id = db::stores::insert(&conn, name).map_err(|e| e.to_string())?;
             println!("{id}");

@@ -361,6 +361,27 @@ pub fn bounded_text(
     }
 }
 
+/// A name or title shown to people ([`bounded_text`] whose characters pass
+/// [`crate::domain::check_name`]): every such field reads through here, so the rule
+/// holds for all of them.
+pub fn name_text(
+    obj: &Map<String, Value>,
+    key: &str,
+    max: usize,
+    errors: &mut FieldErrors,
+) -> Field<String> {
+    match bounded_text(obj, key, max, errors) {
+        Field::Set(s) => match crate::domain::check_name(&s) {
+            Ok(()) => Field::Set(s),
+            Err(message) => {
+                errors.add(key, message);
+                Field::Absent
+            }
+        },
+        f => f,
+    }
+}
+
 /// A whole number, from a JSON number or a numeric string.
 pub fn integer(obj: &Map<String, Value>, key: &str, errors: &mut FieldErrors) -> Field<i64> {
     match obj.get(key) {
@@ -377,41 +398,48 @@ pub fn integer(obj: &Map<String, Value>, key: &str, errors: &mut FieldErrors) ->
     }
 }
 
-/// `Ok(None)` for a blank string.
+/// `Ok(None)` for a blank string. A number written with a fraction or an exponent
+/// (`1.0`, `"1.0"`, `1e2`) is not taken as a whole number, even when its value is one:
+/// "must be an integer" says what to send instead; "is out of range" is kept for whole
+/// numbers beyond 64 bits.
 pub fn parse_integer(v: &Value) -> Result<Option<i64>, &'static str> {
     match v {
-        Value::Number(n) => {
-            if let Some(i) = n.as_i64() {
-                Ok(Some(i))
-            } else if n.as_f64().is_some_and(|f| f.fract() != 0.0) {
-                Err("must be an integer")
-            } else {
-                Err("is out of range")
-            }
-        }
+        Value::Number(n) => match n.as_i64() {
+            Some(i) => Ok(Some(i)),
+            None if n.is_f64() => not_whole(n.as_f64().unwrap_or(f64::NAN)),
+            None => Err("is out of range"),
+        },
         Value::String(s) if s.trim().is_empty() => Ok(None),
         Value::String(s) => {
             let t = s.trim();
+            let digits = t.strip_prefix(['-', '+']).unwrap_or(t);
             match t.parse::<i64>() {
                 Ok(i) => Ok(Some(i)),
-                Err(_)
-                    if t.parse::<f64>()
-                        .is_ok_and(|f| f.is_finite() && f.fract() != 0.0) =>
-                {
-                    Err("must be an integer")
-                }
-                Err(_)
-                    if !t.is_empty()
-                        && t.trim_start_matches(['-', '+'])
-                            .chars()
-                            .all(|c| c.is_ascii_digit()) =>
-                {
+                Err(_) if !digits.is_empty() && digits.chars().all(|c| c.is_ascii_digit()) => {
                     Err("is out of range")
+                }
+                // Rust also reads "inf" and "NaN" as numbers; a client means no number.
+                Err(_) if digits.starts_with(|c: char| c.is_ascii_digit() || c == '.') => {
+                    match t.parse::<f64>() {
+                        Ok(f) => not_whole(f),
+                        Err(_) => Err("is not a number"),
+                    }
                 }
                 Err(_) => Err("is not a number"),
             }
         }
         _ => Err("is not a number"),
+    }
+}
+
+/// The message for a number written as a decimal: within range it is "must be an
+/// integer", whatever its fraction.
+fn not_whole(f: f64) -> Result<Option<i64>, &'static str> {
+    // 2^63: the first magnitude an i64 cannot hold.
+    if f.is_finite() && f.abs() < 9_223_372_036_854_775_808.0 {
+        Err("must be an integer")
+    } else {
+        Err("is out of range")
     }
 }
 
@@ -557,6 +585,25 @@ mod tests {
         integer(obj, "d", &mut e);
         assert_eq!(e.0["c"], vec!["is not a number"]);
         assert_eq!(e.0["d"], vec!["must be an integer"]);
+        for (v, message) in [
+            (json!(1.0), "must be an integer"),
+            (json!("1.0"), "must be an integer"),
+            (json!(" -2.50 "), "must be an integer"),
+            (json!("1e2"), "must be an integer"),
+            (json!(".5"), "must be an integer"),
+            (json!(1e300), "is out of range"),
+            (json!("1e300"), "is out of range"),
+            (json!(u64::MAX), "is out of range"),
+            (json!("99999999999999999999"), "is out of range"),
+            (json!("1e999"), "is out of range"),
+            (json!("inf"), "is not a number"),
+            (json!("NaN"), "is not a number"),
+            (json!("-"), "is not a number"),
+            (json!("1.2.3"), "is not a number"),
+            (json!(true), "is not a number"),
+        ] {
+            assert_eq!(parse_integer(&v), Err(message), "{v}");
+        }
         let mut e = FieldErrors::new();
         assert_eq!(boolean(obj, "t", &mut e), Field::Set(true));
         assert_eq!(boolean(obj, "z", &mut e), Field::Set(false));

@@ -14,7 +14,7 @@ use crate::db::cards::{CardDesign, Scope};
 use crate::domain::{limits, HexColor, StampIcon, StripPreset, StripType};
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{
-    attributes, boolean, bounded_text, domain, integer, query_map, Body, Field, Parsed,
+    attributes, boolean, domain, integer, name_text, query_map, Body, Field, Parsed,
 };
 use crate::time_fmt;
 use actix_web::web::route;
@@ -258,8 +258,8 @@ impl CardInput {
     }
 
     fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> CardInput {
-        let name = bounded_text(attrs, "name", limits::CARD_NAME, errors)
-            .not_blank("name", creating, errors);
+        let name =
+            name_text(attrs, "name", limits::CARD_NAME, errors).not_blank("name", creating, errors);
         let mut colour =
             |key: &str| domain(attrs, key, errors, HexColor::parse).not_blank(key, false, errors);
         let card_color = colour("card_color");
@@ -278,7 +278,7 @@ impl CardInput {
             errors,
         );
         let strip_preset = domain(attrs, "strip_preset", errors, StripPreset::parse);
-        let header_text = bounded_text(attrs, "header_text", limits::HEADER_TEXT, errors);
+        let header_text = name_text(attrs, "header_text", limits::HEADER_TEXT, errors);
         let stamps_required = match integer(attrs, "stamps_required", errors) {
             Field::Set(n) if n < *limits::STAMPS_REQUIRED.start() => {
                 let min = limits::STAMPS_REQUIRED.start();

@@ -12,7 +12,7 @@ use super::{id_or_404, json, AppState, Bearer, Reply};
 use crate::db;
 use crate::db::locations::LocationFields;
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, bounded_text, number, Body, Field, Parsed};
+use crate::params::{attributes, bounded_text, name_text, number, Body, Field, Parsed};
 use actix_web::web::route;
 
 pub const RESOURCE: Resource = Resource {
@@ -244,8 +244,7 @@ impl LocationInput {
         creating: bool,
         errors: &mut FieldErrors,
     ) -> LocationInput {
-        let name =
-            bounded_text(attrs, "name", NAME_MAX, errors).not_blank("name", creating, errors);
+        let name = name_text(attrs, "name", NAME_MAX, errors).not_blank("name", creating, errors);
         let address = bounded_text(attrs, "address", ADDRESS_MAX, errors)
             .not_blank("address", creating, errors);
         let mut degrees = |key: &str, limit: i32| match number(attrs, key, errors) {

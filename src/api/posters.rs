@@ -11,7 +11,7 @@ use crate::db;
 use crate::db::posters::PosterFields;
 use crate::domain::{ContactMode, HexColor, PaperSize};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, boolean, bounded_text, domain, integer, Body, Field, Parsed};
+use crate::params::{attributes, boolean, domain, integer, name_text, Body, Field, Parsed};
 use crate::time_fmt;
 use actix_web::web::route;
 
@@ -286,7 +286,7 @@ impl PosterInput {
     fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> PosterInput {
         let card_id = integer(attrs, "card_id", errors);
         let title =
-            bounded_text(attrs, "title", TITLE_MAX, errors).not_blank("title", creating, errors);
+            name_text(attrs, "title", TITLE_MAX, errors).not_blank("title", creating, errors);
         let paper_size = domain(attrs, "paper_size", errors, PaperSize::parse).not_blank(
             "paper_size",
             false,

@@ -13,8 +13,8 @@ use crate::db::rewards::RewardFields;
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{
-    attributes, boolean, bounded_text, integer, parse_bool, parse_integer, query_map, Body, Field,
-    Parsed,
+    attributes, boolean, bounded_text, integer, name_text, parse_bool, parse_integer, query_map,
+    Body, Field, Parsed,
 };
 use actix_web::web::route;
 
@@ -309,8 +309,8 @@ impl RewardInput {
 
     fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> RewardInput {
         let card_id = integer(attrs, "card_id", errors);
-        let name = bounded_text(attrs, "name", limits::CARD_NAME, errors)
-            .not_blank("name", creating, errors);
+        let name =
+            name_text(attrs, "name", limits::CARD_NAME, errors).not_blank("name", creating, errors);
         let description = bounded_text(attrs, "description", limits::DESCRIPTION, errors);
         let stamps_required = match integer(attrs, "stamps_required", errors) {
             Field::Set(n) if n < 1 => {

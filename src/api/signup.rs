@@ -24,7 +24,7 @@ use crate::domain::{limits, Birthday, Email, Phone};
 use crate::error::{ApiError, FieldErrors};
 use crate::pages::signup::{FormValues, SignupForm};
 use crate::pages::{self, InlineSvg, PageColours};
-use crate::params::{bounded_text, text, Body, Field};
+use crate::params::{name_text, text, Body, Field};
 use crate::time_fmt;
 
 const CSRF_COOKIE: &str = "stampd_signup";
@@ -270,8 +270,8 @@ pub async fn submit(
         }
     }
 
-    let first_name = bounded_text(p, "first_name", limits::NAME, &mut errors);
-    let last_name = bounded_text(p, "last_name", limits::NAME, &mut errors).set();
+    let first_name = name_text(p, "first_name", limits::NAME, &mut errors);
+    let last_name = name_text(p, "last_name", limits::NAME, &mut errors).set();
     if !matches!(first_name, Field::Set(_)) && !errors.has("first_name") {
         errors.add("first_name", "can't be blank");
     }

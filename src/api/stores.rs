@@ -10,7 +10,7 @@ use super::{json, AppState, Bearer, Reply};
 use crate::db;
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, bounded_text, Body, Field};
+use crate::params::{attributes, name_text, Body, Field};
 use actix_web::web::route;
 
 pub const RESOURCE: Resource = Resource {
@@ -126,12 +126,12 @@ impl StoreInput {
     pub fn parse(params: &Map<String, Value>) -> Result<StoreInput, ApiError> {
         let attrs = attributes(params, "account")?;
         let mut errors = FieldErrors::new();
-        let name = bounded_text(attrs, "name", limits::STORE_NAME, &mut errors).not_blank(
+        let name = name_text(attrs, "name", limits::STORE_NAME, &mut errors).not_blank(
             "name",
             false,
             &mut errors,
         );
-        let store_name = bounded_text(attrs, "store_name", limits::STORE_NAME, &mut errors);
+        let store_name = name_text(attrs, "store_name", limits::STORE_NAME, &mut errors);
         errors.into_result()?;
         Ok(StoreInput { name, store_name })
     }

@@ -6,12 +6,16 @@ use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::open::sqlite_path;
+use super::schema::{self, SchemaError};
 use crate::time_fmt;
 
 #[derive(Debug, thiserror::Error)]
 pub enum BackupError {
     #[error("{0} already exists; choose another --out file")]
     Exists(PathBuf),
+    #[error("{0} is a symbolic link; backups are written to a new file, never through a link: choose another --out file")]
+    Symlink(PathBuf),
     #[error("cannot write the backup {path}: {detail}")]
     Write { path: PathBuf, detail: String },
     #[error("{path} is not a usable stampd backup: {detail}")]
@@ -34,51 +38,87 @@ pub fn timestamped_name() -> String {
     format!("stampd-{compact}.db")
 }
 
-/// Writes a consistent copy of the open database to `out`, then checks the copy.
+/// Writes a consistent copy of the open database to `out`, then checks the copy. `out`
+/// must be a new file: a symbolic link (even one pointing nowhere) is refused, and the
+/// path is never read as a SQLite URI. A copy that fails is removed.
 pub fn backup(conn: &Connection, out: &Path) -> Result<(), BackupError> {
-    if out.exists() {
-        return Err(BackupError::Exists(out.to_path_buf()));
-    }
+    let write_err = |detail: String| BackupError::Write {
+        path: out.to_path_buf(),
+        detail,
+    };
+    refuse_existing(out)?;
+    let target = sqlite_path(out);
+    // VACUUM INTO takes its file name as SQL text, so a name that is not UTF-8 would be
+    // written somewhere else than asked.
+    let target = target
+        .to_str()
+        .ok_or_else(|| write_err("the path is not valid UTF-8; choose another --out file".into()))?
+        .to_string();
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|e| BackupError::Write {
-            path: out.to_path_buf(),
-            detail: e.to_string(),
-        })?;
+        fs::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
     }
-    let target = out.to_string_lossy().to_string();
-    conn.execute("VACUUM INTO ?1", [&target]).map_err(|e| {
+    // Created here, new and empty (VACUUM INTO writes into an empty file): `create_new`
+    // fails on anything already at the path, a link made meanwhile included, so the copy
+    // goes to this very file and removing it on failure removes only what we made.
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .open(out)
+        .map_err(|e| match e.kind() {
+            std::io::ErrorKind::AlreadyExists => BackupError::Exists(out.to_path_buf()),
+            _ => write_err(e.to_string()),
+        })?;
+    let result = conn
+        .execute("VACUUM INTO ?1", [&target])
+        .map_err(|e| write_err(e.to_string()))
+        .and_then(|_| verify(out));
+    if result.is_err() {
         let _ = fs::remove_file(out);
-        BackupError::Write {
-            path: out.to_path_buf(),
-            detail: e.to_string(),
-        }
-    })?;
-    verify(out)
+    }
+    result
 }
 
-/// Opens a backup read-only and checks it is a whole, readable stampd database.
+/// Refuses an `--out` path where something already is, a symbolic link included (it is
+/// not followed: a dangling one would make the backup land where it points).
+fn refuse_existing(out: &Path) -> Result<(), BackupError> {
+    match fs::symlink_metadata(out) {
+        Ok(meta) if meta.file_type().is_symlink() => Err(BackupError::Symlink(out.to_path_buf())),
+        Ok(_) => Err(BackupError::Exists(out.to_path_buf())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(()),
+        Err(e) => Err(BackupError::Write {
+            path: out.to_path_buf(),
+            detail: e.to_string(),
+        }),
+    }
+}
+
+/// Opens a backup read-only and checks it is a whole, readable stampd database whose
+/// schema is one stampd wrote (see `db::schema`), of a version this stampd knows.
 pub fn verify(file: &Path) -> Result<(), BackupError> {
     let bad = |detail: String| BackupError::NotABackup {
         path: file.to_path_buf(),
         detail,
     };
-    let conn = Connection::open_with_flags(file, OpenFlags::SQLITE_OPEN_READ_ONLY)
+    let conn = Connection::open_with_flags(sqlite_path(file), OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(|e| bad(e.to_string()))?;
+    // The file is not trusted yet: no function of its schema runs with our rights.
+    conn.execute_batch("PRAGMA trusted_schema = OFF")
+        .map_err(|e| bad(e.to_string()))?;
+    match schema::check(&conn) {
+        Ok(Some(_)) => {}
+        Ok(None) => return Err(bad("it has no stampd tables".into())),
+        Err(e @ SchemaError::TooNew { .. }) => {
+            return Err(bad(format!(
+                "{e}; restore it with that stampd, or choose a backup made by this one"
+            )))
+        }
+        Err(e) => return Err(bad(e.to_string())),
+    }
     let check: String = conn
         .query_row("PRAGMA integrity_check", [], |r| r.get(0))
         .map_err(|e| bad(e.to_string()))?;
     if check != "ok" {
         return Err(bad(format!("integrity_check says {check}")));
-    }
-    let is_stampd: bool = conn
-        .query_row(
-            "SELECT count(*) = 2 FROM sqlite_schema WHERE name IN ('refinery_schema_history', 'customers')",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(|e| bad(e.to_string()))?;
-    if !is_stampd {
-        return Err(bad("it has no stampd tables".into()));
     }
     Ok(())
 }
@@ -129,9 +169,11 @@ impl ServeLock {
     }
 }
 
-/// Puts `backup` in place as `database` (stampd stopped). The current database and any
-/// `-wal`/`-shm` files beside it are moved aside as `<name>.before-restore-<time>...`,
-/// never deleted. Returns where the old file went, if there was one.
+/// Puts `backup` in place as `database` (stampd stopped). The backup is checked first
+/// (whole, and a schema stampd wrote, of a version it knows), so a refused file changes
+/// nothing. The current database and any `-wal`/`-shm` files beside it are moved aside
+/// as `<name>.before-restore-<time>...`, never deleted. Returns where the old file went,
+/// if there was one.
 pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, BackupError> {
     verify(backup)?;
     let restore_err = |detail: String| BackupError::Restore {

@@ -11,7 +11,8 @@ use rusqlite::{Connection, OpenFlags};
 use super::checkpoint::run_checkpointer;
 use super::exec;
 use super::open::{
-    classify, configure, migrate, open_connection, startup_check, ConnectionOptions, OpenError,
+    classify, configure, migrate, open_connection, sqlite_path, startup_check, ConnectionOptions,
+    OpenError,
 };
 use super::writer::{run_writer, Job};
 use crate::config::Settings;
@@ -64,7 +65,7 @@ impl Db {
             synchronous: settings.synchronous,
             read_only: true,
         };
-        let manager = SqliteConnectionManager::file(&path)
+        let manager = SqliteConnectionManager::file(sqlite_path(&path))
             .with_flags(
                 OpenFlags::SQLITE_OPEN_READ_WRITE
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX

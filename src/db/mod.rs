@@ -7,6 +7,7 @@
 //!
 //! Where things live:
 //! - `open`: opening one connection, its pragmas, migrations, the checks on start;
+//! - `schema`: whether a file's schema is one stampd's migrations made;
 //! - `connections`: `Db`, the readers' pool and the handles of the threads below;
 //! - `writer`: the writer thread, group commit and `Db::write`;
 //! - `checkpoint`: the checkpointer thread and `Db::checkpoint`;
@@ -34,6 +35,7 @@ pub mod outbox;
 pub mod passes;
 pub mod posters;
 pub mod rewards;
+mod schema;
 pub mod stores;
 pub mod tokens;
 mod values;

@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use rusqlite::{Connection, OpenFlags};
 
+use super::schema::SchemaError;
 use crate::config::{Settings, Synchronous};
 
 mod embedded {
@@ -33,6 +34,8 @@ pub enum OpenError {
         found: i64,
         known: i64,
     },
+    #[error("database {path} holds a schema stampd did not write ({detail}); point --db at the right file, or restore a backup with `stampd restore BACKUP_FILE`")]
+    Foreign { path: PathBuf, detail: String },
     #[error("database {path}: migrations failed: {message}")]
     Migrate { path: PathBuf, message: String },
     #[error("database {path}: {source}")]
@@ -87,11 +90,22 @@ fn init_sqlite() {
     });
 }
 
+/// The name to give SQLite for a file: SQLite takes a name starting with `file:` as a
+/// URI with options (`file:x.db?mode=memory`) and `:memory:` as no file at all, so a
+/// relative path is given as `./path`, which names exactly that file.
+pub fn sqlite_path(path: &Path) -> PathBuf {
+    if path.is_relative() {
+        Path::new(".").join(path)
+    } else {
+        path.to_path_buf()
+    }
+}
+
 /// Opens one connection with stampd's pragmas (used by migrations and the command line).
 pub fn open_connection(path: &Path, settings: &Settings) -> Result<Connection, OpenError> {
     init_sqlite();
     let conn = Connection::open_with_flags(
-        path,
+        sqlite_path(path),
         OpenFlags::SQLITE_OPEN_READ_WRITE
             | OpenFlags::SQLITE_OPEN_CREATE
             | OpenFlags::SQLITE_OPEN_NO_MUTEX
@@ -158,34 +172,45 @@ pub fn known_schema_version() -> i64 {
         .unwrap_or(0)
 }
 
-/// Refuses a database whose schema is newer than this binary knows.
-fn check_not_newer(conn: &Connection, path: &Path) -> Result<(), OpenError> {
-    let has_history: bool = conn
-        .query_row(
-            "SELECT EXISTS (SELECT 1 FROM sqlite_schema WHERE name = 'refinery_schema_history')",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(|e| classify(path, e))?;
-    if !has_history {
-        return Ok(());
-    }
-    let found: i64 = conn
-        .query_row(
-            "SELECT coalesce(max(version), 0) FROM refinery_schema_history",
-            [],
-            |r| r.get(0),
-        )
-        .map_err(|e| classify(path, e))?;
-    let known = known_schema_version();
-    if found > known {
-        return Err(OpenError::TooNew {
+/// One embedded migration: what the history table records of it, and its SQL.
+pub(super) struct EmbeddedMigration {
+    pub version: i64,
+    pub name: String,
+    pub checksum: u64,
+    pub sql: String,
+}
+
+/// The embedded migrations, oldest first.
+pub(super) fn embedded_migrations() -> Vec<EmbeddedMigration> {
+    let mut all: Vec<EmbeddedMigration> = embedded::migrations::runner()
+        .get_migrations()
+        .iter()
+        .map(|m| EmbeddedMigration {
+            version: i64::from(m.version()),
+            name: m.name().to_string(),
+            checksum: m.checksum(),
+            sql: m.sql().unwrap_or_default().to_string(),
+        })
+        .collect();
+    all.sort_by_key(|m| m.version);
+    all
+}
+
+/// Refuses a database whose schema stampd did not write (see `schema`), or a newer one.
+fn check_schema(conn: &Connection, path: &Path) -> Result<(), OpenError> {
+    match super::schema::check(conn) {
+        Ok(_) => Ok(()),
+        Err(SchemaError::Sqlite(e)) => Err(classify(path, e)),
+        Err(SchemaError::TooNew { found, known }) => Err(OpenError::TooNew {
             path: path.to_path_buf(),
             found,
             known,
-        });
+        }),
+        Err(SchemaError::Foreign(detail)) => Err(OpenError::Foreign {
+            path: path.to_path_buf(),
+            detail,
+        }),
     }
-    Ok(())
 }
 
 /// Databases up to this size are checked completely before the server starts; larger
@@ -251,9 +276,9 @@ fn quick_check_of(conn: &Connection, path: &Path, table: Option<&str>) -> Result
     }
 }
 
-/// Checks the file, then applies every embedded migration not yet applied.
+/// Checks the file's schema, then applies every embedded migration not yet applied.
 pub fn migrate(conn: &mut Connection, path: &Path) -> Result<(), OpenError> {
-    check_not_newer(conn, path)?;
+    check_schema(conn, path)?;
     embedded::migrations::runner()
         .run(conn)
         .map(|_| ())

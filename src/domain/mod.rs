@@ -65,11 +65,13 @@ mod contact;
 mod design;
 /// The public URLs of cards, wallet passes and posters.
 pub mod links;
+mod name;
 mod poster;
 
 pub use card_code::CardCode;
 pub use contact::{Birthday, Email, Phone, UncheckedPhone};
 pub use design::{HexColor, StampIcon, StripPreset, StripType};
+pub use name::check_name;
 pub use poster::{ContactMode, PaperSize};
 
 /// Rails' message for a string over its limit.

@@ -458,26 +458,30 @@ fn a_damaged_database_stops_startup_saying_so() {
     assert!(err.contains("stampd restore"), "says what to do: {err}");
 }
 
-/// Makes the database bigger than what is fully checked before starting, with a table
-/// of its own (so the small tables checked before starting stay intact); returns the
-/// page numbers of that table's leaf pages.
+/// Makes the database bigger than what is fully checked before starting, with customers
+/// of big metadata (the small tables checked before starting stay intact, and the schema
+/// stays stampd's own); returns the page numbers of the customers table's leaf pages.
 fn make_big(env: &Env) -> Vec<i64> {
-    env.create_store("Shop");
+    let store = env.create_store("Shop");
     let conn = open_db(&env.db);
-    conn.execute_batch(
-        "CREATE TABLE filler (id INTEGER PRIMARY KEY, t TEXT NOT NULL);
-         WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 72000)
-         INSERT INTO filler (t) SELECT hex(randomblob(500)) FROM n;
-         PRAGMA wal_checkpoint(TRUNCATE);",
+    conn.execute(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 72000)
+         INSERT INTO customers (store_id, first_name, first_name_key, metadata, created_at,
+             updated_at)
+         SELECT ?1, 'Filler', 'filler', json_object('pad', hex(randomblob(500))),
+             '2024-01-01T00:00:00.000Z', '2024-01-01T00:00:00.000Z' FROM n",
+        [store],
     )
     .unwrap();
+    conn.execute_batch("PRAGMA wal_checkpoint(TRUNCATE);")
+        .unwrap();
     let size = std::fs::metadata(&env.db).unwrap().len();
     assert!(
         size > stampd::db::FULL_CHECK_BEFORE_START_BYTES,
         "the file is big: {size}"
     );
     let mut stmt = conn
-        .prepare("SELECT pageno FROM dbstat WHERE name = 'filler' AND pagetype = 'leaf'")
+        .prepare("SELECT pageno FROM dbstat WHERE name = 'customers' AND pagetype = 'leaf'")
         .unwrap();
     let pages = stmt
         .query_map([], |r| r.get(0))
@@ -529,7 +533,7 @@ fn a_small_database_is_checked_before_starting() {
 fn a_big_database_damaged_past_its_small_tables_stops_serving_once_checked() {
     let env = Env::new(&[]);
     let pages = make_big(&env);
-    // Destroy a leaf page of the big table: the small tables are intact, so stampd
+    // Destroy a leaf page of the customers: the small tables are intact, so stampd
     // starts, and the check in the background finds the damage.
     let page = pages[pages.len() / 2];
     let mut bytes = std::fs::read(&env.db).unwrap();

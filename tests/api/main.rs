@@ -24,6 +24,7 @@ mod idempotency;
 mod import;
 mod ledger_model;
 mod locations;
+mod names;
 mod posters;
 mod qr;
 mod rate_limits;

@@ -1,5 +1,6 @@
 //! Resilience: the real `stampd` binary killed mid-write, backed up under load, run out
-//! of disk space, upgraded from the first schema, and checked for tokens kept in clear.
+//! of disk space, upgraded from the first schema, checked for tokens kept in clear, and
+//! given files it did not write to restore or start on.
 //!
 //! Each test runs the binary on its own temporary folder with its own config file,
 //! through `support/binary.rs`; `resilience/checks.rs` checks the files it leaves.
@@ -7,7 +8,9 @@
 mod checks;
 
 mod backup;
+mod backup_paths;
 mod crash;
+mod foreign_schema;
 mod full_disk;
 mod migrations;
 mod tokens;

@@ -283,6 +283,45 @@ fn stamps_is_required_and_not_zero() {
 }
 
 #[test]
+fn stamps_written_as_a_decimal_must_be_an_integer() {
+    let app = spawn_app();
+    let cc = enrol(&app, card(&app, 10, json!({})));
+    let path = cc.path(&app, "/stamp");
+    let decimals = [
+        app.post(&path, &json!({"stamps": 1.0})),
+        app.post(&path, &json!({"stamps": "1.0"})),
+        app.post(&path, &json!({"stamps": -2.5})),
+        app.post_form(&path, "stamps=1.0"),
+    ];
+    for r in decimals {
+        assert_eq!(r.status, 422, "{}", r.text);
+        assert_eq!(
+            r.body["errors"]["stamps"],
+            json!(["must be an integer"]),
+            "{}",
+            r.text
+        );
+    }
+    // Whole numbers past 64 bits are still "out of range".
+    let r = app.post(&path, &json!({"stamps": 1e30}));
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"]["stamps"], json!(["is out of range"]));
+    assert_eq!(cc.count(&app), 0);
+
+    let r = app.post(
+        &app.store_path("/cards"),
+        &json!({"card": {"name": "Decimal", "stamps_required": 10.0}}),
+    );
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        r.body["errors"]["stamps_required"],
+        json!(["must be an integer"]),
+        "{}",
+        r.text
+    );
+}
+
+#[test]
 fn stamps_range_from_minus_100_to_100() {
     let app = spawn_app();
     let cc = enrol(&app, card(&app, 10, json!({})));

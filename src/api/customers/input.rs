@@ -6,7 +6,7 @@ use serde_json::{Map, Value};
 use crate::db::customers::CustomerFields;
 use crate::domain::{limits, Birthday, Email, Phone};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, boolean, bounded_text, domain, integer, Field, Parsed};
+use crate::params::{attributes, boolean, bounded_text, domain, integer, name_text, Field, Parsed};
 use crate::time_fmt;
 
 /// One external reference as given by the client.
@@ -85,8 +85,8 @@ impl CustomerInput {
         country: phonenumber::country::Id,
         errors: &mut FieldErrors,
     ) -> CustomerInput {
-        let first_name = bounded_text(attrs, "first_name", limits::NAME, errors);
-        let last_name = bounded_text(attrs, "last_name", limits::NAME, errors);
+        let first_name = name_text(attrs, "first_name", limits::NAME, errors);
+        let last_name = name_text(attrs, "last_name", limits::NAME, errors);
         let email = domain(attrs, "email", errors, Email::parse);
         let phone = domain(attrs, "phone", errors, |s| Phone::parse(s, country));
         let birthday = domain(attrs, "birthday", errors, |s| {
