@@ -83,6 +83,8 @@ impl Application {
         let server = HttpServer::new(move || {
             App::new()
                 .app_data(app_state.clone())
+                // Bodies read by actix-web's own extractors get the limit of ours.
+                .app_data(web::PayloadConfig::new(crate::params::BODY_LIMIT))
                 .wrap(middleware::Condition::new(
                     !cors_origins.is_empty(),
                     cors(&cors_origins),

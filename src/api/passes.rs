@@ -17,6 +17,7 @@ use super::AppState;
 use crate::db;
 use crate::domain::links::CardLinks;
 use crate::error::ApiError;
+use crate::params::RawBody;
 use crate::wallet::apple;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -238,7 +239,7 @@ async fn register(
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     service_reply(
         async move {
@@ -246,7 +247,7 @@ async fn register(
             let serial = our_serial(&state, &pass_type, &serial)?;
             let token = apple_pass_token(&req)?;
             let device = device_id(&device)?;
-            let push_token = push_token(&body)?;
+            let push_token = push_token(&body.0)?;
             let st = state.clone();
             let created = web::block(move || {
                 st.db.write(move |tx| {
@@ -421,7 +422,7 @@ fn whole_seconds(t: OffsetDateTime) -> SystemTime {
 }
 
 /// `POST /passes/v1/log`: messages Wallet reports about passes, written to the log.
-async fn log_messages(body: web::Bytes) -> HttpResponse {
+async fn log_messages(RawBody(body): RawBody) -> HttpResponse {
     const MAX_MESSAGES: usize = 20;
     const MAX_CHARS: usize = 1000;
     let logs = serde_json::from_slice::<Value>(&body)

@@ -31,6 +31,7 @@ mod signup;
 mod stamps;
 mod web_card;
 
+mod edge;
 mod hostile;
 mod openapi;
 mod wallet;
