@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{middleware, web, App, HttpServer};
+use actix_web::{middleware, web, App};
 
 use crate::api::rate_limit::RateLimits;
 use crate::api::{self, AppState, TokenUsage};
@@ -80,7 +80,7 @@ impl Application {
         let cors_origins = settings.cors_allowed_origins.clone();
         let access_log =
             log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
-        let server = HttpServer::new(move || {
+        let server = crate::edge::http_server(&settings, listener, move || {
             App::new()
                 .app_data(app_state.clone())
                 // Bodies read by actix-web's own extractors get the limit of ours.
@@ -97,12 +97,7 @@ impl Application {
                 ))
                 .configure(api::configure)
         })
-        .workers(settings.workers)
-        .shutdown_timeout(10)
-        .client_request_timeout(Duration::from_secs(settings.request_head_timeout_secs))
-        .listen(listener)
-        .map_err(bind_err)?
-        .run();
+        .map_err(bind_err)?;
         Ok(Application {
             server,
             addr,

@@ -10,6 +10,7 @@ pub mod codes;
 pub mod config;
 pub mod db;
 pub mod domain;
+pub mod edge;
 pub mod error;
 pub mod outbox;
 pub mod pages;
