@@ -66,6 +66,7 @@ impl Application {
             read_gate: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 settings.read_pool_size as usize,
             )),
+            pass_log_limit: api::passes::log_limit(),
             settings: settings.clone(),
         });
         // The phone number plans load on a thread of their own now, not in the first

@@ -5,17 +5,19 @@
 //! checks the pass's own secret, sent by Wallet as `Authorization: ApplePass <token>`.
 //! When a wallet is not configured, its link redirects to the web card page.
 
+use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::AppState;
 use crate::db;
 use crate::domain::links::CardLinks;
+use crate::edge::peer::{self, PerAddressLimit};
 use crate::error::ApiError;
 use crate::params::RawBody;
 use crate::wallet::apple;
@@ -421,19 +423,63 @@ fn whole_seconds(t: OffsetDateTime) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
 }
 
-/// `POST /passes/v1/log`: messages Wallet reports about passes, written to the log.
-async fn log_messages(RawBody(body): RawBody) -> HttpResponse {
-    const MAX_MESSAGES: usize = 20;
-    const MAX_CHARS: usize = 1000;
+/// Reports a minute `/passes/v1/log` takes from one address, and from all together.
+const LOG_REPORTS_PER_ADDRESS: u32 = 10;
+const LOG_REPORTS_IN_TOTAL: u32 = 60;
+/// Addresses the limit of `/passes/v1/log` remembers at most.
+const LOG_ADDRESSES: usize = 10_000;
+/// Messages logged from one report, and characters kept of each.
+const LOG_MESSAGES_PER_REPORT: usize = 10;
+const LOG_MESSAGE_CHARS: usize = 500;
+
+/// The limit of `/passes/v1/log`: anyone may post to it, and each message becomes a
+/// line of the server's log.
+pub fn log_limit() -> PerAddressLimit {
+    let n = |v| NonZeroU32::new(v).expect("limits are positive");
+    PerAddressLimit::per_minute(
+        n(LOG_REPORTS_PER_ADDRESS),
+        n(LOG_REPORTS_IN_TOTAL),
+        LOG_ADDRESSES,
+    )
+}
+
+/// `POST /passes/v1/log`: messages Wallet reports about passes, written to the log at
+/// INFO, one line each, quoted with control and invisible characters escaped, so a
+/// message can neither forge log lines nor hide what it says. The rate limit comes
+/// before the body is read.
+async fn log_messages(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .pass_log_limit
+        .check(peer::request_key(&req))
+        .map_err(|wait| ApiError::RateLimited {
+            retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        })?;
+    let RawBody(body) = RawBody::from_request(&req, &mut payload.into_inner()).await?;
     let logs = serde_json::from_slice::<Value>(&body)
         .ok()
-        .and_then(|v| v.get("logs").and_then(Value::as_array).cloned())
+        .and_then(|mut v| v.get_mut("logs").map(Value::take))
         .unwrap_or_default();
-    for message in logs.iter().filter_map(Value::as_str).take(MAX_MESSAGES) {
-        let message: String = message.chars().take(MAX_CHARS).collect();
-        log::warn!("Apple Wallet reports: {message}");
+    let messages = logs.as_array().map(Vec::as_slice).unwrap_or_default();
+    for message in messages
+        .iter()
+        .filter_map(Value::as_str)
+        .take(LOG_MESSAGES_PER_REPORT)
+    {
+        log::info!("Apple Wallet reports: {:?}", shortened(message));
     }
-    HttpResponse::Ok().finish()
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// At most [`LOG_MESSAGE_CHARS`] characters of a message, marked when cut.
+fn shortened(message: &str) -> std::borrow::Cow<'_, str> {
+    match message.char_indices().nth(LOG_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}...", &message[..cut]).into(),
+        None => message.into(),
+    }
 }
 
 #[cfg(test)]
@@ -472,5 +518,14 @@ mod tests {
         assert_eq!(push_token(br#"{"pushToken": " ff00 "}"#).unwrap(), "ff00");
         assert!(push_token(br#"{"pushToken": ""}"#).is_err());
         assert!(push_token(b"nope").is_err());
+    }
+
+    #[test]
+    fn log_messages_are_cut_short() {
+        assert_eq!(shortened("short"), "short");
+        let long = "é".repeat(LOG_MESSAGE_CHARS + 1);
+        let cut = shortened(&long);
+        assert_eq!(cut.chars().count(), LOG_MESSAGE_CHARS + 3);
+        assert!(cut.ends_with("..."));
     }
 }
