@@ -94,7 +94,7 @@ impl Application {
                 // The access log is an info-level log: skipped whole when that is off.
                 .wrap(middleware::Condition::new(
                     access_log,
-                    middleware::Logger::new("%a \"%r\" %s %b %Dms"),
+                    crate::edge::access_log::logger(),
                 ))
                 .configure(api::configure)
         })

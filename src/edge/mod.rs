@@ -1,11 +1,12 @@
-//! The network edge: what happens to a connection before a handler sees its requests.
-//! The HTTP server assembled from actix-web's parts with each connection counted
-//! against its peer's address (`connections`), and the keys of per-address limits
-//! (`peer`).
+//! The network edge: what happens to a connection and to a request before a handler
+//! sees it. The HTTP server assembled from actix-web's parts with each connection
+//! counted against its peer's address (`connections`), the keys of per-address limits
+//! (`peer`), and the access log without secrets (`access_log`).
 //!
 //! Deadlines and the size limit of request bodies live with the one body reader,
 //! `params::RawBody`.
 
+pub mod access_log;
 pub mod connections;
 pub mod peer;
 

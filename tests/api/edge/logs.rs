@@ -1,10 +1,11 @@
-//! What reaches the real binary's log: Wallet log reports bounded and escaped.
+//! What reaches the real binary's log: Wallet log reports bounded and escaped, and an
+//! access log without query strings or secret links.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
-use crate::support::binary::{Env, Server};
+use crate::support::binary::{first_start, Env, Server};
 
 /// The log of `server` once it contains `needle` (waits up to 10 s).
 fn log_with(server: &Server, needle: &str) -> String {
@@ -85,4 +86,94 @@ fn a_flood_of_wallet_log_reports_writes_a_bounded_log() {
         !log.lines().any(|l| l.starts_with("[2030-01-01")),
         "a message forged a line of the log"
     );
+}
+
+/// The access log shows method, path, status, size and time — without query strings
+/// and with the secret segment of every public link replaced.
+#[test]
+fn the_access_log_keeps_no_query_strings_or_secret_links() {
+    let env = Env::new(&[]);
+    let (server, client) = first_start(&env);
+    let card = client.create_card("Coffee");
+    let r = client.post(
+        &client.store_path("/customers"),
+        &json!({"customer": {"first_name": "Ann", "email": "ann.secret@example.com"}, "card_id": card}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let uuid = r.body["customer_card"]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let r = client.post(
+        &client.store_path("/posters"),
+        &json!({"poster": {"card_id": card, "title": "Join"}}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let signup_url = r.body["signup_url"].as_str().unwrap().to_string();
+    let token = signup_url.rsplit('/').next().unwrap().to_string();
+    let device = "device0123456789";
+
+    let get = |path: &str| {
+        let _ = client.try_send("GET", path, None, None, &[]);
+    };
+    let searched = client.store_path("/customers?search=ann.secret%40example.com");
+    client.get(&searched);
+    get(&format!("/c/{uuid}"));
+    get(&format!("/c/{uuid}?joined=new"));
+    get(&format!("/c/{uuid}/qr.svg"));
+    get(&format!("/s/{token}"));
+    get(&format!("/posters/{token}"));
+    get(&format!("/passes/{uuid}.pkpass"));
+    get(&format!("/passes/{uuid}/google"));
+    get(&format!(
+        "/passes/v1/devices/{device}/registrations/pass.test?passesUpdatedSince=1"
+    ));
+    get(&format!("/passes/v1/passes/pass.test/{uuid}"));
+    let _ = client.try_send(
+        "POST",
+        &format!("/passes/v1/devices/{device}/registrations/pass.test/{uuid}"),
+        None,
+        Some(&json!({"pushToken": "t"})),
+        &[],
+    );
+    let log = log_with(&server, "/passes/v1/passes/");
+    let access: Vec<&str> = log
+        .lines()
+        .filter(|l| l.contains("actix_web::middleware::logger"))
+        .collect();
+    for secret in [
+        uuid.as_str(),
+        token.as_str(),
+        device,
+        "ann.secret",
+        "passesUpdatedSince",
+        "joined=",
+        "?",
+    ] {
+        let leaks: Vec<&&str> = access.iter().filter(|l| l.contains(secret)).collect();
+        assert!(
+            leaks.is_empty(),
+            "{secret:?} is in the access log: {leaks:?}"
+        );
+    }
+    for shown in [
+        format!(
+            "\"GET /api/v1/accounts/{}/customers HTTP/1.1\" 200",
+            client.store_id
+        ),
+        "\"GET /c/{secret} HTTP/1.1\" 200".to_string(),
+        "\"GET /c/{secret}/qr.svg HTTP/1.1\" 200".to_string(),
+        "\"GET /s/{secret} HTTP/1.1\" 200".to_string(),
+        "\"GET /posters/{secret} HTTP/1.1\" 200".to_string(),
+        "\"GET /passes/{secret}.pkpass HTTP/1.1\" 302".to_string(),
+        "\"GET /passes/{secret}/google HTTP/1.1\" 302".to_string(),
+        "\"GET /passes/v1/devices/{secret}/registrations/{secret} HTTP/1.1\"".to_string(),
+        "\"POST /passes/v1/devices/{secret}/registrations/{secret}/{secret} HTTP/1.1\"".to_string(),
+    ] {
+        assert!(
+            access.iter().any(|l| l.contains(&shown)),
+            "no access log line with {shown}:\n{}",
+            access.join("\n")
+        );
+    }
 }
