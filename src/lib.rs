@@ -12,6 +12,7 @@ pub mod db;
 pub mod domain;
 pub mod edge;
 pub mod error;
+pub mod logging;
 pub mod outbox;
 pub mod pages;
 pub mod params;

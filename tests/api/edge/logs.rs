@@ -1,10 +1,13 @@
-//! What reaches the real binary's log: Wallet log reports bounded and escaped, and an
-//! access log without query strings or secret links.
+//! What reaches the real binary's log: Wallet log reports bounded and escaped, an
+//! access log without query strings or secret links, and malformed requests below
+//! ERROR.
 
+use std::io::Write;
 use std::time::{Duration, Instant};
 
 use serde_json::json;
 
+use super::{answer_status, connect_from, loopback};
 use crate::support::binary::{first_start, Env, Server};
 
 /// The log of `server` once it contains `needle` (waits up to 10 s).
@@ -176,4 +179,30 @@ fn the_access_log_keeps_no_query_strings_or_secret_links() {
             access.join("\n")
         );
     }
+}
+
+/// A malformed request is the client's error: 400, logged at INFO, never at ERROR.
+#[test]
+fn malformed_requests_are_not_logged_as_errors() {
+    let env = Env::new(&[]);
+    let server = Server::start(&env);
+    for request in [
+        &b"GARBAGE /\r\nno header here\r\n\r\n"[..],
+        &b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: 1\r\nContent-Length: 2\r\n\r\n"[..],
+    ] {
+        let mut stream = connect_from(loopback(1), server.port).expect("connect");
+        stream.write_all(request).expect("send");
+        assert_eq!(
+            answer_status(&mut stream, Duration::from_secs(5)),
+            Ok(Some(400))
+        );
+    }
+    let log = log_with(&server, "request parse error");
+    let errors: Vec<&str> = log.lines().filter(|l| l.contains(" ERROR ")).collect();
+    assert!(errors.is_empty(), "logged as errors: {errors:?}");
+    assert!(
+        log.lines()
+            .any(|l| l.contains(" INFO ") && l.contains("request parse error")),
+        "{log}"
+    );
 }
