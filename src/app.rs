@@ -86,6 +86,7 @@ impl Application {
                 .app_data(app_state.clone())
                 // Bodies read by actix-web's own extractors get the limit of ours.
                 .app_data(web::PayloadConfig::new(crate::params::BODY_LIMIT))
+                .wrap(middleware::from_fn(crate::edge::head_as_get))
                 .wrap(middleware::Condition::new(
                     !cors_origins.is_empty(),
                     cors(&cors_origins),

@@ -1,7 +1,7 @@
 //! The network edge: what happens to a connection and to a request before a handler
 //! sees it. The HTTP server assembled from actix-web's parts with each connection
 //! counted against its peer's address (`connections`), the keys of per-address limits
-//! (`peer`), and the access log without secrets (`access_log`).
+//! (`peer`), the access log without secrets (`access_log`), and HEAD answered as GET.
 //!
 //! Deadlines and the size limit of request bodies live with the one body reader,
 //! `params::RawBody`.
@@ -18,7 +18,9 @@ use std::time::Duration;
 use actix_http::body::MessageBody;
 use actix_http::{HttpService, Request, Response};
 use actix_service::{map_config, IntoServiceFactory, ServiceFactory, ServiceFactoryExt};
-use actix_web::dev::{AppConfig, Server};
+use actix_web::dev::{AppConfig, Server, ServiceRequest, ServiceResponse};
+use actix_web::http::Method;
+use actix_web::middleware::Next;
 
 use crate::config::Settings;
 use connections::OpenConnections;
@@ -81,4 +83,16 @@ where
         })?
         .run();
     Ok(server)
+}
+
+/// HEAD is answered as GET, so that it works on every GET route with the same status
+/// and headers; actix-http leaves the body out of the answer to a HEAD request.
+pub async fn head_as_get(
+    mut req: ServiceRequest,
+    next: Next<impl MessageBody>,
+) -> Result<ServiceResponse<impl MessageBody>, actix_web::Error> {
+    if req.method() == Method::HEAD {
+        req.head_mut().method = Method::GET;
+    }
+    next.call(req).await
 }
