@@ -3,7 +3,8 @@
 //!
 //! Pass links need no API token: the card's uuid is the link. The pass web service
 //! checks the pass's own secret, sent by Wallet as `Authorization: ApplePass <token>`.
-//! When a wallet is not configured, its link redirects to the web card page.
+//! When a wallet is not configured, its link redirects to the web card page; the link
+//! of a card with no web card page answers 404.
 
 use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime};
@@ -80,25 +81,38 @@ fn redirect(location: String) -> HttpResponse {
         .finish()
 }
 
+/// The card behind a wallet link, as its web card page shows it; 404 when there is no
+/// such page (an unknown uuid, or an erased customer's card), so a link never leads on
+/// to a page that does not exist.
+async fn linked_card(
+    state: &web::Data<AppState>,
+    path: &str,
+) -> Result<db::customer_cards::CardView, ApiError> {
+    let uuid = parse_uuid(path).ok_or_else(card_not_found)?;
+    let st = state.clone();
+    web::block(move || {
+        st.db
+            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
+            .ok_or_else(card_not_found)
+    })
+    .await?
+}
+
 /// `GET /passes/{uuid}.pkpass`: the signed pass, or the web card page when Apple
 /// Wallet is not configured.
 async fn apple_pass(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let uuid = parse_uuid(&path).ok_or_else(card_not_found)?;
+    let view = linked_card(&state, &path).await?;
     if state.wallets.apple.is_none() {
         return Ok(redirect(
-            CardLinks::new(&state.public_url, &uuid).web_card(),
+            CardLinks::new(&state.public_url, &view.uuid).web_card(),
         ));
     }
     let st = state.clone();
     let pass = web::block(move || {
         let signer = st.wallets.apple.as_ref().ok_or_else(card_not_found)?;
-        let view = st
-            .db
-            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
-            .ok_or_else(card_not_found)?;
         signer
             .pkpass(&view, &st.public_url)
             .map_err(ApiError::internal)
@@ -116,19 +130,16 @@ async fn google_pass(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let uuid = parse_uuid(&path).ok_or_else(card_not_found)?;
+    let view = linked_card(&state, &path).await?;
     if state.wallets.google.is_none() {
         return Ok(redirect(
-            CardLinks::new(&state.public_url, &uuid).web_card(),
+            CardLinks::new(&state.public_url, &view.uuid).web_card(),
         ));
     }
+    // Signing the link's JWT is RSA work: off the request's thread.
     let st = state.clone();
     let url = web::block(move || {
         let issuer = st.wallets.google.as_ref().ok_or_else(card_not_found)?;
-        let view = st
-            .db
-            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
-            .ok_or_else(card_not_found)?;
         Ok::<_, ApiError>(issuer.save_url(&view, &st.public_url))
     })
     .await??;

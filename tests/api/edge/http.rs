@@ -1,4 +1,5 @@
-//! HTTP at the edge: HEAD on every GET route.
+//! HTTP at the edge: HEAD on every GET route, and wallet links that lead nowhere
+//! answering 404.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -6,7 +7,7 @@ use std::time::Duration;
 
 use serde_json::json;
 
-use crate::support::app::{spawn_app_with, TestApp};
+use crate::support::app::{fetch, spawn_app_with, TestApp};
 
 /// One answer read off the wire to its end: status, headers (lower-case names) and
 /// the bytes after the head.
@@ -186,4 +187,40 @@ fn head_works_on_every_get_route() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+/// Wallet links of a card that does not exist (or no longer does) answer 404 instead
+/// of redirecting to a web card page that is not there.
+#[test]
+fn wallet_links_of_unknown_cards_answer_404() {
+    let app = spawn_app_with(|_| {});
+    let card = app.create_card(json!({"name": "Coffee"}))["id"]
+        .as_i64()
+        .unwrap();
+    let customer = app.enrol("Ann", "Lee", "ann@example.com", card);
+    let uuid = customer["customer_card"]["uuid"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    let unknown = "9b2f4a9e-3f0c-4d8e-9a51-2d1f8c0e7b6a";
+    for link in ["/passes/{}.pkpass", "/passes/{}/google"] {
+        let url = |u: &str| format!("{}{}", app.base, link.replace("{}", u));
+        let r = fetch("GET", &url(&uuid), &[], None);
+        assert_eq!(r.status, 302, "{link} of a card: {}", r.text);
+        let r = fetch("GET", &url(unknown), &[], None);
+        assert_eq!(r.status, 404, "{link} of an unknown uuid: {}", r.text);
+    }
+    let r = app.delete(&app.store_path(&format!("/customers/{}", customer["id"])));
+    assert_eq!(r.status, 204, "{}", r.text);
+    for link in [
+        format!("/passes/{uuid}.pkpass"),
+        format!("/passes/{uuid}/google"),
+    ] {
+        let r = fetch("GET", &format!("{}{link}", app.base), &[], None);
+        assert_eq!(
+            r.status, 404,
+            "{link} of an erased customer's card: {}",
+            r.text
+        );
+    }
 }
