@@ -1,7 +1,7 @@
 //! The network edge: slow clients against every route that reads a body, connections
-//! per peer address with the server's file limit lowered, and what reaches the log (a
-//! flood of Wallet log reports, the access log, malformed requests), HEAD on every GET
-//! route, and wallet links of cards that do not exist.
+//! per peer address with the server's file limit lowered, what reaches the log (a flood
+//! of Wallet log reports, the access log, malformed requests), HEAD on every GET route,
+//! CORS origins compared whole, and wallet links of cards that do not exist.
 //!
 //! Clients from different places are clients bound to different loopback addresses
 //! (127.0.0.2, 127.0.0.3, ...): Linux routes all of 127/8 to the loopback interface.

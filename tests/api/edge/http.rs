@@ -1,5 +1,5 @@
-//! HTTP at the edge: HEAD on every GET route, and wallet links that lead nowhere
-//! answering 404.
+//! HTTP at the edge: HEAD on every GET route, CORS origins compared whole, and wallet
+//! links that lead nowhere answering 404.
 
 use std::io::{Read, Write};
 use std::net::TcpStream;
@@ -187,6 +187,58 @@ fn head_works_on_every_get_route() {
         }
     }
     assert!(wrong.is_empty(), "{}", wrong.join("\n"));
+}
+
+fn allowed_origin(app: &TestApp, method: &str, origin: &str) -> Option<String> {
+    let headers = [
+        ("Origin", origin),
+        ("Access-Control-Request-Method", "POST"),
+    ];
+    let headers = if method == "OPTIONS" {
+        &headers[..]
+    } else {
+        &headers[..1]
+    };
+    let token = (method != "OPTIONS").then_some(app.token.as_str());
+    let r = app.request_with_headers(method, "/api/v1/accounts", token, None, None, headers);
+    r.header("access-control-allow-origin").map(str::to_string)
+}
+
+/// stampd's own origin is allowed only whole: the same host and port under another
+/// scheme is another site. Behind a proxy, `public_url`'s origin is stampd's own too.
+#[test]
+fn cors_compares_the_whole_origin() {
+    let app = spawn_app_with(|s| {
+        s.cors_allowed_origins = vec!["https://partner.example".into()];
+        s.public_url = Some("https://cards.shop.example".into());
+    });
+    let own = format!("http://127.0.0.1:{}", app.port);
+    for method in ["GET", "OPTIONS"] {
+        for refused in [
+            format!("https://127.0.0.1:{}", app.port),
+            format!("ftp://127.0.0.1:{}", app.port),
+            format!("http://127.0.0.1:{}.evil.example", app.port),
+            "http://cards.shop.example".to_string(),
+            "https://cards.shop.example:8443".to_string(),
+        ] {
+            assert_eq!(
+                allowed_origin(&app, method, &refused),
+                None,
+                "{method} from {refused}"
+            );
+        }
+        for allowed in [
+            own.as_str(),
+            "https://cards.shop.example",
+            "https://partner.example",
+        ] {
+            assert_eq!(
+                allowed_origin(&app, method, allowed).as_deref(),
+                Some(allowed),
+                "{method} from {allowed}"
+            );
+        }
+    }
 }
 
 /// Wallet links of a card that does not exist (or no longer does) answer 404 instead
