@@ -6,7 +6,7 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use actix_web::dev::{Server, ServerHandle};
-use actix_web::{middleware, web, App, HttpServer};
+use actix_web::{middleware, web, App};
 
 use crate::api::rate_limit::RateLimits;
 use crate::api::{self, AppState, TokenUsage};
@@ -66,6 +66,7 @@ impl Application {
             read_gate: std::sync::Arc::new(tokio::sync::Semaphore::new(
                 settings.read_pool_size as usize,
             )),
+            pass_log_limit: api::passes::log_limit(),
             settings: settings.clone(),
         });
         // The phone number plans load on a thread of their own now, not in the first
@@ -78,29 +79,28 @@ impl Application {
         }
         let app_state = state.clone();
         let cors_origins = settings.cors_allowed_origins.clone();
+        let own_origin = origin_of(&state.public_url);
         let access_log =
             log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
-        let server = HttpServer::new(move || {
+        let server = crate::edge::http_server(&settings, listener, move || {
             App::new()
                 .app_data(app_state.clone())
+                // Bodies read by actix-web's own extractors get the limit of ours.
+                .app_data(web::PayloadConfig::new(crate::params::BODY_LIMIT))
+                .wrap(middleware::from_fn(crate::edge::head_as_get))
                 .wrap(middleware::Condition::new(
                     !cors_origins.is_empty(),
-                    cors(&cors_origins),
+                    cors(&cors_origins, own_origin.clone()),
                 ))
                 .wrap(middleware::from_fn(api::rate_limit::middleware))
                 // The access log is an info-level log: skipped whole when that is off.
                 .wrap(middleware::Condition::new(
                     access_log,
-                    middleware::Logger::new("%a \"%r\" %s %b %Dms"),
+                    crate::edge::access_log::logger(),
                 ))
                 .configure(api::configure)
         })
-        .workers(settings.workers)
-        .shutdown_timeout(10)
-        .client_request_timeout(Duration::from_secs(settings.request_head_timeout_secs))
-        .listen(listener)
-        .map_err(bind_err)?
-        .run();
+        .map_err(bind_err)?;
         Ok(Application {
             server,
             addr,
@@ -289,7 +289,11 @@ fn automatic_backup(settings: &Settings) -> Result<std::path::PathBuf, String> {
 }
 
 /// CORS: off (no cross-origin browser access) unless `cors_allowed_origins` lists origins.
-fn cors(origins: &[String]) -> actix_cors::Cors {
+/// stampd's own pages may always call the API: those served from the address the
+/// request came to (`http://` and its `Host`: stampd itself serves plain HTTP) and,
+/// behind a proxy, those of `public_url`. An origin is compared whole — scheme, host
+/// and port — so a page of another scheme on the same host is another site.
+fn cors(origins: &[String], own_origin: Option<String>) -> actix_cors::Cors {
     use actix_web::http::header;
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE"])
@@ -310,13 +314,55 @@ fn cors(origins: &[String]) -> actix_cors::Cors {
     let list = origins.to_vec();
     cors = cors.allowed_origin_fn(move |origin, head| {
         let origin = origin.to_str().unwrap_or("");
-        // stampd's own pages (same host) always; other sites when listed.
-        let same_host = head
+        let served_here = head
             .headers()
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
-            .is_some_and(|host| origin.split_once("://").is_some_and(|(_, o)| o == host));
-        same_host || list.iter().any(|o| o == "*" || o == origin)
+            .is_some_and(|host| origin == format!("http://{host}"));
+        let public = own_origin
+            .as_deref()
+            .is_some_and(|own| origin.eq_ignore_ascii_case(own));
+        served_here || public || list.iter().any(|o| o == "*" || o == origin)
     });
     cors
+}
+
+/// The origin (`scheme://host[:port]`, without a default port) of a base URL.
+fn origin_of(url: &str) -> Option<String> {
+    let (scheme, rest) = url.split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let scheme = scheme.to_ascii_lowercase();
+    let default_port = match scheme.as_str() {
+        "http" => ":80",
+        "https" => ":443",
+        _ => "",
+    };
+    let authority = authority.to_ascii_lowercase();
+    let authority = authority
+        .strip_suffix(default_port)
+        .filter(|_| !default_port.is_empty())
+        .unwrap_or(&authority);
+    Some(format!("{scheme}://{authority}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::origin_of;
+
+    #[test]
+    fn origins_of_base_urls() {
+        assert_eq!(
+            origin_of("https://Shop.example/stampd").as_deref(),
+            Some("https://shop.example")
+        );
+        assert_eq!(
+            origin_of("https://shop.example:443").as_deref(),
+            Some("https://shop.example")
+        );
+        assert_eq!(
+            origin_of("http://127.0.0.1:8080").as_deref(),
+            Some("http://127.0.0.1:8080")
+        );
+        assert_eq!(origin_of("nonsense"), None);
+    }
 }

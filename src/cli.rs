@@ -246,11 +246,7 @@ pub fn create_token(
 
 fn serve(settings: Settings) -> Result<(), String> {
     let level = settings.log_level;
-    env_logger::Builder::new()
-        .filter_level(level)
-        .parse_default_env()
-        .format_timestamp_millis()
-        .init();
+    crate::logging::init(level);
     let _lock = db::backup::ServeLock::try_acquire(settings.database_path())
         .map_err(|e| {
             format!(

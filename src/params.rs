@@ -36,29 +36,12 @@ impl FromRequest for Body {
             .headers()
             .get(header::CONTENT_TYPE)
             .map(|v| v.to_str().unwrap_or("invalid").to_string());
-        let declared_len = req
-            .headers()
-            .get(header::CONTENT_LENGTH)
-            .and_then(|v| v.to_str().ok())
-            .and_then(|v| v.parse::<usize>().ok());
         let key = idempotency_key(req);
-        // How long the whole body may take once the head is in (the head has its own
-        // limit, `request_head_timeout_secs`); a slower or stalled client gets 408.
-        let body_timeout = std::time::Duration::from_secs(
-            req.app_data::<web::Data<AppState>>()
-                .map(|state| state.settings.request_body_timeout_secs)
-                .unwrap_or_else(|| Settings::default().request_body_timeout_secs),
-        );
         let head = format!("{} {}\n", req.method(), req.path());
-        let mut payload = payload.take();
+        let raw = RawBody::from_request(req, payload);
         Box::pin(async move {
             let idempotency_key = key?;
-            if declared_len.is_some_and(|n| n > BODY_LIMIT) {
-                return Err(ApiError::PayloadTooLarge);
-            }
-            let raw = actix_web::rt::time::timeout(body_timeout, read_limited(&mut payload))
-                .await
-                .map_err(|_| ApiError::RequestTimeout)??;
+            let RawBody(raw) = raw.await?;
             let params = parse_body(content_type.as_deref(), &raw)?;
             let mut h = Sha256::new();
             h.update(head.as_bytes());
@@ -68,6 +51,43 @@ impl FromRequest for Body {
                 idempotency_key,
                 fingerprint: h.finalize().into(),
             })
+        })
+    }
+}
+
+/// A request body's bytes, as every route that reads a body reads it: at most
+/// [`BODY_LIMIT`] bytes (else 413), arriving within `request_body_timeout_secs` of the
+/// head (else 408). A client that trickles its body cannot hold a connection, a
+/// handler and its buffer for longer than that.
+#[derive(Debug, Clone)]
+pub struct RawBody(pub Vec<u8>);
+
+impl FromRequest for RawBody {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<RawBody, ApiError>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let declared_len = req
+            .headers()
+            .get(header::CONTENT_LENGTH)
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.parse::<usize>().ok());
+        // How long the whole body may take once the head is in (the head has its own
+        // limit, `request_head_timeout_secs`).
+        let body_timeout = std::time::Duration::from_secs(
+            req.app_data::<web::Data<AppState>>()
+                .map(|state| state.settings.request_body_timeout_secs)
+                .unwrap_or_else(|| Settings::default().request_body_timeout_secs),
+        );
+        let mut payload = payload.take();
+        Box::pin(async move {
+            if declared_len.is_some_and(|n| n > BODY_LIMIT) {
+                return Err(ApiError::PayloadTooLarge);
+            }
+            let raw = actix_web::rt::time::timeout(body_timeout, read_limited(&mut payload))
+                .await
+                .map_err(|_| ApiError::RequestTimeout)??;
+            Ok(RawBody(raw))
         })
     }
 }

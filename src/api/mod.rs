@@ -56,6 +56,8 @@ pub struct AppState {
     /// instead of in the pool (whose waiters are woken in no fixed order): under load
     /// no request waits much longer than the others.
     pub read_gate: std::sync::Arc<tokio::sync::Semaphore>,
+    /// Per-address limit of the Apple pass web service's public log route.
+    pub pass_log_limit: crate::edge::peer::PerAddressLimit,
 }
 
 /// When each token was last used, kept in memory and written to the database in the

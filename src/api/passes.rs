@@ -3,20 +3,24 @@
 //!
 //! Pass links need no API token: the card's uuid is the link. The pass web service
 //! checks the pass's own secret, sent by Wallet as `Authorization: ApplePass <token>`.
-//! When a wallet is not configured, its link redirects to the web card page.
+//! When a wallet is not configured, its link redirects to the web card page; the link
+//! of a card with no web card page answers 404.
 
+use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
 use actix_web::http::Method;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
 use super::AppState;
 use crate::db;
 use crate::domain::links::CardLinks;
+use crate::edge::peer::{self, PerAddressLimit};
 use crate::error::ApiError;
+use crate::params::RawBody;
 use crate::wallet::apple;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -77,25 +81,38 @@ fn redirect(location: String) -> HttpResponse {
         .finish()
 }
 
+/// The card behind a wallet link, as its web card page shows it; 404 when there is no
+/// such page (an unknown uuid, or an erased customer's card), so a link never leads on
+/// to a page that does not exist.
+async fn linked_card(
+    state: &web::Data<AppState>,
+    path: &str,
+) -> Result<db::customer_cards::CardView, ApiError> {
+    let uuid = parse_uuid(path).ok_or_else(card_not_found)?;
+    let st = state.clone();
+    web::block(move || {
+        st.db
+            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
+            .ok_or_else(card_not_found)
+    })
+    .await?
+}
+
 /// `GET /passes/{uuid}.pkpass`: the signed pass, or the web card page when Apple
 /// Wallet is not configured.
 async fn apple_pass(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let uuid = parse_uuid(&path).ok_or_else(card_not_found)?;
+    let view = linked_card(&state, &path).await?;
     if state.wallets.apple.is_none() {
         return Ok(redirect(
-            CardLinks::new(&state.public_url, &uuid).web_card(),
+            CardLinks::new(&state.public_url, &view.uuid).web_card(),
         ));
     }
     let st = state.clone();
     let pass = web::block(move || {
         let signer = st.wallets.apple.as_ref().ok_or_else(card_not_found)?;
-        let view = st
-            .db
-            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
-            .ok_or_else(card_not_found)?;
         signer
             .pkpass(&view, &st.public_url)
             .map_err(ApiError::internal)
@@ -113,19 +130,16 @@ async fn google_pass(
     state: web::Data<AppState>,
     path: web::Path<String>,
 ) -> Result<HttpResponse, ApiError> {
-    let uuid = parse_uuid(&path).ok_or_else(card_not_found)?;
+    let view = linked_card(&state, &path).await?;
     if state.wallets.google.is_none() {
         return Ok(redirect(
-            CardLinks::new(&state.public_url, &uuid).web_card(),
+            CardLinks::new(&state.public_url, &view.uuid).web_card(),
         ));
     }
+    // Signing the link's JWT is RSA work: off the request's thread.
     let st = state.clone();
     let url = web::block(move || {
         let issuer = st.wallets.google.as_ref().ok_or_else(card_not_found)?;
-        let view = st
-            .db
-            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
-            .ok_or_else(card_not_found)?;
         Ok::<_, ApiError>(issuer.save_url(&view, &st.public_url))
     })
     .await??;
@@ -238,7 +252,7 @@ async fn register(
     state: web::Data<AppState>,
     path: web::Path<(String, String, String)>,
     req: HttpRequest,
-    body: web::Bytes,
+    body: RawBody,
 ) -> Result<HttpResponse, ApiError> {
     service_reply(
         async move {
@@ -246,7 +260,7 @@ async fn register(
             let serial = our_serial(&state, &pass_type, &serial)?;
             let token = apple_pass_token(&req)?;
             let device = device_id(&device)?;
-            let push_token = push_token(&body)?;
+            let push_token = push_token(&body.0)?;
             let st = state.clone();
             let created = web::block(move || {
                 st.db.write(move |tx| {
@@ -420,19 +434,63 @@ fn whole_seconds(t: OffsetDateTime) -> SystemTime {
     SystemTime::UNIX_EPOCH + Duration::from_secs(t.unix_timestamp().max(0) as u64)
 }
 
-/// `POST /passes/v1/log`: messages Wallet reports about passes, written to the log.
-async fn log_messages(body: web::Bytes) -> HttpResponse {
-    const MAX_MESSAGES: usize = 20;
-    const MAX_CHARS: usize = 1000;
+/// Reports a minute `/passes/v1/log` takes from one address, and from all together.
+const LOG_REPORTS_PER_ADDRESS: u32 = 10;
+const LOG_REPORTS_IN_TOTAL: u32 = 60;
+/// Addresses the limit of `/passes/v1/log` remembers at most.
+const LOG_ADDRESSES: usize = 10_000;
+/// Messages logged from one report, and characters kept of each.
+const LOG_MESSAGES_PER_REPORT: usize = 10;
+const LOG_MESSAGE_CHARS: usize = 500;
+
+/// The limit of `/passes/v1/log`: anyone may post to it, and each message becomes a
+/// line of the server's log.
+pub fn log_limit() -> PerAddressLimit {
+    let n = |v| NonZeroU32::new(v).expect("limits are positive");
+    PerAddressLimit::per_minute(
+        n(LOG_REPORTS_PER_ADDRESS),
+        n(LOG_REPORTS_IN_TOTAL),
+        LOG_ADDRESSES,
+    )
+}
+
+/// `POST /passes/v1/log`: messages Wallet reports about passes, written to the log at
+/// INFO, one line each, quoted with control and invisible characters escaped, so a
+/// message can neither forge log lines nor hide what it says. The rate limit comes
+/// before the body is read.
+async fn log_messages(
+    state: web::Data<AppState>,
+    req: HttpRequest,
+    payload: web::Payload,
+) -> Result<HttpResponse, ApiError> {
+    state
+        .pass_log_limit
+        .check(peer::request_key(&req))
+        .map_err(|wait| ApiError::RateLimited {
+            retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
+        })?;
+    let RawBody(body) = RawBody::from_request(&req, &mut payload.into_inner()).await?;
     let logs = serde_json::from_slice::<Value>(&body)
         .ok()
-        .and_then(|v| v.get("logs").and_then(Value::as_array).cloned())
+        .and_then(|mut v| v.get_mut("logs").map(Value::take))
         .unwrap_or_default();
-    for message in logs.iter().filter_map(Value::as_str).take(MAX_MESSAGES) {
-        let message: String = message.chars().take(MAX_CHARS).collect();
-        log::warn!("Apple Wallet reports: {message}");
+    let messages = logs.as_array().map(Vec::as_slice).unwrap_or_default();
+    for message in messages
+        .iter()
+        .filter_map(Value::as_str)
+        .take(LOG_MESSAGES_PER_REPORT)
+    {
+        log::info!("Apple Wallet reports: {:?}", shortened(message));
     }
-    HttpResponse::Ok().finish()
+    Ok(HttpResponse::Ok().finish())
+}
+
+/// At most [`LOG_MESSAGE_CHARS`] characters of a message, marked when cut.
+fn shortened(message: &str) -> std::borrow::Cow<'_, str> {
+    match message.char_indices().nth(LOG_MESSAGE_CHARS) {
+        Some((cut, _)) => format!("{}...", &message[..cut]).into(),
+        None => message.into(),
+    }
 }
 
 #[cfg(test)]
@@ -471,5 +529,14 @@ mod tests {
         assert_eq!(push_token(br#"{"pushToken": " ff00 "}"#).unwrap(), "ff00");
         assert!(push_token(br#"{"pushToken": ""}"#).is_err());
         assert!(push_token(b"nope").is_err());
+    }
+
+    #[test]
+    fn log_messages_are_cut_short() {
+        assert_eq!(shortened("short"), "short");
+        let long = "é".repeat(LOG_MESSAGE_CHARS + 1);
+        let cut = shortened(&long);
+        assert_eq!(cut.chars().count(), LOG_MESSAGE_CHARS + 3);
+        assert!(cut.ends_with("..."));
     }
 }

@@ -61,6 +61,8 @@ settings! {
     request_head_timeout_secs: u64 = 10, Whole::new(1, 3600).of("seconds");
     /// How long a request's body may take to arrive once its head is in (else 408).
     request_body_timeout_secs: u64 = 20, Whole::new(1, 3600).of("seconds");
+    /// Connections one address may hold open at once; one past it is closed at once.
+    max_connections_per_address: u32 = 64, Whole::new(1, 100_000);
     /// How many times a card-link delivery is tried before it is kept as failed.
     delivery_max_attempts: u32 = 8, Whole::new(1, 100);
     /// The wait before the first retry; it doubles with each further try (plus up to

@@ -34,6 +34,7 @@ mod signup;
 mod stamps;
 mod web_card;
 
+mod edge;
 mod hostile;
 mod openapi;
 mod wallet;

@@ -175,12 +175,19 @@ impl Server {
     /// Starts `stampd serve` on a free port and waits until `/api/v1/status` answers.
     /// Starting again on the same `Env` is a restart on the same database.
     pub fn start(env: &Env) -> Server {
+        Self::start_with(env, |_| {})
+    }
+
+    /// As `start`, with the command changed by `tweak` first (e.g. a `pre_exec` that
+    /// lowers a resource limit of the server process).
+    pub fn start_with(env: &Env, tweak: impl FnOnce(&mut Command)) -> Server {
         let port = free_port();
         let bind = format!("127.0.0.1:{port}");
         let n = STARTS.fetch_add(1, Ordering::Relaxed);
         let log = env.dir.path().join(format!("serve-{n}-{port}.log"));
-        let mut child = env
-            .command(&["serve", "--bind", &bind])
+        let mut command = env.command(&["serve", "--bind", &bind]);
+        tweak(&mut command);
+        let mut child = command
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(File::create(&log).expect("log file"))
@@ -334,7 +341,11 @@ pub fn banner_token(stdout: &str) -> (String, String) {
 /// Starts a server on a fresh database and returns it with a client of the store the
 /// first start created.
 pub fn first_start(env: &Env) -> (Server, Client) {
-    let server = Server::start(env);
+    first_start_on(Server::start(env))
+}
+
+/// `first_start` on a server already started on a fresh database.
+pub fn first_start_on(server: Server) -> (Server, Client) {
     let (token, _) = banner_token(&server.wait_stdout("curl"));
     let probe = Client::new(&server, &token, 0);
     let r = probe.get("/api/v1/accounts");
