@@ -455,6 +455,15 @@ pub fn query_map(req: &HttpRequest) -> std::collections::HashMap<String, String>
         .collect()
 }
 
+/// The query string as JSON text values, so that a list's filters are read (and
+/// refused) by the same rules as a body's fields.
+pub fn query_fields(query: &std::collections::HashMap<String, String>) -> Map<String, Value> {
+    query
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
+        .collect()
+}
+
 /// A number (JSON number or numeric text).
 pub fn number(obj: &Map<String, Value>, key: &str, errors: &mut FieldErrors) -> Field<f64> {
     match obj.get(key) {

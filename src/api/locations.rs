@@ -3,209 +3,74 @@
 //! the lock screen of customers' Apple passes. The attributes a request sets
 //! (`LocationInput`), their rules and their schema live here too.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
-use super::{id_or_404, json, AppState, Bearer, Reply};
+use super::crud::{self, Done, Find, Found, Parse, Query};
+use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
-use crate::db::locations::LocationFields;
+use crate::db::locations::{Location, LocationFields};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, bounded_text, number, Body, Field, Parsed};
-use actix_web::web::route;
+use crate::params::{attributes, bounded_text, number, Field, Parsed};
 
-pub const RESOURCE: Resource = Resource {
-    tag: "Locations",
-    endpoints: ENDPOINTS,
-    components,
-};
+pub const RESOURCE: Resource = Resource::new("Locations", ENDPOINTS, components);
 
-const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/locations",
-        handler: || route().to(list),
-        doc: Doc {
-            id: "listLocations",
-            summary: "The store's locations",
-            ok: (200, "The locations, by id", Some("LocationList")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Post,
-        path: "/accounts/{account_id}/locations",
-        handler: || route().to(create),
-        doc: Doc {
-            id: "createLocation",
-            summary: "Create a location",
-            description: "Needs `name` and `address`. `latitude` and `longitude` go together (shown on the lock screen of Apple passes).",
-            body: In::Body("LocationCreate"),
-            ok: (201, "The new location", Some("Location")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/locations/{id}",
-        handler: || route().to(show),
-        doc: Doc {
-            id: "getLocation",
-            summary: "One location",
-            ok: (200, "The location", Some("Location")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Patch,
-        path: "/accounts/{account_id}/locations/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateLocation",
-            summary: "Change a location",
-            description: "Partial: only the given keys change. `latitude: null` and `longitude: null` remove the position.",
-            body: In::Body("LocationUpdate"),
-            ok: (200, "The updated location", Some("Location")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Put,
-        path: "/accounts/{account_id}/locations/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateLocationPut",
-            summary: "Change a location (same as PATCH)",
-            description: "Partial, exactly like PATCH.",
-            body: In::Body("LocationUpdate"),
-            ok: (200, "The updated location", Some("Location")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Delete,
-        path: "/accounts/{account_id}/locations/{id}",
-        handler: || route().to(delete),
-        doc: Doc {
-            id: "deleteLocation",
-            summary: "Delete a location",
-            ok: (204, "Deleted (no body)", None),
-            ..Doc::PLAIN
-        },
-    },
+const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/locations";
+    Get "" => crud::list::<Location>, Doc::new("listLocations", "The store's locations").ok(200, "The locations, by id", "LocationList");
+    Post "" => crud::create::<Location>, Doc::new("createLocation", "Create a location").describe("Needs `name` and `address`. `latitude` and `longitude` go together (shown on the lock screen of Apple passes).").body("LocationCreate").ok(201, "The new location", "Location");
+    Get "/{id}" => crud::show::<Location>, Doc::new("getLocation", "One location").ok(200, "The location", "Location");
+    Patch "/{id}" => crud::update::<Location>, Doc::new("updateLocation", "Change a location").describe("Partial: only the given keys change. `latitude: null` and `longitude: null` remove the position.").body("LocationUpdate").ok(200, "The updated location", "Location"), Put "updateLocationPut" "Change a location (same as PATCH)";
+    Delete "/{id}" => crud::delete::<Location>, Doc::new("deleteLocation", "Delete a location").empty(204, "Deleted (no body)");
 ];
 
 pub const NAME_MAX: usize = 100;
 pub const ADDRESS_MAX: usize = 255;
 
-pub async fn list(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let list = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&path)?;
+impl crud::Record for Location {
+    const WHAT: &'static str = "Location";
+    type Json = Location;
+
+    fn find(conn: &Connection, store_id: i64, id: i64, _: &str) -> Found<Location> {
+        db::locations::find(conn, store_id, id)
+    }
+}
+
+impl crud::List for Location {
+    fn list(conn: &Connection, store_id: i64, _: &Query, _: &str) -> Done<Vec<Location>> {
         Ok(db::locations::list(conn, store_id)?)
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &list))
+    }
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    let location = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Location")?;
-        db::locations::find(conn, store_id, id)?.ok_or_else(|| ApiError::not_found("Location"))
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &location))
+impl crud::Create for Location {
+    type New = LocationFields;
+    const PARSE_NEW: Parse<LocationFields> = LocationInput::parse_create;
+
+    fn insert(tx: &Connection, store_id: i64, fields: LocationFields) -> Done<i64> {
+        Ok(db::locations::insert(tx, store_id, &fields)?)
+    }
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    super::write(
-        &state,
-        bearer,
-        body,
-        LocationInput::parse_create,
-        move |tx, access, input| {
-            let store_id = access.store(&path)?;
-            let fields = input?;
-            let id = db::locations::insert(tx, store_id, &fields)?;
-            Reply::created(&db::locations::find(tx, store_id, id)?)
-        },
-    )
-    .await
+impl crud::Update for Location {
+    type Input = LocationInput;
+    const PARSE_CHANGE: Parse<Parsed<LocationInput>> = LocationInput::parse_update;
+    const FIND: Find<Location> = db::locations::find;
+
+    fn update(tx: &Connection, current: Location, input: Parsed<LocationInput>) -> Done {
+        let Parsed { value, mut errors } = input;
+        let mut fields = LocationFields {
+            name: current.name,
+            address: current.address,
+            latitude: current.latitude,
+            longitude: current.longitude,
+        };
+        value.merge_into(&mut fields, &mut errors);
+        errors.into_result()?;
+        Ok(db::locations::update(tx, current.id, &fields)?)
+    }
 }
 
-pub async fn update(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    super::write(
-        &state,
-        bearer,
-        body,
-        LocationInput::parse_update,
-        move |tx, access, input| {
-            let store_id = access.store(&account)?;
-            let id = id_or_404(&id, "Location")?;
-            let current = db::locations::find(tx, store_id, id)?
-                .ok_or_else(|| ApiError::not_found("Location"))?;
-            let Parsed {
-                value: input,
-                mut errors,
-            } = input?;
-            let mut fields = LocationFields {
-                name: current.name,
-                address: current.address,
-                latitude: current.latitude,
-                longitude: current.longitude,
-            };
-            input.merge_into(&mut fields, &mut errors);
-            errors.into_result()?;
-            db::locations::update(tx, id, &fields)?;
-            Reply::ok(&db::locations::find(tx, store_id, id)?)
-        },
-    )
-    .await
-}
-
-pub async fn delete(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    super::write(
-        &state,
-        bearer,
-        body,
-        super::no_input,
-        move |tx, access, _| {
-            let store_id = access.store(&account)?;
-            let id = id_or_404(&id, "Location")?;
-            db::locations::find(tx, store_id, id)?
-                .ok_or_else(|| ApiError::not_found("Location"))?;
-            db::locations::delete(tx, id)?;
-            Ok(Reply::no_content())
-        },
-    )
-    .await
+impl crud::Delete for Location {
+    const DELETE: crud::Remove = db::locations::delete;
 }
 
 /// The location attributes of a request, each field checked on its own; a position

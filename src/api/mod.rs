@@ -3,6 +3,7 @@
 
 pub mod cards;
 pub mod counter_page;
+pub mod crud;
 pub mod customer_cards;
 pub mod customers;
 pub mod deliveries;
@@ -87,6 +88,7 @@ impl TokenUsage {
 /// The bearer token of a request, hashed. Extracting it fails with 401 when the
 /// `Authorization` header is missing or malformed; whether the token is live is
 /// checked in the handler's database work.
+#[derive(Clone)]
 pub struct Bearer([u8; 32]);
 
 impl FromRequest for Bearer {
@@ -97,6 +99,46 @@ impl FromRequest for Bearer {
         ready(bearer(req).ok_or(ApiError::Unauthorized))
     }
 }
+
+/// An authenticated handler's call: the server's state and the request's token, which
+/// is checked in the call's one hop to the database (`read`, `write`). Extracting it
+/// fails with 401 like `Bearer`.
+pub struct Call {
+    pub state: web::Data<AppState>,
+    bearer: Bearer,
+}
+
+impl FromRequest for Call {
+    type Error = ApiError;
+    type Future = Ready<Result<Call, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let call = match req.app_data::<web::Data<AppState>>() {
+            None => Err(ApiError::internal("the server state is not registered")),
+            Some(state) => bearer(req)
+                .ok_or(ApiError::Unauthorized)
+                .map(|bearer| Call {
+                    state: state.clone(),
+                    bearer,
+                }),
+        };
+        ready(call)
+    }
+}
+
+impl Call {
+    /// `read` with this call's token.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
+    {
+        read(&self.state, self.bearer.clone(), f).await
+    }
+}
+
+/// What a handler answers.
+pub type Answer = Result<HttpResponse, ApiError>;
 
 fn bearer(req: &HttpRequest) -> Option<Bearer> {
     bearer_token(req).map(|t| Bearer(crate::tokens::hash(t)))
@@ -139,6 +181,12 @@ impl Access {
         parse_id(account_id)
             .filter(|id| self.stores.contains(id))
             .ok_or_else(|| ApiError::not_found("Store"))
+    }
+
+    /// The store and record ids of a `/accounts/{account_id}/<records>/{id}` path,
+    /// checked in that order: 404 for the store, then 404 naming `what`.
+    pub fn record(&self, account_id: &str, id: &str, what: &str) -> Result<(i64, i64), ApiError> {
+        Ok((self.store(account_id)?, id_or_404(id, what)?))
     }
 }
 
@@ -223,102 +271,99 @@ enum Outcome {
     Refused(Reply),
 }
 
-/// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
-///
-/// The body is parsed into the handler's typed input by `parse` first, on the request's
-/// own thread, so the one writer thread does only what needs the database. The parse
-/// result goes to `f` as it is: `f` answers the errors that come first (401, then the
-/// 404 of a store or record that is not there) before the input's own (`input?`).
-///
-/// With an `Idempotency-Key`, the key's stored answer is looked up in the same
-/// transaction: a repeat gets the stored status and body without running again; a
-/// first request runs and its answer (a 4xx refusal too) is stored before the commit,
-/// so an acknowledged request and its key are saved together or not at all.
-pub async fn write<I, P, F>(
-    state: &web::Data<AppState>,
-    bearer: Bearer,
-    body: Body,
-    parse: P,
-    f: F,
-) -> Result<HttpResponse, ApiError>
-where
-    I: Send + 'static,
-    P: FnOnce(&Map<String, Value>) -> Result<I, ApiError>,
-    F: FnOnce(&Connection, &Access, Result<I, ApiError>) -> Result<Reply, ApiError>
-        + Send
-        + 'static,
-{
-    let input = parse(&body.params);
-    let Body {
-        idempotency_key,
-        fingerprint,
-        ..
-    } = body;
-    let state = state.clone();
-    let outcome = web::block(move || {
-        let db = state.db.clone();
-        db.write(move |tx| {
-            let access = Access::check(tx, &bearer)?;
-            state.token_usage.touch(access.token_id);
-            let Some(key) = idempotency_key.as_deref() else {
-                return f(tx, &access, input).map(Outcome::Done);
-            };
-            if let Some(stored) = db::idempotency::find(tx, access.token_id, key)? {
-                if stored.fingerprint != fingerprint {
-                    return Err(ApiError::Unprocessable {
-                        message: "Idempotency-Key was already used with a different request; use a new key for a new request".into(),
-                        errors: FieldErrors::new(),
-                    });
+impl Call {
+    /// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
+    ///
+    /// The body is parsed into the handler's typed input by `parse` first, on the request's
+    /// own thread, so the one writer thread does only what needs the database. The parse
+    /// result goes to `f` as it is: `f` answers the errors that come first (401, then the
+    /// 404 of a store or record that is not there) before the input's own (`input?`).
+    ///
+    /// With an `Idempotency-Key`, the key's stored answer is looked up in the same
+    /// transaction: a repeat gets the stored status and body without running again; a
+    /// first request runs and its answer (a 4xx refusal too) is stored before the commit,
+    /// so an acknowledged request and its key are saved together or not at all.
+    pub async fn write<I, P, F>(&self, body: Body, parse: P, f: F) -> Answer
+    where
+        I: Send + 'static,
+        P: FnOnce(&Map<String, Value>) -> Result<I, ApiError>,
+        F: FnOnce(&Connection, &Access, Result<I, ApiError>) -> Result<Reply, ApiError>
+            + Send
+            + 'static,
+    {
+        let input = parse(&body.params);
+        let Body {
+            idempotency_key,
+            fingerprint,
+            ..
+        } = body;
+        let state = self.state.clone();
+        let bearer = self.bearer.clone();
+        let outcome = web::block(move || {
+            let db = state.db.clone();
+            db.write(move |tx| {
+                let access = Access::check(tx, &bearer)?;
+                state.token_usage.touch(access.token_id);
+                let Some(key) = idempotency_key.as_deref() else {
+                    return f(tx, &access, input).map(Outcome::Done);
+                };
+                if let Some(stored) = db::idempotency::find(tx, access.token_id, key)? {
+                    if stored.fingerprint != fingerprint {
+                        return Err(ApiError::Unprocessable {
+                            message: "Idempotency-Key was already used with a different request; use a new key for a new request".into(),
+                            errors: FieldErrors::new(),
+                        });
+                    }
+                    let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
+                    return Ok(Outcome::Replayed(Reply {
+                        status,
+                        body: stored.body,
+                    }));
                 }
-                let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
-                return Ok(Outcome::Replayed(Reply {
-                    status,
-                    body: stored.body,
-                }));
-            }
-            db::exec(tx, "SAVEPOINT request")?;
-            let outcome = match f(tx, &access, input) {
-                Ok(reply) => {
-                    db::exec(tx, "RELEASE request")?;
-                    Outcome::Done(reply)
-                }
-                Err(e) if e.status_code().is_client_error() => {
-                    db::exec(tx, "ROLLBACK TO request")?;
-                    db::exec(tx, "RELEASE request")?;
-                    Outcome::Refused(Reply {
-                        status: e.status_code(),
-                        body: e.body().to_string(),
-                    })
-                }
-                Err(e) => return Err(e),
-            };
-            let (Outcome::Done(reply) | Outcome::Refused(reply) | Outcome::Replayed(reply)) = &outcome;
-            db::idempotency::save(
-                tx,
-                access.token_id,
-                key,
-                &fingerprint,
-                reply.status.as_u16(),
-                &reply.body,
-            )?;
-            Ok(outcome)
+                db::exec(tx, "SAVEPOINT request")?;
+                let outcome = match f(tx, &access, input) {
+                    Ok(reply) => {
+                        db::exec(tx, "RELEASE request")?;
+                        Outcome::Done(reply)
+                    }
+                    Err(e) if e.status_code().is_client_error() => {
+                        db::exec(tx, "ROLLBACK TO request")?;
+                        db::exec(tx, "RELEASE request")?;
+                        Outcome::Refused(Reply {
+                            status: e.status_code(),
+                            body: e.body().to_string(),
+                        })
+                    }
+                    Err(e) => return Err(e),
+                };
+                let (Outcome::Done(reply) | Outcome::Refused(reply) | Outcome::Replayed(reply)) = &outcome;
+                db::idempotency::save(
+                    tx,
+                    access.token_id,
+                    key,
+                    &fingerprint,
+                    reply.status.as_u16(),
+                    &reply.body,
+                )?;
+                Ok(outcome)
+            })
         })
-    })
-    .await??;
-    let (reply, replayed) = match outcome {
-        Outcome::Done(r) | Outcome::Refused(r) => (r, false),
-        Outcome::Replayed(r) => (r, true),
-    };
-    let mut res = HttpResponse::build(reply.status);
-    if replayed {
-        res.insert_header(("Idempotent-Replayed", "true"));
+        .await??;
+        let (reply, replayed) = match outcome {
+            Outcome::Done(r) | Outcome::Refused(r) => (r, false),
+            Outcome::Replayed(r) => (r, true),
+        };
+        let mut res = HttpResponse::build(reply.status);
+        if replayed {
+            res.insert_header(("Idempotent-Replayed", "true"));
+        }
+        Ok(if reply.status == StatusCode::NO_CONTENT {
+            res.finish()
+        } else {
+            res.insert_header(header::ContentType::json())
+                .body(reply.body)
+        })
     }
-    Ok(if reply.status == StatusCode::NO_CONTENT {
-        res.finish()
-    } else {
-        res.insert_header(header::ContentType::json())
-            .body(reply.body)
-    })
 }
 
 /// The `parse` of a write that reads nothing from its body.

@@ -59,9 +59,13 @@ pub fn update(conn: &Connection, id: i64, f: &LocationFields) -> rusqlite::Resul
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM locations WHERE id = ?1", [id])?;
-    Ok(())
+/// Deletes a location of the store; `false` when the store has no such location.
+pub fn delete(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
+    let deleted = conn.execute(
+        "DELETE FROM locations WHERE id = ?1 AND store_id = ?2",
+        params![id, store_id],
+    )?;
+    Ok(deleted > 0)
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Location>> {

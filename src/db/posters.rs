@@ -187,9 +187,13 @@ pub fn update(conn: &Connection, id: i64, f: &PosterFields) -> rusqlite::Result<
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM posters WHERE id = ?1", [id])?;
-    Ok(())
+/// Deletes a poster of the store; `false` when the store has no such poster.
+pub fn delete(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
+    let deleted = conn.execute(
+        "DELETE FROM posters WHERE id = ?1 AND store_id = ?2",
+        params![id, store_id],
+    )?;
+    Ok(deleted > 0)
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Poster>> {

@@ -116,14 +116,16 @@ pub fn update(conn: &Connection, id: i64, f: &RewardFields) -> rusqlite::Result<
     Ok(())
 }
 
-/// Deletes a reward. Its row stays (marked), so the ledger can still name it.
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+/// Deletes a reward of the store; `false` when the store has no such reward. Its row
+/// stays (marked), so the ledger can still name it.
+pub fn delete(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
     let now = crate::time_fmt::now();
-    conn.execute(
-        "UPDATE rewards SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
-        rusqlite::params![id, now],
+    let deleted = conn.execute(
+        "UPDATE rewards SET deleted_at = ?3, updated_at = ?3
+         WHERE id = ?1 AND store_id = ?2 AND deleted_at IS NULL",
+        rusqlite::params![id, store_id, now],
     )?;
-    Ok(())
+    Ok(deleted > 0)
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Reward>> {
