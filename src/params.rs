@@ -291,6 +291,17 @@ impl<T> Field<T> {
     }
 }
 
+impl<T: PartialEq> Field<T> {
+    /// A field that never changes: given, it must be the stored value.
+    pub fn unchanged(&self, stored: &T, key: &str, errors: &mut FieldErrors) {
+        match self {
+            Field::Set(v) if v == stored => {}
+            Field::Set(_) | Field::Null => errors.add(key, "can't be changed"),
+            Field::Absent => {}
+        }
+    }
+}
+
 /// The attributes object under a root key (`customer`, `card`, ...). Like Rails' JSON
 /// parameter wrapping, a body without the root key is taken as the attributes itself.
 pub fn attributes<'a>(

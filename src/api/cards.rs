@@ -4,13 +4,13 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::crud::{self, Done, Find, Found, Parse, Query};
+use super::crud::{self, Attributes, Done, Find, Parse, Query};
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
 use crate::db::cards::{Card, CardDesign, Scope};
 use crate::domain::{limits, HexColor, StampIcon, StripPreset, StripType};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, boolean, bounded_text, domain, integer, Field, Parsed};
+use crate::params::{boolean, bounded_text, domain, integer, Field, Parsed};
 use crate::time_fmt;
 
 pub const RESOURCE: Resource = Resource::new("Cards", ENDPOINTS, components);
@@ -22,13 +22,9 @@ const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/cards";
     Patch "/{id}" => crud::update::<Card>, Doc::new("updateCard", "Change, archive or restore a card template").describe("Partial: only the given keys change. `archived: true|false` archives or restores (there is no DELETE). `stamps_required` may not go below a reward of the card.").body("CardUpdate").ok(200, "The updated card template", "Card"), Put "updateCardPut" "Change a card template (same as PATCH)";
 ];
 
-impl crud::Record for Card {
+impl crud::Plain for Card {
     const WHAT: &'static str = "Card";
-    type Json = Card;
-
-    fn find(conn: &Connection, store_id: i64, id: i64, _: &str) -> Found<Card> {
-        db::cards::find(conn, store_id, id)
-    }
+    const FIND: Find<Card> = db::cards::find;
 }
 
 impl crud::List for Card {
@@ -66,7 +62,6 @@ impl crud::Create for Card {
 
 impl crud::Update for Card {
     type Input = CardInput;
-    const PARSE_CHANGE: Parse<Parsed<CardInput>> = CardInput::parse_update;
     const FIND: Find<Card> = db::cards::find;
 
     /// Judged against the stored design; an archived template keeps when it was archived.
@@ -129,26 +124,8 @@ pub struct CardInput {
     pub archived: Option<bool>,
 }
 
-impl CardInput {
-    /// A new template: the attributes applied to the defaults, every error at once.
-    pub fn parse_create(params: &Map<String, Value>) -> Result<CardCreate, ApiError> {
-        let mut errors = FieldErrors::new();
-        let input = CardInput::parse(attributes(params, "card")?, true, &mut errors);
-        let mut design = CardDesign::default();
-        input.merge_into(&mut design, &mut errors);
-        errors.into_result()?;
-        Ok(CardCreate {
-            design,
-            archived: input.archived.unwrap_or(false),
-        })
-    }
-
-    /// The attributes of a `PATCH`, to be applied to the stored template.
-    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<CardInput>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let value = CardInput::parse(attributes(params, "card")?, false, &mut errors);
-        Ok(Parsed { value, errors })
-    }
+impl crud::Attributes for CardInput {
+    const ROOT: &'static str = "card";
 
     fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> CardInput {
         let name = bounded_text(attrs, "name", limits::CARD_NAME, errors)
@@ -227,6 +204,52 @@ impl CardInput {
         }
     }
 
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        let d = CardDesign::default();
+        input(
+            json!({
+                "name": text(limits::CARD_NAME),
+                "card_color": input_colour(),
+                "text_color": input_colour(),
+                "stamp_icon": {"type": "string", "enum": StampIcon::ALL, "default": d.stamp_icon},
+                "stamp_color": input_colour(),
+                "stamp_background_color": input_colour(),
+                "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end(),
+                    "default": d.stamps_required},
+                "initial_stamps": nullable(json!({"type": "integer", "minimum": 0,
+                    "maximum": limits::STAMPS_REQUIRED.end() - 1, "default": d.initial_stamps,
+                    "description": "Welcome bonus, 0 to stamps_required - 1."})),
+                "strip_type": {"type": "string", "enum": StripType::ALL, "default": d.strip_type},
+                "strip_color": nullable(input_colour()),
+                "strip_preset": nullable(json!({"type": "string", "enum": StripPreset::ALL,
+                    "description": "Required when strip_type is preset."})),
+                "header_text": nullable(text(limits::HEADER_TEXT)),
+                "show_member_field": boolean(),
+                "show_stamps_to_reward_field": boolean(),
+                "expires_at": nullable(json!({"type": "string", "format": "date-time",
+                    "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC; years 1900 to 9999."})),
+                "archived": {"type": "boolean", "description": "true archives, false restores."},
+            }),
+            if creating { &["name"] } else { &[] },
+        )
+    }
+}
+
+impl CardInput {
+    /// A new template: the attributes applied to the defaults, every error at once.
+    pub fn parse_create(body: &Map<String, Value>) -> Result<CardCreate, ApiError> {
+        let Parsed { value, mut errors } = crud::read_attributes::<CardInput>(body, true)?;
+        let mut design = CardDesign::default();
+        value.merge_into(&mut design, &mut errors);
+        errors.into_result()?;
+        Ok(CardCreate {
+            design,
+            archived: value.archived.unwrap_or(false),
+        })
+    }
+
     /// Applies the input to a design (the defaults, or the stored one) and checks how the
     /// fields go together; `errors` holds the input's own, so a field refused already is
     /// not judged again.
@@ -275,40 +298,6 @@ impl CardInput {
             );
         }
     }
-
-    /// The OpenAPI schema of the attributes, from the same lists, limits and defaults
-    /// `parse` and `CardDesign::default` use.
-    fn schema(creating: bool) -> Value {
-        use super::openapi::schema::*;
-        use serde_json::json;
-        let d = CardDesign::default();
-        input(
-            json!({
-                "name": text(limits::CARD_NAME),
-                "card_color": input_colour(),
-                "text_color": input_colour(),
-                "stamp_icon": {"type": "string", "enum": StampIcon::ALL, "default": d.stamp_icon},
-                "stamp_color": input_colour(),
-                "stamp_background_color": input_colour(),
-                "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end(),
-                    "default": d.stamps_required},
-                "initial_stamps": nullable(json!({"type": "integer", "minimum": 0,
-                    "maximum": limits::STAMPS_REQUIRED.end() - 1, "default": d.initial_stamps,
-                    "description": "Welcome bonus, 0 to stamps_required - 1."})),
-                "strip_type": {"type": "string", "enum": StripType::ALL, "default": d.strip_type},
-                "strip_color": nullable(input_colour()),
-                "strip_preset": nullable(json!({"type": "string", "enum": StripPreset::ALL,
-                    "description": "Required when strip_type is preset."})),
-                "header_text": nullable(text(limits::HEADER_TEXT)),
-                "show_member_field": boolean(),
-                "show_stamps_to_reward_field": boolean(),
-                "expires_at": nullable(json!({"type": "string", "format": "date-time",
-                    "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC; years 1900 to 9999."})),
-                "archived": {"type": "boolean", "description": "true archives, false restores."},
-            }),
-            if creating { &["name"] } else { &[] },
-        )
-    }
 }
 
 fn components(c: &mut Components) {
@@ -348,16 +337,7 @@ fn components(c: &mut Components) {
         })),
     );
     c.schema("CardList", array_of("Card"));
-    c.request_body(
-        "CardCreate",
-        true,
-        wrapped("card", CardInput::schema(true), Map::new()),
-    );
-    c.request_body(
-        "CardUpdate",
-        false,
-        wrapped("card", CardInput::schema(false), Map::new()),
-    );
+    c.create_and_update("Card", CardInput::ROOT, CardInput::schema, Map::new());
 }
 
 #[cfg(test)]
@@ -367,7 +347,7 @@ mod tests {
 
     fn update(body: Value) -> Parsed<CardInput> {
         let params = body.as_object().expect("a JSON object");
-        CardInput::parse_update(params).expect("the attributes are an object")
+        crud::read_attributes(params, false).expect("the attributes are an object")
     }
 
     #[test]

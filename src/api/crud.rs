@@ -16,8 +16,8 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::{json, Answer, Call, Reply};
-use crate::error::ApiError;
-use crate::params::{query_map, Body, Parsed};
+use crate::error::{ApiError, FieldErrors};
+use crate::params::{attributes, integer, query_map, Body, Field, Parsed};
 
 /// What the database finds by id (`None`: not there).
 pub type Found<T> = rusqlite::Result<Option<T>>;
@@ -43,6 +43,21 @@ pub trait Record: 'static {
     fn find(conn: &Connection, store_id: i64, id: i64, base: &str) -> Found<Self::Json>;
 }
 
+/// A record the API shows as it is stored.
+pub trait Plain: Serialize + Send + Sized + 'static {
+    const WHAT: &'static str;
+    const FIND: Find<Self>;
+}
+
+impl<T: Plain> Record for T {
+    const WHAT: &'static str = T::WHAT;
+    type Json = T;
+
+    fn find(conn: &Connection, store_id: i64, id: i64, _: &str) -> Found<T> {
+        (T::FIND)(conn, store_id, id)
+    }
+}
+
 /// Records listed whole.
 pub trait List: Record {
     /// The store's records, narrowed by the query string (its errors are 422s).
@@ -61,15 +76,70 @@ pub trait Create: Record {
 
 /// Records changed by a partial body.
 pub trait Update: Record + Sized {
-    /// The body as a typed input, each field checked on its own.
-    type Input: Send + 'static;
-    const PARSE_CHANGE: Parse<Parsed<Self::Input>>;
+    /// The attributes a body may change.
+    type Input: Attributes;
     /// The stored record a change starts from.
     const FIND: Find<Self>;
 
     /// Applies the input to the stored record and answers the input's errors with
     /// those found against what is stored.
     fn update(tx: &Connection, current: Self, input: Parsed<Self::Input>) -> Done;
+}
+
+/// The attributes of a record that a body sets, under their root key, each field read
+/// and checked on its own: what was valid, as domain values; what was not, as errors.
+pub trait Attributes: Sized + Send + 'static {
+    /// The root key (`location`); as in Rails, a body without it is the attributes.
+    const ROOT: &'static str;
+
+    /// `creating`: the fields a new record needs must be there.
+    fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> Self;
+
+    /// The OpenAPI schema of the attributes, from the same rules `parse` follows.
+    fn schema(creating: bool) -> Value;
+}
+
+/// The attributes of a body, `creating` a record or changing one.
+pub fn read_attributes<T: Attributes>(
+    body: &Map<String, Value>,
+    creating: bool,
+) -> Result<Parsed<T>, ApiError> {
+    let mut errors = FieldErrors::new();
+    let value = T::parse(attributes(body, T::ROOT)?, creating, &mut errors);
+    Ok(Parsed { value, errors })
+}
+
+/// A new record of a card (a reward, a poster): the card, named among the attributes or
+/// at the top level of the body, and the record's attributes.
+pub struct OfCard<T> {
+    pub card_id: Option<i64>,
+    pub input: T,
+}
+
+impl<T: Attributes> OfCard<T> {
+    /// `card_id` is where the attributes keep the card's id; without the key there, the
+    /// body's top-level `card_id` counts. It can't be blank.
+    pub fn parse(
+        body: &Map<String, Value>,
+        card_id: fn(&T) -> &Field<i64>,
+    ) -> Result<Parsed<OfCard<T>>, ApiError> {
+        let mut errors = FieldErrors::new();
+        let attrs = attributes(body, T::ROOT)?;
+        let input = T::parse(attrs, true, &mut errors);
+        let card_id = match card_id(&input) {
+            Field::Absent if !attrs.contains_key("card_id") => {
+                integer(body, "card_id", &mut errors).set()
+            }
+            f => f.clone().set(),
+        };
+        if card_id.is_none() && !errors.has("card_id") {
+            errors.add("card_id", "can't be blank");
+        }
+        Ok(Parsed {
+            value: OfCard { card_id, input },
+            errors,
+        })
+    }
 }
 
 /// Records deleted by id.
@@ -115,7 +185,8 @@ pub async fn create<R: Create>(call: Call, path: Path<String>, body: Body) -> An
 pub async fn update<R: Update>(call: Call, path: Path<(String, String)>, body: Body) -> Answer {
     let (account, id) = path.into_inner();
     let base = call.state.public_url.clone();
-    call.write(body, R::PARSE_CHANGE, move |tx, access, input| {
+    let parse = |body: &Map<String, Value>| read_attributes::<R::Input>(body, false);
+    call.write(body, parse, move |tx, access, input| {
         let (store_id, id) = access.record(&account, &id, R::WHAT)?;
         let current = (R::FIND)(tx, store_id, id)?.ok_or_else(|| ApiError::not_found(R::WHAT))?;
         R::update(tx, current, input?)?;

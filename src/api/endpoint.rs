@@ -225,6 +225,23 @@ impl Components {
         assert!(clash.is_none(), "request body {name} is declared twice");
     }
 
+    /// The request bodies `<name>Create`, required, with the attributes a new record
+    /// needs under `root` and the action parameters `top` beside them, and
+    /// `<name>Update`, whose attributes may each be left out.
+    pub fn create_and_update(
+        &mut self,
+        name: &str,
+        root: &str,
+        attributes: fn(bool) -> Value,
+        top: Map<String, Value>,
+    ) {
+        use super::openapi::schema::wrapped;
+        let create = wrapped(root, attributes(true), top);
+        self.request_body(&format!("{name}Create"), true, create);
+        let update = wrapped(root, attributes(false), Map::new());
+        self.request_body(&format!("{name}Update"), false, update);
+    }
+
     /// An optional query parameter.
     pub fn query(&mut self, name: &str, description: &str, schema: Value) {
         let param = serde_json::json!({

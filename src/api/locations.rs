@@ -6,12 +6,12 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::crud::{self, Done, Find, Found, Parse, Query};
+use super::crud::{self, Attributes, Done, Find, Parse, Query};
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
 use crate::db::locations::{Location, LocationFields};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, bounded_text, number, Field, Parsed};
+use crate::params::{bounded_text, number, Field, Parsed};
 
 pub const RESOURCE: Resource = Resource::new("Locations", ENDPOINTS, components);
 
@@ -26,13 +26,9 @@ const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/locations";
 pub const NAME_MAX: usize = 100;
 pub const ADDRESS_MAX: usize = 255;
 
-impl crud::Record for Location {
+impl crud::Plain for Location {
     const WHAT: &'static str = "Location";
-    type Json = Location;
-
-    fn find(conn: &Connection, store_id: i64, id: i64, _: &str) -> Found<Location> {
-        db::locations::find(conn, store_id, id)
-    }
+    const FIND: Find<Location> = db::locations::find;
 }
 
 impl crud::List for Location {
@@ -52,17 +48,11 @@ impl crud::Create for Location {
 
 impl crud::Update for Location {
     type Input = LocationInput;
-    const PARSE_CHANGE: Parse<Parsed<LocationInput>> = LocationInput::parse_update;
     const FIND: Find<Location> = db::locations::find;
 
     fn update(tx: &Connection, current: Location, input: Parsed<LocationInput>) -> Done {
         let Parsed { value, mut errors } = input;
-        let mut fields = LocationFields {
-            name: current.name,
-            address: current.address,
-            latitude: current.latitude,
-            longitude: current.longitude,
-        };
+        let mut fields = current.fields;
         value.merge_into(&mut fields, &mut errors);
         errors.into_result()?;
         Ok(db::locations::update(tx, current.id, &fields)?)
@@ -86,23 +76,8 @@ pub struct LocationInput {
 const LATITUDE_LIMIT: i32 = 90;
 const LONGITUDE_LIMIT: i32 = 180;
 
-impl LocationInput {
-    /// A new location: the attributes checked whole.
-    pub fn parse_create(params: &Map<String, Value>) -> Result<LocationFields, ApiError> {
-        let mut errors = FieldErrors::new();
-        let input = LocationInput::parse(attributes(params, "location")?, true, &mut errors);
-        let mut fields = LocationFields::default();
-        input.merge_into(&mut fields, &mut errors);
-        errors.into_result()?;
-        Ok(fields)
-    }
-
-    /// The attributes of a `PATCH`, to be applied to the stored location.
-    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<LocationInput>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let value = LocationInput::parse(attributes(params, "location")?, false, &mut errors);
-        Ok(Parsed { value, errors })
-    }
+impl crud::Attributes for LocationInput {
+    const ROOT: &'static str = "location";
 
     fn parse(
         attrs: &Map<String, Value>,
@@ -134,6 +109,35 @@ impl LocationInput {
         }
     }
 
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        input(
+            json!({
+                "name": text(NAME_MAX),
+                "address": text(ADDRESS_MAX),
+                "latitude": nullable(json!({"type": "number",
+                    "minimum": -LATITUDE_LIMIT, "maximum": LATITUDE_LIMIT,
+                    "description": "Degrees; given together with longitude."})),
+                "longitude": nullable(json!({"type": "number",
+                    "minimum": -LONGITUDE_LIMIT, "maximum": LONGITUDE_LIMIT,
+                    "description": "Degrees; given together with latitude."})),
+            }),
+            if creating { &["name", "address"] } else { &[] },
+        )
+    }
+}
+
+impl LocationInput {
+    /// A new location: the attributes checked whole.
+    pub fn parse_create(body: &Map<String, Value>) -> Result<LocationFields, ApiError> {
+        let Parsed { value, mut errors } = crud::read_attributes::<LocationInput>(body, true)?;
+        let mut fields = LocationFields::default();
+        value.merge_into(&mut fields, &mut errors);
+        errors.into_result()?;
+        Ok(fields)
+    }
+
     /// Applies the input to a location's fields (new or stored); `errors` holds the
     /// input's own, so a coordinate refused already is not judged again.
     pub fn merge_into(&self, f: &mut LocationFields, errors: &mut FieldErrors) {
@@ -152,25 +156,6 @@ impl LocationInput {
                 _ => {}
             }
         }
-    }
-
-    /// The OpenAPI schema of the attributes, from the same limits `parse` checks.
-    fn schema(creating: bool) -> Value {
-        use super::openapi::schema::*;
-        use serde_json::json;
-        input(
-            json!({
-                "name": text(NAME_MAX),
-                "address": text(ADDRESS_MAX),
-                "latitude": nullable(json!({"type": "number",
-                    "minimum": -LATITUDE_LIMIT, "maximum": LATITUDE_LIMIT,
-                    "description": "Degrees; given together with longitude."})),
-                "longitude": nullable(json!({"type": "number",
-                    "minimum": -LONGITUDE_LIMIT, "maximum": LONGITUDE_LIMIT,
-                    "description": "Degrees; given together with latitude."})),
-            }),
-            if creating { &["name", "address"] } else { &[] },
-        )
     }
 }
 
@@ -193,14 +178,10 @@ fn components(c: &mut Components) {
         })),
     );
     c.schema("LocationList", array_of("Location"));
-    c.request_body(
-        "LocationCreate",
-        true,
-        wrapped("location", LocationInput::schema(true), Map::new()),
-    );
-    c.request_body(
-        "LocationUpdate",
-        false,
-        wrapped("location", LocationInput::schema(false), Map::new()),
+    c.create_and_update(
+        "Location",
+        LocationInput::ROOT,
+        LocationInput::schema,
+        Map::new(),
     );
 }

@@ -4,13 +4,13 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::crud::{self, Done, Find, Found, Parse, Query};
+use super::crud::{self, Attributes, Done, Find, Found, OfCard, Parse, Query};
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
 use crate::db::posters::{Poster, PosterFields, PosterJson};
 use crate::domain::{ContactMode, HexColor, PaperSize};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, boolean, bounded_text, domain, integer, Field, Parsed};
+use crate::params::{boolean, bounded_text, domain, integer, Field, Parsed};
 use crate::time_fmt;
 
 pub const RESOURCE: Resource = Resource::new("Posters", ENDPOINTS, components);
@@ -43,11 +43,12 @@ impl crud::List for Poster {
 }
 
 impl crud::Create for Poster {
-    type New = Parsed<PosterCreate>;
-    const PARSE_NEW: Parse<Parsed<PosterCreate>> = PosterCreate::parse;
+    type New = Parsed<OfCard<PosterInput>>;
+    const PARSE_NEW: Parse<Parsed<OfCard<PosterInput>>> =
+        |body| OfCard::parse(body, |p| &p.card_id);
 
     /// The card named must be one of the store's (404 first) and still open.
-    fn insert(tx: &Connection, store_id: i64, new: Parsed<PosterCreate>) -> Done<i64> {
+    fn insert(tx: &Connection, store_id: i64, new: Parsed<OfCard<PosterInput>>) -> Done<i64> {
         let Parsed { value, mut errors } = new;
         if let Some(id) = value.card_id {
             let card =
@@ -60,23 +61,22 @@ impl crud::Create for Poster {
         let card_id = value
             .card_id
             .ok_or_else(|| ApiError::internal("card checked above"))?;
-        Ok(db::posters::insert(tx, store_id, card_id, &value.fields)?)
+        let mut fields = PosterFields::default();
+        value.input.merge_into(&mut fields);
+        Ok(db::posters::insert(tx, store_id, card_id, &fields)?)
     }
 }
 
 impl crud::Update for Poster {
     type Input = PosterInput;
-    const PARSE_CHANGE: Parse<Parsed<PosterInput>> = PosterInput::parse_update;
     const FIND: Find<Poster> = db::posters::find;
 
     /// A poster stays with its card.
     fn update(tx: &Connection, current: Poster, input: Parsed<PosterInput>) -> Done {
         let Parsed { value, mut errors } = input;
-        match value.card_id {
-            Field::Set(c) if c != current.card_id => errors.add("card_id", "can't be changed"),
-            Field::Null => errors.add("card_id", "can't be changed"),
-            _ => {}
-        }
+        value
+            .card_id
+            .unchanged(&current.card_id, "card_id", &mut errors);
         errors.into_result()?;
         let mut fields = current.fields;
         value.merge_into(&mut fields);
@@ -86,36 +86,6 @@ impl crud::Update for Poster {
 
 impl crud::Delete for Poster {
     const DELETE: crud::Remove = db::posters::delete;
-}
-
-/// `POST /posters`: the card the poster signs customers up for (in the attributes or at
-/// the top level) and the new poster's attributes.
-pub struct PosterCreate {
-    pub card_id: Option<i64>,
-    pub fields: PosterFields,
-}
-
-impl PosterCreate {
-    pub fn parse(params: &Map<String, Value>) -> Result<Parsed<PosterCreate>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let attrs = attributes(params, "poster")?;
-        let input = PosterInput::parse(attrs, true, &mut errors);
-        let card_id = match &input.card_id {
-            Field::Absent if !attrs.contains_key("card_id") => {
-                integer(params, "card_id", &mut errors).set()
-            }
-            f => f.clone().set(),
-        };
-        if card_id.is_none() && !errors.has("card_id") {
-            errors.add("card_id", "can't be blank");
-        }
-        let mut fields = PosterFields::default();
-        input.merge_into(&mut fields);
-        Ok(Parsed {
-            value: PosterCreate { card_id, fields },
-            errors,
-        })
-    }
 }
 
 /// The poster attributes of a request, each field checked (none depends on another).
@@ -132,13 +102,8 @@ pub struct PosterInput {
     pub birthday_required: Option<bool>,
 }
 
-impl PosterInput {
-    /// The attributes of a `PATCH`, to be applied to the stored poster.
-    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<PosterInput>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let value = PosterInput::parse(attributes(params, "poster")?, false, &mut errors);
-        Ok(Parsed { value, errors })
-    }
+impl crud::Attributes for PosterInput {
+    const ROOT: &'static str = "poster";
 
     fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> PosterInput {
         let card_id = integer(attrs, "card_id", errors);
@@ -176,6 +141,30 @@ impl PosterInput {
         }
     }
 
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        let d = PosterFields::default();
+        let mut props = json!({
+            "title": text(TITLE_MAX),
+            "paper_size": {"type": "string", "enum": PaperSize::ALL, "default": d.paper_size},
+            "contact_collection_mode": {"type": "string", "enum": ContactMode::ALL,
+                "default": d.contact_collection_mode, "description": "What the signup page asks for."},
+            "primary_color": input_colour(),
+            "secondary_color": input_colour(),
+            "text_color": input_colour(),
+            "birthday_required": {"type": "boolean", "default": d.birthday_required},
+            "active": {"type": "boolean", "default": d.active},
+        });
+        if creating {
+            props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
+                "description": "Required: an active card template of this store (or give card_id at the top level)."});
+        }
+        input(props, if creating { &["title"] } else { &[] })
+    }
+}
+
+impl PosterInput {
     /// Applies the given attributes to a poster's fields (new or stored).
     pub fn merge_into(&self, f: &mut PosterFields) {
         if let Some(title) = &self.title {
@@ -202,30 +191,6 @@ impl PosterInput {
         if let Some(required) = self.birthday_required {
             f.birthday_required = required;
         }
-    }
-
-    /// The OpenAPI schema of the attributes, from the same lists, limits and defaults
-    /// `parse` and `PosterFields::default` use.
-    fn schema(creating: bool) -> Value {
-        use super::openapi::schema::*;
-        use serde_json::json;
-        let d = PosterFields::default();
-        let mut props = json!({
-            "title": text(TITLE_MAX),
-            "paper_size": {"type": "string", "enum": PaperSize::ALL, "default": d.paper_size},
-            "contact_collection_mode": {"type": "string", "enum": ContactMode::ALL,
-                "default": d.contact_collection_mode, "description": "What the signup page asks for."},
-            "primary_color": input_colour(),
-            "secondary_color": input_colour(),
-            "text_color": input_colour(),
-            "birthday_required": {"type": "boolean", "default": d.birthday_required},
-            "active": {"type": "boolean", "default": d.active},
-        });
-        if creating {
-            props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
-                "description": "Required: an active card template of this store (or give card_id at the top level)."});
-        }
-        input(props, if creating { &["title"] } else { &[] })
     }
 }
 
@@ -254,20 +219,6 @@ fn components(c: &mut Components) {
         })),
     );
     c.schema("PosterList", array_of("Poster"));
-    let mut top = Map::new();
-    top.insert(
-        "card_id".into(),
-        json!({"type": "integer", "format": "int64", "minimum": 1,
-            "description": "Alternative to card_id inside the attributes."}),
-    );
-    c.request_body(
-        "PosterCreate",
-        true,
-        wrapped("poster", PosterInput::schema(true), top),
-    );
-    c.request_body(
-        "PosterUpdate",
-        false,
-        wrapped("poster", PosterInput::schema(false), Map::new()),
-    );
+    let top = top_level_id("card_id");
+    c.create_and_update("Poster", PosterInput::ROOT, PosterInput::schema, top);
 }

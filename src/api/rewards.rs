@@ -4,14 +4,14 @@
 use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::crud::{self, Done, Find, Found, Parse, Query};
+use super::crud::{self, Attributes, Done, Find, OfCard, Parse, Query};
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
 use crate::db::cards::Card;
 use crate::db::rewards::{Reward, RewardFields};
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, boolean, bounded_text, integer, query_fields, Field, Parsed};
+use crate::params::{boolean, bounded_text, integer, query_fields, Field, Parsed};
 
 pub const RESOURCE: Resource = Resource::new("Rewards", ENDPOINTS, components);
 
@@ -23,13 +23,9 @@ const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/rewards";
     Delete "/{id}" => crud::delete::<Reward>, Doc::new("deleteReward", "Delete a reward").describe("The ledger keeps naming it.").empty(204, "Deleted (no body)");
 ];
 
-impl crud::Record for Reward {
+impl crud::Plain for Reward {
     const WHAT: &'static str = "Reward";
-    type Json = Reward;
-
-    fn find(conn: &Connection, store_id: i64, id: i64, _: &str) -> Found<Reward> {
-        db::rewards::find(conn, store_id, id)
-    }
+    const FIND: Find<Reward> = db::rewards::find;
 }
 
 impl crud::List for Reward {
@@ -45,11 +41,12 @@ impl crud::List for Reward {
 }
 
 impl crud::Create for Reward {
-    type New = Parsed<RewardCreate>;
-    const PARSE_NEW: Parse<Parsed<RewardCreate>> = RewardCreate::parse;
+    type New = Parsed<OfCard<RewardInput>>;
+    const PARSE_NEW: Parse<Parsed<OfCard<RewardInput>>> =
+        |body| OfCard::parse(body, |r| &r.card_id);
 
     /// The card named must be one of the store's (404 first), and hold the stamps.
-    fn insert(tx: &Connection, store_id: i64, new: Parsed<RewardCreate>) -> Done<i64> {
+    fn insert(tx: &Connection, store_id: i64, new: Parsed<OfCard<RewardInput>>) -> Done<i64> {
         let Parsed { value, mut errors } = new;
         let card = match value.card_id {
             Some(id) => Some(
@@ -69,18 +66,15 @@ impl crud::Create for Reward {
 
 impl crud::Update for Reward {
     type Input = RewardInput;
-    const PARSE_CHANGE: Parse<Parsed<RewardInput>> = RewardInput::parse_update;
     const FIND: Find<Reward> = db::rewards::find;
 
     /// Judged against the stored reward's card, which never changes.
     fn update(tx: &Connection, current: Reward, input: Parsed<RewardInput>) -> Done {
         let Parsed { value, mut errors } = input;
         let card = db::cards::find(tx, current.account_id, current.card_id)?;
-        match value.card_id {
-            Field::Set(c) if c != current.card_id => errors.add("card_id", "can't be changed"),
-            Field::Null => errors.add("card_id", "can't be changed"),
-            _ => {}
-        }
+        value
+            .card_id
+            .unchanged(&current.card_id, "card_id", &mut errors);
         let mut fields = RewardFields {
             name: current.name,
             description: current.description,
@@ -96,34 +90,6 @@ impl crud::Update for Reward {
 
 impl crud::Delete for Reward {
     const DELETE: crud::Remove = db::rewards::delete;
-}
-
-/// `POST /rewards`: the card the reward belongs to (in the attributes or at the top
-/// level) and its attributes.
-pub struct RewardCreate {
-    pub card_id: Option<i64>,
-    pub input: RewardInput,
-}
-
-impl RewardCreate {
-    pub fn parse(params: &Map<String, Value>) -> Result<Parsed<RewardCreate>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let attrs = attributes(params, "reward")?;
-        let input = RewardInput::parse(attrs, true, &mut errors);
-        let card_id = match &input.card_id {
-            Field::Absent if !attrs.contains_key("card_id") => {
-                integer(params, "card_id", &mut errors).set()
-            }
-            f => f.clone().set(),
-        };
-        if card_id.is_none() && !errors.has("card_id") {
-            errors.add("card_id", "can't be blank");
-        }
-        Ok(Parsed {
-            value: RewardCreate { card_id, input },
-            errors,
-        })
-    }
 }
 
 /// The reward attributes of a request, each field checked on its own; the stamps
@@ -142,13 +108,8 @@ pub struct RewardInput {
 /// Highest position of a reward in its card's list.
 const MAX_POSITION: i64 = 10_000;
 
-impl RewardInput {
-    /// The attributes of a `PATCH`, to be applied to the stored reward.
-    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<RewardInput>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let value = RewardInput::parse(attributes(params, "reward")?, false, &mut errors);
-        Ok(Parsed { value, errors })
-    }
+impl crud::Attributes for RewardInput {
+    const ROOT: &'static str = "reward";
 
     fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> RewardInput {
         let card_id = integer(attrs, "card_id", errors);
@@ -180,6 +141,33 @@ impl RewardInput {
         }
     }
 
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        let mut props = json!({
+            "name": text(limits::CARD_NAME),
+            "description": nullable(text(limits::DESCRIPTION)),
+            "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end(),
+                "description": "At most the card's stamps_required."},
+            "position": nullable(int(0, MAX_POSITION)),
+            "active": {"type": "boolean", "default": RewardFields::default().active},
+        });
+        if creating {
+            props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
+                "description": "Required: a card template of this store (or give card_id at the top level)."});
+        }
+        input(
+            props,
+            if creating {
+                &["name", "stamps_required"]
+            } else {
+                &[]
+            },
+        )
+    }
+}
+
+impl RewardInput {
     /// Applies the input to a reward's fields (new or stored); a reward can't need more
     /// stamps than its card holds.
     pub fn merge_into(&self, f: &mut RewardFields, card: Option<&Card>, errors: &mut FieldErrors) {
@@ -207,32 +195,6 @@ impl RewardInput {
         if let Some(active) = self.active {
             f.active = active;
         }
-    }
-
-    /// The OpenAPI schema of the attributes, from the same limits `parse` checks.
-    fn schema(creating: bool) -> Value {
-        use super::openapi::schema::*;
-        use serde_json::json;
-        let mut props = json!({
-            "name": text(limits::CARD_NAME),
-            "description": nullable(text(limits::DESCRIPTION)),
-            "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end(),
-                "description": "At most the card's stamps_required."},
-            "position": nullable(int(0, MAX_POSITION)),
-            "active": {"type": "boolean", "default": RewardFields::default().active},
-        });
-        if creating {
-            props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
-                "description": "Required: a card template of this store (or give card_id at the top level)."});
-        }
-        input(
-            props,
-            if creating {
-                &["name", "stamps_required"]
-            } else {
-                &[]
-            },
-        )
     }
 }
 
@@ -265,20 +227,6 @@ fn components(c: &mut Components) {
         })),
     );
     c.schema("RewardList", array_of("Reward"));
-    let mut top = Map::new();
-    top.insert(
-        "card_id".into(),
-        json!({"type": "integer", "format": "int64", "minimum": 1,
-            "description": "Alternative to card_id inside the attributes."}),
-    );
-    c.request_body(
-        "RewardCreate",
-        true,
-        wrapped("reward", RewardInput::schema(true), top),
-    );
-    c.request_body(
-        "RewardUpdate",
-        false,
-        wrapped("reward", RewardInput::schema(false), Map::new()),
-    );
+    let top = top_level_id("card_id");
+    c.create_and_update("Reward", RewardInput::ROOT, RewardInput::schema, top);
 }

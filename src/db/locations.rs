@@ -9,16 +9,14 @@ use crate::time_fmt;
 pub struct Location {
     pub id: i64,
     pub account_id: i64,
-    pub name: String,
-    pub address: String,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
+    #[serde(flatten)]
+    pub fields: LocationFields,
     pub created_at: String,
     pub updated_at: String,
 }
 
 /// The attributes a client sets.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct LocationFields {
     pub name: String,
     pub address: String,
@@ -32,10 +30,12 @@ fn from_row(r: &Row) -> rusqlite::Result<Location> {
     Ok(Location {
         id: r.get(0)?,
         account_id: r.get(1)?,
-        name: r.get(2)?,
-        address: r.get(3)?,
-        latitude: r.get(4)?,
-        longitude: r.get(5)?,
+        fields: LocationFields {
+            name: r.get(2)?,
+            address: r.get(3)?,
+            latitude: r.get(4)?,
+            longitude: r.get(5)?,
+        },
         created_at: r.get(6)?,
         updated_at: r.get(7)?,
     })

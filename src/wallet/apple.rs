@@ -236,6 +236,7 @@ impl PassSigner {
         let locations: Vec<Value> = view
             .locations
             .iter()
+            .map(|l| &l.fields)
             .filter_map(|l| Some((l.latitude?, l.longitude?, l)))
             .take(10)
             .map(|(lat, lon, l)| {

@@ -367,16 +367,7 @@ fn components(c: &mut Components) {
         json!({"type": "boolean", "default": false,
             "description": "Queue the card's links by email and/or SMS (needs card_id)."}),
     );
-    c.request_body(
-        "CustomerCreate",
-        true,
-        wrapped("customer", input::attributes_schema(true), top),
-    );
-    c.request_body(
-        "CustomerUpdate",
-        false,
-        wrapped("customer", input::attributes_schema(false), Map::new()),
-    );
+    c.create_and_update("Customer", "customer", input::attributes_schema, top);
     c.request_body(
         "SendCardLinks",
         false,
