@@ -1,5 +1,6 @@
 //! Card templates: how a loyalty card looks and how many stamps it takes.
 
+use super::Columns;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -93,31 +94,32 @@ const COLUMNS: &str = "id, store_id, name, card_color, text_color, stamp_icon, s
     archived_at, rewards_count, customer_cards_count, created_at, updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Card> {
+    let mut c = Columns::of(r);
     Ok(Card {
-        id: r.get(0)?,
-        account_id: r.get(1)?,
+        id: c.read()?,
+        account_id: c.read()?,
         design: CardDesign {
-            name: r.get(2)?,
-            card_color: r.get(3)?,
-            text_color: r.get(4)?,
-            stamp_icon: r.get(5)?,
-            stamp_color: r.get(6)?,
-            stamp_background_color: r.get(7)?,
-            stamps_required: r.get(8)?,
-            initial_stamps: r.get(9)?,
-            strip_type: r.get(10)?,
-            strip_color: r.get(11)?,
-            strip_preset: r.get(12)?,
-            header_text: r.get(13)?,
-            show_member_field: r.get(14)?,
-            show_stamps_to_reward_field: r.get(15)?,
-            expires_at: r.get(16)?,
+            name: c.read()?,
+            card_color: c.read()?,
+            text_color: c.read()?,
+            stamp_icon: c.read()?,
+            stamp_color: c.read()?,
+            stamp_background_color: c.read()?,
+            stamps_required: c.read()?,
+            initial_stamps: c.read()?,
+            strip_type: c.read()?,
+            strip_color: c.read()?,
+            strip_preset: c.read()?,
+            header_text: c.read()?,
+            show_member_field: c.read()?,
+            show_stamps_to_reward_field: c.read()?,
+            expires_at: c.read()?,
         },
-        archived_at: r.get(17)?,
-        rewards_count: r.get(18)?,
-        customer_cards_count: r.get(19)?,
-        created_at: r.get(20)?,
-        updated_at: r.get(21)?,
+        archived_at: c.read()?,
+        rewards_count: c.read()?,
+        customer_cards_count: c.read()?,
+        created_at: c.read()?,
+        updated_at: c.read()?,
     })
 }
 

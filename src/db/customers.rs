@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::Columns;
 use rusqlite::{params, Connection, OptionalExtension, ToSql};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -147,14 +148,14 @@ pub fn find_fields(
          WHERE id = ?1 AND store_id = ?2 AND erased_at IS NULL",
     )?
     .query_row(params![id, store_id], |r| {
-        let meta: String = r.get(5)?;
+        let mut c = Columns::of(r);
         Ok(CustomerFields {
-            first_name: r.get(0)?,
-            last_name: r.get(1)?,
-            email: r.get(2)?,
-            phone: r.get(3)?,
-            birthday: r.get(4)?,
-            metadata: serde_json::from_str(&meta).unwrap_or_default(),
+            first_name: c.read()?,
+            last_name: c.read()?,
+            email: c.read()?,
+            phone: c.read()?,
+            birthday: c.read()?,
+            metadata: serde_json::from_str(&c.read::<String>()?).unwrap_or_default(),
         })
     })
     .optional()
@@ -233,34 +234,39 @@ const CUSTOMER_COLUMNS: &str = "id, store_id, first_name, last_name, email, phon
     metadata, created_at, updated_at";
 
 fn customer_row(r: &rusqlite::Row) -> rusqlite::Result<Customer> {
-    let meta: String = r.get(7)?;
+    let mut c = Columns::of(r);
     Ok(Customer {
-        id: r.get(0)?,
-        account_id: r.get(1)?,
-        first_name: r.get(2)?,
-        last_name: r.get(3)?,
-        email: r.get(4)?,
-        phone: r.get(5)?,
-        birthday: r.get(6)?,
+        id: c.read()?,
+        account_id: c.read()?,
+        first_name: c.read()?,
+        last_name: c.read()?,
+        email: c.read()?,
+        phone: c.read()?,
+        birthday: c.read()?,
         stamp_count: 0,
-        metadata: serde_json::from_str(&meta).unwrap_or(Value::Object(Map::new())),
+        metadata: metadata(c.read()?),
         external_references: Vec::new(),
         customer_cards: Vec::new(),
-        created_at: r.get(8)?,
-        updated_at: r.get(9)?,
+        created_at: c.read()?,
+        updated_at: c.read()?,
     })
 }
 
 fn reference_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, ExternalReference)> {
-    let meta: String = r.get(3)?;
+    let mut c = Columns::of(r);
     Ok((
-        r.get(0)?,
+        c.read()?,
         ExternalReference {
-            source: r.get(1)?,
-            external_id: r.get(2)?,
-            metadata: serde_json::from_str(&meta).unwrap_or(Value::Object(Map::new())),
+            source: c.read()?,
+            external_id: c.read()?,
+            metadata: metadata(c.read()?),
         },
     ))
+}
+
+/// Stored metadata as JSON; unreadable text counts as empty.
+fn metadata(text: String) -> Value {
+    serde_json::from_str(&text).unwrap_or(Value::Object(Map::new()))
 }
 
 /// Fills in the references and cards of loaded customers.

@@ -1,5 +1,6 @@
 //! Stored responses of requests that carried an `Idempotency-Key`.
 
+use super::Columns;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::time_fmt;
@@ -24,10 +25,11 @@ pub fn find(conn: &Connection, token_id: i64, key: &str) -> rusqlite::Result<Opt
          WHERE token_id = ?1 AND key = ?2 AND created_at > ?3",
     )?
     .query_row(params![token_id, key, cutoff()], |r| {
+        let mut c = Columns::of(r);
         Ok(Stored {
-            fingerprint: r.get(0)?,
-            status: r.get(1)?,
-            body: r.get(2)?,
+            fingerprint: c.read()?,
+            status: c.read()?,
+            body: c.read()?,
         })
     })
     .optional()

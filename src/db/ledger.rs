@@ -1,5 +1,6 @@
 //! The stamp ledger: append-only rows whose deltas sum to each card's balance.
 
+use super::Columns;
 use rusqlite::{params, Connection};
 
 use crate::time_fmt;
@@ -92,18 +93,19 @@ pub fn page(
          FROM stamp_events WHERE customer_card_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
     )?;
     let rows = stmt.query_map(params![customer_card_id, items, offset], |r| {
+        let mut c = Columns::of(r);
         Ok(Event {
-            id: r.get(0)?,
-            customer_card_id: r.get(1)?,
-            kind: r.get(2)?,
-            stamps: r.get(3)?,
-            balance_after: r.get(4)?,
-            reward_id: r.get(5)?,
-            reward_name: r.get(6)?,
-            note: r.get(7)?,
-            token_id: r.get(8)?,
-            skip_notifications: r.get(9)?,
-            created_at: r.get(10)?,
+            id: c.read()?,
+            customer_card_id: c.read()?,
+            kind: c.read()?,
+            stamps: c.read()?,
+            balance_after: c.read()?,
+            reward_id: c.read()?,
+            reward_name: c.read()?,
+            note: c.read()?,
+            token_id: c.read()?,
+            skip_notifications: c.read()?,
+            created_at: c.read()?,
         })
     })?;
     Ok((rows.collect::<rusqlite::Result<_>>()?, count))

@@ -1,5 +1,6 @@
 //! A store's locations (shops), shown on its wallet passes.
 
+use super::Columns;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -27,17 +28,18 @@ pub struct LocationFields {
 const COLUMNS: &str = "id, store_id, name, address, latitude, longitude, created_at, updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Location> {
+    let mut c = Columns::of(r);
     Ok(Location {
-        id: r.get(0)?,
-        account_id: r.get(1)?,
+        id: c.read()?,
+        account_id: c.read()?,
         fields: LocationFields {
-            name: r.get(2)?,
-            address: r.get(3)?,
-            latitude: r.get(4)?,
-            longitude: r.get(5)?,
+            name: c.read()?,
+            address: c.read()?,
+            latitude: c.read()?,
+            longitude: c.read()?,
         },
-        created_at: r.get(6)?,
-        updated_at: r.get(7)?,
+        created_at: c.read()?,
+        updated_at: c.read()?,
     })
 }
 

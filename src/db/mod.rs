@@ -42,7 +42,27 @@ pub use open::{
     startup_check, ConnectionOptions, OpenError, FULL_CHECK_BEFORE_START_BYTES,
 };
 
-use rusqlite::Connection;
+use rusqlite::types::FromSql;
+use rusqlite::{Connection, Row};
+
+/// The columns of a row, read one after another in the order its query names them, so
+/// that a mapping from a row never counts positions by hand.
+pub struct Columns<'a, 'stmt> {
+    row: &'a Row<'stmt>,
+    next: usize,
+}
+
+impl<'a, 'stmt> Columns<'a, 'stmt> {
+    pub fn of(row: &'a Row<'stmt>) -> Self {
+        Columns { row, next: 0 }
+    }
+
+    /// The next column's value.
+    pub fn read<T: FromSql>(&mut self) -> rusqlite::Result<T> {
+        self.next += 1;
+        self.row.get(self.next - 1)
+    }
+}
 
 /// Runs one statement without parameters, prepared once per connection (transaction
 /// control runs several times per request; parsing it each time would show).

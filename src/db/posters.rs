@@ -1,5 +1,6 @@
 //! QR-code signup posters: printable sheets that let customers enrol themselves.
 
+use super::Columns;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -108,23 +109,24 @@ const COLUMNS: &str = "id, store_id, card_id, token, title, paper_size, primary_
     created_at, updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Poster> {
+    let mut c = Columns::of(r);
     Ok(Poster {
-        id: r.get(0)?,
-        store_id: r.get(1)?,
-        card_id: r.get(2)?,
-        token: r.get(3)?,
+        id: c.read()?,
+        store_id: c.read()?,
+        card_id: c.read()?,
+        token: c.read()?,
         fields: PosterFields {
-            title: r.get(4)?,
-            paper_size: r.get(5)?,
-            primary_color: r.get(6)?,
-            secondary_color: r.get(7)?,
-            text_color: r.get(8)?,
-            contact_collection_mode: r.get(9)?,
-            birthday_required: r.get(10)?,
-            active: r.get(11)?,
+            title: c.read()?,
+            paper_size: c.read()?,
+            primary_color: c.read()?,
+            secondary_color: c.read()?,
+            text_color: c.read()?,
+            contact_collection_mode: c.read()?,
+            birthday_required: c.read()?,
+            active: c.read()?,
         },
-        created_at: r.get(12)?,
-        updated_at: r.get(13)?,
+        created_at: c.read()?,
+        updated_at: c.read()?,
     })
 }
 

@@ -1,5 +1,6 @@
 //! Rewards: what a card's stamps pay for.
 
+use super::Columns;
 use rusqlite::{Connection, Row};
 use serde::Serialize;
 
@@ -21,17 +22,18 @@ pub const COLUMNS: &str =
     "id, store_id, card_id, name, description, stamps_required, position, active, created_at, updated_at";
 
 pub fn from_row(r: &Row) -> rusqlite::Result<Reward> {
+    let mut c = Columns::of(r);
     Ok(Reward {
-        id: r.get(0)?,
-        account_id: r.get(1)?,
-        card_id: r.get(2)?,
-        name: r.get(3)?,
-        description: r.get(4)?,
-        stamps_required: r.get(5)?,
-        position: r.get(6)?,
-        active: r.get(7)?,
-        created_at: r.get(8)?,
-        updated_at: r.get(9)?,
+        id: c.read()?,
+        account_id: c.read()?,
+        card_id: c.read()?,
+        name: c.read()?,
+        description: c.read()?,
+        stamps_required: c.read()?,
+        position: c.read()?,
+        active: c.read()?,
+        created_at: c.read()?,
+        updated_at: c.read()?,
     })
 }
 

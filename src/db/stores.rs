@@ -1,5 +1,6 @@
 //! Stores (the API's "accounts").
 
+use super::Columns;
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -20,23 +21,24 @@ pub struct Store {
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "s.id, s.name, s.store_name, s.locations_count, s.cards_count, s.customers_count, s.posters_count, s.created_at, s.updated_at";
+const COLUMNS: &str = "s.name, s.store_name, s.id, s.locations_count, s.cards_count, s.customers_count, s.posters_count, s.created_at, s.updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Store> {
-    let name: String = r.get(1)?;
-    let store_name: Option<String> = r.get(2)?;
+    let mut c = Columns::of(r);
+    let name: String = c.read()?;
+    let store_name: Option<String> = c.read()?;
     Ok(Store {
-        id: r.get(0)?,
+        id: c.read()?,
         display_store_name: store_name.clone().unwrap_or_else(|| name.clone()),
         name,
         store_name,
         personal: false,
-        locations_count: r.get(3)?,
-        cards_count: r.get(4)?,
-        customers_count: r.get(5)?,
-        posters_count: r.get(6)?,
-        created_at: r.get(7)?,
-        updated_at: r.get(8)?,
+        locations_count: c.read()?,
+        cards_count: c.read()?,
+        customers_count: c.read()?,
+        posters_count: c.read()?,
+        created_at: c.read()?,
+        updated_at: c.read()?,
     })
 }
 

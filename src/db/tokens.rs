@@ -1,5 +1,6 @@
 //! API tokens and the stores each may reach.
 
+use super::Columns;
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::time_fmt;
@@ -67,14 +68,14 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {
          FROM api_tokens t ORDER BY t.id",
     )?;
     let rows = stmt.query_map([], |r| {
-        let stores: Option<String> = r.get(5)?;
+        let mut c = Columns::of(r);
         Ok(TokenInfo {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            created_at: r.get(2)?,
-            last_used_at: r.get(3)?,
-            revoked_at: r.get(4)?,
-            store_ids: parse_ids(stores.as_deref()),
+            id: c.read()?,
+            name: c.read()?,
+            created_at: c.read()?,
+            last_used_at: c.read()?,
+            revoked_at: c.read()?,
+            store_ids: parse_ids(c.read::<Option<String>>()?.as_deref()),
         })
     })?;
     rows.collect()
