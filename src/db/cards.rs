@@ -1,6 +1,6 @@
 //! Card templates: how a loyalty card looks and how many stamps it takes.
 
-use super::Columns;
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -95,32 +95,15 @@ const COLUMNS: &str = "id, store_id, name, card_color, text_color, stamp_icon, s
 
 fn from_row(r: &Row) -> rusqlite::Result<Card> {
     let mut c = Columns::of(r);
-    Ok(Card {
-        id: c.read()?,
-        account_id: c.read()?,
+    Ok(row!(c => Card {
+        id, account_id,
         design: CardDesign {
-            name: c.read()?,
-            card_color: c.read()?,
-            text_color: c.read()?,
-            stamp_icon: c.read()?,
-            stamp_color: c.read()?,
-            stamp_background_color: c.read()?,
-            stamps_required: c.read()?,
-            initial_stamps: c.read()?,
-            strip_type: c.read()?,
-            strip_color: c.read()?,
-            strip_preset: c.read()?,
-            header_text: c.read()?,
-            show_member_field: c.read()?,
-            show_stamps_to_reward_field: c.read()?,
-            expires_at: c.read()?,
+            name, card_color, text_color, stamp_icon, stamp_color, stamp_background_color,
+            stamps_required, initial_stamps, strip_type, strip_color, strip_preset, header_text,
+            show_member_field, show_stamps_to_reward_field, expires_at,
         },
-        archived_at: c.read()?,
-        rewards_count: c.read()?,
-        customer_cards_count: c.read()?,
-        created_at: c.read()?,
-        updated_at: c.read()?,
-    })
+        archived_at, rewards_count, customer_cards_count, created_at, updated_at,
+    }))
 }
 
 pub fn insert(

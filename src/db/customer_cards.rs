@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::Columns;
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -393,12 +393,7 @@ pub fn balance(
     )?
     .query_row(params![id, customer_id, store_id, now], |r| {
         let mut c = Columns::of(r);
-        Ok(Balance {
-            stamps_count: c.read()?,
-            card_id: c.read()?,
-            card_archived: c.read()?,
-            card_expired: c.read()?,
-        })
+        Ok(row!(c => Balance { stamps_count, card_id, card_archived, card_expired }))
     })
     .optional()
 }

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use super::Columns;
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension, ToSql};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -149,14 +149,10 @@ pub fn find_fields(
     )?
     .query_row(params![id, store_id], |r| {
         let mut c = Columns::of(r);
-        Ok(CustomerFields {
-            first_name: c.read()?,
-            last_name: c.read()?,
-            email: c.read()?,
-            phone: c.read()?,
-            birthday: c.read()?,
-            metadata: serde_json::from_str(&c.read::<String>()?).unwrap_or_default(),
-        })
+        Ok(row!(c => CustomerFields {
+            first_name, last_name, email, phone, birthday,
+            metadata = serde_json::from_str(&c.read::<String>()?).unwrap_or_default(),
+        }))
     })
     .optional()
 }
@@ -235,21 +231,14 @@ const CUSTOMER_COLUMNS: &str = "id, store_id, first_name, last_name, email, phon
 
 fn customer_row(r: &rusqlite::Row) -> rusqlite::Result<Customer> {
     let mut c = Columns::of(r);
-    Ok(Customer {
-        id: c.read()?,
-        account_id: c.read()?,
-        first_name: c.read()?,
-        last_name: c.read()?,
-        email: c.read()?,
-        phone: c.read()?,
-        birthday: c.read()?,
-        stamp_count: 0,
-        metadata: metadata(c.read()?),
-        external_references: Vec::new(),
-        customer_cards: Vec::new(),
-        created_at: c.read()?,
-        updated_at: c.read()?,
-    })
+    Ok(row!(c => Customer {
+        id, account_id, first_name, last_name, email, phone, birthday,
+        stamp_count = 0,
+        metadata = metadata(c.read()?),
+        external_references = Vec::new(),
+        customer_cards = Vec::new(),
+        created_at, updated_at,
+    }))
 }
 
 fn reference_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, ExternalReference)> {

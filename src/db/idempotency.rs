@@ -1,6 +1,6 @@
 //! Stored responses of requests that carried an `Idempotency-Key`.
 
-use super::Columns;
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::time_fmt;
@@ -26,11 +26,9 @@ pub fn find(conn: &Connection, token_id: i64, key: &str) -> rusqlite::Result<Opt
     )?
     .query_row(params![token_id, key, cutoff()], |r| {
         let mut c = Columns::of(r);
-        Ok(Stored {
-            fingerprint: c.read()?,
-            status: c.read()?,
-            body: c.read()?,
-        })
+        Ok(row!(c => Stored {
+            fingerprint, status, body,
+        }))
     })
     .optional()
 }

@@ -1,6 +1,6 @@
 //! The stamp ledger: append-only rows whose deltas sum to each card's balance.
 
-use super::Columns;
+use super::{row, Columns};
 use rusqlite::{params, Connection};
 
 use crate::time_fmt;
@@ -94,19 +94,10 @@ pub fn page(
     )?;
     let rows = stmt.query_map(params![customer_card_id, items, offset], |r| {
         let mut c = Columns::of(r);
-        Ok(Event {
-            id: c.read()?,
-            customer_card_id: c.read()?,
-            kind: c.read()?,
-            stamps: c.read()?,
-            balance_after: c.read()?,
-            reward_id: c.read()?,
-            reward_name: c.read()?,
-            note: c.read()?,
-            token_id: c.read()?,
-            skip_notifications: c.read()?,
-            created_at: c.read()?,
-        })
+        Ok(row!(c => Event {
+            id, customer_card_id, kind, stamps, balance_after, reward_id, reward_name, note,
+            token_id, skip_notifications, created_at,
+        }))
     })?;
     Ok((rows.collect::<rusqlite::Result<_>>()?, count))
 }

@@ -1,6 +1,6 @@
 //! A store's locations (shops), shown on its wallet passes.
 
-use super::Columns;
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -29,18 +29,11 @@ const COLUMNS: &str = "id, store_id, name, address, latitude, longitude, created
 
 fn from_row(r: &Row) -> rusqlite::Result<Location> {
     let mut c = Columns::of(r);
-    Ok(Location {
-        id: c.read()?,
-        account_id: c.read()?,
-        fields: LocationFields {
-            name: c.read()?,
-            address: c.read()?,
-            latitude: c.read()?,
-            longitude: c.read()?,
-        },
-        created_at: c.read()?,
-        updated_at: c.read()?,
-    })
+    Ok(row!(c => Location {
+        id, account_id,
+        fields: LocationFields { name, address, latitude, longitude },
+        created_at, updated_at,
+    }))
 }
 
 pub fn insert(conn: &Connection, store_id: i64, f: &LocationFields) -> rusqlite::Result<i64> {

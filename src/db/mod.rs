@@ -52,6 +52,34 @@ pub struct Columns<'a, 'stmt> {
     next: usize,
 }
 
+/// A struct built from a row: `row!(c => Card { id, account_id, design: CardDesign {
+/// name, ... }, archived_at })` names its fields in the order of the row's columns,
+/// each read from the `Columns` `c`; a nested struct takes the columns in turn, and
+/// `field = expr` gives a field that is not a column as it is (in its place, so `expr`
+/// may read from `c` too).
+macro_rules! row {
+    ($c:ident => $ty:ident { $($fields:tt)* }) => {
+        $crate::db::row!(@fields $c $ty [] $($fields)*)
+    };
+    (@fields $c:ident $ty:ident [$($done:tt)*]) => {
+        $ty { $($done)* }
+    };
+    (@fields $c:ident $ty:ident [$($done:tt)*]
+        $field:ident : $nested:ident { $($inner:tt)* } $(, $($rest:tt)*)?
+    ) => {
+        $crate::db::row!(@fields $c $ty
+            [$($done)* $field: $crate::db::row!($c => $nested { $($inner)* }),]
+            $($($rest)*)?)
+    };
+    (@fields $c:ident $ty:ident [$($done:tt)*] $field:ident = $value:expr $(, $($rest:tt)*)?) => {
+        $crate::db::row!(@fields $c $ty [$($done)* $field: $value,] $($($rest)*)?)
+    };
+    (@fields $c:ident $ty:ident [$($done:tt)*] $field:ident $(, $($rest:tt)*)?) => {
+        $crate::db::row!(@fields $c $ty [$($done)* $field: $c.read()?,] $($($rest)*)?)
+    };
+}
+pub(crate) use row;
+
 impl<'a, 'stmt> Columns<'a, 'stmt> {
     pub fn of(row: &'a Row<'stmt>) -> Self {
         Columns { row, next: 0 }

@@ -1,6 +1,6 @@
 //! QR-code signup posters: printable sheets that let customers enrol themselves.
 
-use super::Columns;
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -110,24 +110,14 @@ const COLUMNS: &str = "id, store_id, card_id, token, title, paper_size, primary_
 
 fn from_row(r: &Row) -> rusqlite::Result<Poster> {
     let mut c = Columns::of(r);
-    Ok(Poster {
-        id: c.read()?,
-        store_id: c.read()?,
-        card_id: c.read()?,
-        token: c.read()?,
+    Ok(row!(c => Poster {
+        id, store_id, card_id, token,
         fields: PosterFields {
-            title: c.read()?,
-            paper_size: c.read()?,
-            primary_color: c.read()?,
-            secondary_color: c.read()?,
-            text_color: c.read()?,
-            contact_collection_mode: c.read()?,
-            birthday_required: c.read()?,
-            active: c.read()?,
+            title, paper_size, primary_color, secondary_color, text_color,
+            contact_collection_mode, birthday_required, active,
         },
-        created_at: c.read()?,
-        updated_at: c.read()?,
-    })
+        created_at, updated_at,
+    }))
 }
 
 /// 128 random bits, URL-safe: the poster's public key.

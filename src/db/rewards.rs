@@ -1,6 +1,6 @@
 //! Rewards: what a card's stamps pay for.
 
-use super::Columns;
+use super::{row, Columns};
 use rusqlite::{Connection, Row};
 use serde::Serialize;
 
@@ -23,18 +23,10 @@ pub const COLUMNS: &str =
 
 pub fn from_row(r: &Row) -> rusqlite::Result<Reward> {
     let mut c = Columns::of(r);
-    Ok(Reward {
-        id: c.read()?,
-        account_id: c.read()?,
-        card_id: c.read()?,
-        name: c.read()?,
-        description: c.read()?,
-        stamps_required: c.read()?,
-        position: c.read()?,
-        active: c.read()?,
-        created_at: c.read()?,
-        updated_at: c.read()?,
-    })
+    Ok(row!(c => Reward {
+        id, account_id, card_id, name, description, stamps_required, position, active,
+        created_at, updated_at,
+    }))
 }
 
 /// The active rewards of the given card templates, cheapest first.

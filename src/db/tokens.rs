@@ -1,6 +1,6 @@
 //! API tokens and the stores each may reach.
 
-use super::Columns;
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::time_fmt;
@@ -69,14 +69,10 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {
     )?;
     let rows = stmt.query_map([], |r| {
         let mut c = Columns::of(r);
-        Ok(TokenInfo {
-            id: c.read()?,
-            name: c.read()?,
-            created_at: c.read()?,
-            last_used_at: c.read()?,
-            revoked_at: c.read()?,
-            store_ids: parse_ids(c.read::<Option<String>>()?.as_deref()),
-        })
+        Ok(row!(c => TokenInfo {
+            id, name, created_at, last_used_at, revoked_at,
+            store_ids = parse_ids(c.read::<Option<String>>()?.as_deref()),
+        }))
     })?;
     rows.collect()
 }
