@@ -16,7 +16,7 @@ use governor::{DefaultKeyedRateLimiter, Quota, RateLimiter};
 use super::web_card::html_response;
 use super::AppState;
 use crate::db;
-use crate::db::customers::CustomerFields;
+use crate::db::customers::{Contact, CustomerFields};
 use crate::db::posters::{Poster, PosterFields};
 use crate::domain::links::CardLinks;
 use crate::domain::{limits, Birthday, Email, Phone};
@@ -380,12 +380,12 @@ fn enrol(
         ));
     }
     let existing = match &fields.email {
-        Some(e) => db::customers::email_owner(tx, store_id, e, None)?,
+        Some(e) => db::customers::owner(tx, store_id, Contact::Email(e), None)?,
         None => None,
     };
     let existing = match (existing, &fields.phone) {
         (Some(id), _) => Some(id),
-        (None, Some(p)) => db::customers::phone_owner(tx, store_id, p, None)?,
+        (None, Some(p)) => db::customers::owner(tx, store_id, Contact::Phone(p), None)?,
         (None, None) => None,
     };
     let (customer_id, returning) = match existing {

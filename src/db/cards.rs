@@ -1,7 +1,7 @@
 //! Card templates: how a loyalty card looks and how many stamps it takes.
 
 use super::{row, Columns};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use crate::domain::{HexColor, StampIcon, StripPreset, StripType};
@@ -167,11 +167,7 @@ pub fn update(
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Card>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM cards WHERE id = ?1 AND store_id = ?2"
-    ))?
-    .query_row(params![id, store_id], from_row)
-    .optional()
+    super::find_of_store(conn, "cards", COLUMNS, store_id, id, from_row)
 }
 
 pub fn list(conn: &Connection, store_id: i64, scope: Scope) -> rusqlite::Result<Vec<Card>> {
@@ -180,9 +176,6 @@ pub fn list(conn: &Connection, store_id: i64, scope: Scope) -> rusqlite::Result<
         Scope::Archived => "AND archived_at IS NOT NULL",
         Scope::All => "",
     };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM cards WHERE store_id = ?1 {filter} ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([store_id], from_row)?;
-    rows.collect()
+    let sql = format!("SELECT {COLUMNS} FROM cards WHERE store_id = ?1 {filter} ORDER BY id");
+    super::all(conn, &sql, [store_id], from_row)
 }

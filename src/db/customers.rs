@@ -47,25 +47,29 @@ pub struct Customer {
 }
 
 pub fn insert(conn: &Connection, store_id: i64, f: &CustomerFields) -> rusqlite::Result<i64> {
-    let now = time_fmt::now();
-    conn.prepare_cached(
-        "INSERT INTO customers (store_id, first_name, last_name, email, phone, birthday, metadata,
-            first_name_key, last_name_key, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?8, ?8)",
-    )?
-    .execute(params![
-        store_id,
+    let sql = "INSERT INTO customers (store_id, first_name, last_name, email, phone, birthday,
+            metadata, first_name_key, last_name_key, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?8, ?8)";
+    write(conn, sql, store_id, f)?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Runs an insert or update of a customer: `key` (the store or the customer) is ?1, the
+/// attributes ?2 to ?7, the time ?8 and the lower-case names searches use ?9 and ?10.
+fn write(conn: &Connection, sql: &str, key: i64, f: &CustomerFields) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute(params![
+        key,
         f.first_name,
         f.last_name,
         f.email,
         f.phone,
         f.birthday,
         Value::Object(f.metadata.clone()).to_string(),
-        now,
+        time_fmt::now(),
         f.first_name.to_lowercase(),
         f.last_name.as_deref().map(str::to_lowercase)
     ])?;
-    Ok(conn.last_insert_rowid())
+    Ok(())
 }
 
 /// Inserts many customers of a store, 2,500 to a statement (an import); returns their
@@ -117,24 +121,10 @@ pub fn insert_many(
 }
 
 pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
+    let sql = "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
             birthday = ?6, metadata = ?7, updated_at = ?8, first_name_key = ?9,
-            last_name_key = ?10 WHERE id = ?1",
-    )?
-    .execute(params![
-        id,
-        f.first_name,
-        f.last_name,
-        f.email,
-        f.phone,
-        f.birthday,
-        Value::Object(f.metadata.clone()).to_string(),
-        time_fmt::now(),
-        f.first_name.to_lowercase(),
-        f.last_name.as_deref().map(str::to_lowercase)
-    ])?;
-    Ok(())
+            last_name_key = ?10 WHERE id = ?1";
+    write(conn, sql, id, f)
 }
 
 /// The stored attributes of one customer of the store.
@@ -162,31 +152,30 @@ pub fn exists(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<boo
         .query_row(params![id, store_id], |r| r.get(0))
 }
 
-/// The customer of the store who has this email, other than `except`.
-pub fn email_owner(
-    conn: &Connection,
-    store_id: i64,
-    email: &Email,
-    except: Option<i64>,
-) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached(
-        "SELECT id FROM customers WHERE store_id = ?1 AND email = ?2 AND id IS NOT ?3",
-    )?
-    .query_row(params![store_id, email, except], |r| r.get(0))
-    .optional()
+/// A way to reach a customer, unique in a store.
+pub enum Contact<'a> {
+    Email(&'a Email),
+    Phone(&'a Phone),
 }
 
-pub fn phone_owner(
+/// The customer of the store who has this email or phone, other than `except`.
+pub fn owner(
     conn: &Connection,
     store_id: i64,
-    phone: &Phone,
+    contact: Contact,
     except: Option<i64>,
 ) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached(
-        "SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2 AND id IS NOT ?3",
-    )?
-    .query_row(params![store_id, phone, except], |r| r.get(0))
-    .optional()
+    let (sql, value): (&str, &dyn ToSql) = match contact {
+        Contact::Email(email) => (
+            "SELECT id FROM customers WHERE store_id = ?1 AND email = ?2 AND id IS NOT ?3",
+            email,
+        ),
+        Contact::Phone(phone) => (
+            "SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2 AND id IS NOT ?3",
+            phone,
+        ),
+    };
+    super::one(conn, sql, params![store_id, value, except], |r| r.get(0))
 }
 
 /// Who holds an external reference in the store.

@@ -1,7 +1,7 @@
 //! A store's locations (shops), shown on its wallet passes.
 
 use super::{row, Columns};
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use crate::time_fmt;
@@ -56,25 +56,14 @@ pub fn update(conn: &Connection, id: i64, f: &LocationFields) -> rusqlite::Resul
 
 /// Deletes a location of the store; `false` when the store has no such location.
 pub fn delete(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
-    let deleted = conn.execute(
-        "DELETE FROM locations WHERE id = ?1 AND store_id = ?2",
-        params![id, store_id],
-    )?;
-    Ok(deleted > 0)
+    super::delete_of_store(conn, "locations", store_id, id)
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Location>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM locations WHERE id = ?1 AND store_id = ?2"
-    ))?
-    .query_row(params![id, store_id], from_row)
-    .optional()
+    super::find_of_store(conn, "locations", COLUMNS, store_id, id, from_row)
 }
 
 pub fn list(conn: &Connection, store_id: i64) -> rusqlite::Result<Vec<Location>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM locations WHERE store_id = ?1 ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([store_id], from_row)?;
-    rows.collect()
+    let sql = format!("SELECT {COLUMNS} FROM locations WHERE store_id = ?1 ORDER BY id");
+    super::all(conn, &sql, [store_id], from_row)
 }

@@ -43,7 +43,49 @@ pub use open::{
 };
 
 use rusqlite::types::FromSql;
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Params, Row};
+
+/// The row a query finds, if any; the statement is prepared once per connection.
+pub fn one<T, P, F>(conn: &Connection, sql: &str, p: P, f: F) -> rusqlite::Result<Option<T>>
+where
+    P: Params,
+    F: FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+{
+    conn.prepare_cached(sql)?.query_row(p, f).optional()
+}
+
+/// Every row a query finds, in its order; the statement is prepared once per connection.
+pub fn all<T, P, F>(conn: &Connection, sql: &str, p: P, f: F) -> rusqlite::Result<Vec<T>>
+where
+    P: Params,
+    F: FnMut(&Row<'_>) -> rusqlite::Result<T>,
+{
+    conn.prepare_cached(sql)?.query_map(p, f)?.collect()
+}
+
+/// Row `id` of a store's `table`, its `columns` read by `map`.
+pub fn find_of_store<T>(
+    conn: &Connection,
+    table: &str,
+    columns: &str,
+    store_id: i64,
+    id: i64,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    let sql = format!("SELECT {columns} FROM {table} WHERE id = ?1 AND store_id = ?2");
+    one(conn, &sql, [id, store_id], map)
+}
+
+/// Deletes row `id` of a store's `table`; `false` when the store has no such row.
+pub fn delete_of_store(
+    conn: &Connection,
+    table: &str,
+    store_id: i64,
+    id: i64,
+) -> rusqlite::Result<bool> {
+    let sql = format!("DELETE FROM {table} WHERE id = ?1 AND store_id = ?2");
+    Ok(conn.prepare_cached(&sql)?.execute([id, store_id])? > 0)
+}
 
 /// The columns of a row, read one after another in the order its query names them, so
 /// that a mapping from a row never counts positions by hand.

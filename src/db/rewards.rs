@@ -36,23 +36,20 @@ pub fn active_for_cards(conn: &Connection, card_ids: &[i64]) -> rusqlite::Result
     }
     if let [id] = card_ids {
         // The usual case (one card template): a plain index look-up.
-        return conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM rewards
-                 WHERE card_id = ?1 AND active = 1 AND deleted_at IS NULL
-                 ORDER BY stamps_required, position, id"
-            ))?
-            .query_map([id], from_row)?
-            .collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM rewards
+             WHERE card_id = ?1 AND active = 1 AND deleted_at IS NULL
+             ORDER BY stamps_required, position, id"
+        );
+        return super::all(conn, &sql, [id], from_row);
     }
     let ids = serde_json::to_string(card_ids).expect("ids serialise");
-    let mut stmt = conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM rewards
          WHERE card_id IN (SELECT value FROM json_each(?1)) AND active = 1 AND deleted_at IS NULL
          ORDER BY stamps_required, position, id"
-    ))?;
-    let rows = stmt.query_map([ids], from_row)?;
-    rows.collect()
+    );
+    super::all(conn, &sql, [ids], from_row)
 }
 
 /// The attributes a client sets on a reward.
@@ -123,12 +120,10 @@ pub fn delete(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<boo
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Reward>> {
-    use rusqlite::OptionalExtension;
-    conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM rewards WHERE id = ?1 AND store_id = ?2 AND deleted_at IS NULL"
-    ))?
-    .query_row(rusqlite::params![id, store_id], from_row)
-    .optional()
+    );
+    super::one(conn, &sql, rusqlite::params![id, store_id], from_row)
 }
 
 pub fn list(
@@ -137,14 +132,18 @@ pub fn list(
     card_id: Option<i64>,
     active: Option<bool>,
 ) -> rusqlite::Result<Vec<Reward>> {
-    let mut stmt = conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM rewards
          WHERE store_id = ?1 AND deleted_at IS NULL
            AND (?2 IS NULL OR card_id = ?2) AND (?3 IS NULL OR active = ?3)
          ORDER BY card_id, position, stamps_required, id"
-    ))?;
-    let rows = stmt.query_map(rusqlite::params![store_id, card_id, active], from_row)?;
-    rows.collect()
+    );
+    super::all(
+        conn,
+        &sql,
+        rusqlite::params![store_id, card_id, active],
+        from_row,
+    )
 }
 
 /// The largest stamps_required among a card's live rewards (0 when none).

@@ -1,7 +1,7 @@
 //! Stores (the API's "accounts").
 
 use super::Columns;
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use crate::time_fmt;
@@ -64,24 +64,29 @@ pub fn exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
 }
 
 pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<Store>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM stores s WHERE s.id = ?1"))?
-        .query_row([id], from_row)
-        .optional()
+    super::one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM stores s WHERE s.id = ?1"),
+        [id],
+        from_row,
+    )
 }
 
 pub fn list_for_token(conn: &Connection, token_id: i64) -> rusqlite::Result<Vec<Store>> {
-    let mut stmt = conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM stores s JOIN api_token_stores ts ON ts.store_id = s.id
          WHERE ts.token_id = ?1 ORDER BY s.id"
-    ))?;
-    let rows = stmt.query_map([token_id], from_row)?;
-    rows.collect()
+    );
+    super::all(conn, &sql, [token_id], from_row)
 }
 
 pub fn list_all(conn: &Connection) -> rusqlite::Result<Vec<Store>> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM stores s ORDER BY s.id"))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.collect()
+    super::all(
+        conn,
+        &format!("SELECT {COLUMNS} FROM stores s ORDER BY s.id"),
+        [],
+        from_row,
+    )
 }
 
 pub fn update(

@@ -12,7 +12,7 @@ use super::crud::{self, Found};
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use super::{json, pagination_params, Answer, Call, Pagination, Reply};
 use crate::db;
-use crate::db::customers::{Customer, CustomerFields, ListQuery};
+use crate::db::customers::{Contact, Customer, CustomerFields, ListQuery};
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{integer, query_map, Body, Parsed};
@@ -214,14 +214,13 @@ fn check_unique(
     refs: &[ReferenceInput],
     errors: &mut FieldErrors,
 ) -> Result<(), ApiError> {
-    if let Some(email) = &f.email {
-        if db::customers::email_owner(conn, store_id, email, me)?.is_some() {
-            errors.add("email", "has already been taken");
-        }
-    }
-    if let Some(phone) = &f.phone {
-        if db::customers::phone_owner(conn, store_id, phone, me)?.is_some() {
-            errors.add("phone", "has already been taken");
+    let contacts = [
+        f.email.as_ref().map(|e| ("email", Contact::Email(e))),
+        f.phone.as_ref().map(|p| ("phone", Contact::Phone(p))),
+    ];
+    for (key, contact) in contacts.into_iter().flatten() {
+        if db::customers::owner(conn, store_id, contact, me)?.is_some() {
+            errors.add(key, "has already been taken");
         }
     }
     for r in refs {
