@@ -31,11 +31,7 @@ pub async fn list(call: Call, path: Path<(String, String)>) -> Answer {
     let base = call.state.public_url.clone();
     let cards = call
         .read(move |conn, access| {
-            let store_id = access.store(&account)?;
-            let customer_id = id_or_404(&customer, "Customer")?;
-            if !db::customers::exists(conn, store_id, customer_id)? {
-                return Err(ApiError::not_found("Customer"));
-            }
+            let (_, customer_id) = customer_of(conn, access, &account, &customer)?;
             let mut by_customer = db::customer_cards::for_customers(conn, &[customer_id], &base)?;
             Ok(by_customer.remove(&customer_id).unwrap_or_default())
         })
@@ -48,12 +44,7 @@ pub async fn show(call: Call, path: Path<(String, String, String)>) -> Answer {
     let base = call.state.public_url.clone();
     let card = call
         .read(move |conn, access| {
-            let store_id = access.store(&account)?;
-            let customer_id = id_or_404(&customer, "Customer")?;
-            if !db::customers::exists(conn, store_id, customer_id)? {
-                return Err(ApiError::not_found("Customer"));
-            }
-            let id = id_or_404(&id, "Customer card")?;
+            let (store_id, customer_id, id) = locate(conn, access, &account, &customer, &id)?;
             db::customer_cards::find(conn, store_id, customer_id, id, &base)?
                 .ok_or_else(|| ApiError::not_found("Customer card"))
         })
@@ -98,8 +89,6 @@ pub async fn stamp(call: Call, path: Path<(String, String, String)>, body: Body)
         }
         db::customer_cards::apply(
             tx,
-            store_id,
-            id,
             ledger::Entry {
                 store_id,
                 customer_card_id: id,
@@ -157,8 +146,6 @@ pub async fn redeem(call: Call, path: Path<(String, String, String)>, body: Body
         let after = balance.stamps_count - reward.stamps_required;
         let event_id = db::customer_cards::apply(
             tx,
-            store_id,
-            id,
             ledger::Entry {
                 store_id,
                 customer_card_id: id,
@@ -310,13 +297,23 @@ fn locate(
     customer: &str,
     id: &str,
 ) -> Result<(i64, i64, i64), ApiError> {
-    let store_id = access.store(account)?;
-    let customer_id = id_or_404(customer, "Customer")?;
+    let (store_id, customer_id) = customer_of(conn, access, account, customer)?;
+    Ok((store_id, customer_id, id_or_404(id, "Customer card")?))
+}
+
+/// The store and customer ids of a path, each checked in turn: the customer must be a
+/// live customer of the store.
+fn customer_of(
+    conn: &rusqlite::Connection,
+    access: &Access,
+    account: &str,
+    customer: &str,
+) -> Result<(i64, i64), ApiError> {
+    let (store_id, customer_id) = access.record(account, customer, "Customer")?;
     if !db::customers::exists(conn, store_id, customer_id)? {
         return Err(ApiError::not_found("Customer"));
     }
-    let id = id_or_404(id, "Customer card")?;
-    Ok((store_id, customer_id, id))
+    Ok((store_id, customer_id))
 }
 
 fn components(c: &mut Components) {

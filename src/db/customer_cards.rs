@@ -398,19 +398,17 @@ pub fn balance(
     .optional()
 }
 
-/// Moves a card's balance by `delta` and records the ledger row, in the caller's
-/// transaction. The caller has checked the new balance is not negative.
-pub fn apply(
-    conn: &Connection,
-    store_id: i64,
-    id: i64,
-    entry: ledger::Entry,
-) -> rusqlite::Result<i64> {
+/// Moves the entry's card to its new balance and records the ledger row, in the
+/// caller's transaction. The caller has checked the new balance is not negative.
+pub fn apply(conn: &Connection, entry: ledger::Entry) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "UPDATE customer_cards SET stamps_count = ?2, updated_at = ?3 WHERE id = ?1",
     )?
-    .execute(params![id, entry.balance_after, time_fmt::now()])?;
-    debug_assert_eq!(entry.store_id, store_id);
+    .execute(params![
+        entry.customer_card_id,
+        entry.balance_after,
+        time_fmt::now()
+    ])?;
     ledger::append(conn, &entry)
 }
 
