@@ -240,13 +240,10 @@ impl crud::Attributes for CardInput {
 impl CardInput {
     /// A new template: the attributes applied to the defaults, every error at once.
     pub fn parse_create(body: &Map<String, Value>) -> Result<CardCreate, ApiError> {
-        let Parsed { value, mut errors } = crud::read_attributes::<CardInput>(body, true)?;
-        let mut design = CardDesign::default();
-        value.merge_into(&mut design, &mut errors);
-        errors.into_result()?;
+        let (input, design) = crud::read_new(body, CardDesign::default(), CardInput::merge_into)?;
         Ok(CardCreate {
             design,
-            archived: value.archived.unwrap_or(false),
+            archived: input.archived.unwrap_or(false),
         })
     }
 

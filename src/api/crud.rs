@@ -109,6 +109,19 @@ pub fn read_attributes<T: Attributes>(
     Ok(Parsed { value, errors })
 }
 
+/// The attributes of a body for a new record, applied by `merge` to `fields` (the
+/// record's defaults) and checked whole: every error at once.
+pub fn read_new<T: Attributes, F>(
+    body: &Map<String, Value>,
+    mut fields: F,
+    merge: fn(&T, &mut F, &mut FieldErrors),
+) -> Result<(T, F), ApiError> {
+    let Parsed { value, mut errors } = read_attributes::<T>(body, true)?;
+    merge(&value, &mut fields, &mut errors);
+    errors.into_result()?;
+    Ok((value, fields))
+}
+
 /// A new record of a card (a reward, a poster): the card, named among the attributes or
 /// at the top level of the body, and the record's attributes.
 pub struct OfCard<T> {

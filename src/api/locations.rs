@@ -10,7 +10,7 @@ use super::crud::{self, Attributes, Done, Find, Parse, Query};
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
 use crate::db::locations::{Location, LocationFields};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::FieldErrors;
 use crate::params::{bounded_text, number, Field, Parsed};
 
 pub const RESOURCE: Resource = Resource::new("Locations", ENDPOINTS, components);
@@ -39,7 +39,11 @@ impl crud::List for Location {
 
 impl crud::Create for Location {
     type New = LocationFields;
-    const PARSE_NEW: Parse<LocationFields> = LocationInput::parse_create;
+    const PARSE_NEW: Parse<LocationFields> = |body| {
+        let (_, fields) =
+            crud::read_new(body, LocationFields::default(), LocationInput::merge_into)?;
+        Ok(fields)
+    };
 
     fn insert(tx: &Connection, store_id: i64, fields: LocationFields) -> Done<i64> {
         Ok(db::locations::insert(tx, store_id, &fields)?)
@@ -129,15 +133,6 @@ impl crud::Attributes for LocationInput {
 }
 
 impl LocationInput {
-    /// A new location: the attributes checked whole.
-    pub fn parse_create(body: &Map<String, Value>) -> Result<LocationFields, ApiError> {
-        let Parsed { value, mut errors } = crud::read_attributes::<LocationInput>(body, true)?;
-        let mut fields = LocationFields::default();
-        value.merge_into(&mut fields, &mut errors);
-        errors.into_result()?;
-        Ok(fields)
-    }
-
     /// Applies the input to a location's fields (new or stored); `errors` holds the
     /// input's own, so a coordinate refused already is not judged again.
     pub fn merge_into(&self, f: &mut LocationFields, errors: &mut FieldErrors) {

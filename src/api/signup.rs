@@ -197,24 +197,15 @@ pub async fn submit(
     };
     let p = &body.params;
     let mut errors = FieldErrors::new();
+    // What was typed, shown again as it was; its errors are found below.
+    let typed_text = |key| text(p, key, &mut FieldErrors::new()).set();
     let typed = Typed {
-        first_name: text(p, "first_name", &mut FieldErrors::new())
-            .set()
-            .unwrap_or_default(),
-        last_name: text(p, "last_name", &mut FieldErrors::new())
-            .set()
-            .unwrap_or_default(),
-        email: text(p, "email", &mut FieldErrors::new())
-            .set()
-            .unwrap_or_default(),
-        phone: text(p, "phone", &mut FieldErrors::new())
-            .set()
-            .unwrap_or_default(),
-        birthday: text(p, "birthday", &mut FieldErrors::new())
-            .set()
-            .unwrap_or_default(),
-        consent: text(p, "consent", &mut FieldErrors::new())
-            .set()
+        first_name: typed_text("first_name").unwrap_or_default(),
+        last_name: typed_text("last_name").unwrap_or_default(),
+        email: typed_text("email").unwrap_or_default(),
+        phone: typed_text("phone").unwrap_or_default(),
+        birthday: typed_text("birthday").unwrap_or_default(),
+        consent: typed_text("consent")
             .is_some_and(|v| matches!(v.as_str(), "1" | "on" | "true" | "yes")),
     };
     let again = |errors: &FieldErrors, status| {
@@ -421,14 +412,7 @@ fn enrol(
             (id, uuid)
         }
     };
-    db::deliveries::queue(
-        tx,
-        store_id,
-        customer_id,
-        cc,
-        known.email.as_ref().map(|e| e.as_str()),
-        known.phone.as_ref().map(|p| p.as_str()),
-    )?;
+    super::customers::queue_card_links(tx, store_id, customer_id, cc, &known)?;
     Ok((uuid, joined))
 }
 

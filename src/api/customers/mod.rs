@@ -142,14 +142,7 @@ pub async fn create(call: Call, path: Path<String>, body: Body) -> Answer {
             if let Some(card) = &card {
                 let cc = db::customer_cards::enrol(tx, store_id, id, card, Some(access.token_id))?;
                 if send_card_links {
-                    db::deliveries::queue(
-                        tx,
-                        store_id,
-                        id,
-                        cc,
-                        fields.email.as_ref().map(|e| e.as_str()),
-                        fields.phone.as_ref().map(|p| p.as_str()),
-                    )?;
+                    queue_card_links(tx, store_id, id, cc, &fields)?;
                 }
                 customer_card_id = Some(cc);
             }
@@ -175,7 +168,7 @@ pub async fn update(call: Call, path: Path<(String, String)>, body: Body) -> Ans
     let (account, id) = path.into_inner();
     let base = call.state.public_url.clone();
     let country = call.state.settings.default_country;
-    let parse = move |params: &Map<String, Value>| CustomerInput::parse_update(params, country);
+    let parse = move |params: &Map<String, Value>| CustomerInput::read(params, country);
     call.write(body, parse, move |tx, access, input| {
         let (store_id, id) = access.record(&account, &id, "Customer")?;
         let current = db::customers::find_fields(tx, store_id, id)?
@@ -233,6 +226,27 @@ fn check_unique(
     Ok(())
 }
 
+/// Queues the links of the customer card `cc` by email and SMS, to whichever of the two
+/// the customer has; the new deliveries.
+pub(super) fn queue_card_links(
+    tx: &Connection,
+    store_id: i64,
+    customer_id: i64,
+    cc: i64,
+    contact: &CustomerFields,
+) -> Result<Vec<i64>, ApiError> {
+    let email = contact.email.as_ref().map(|e| e.as_str());
+    let phone = contact.phone.as_ref().map(|p| p.as_str());
+    Ok(db::deliveries::queue(
+        tx,
+        store_id,
+        customer_id,
+        cc,
+        email,
+        phone,
+    )?)
+}
+
 fn save_external_references(
     conn: &Connection,
     store_id: i64,
@@ -282,14 +296,7 @@ pub async fn send_card_links(call: Call, path: Path<(String, String)>, body: Bod
             }
             let mut ids = Vec::new();
             for cc in cards {
-                ids.extend(db::deliveries::queue(
-                    tx,
-                    store_id,
-                    id,
-                    cc,
-                    customer.email.as_ref().map(|e| e.as_str()),
-                    customer.phone.as_ref().map(|p| p.as_str()),
-                )?);
+                ids.extend(queue_card_links(tx, store_id, id, cc, &customer)?);
             }
             Reply::created(&json!({ "deliveries": db::deliveries::find_many(tx, &ids)? }))
         })
