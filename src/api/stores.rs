@@ -8,6 +8,7 @@ use serde_json::{Map, Value};
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use super::{json, Answer, Call, Reply};
 use crate::db;
+use crate::db::stores::StoreFields;
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{attributes, bounded_text, Body, Field};
@@ -42,9 +43,11 @@ pub async fn update(call: Call, path: Path<String>, body: Body) -> Answer {
         let id = access.store(&path)?;
         let input = input?;
         let current = db::stores::find(tx, id)?.ok_or_else(|| ApiError::not_found("Store"))?;
-        let name = input.name.unwrap_or(current.name);
-        let store_name = input.store_name.merge_into(current.store_name);
-        db::stores::update(tx, id, &name, store_name.as_deref())?;
+        let fields = StoreFields {
+            name: input.name.unwrap_or(current.name),
+            store_name: input.store_name.merge_into(current.store_name),
+        };
+        db::stores::update(tx, id, &fields)?;
         Reply::ok(&db::stores::find(tx, id)?)
     })
     .await

@@ -89,15 +89,17 @@ pub fn list_all(conn: &Connection) -> rusqlite::Result<Vec<Store>> {
     )
 }
 
-pub fn update(
-    conn: &Connection,
-    id: i64,
-    name: &str,
-    store_name: Option<&str>,
-) -> rusqlite::Result<()> {
+/// The attributes a client sets on a store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreFields {
+    pub name: String,
+    pub store_name: Option<String>,
+}
+
+pub fn update(conn: &Connection, id: i64, f: &StoreFields) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE stores SET name = ?2, store_name = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, name, store_name, time_fmt::now()],
+        params![id, f.name, f.store_name, time_fmt::now()],
     )?;
     Ok(())
 }
