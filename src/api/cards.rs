@@ -47,7 +47,7 @@ impl crud::List for Card {
 
 impl crud::Create for Card {
     type New = CardCreate;
-    const PARSE_NEW: Parse<CardCreate> = CardInput::parse_create;
+    const PARSE_NEW: Parse<Self::New> = CardInput::parse_create;
 
     fn insert(tx: &Connection, store_id: i64, new: CardCreate) -> Done<i64> {
         let archived_at = new.archived.then(time_fmt::now);

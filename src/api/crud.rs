@@ -86,6 +86,11 @@ pub trait Update: Record + Sized {
     fn update(tx: &Connection, current: Self, input: Parsed<Self::Input>) -> Done;
 }
 
+/// Records deleted by id.
+pub trait Delete: Record {
+    const DELETE: Remove;
+}
+
 /// The attributes of a record that a body sets, under their root key, each field read
 /// and checked on its own: what was valid, as domain values; what was not, as errors.
 pub trait Attributes: Sized + Send + 'static {
@@ -153,11 +158,6 @@ impl<T: Attributes> OfCard<T> {
             errors,
         })
     }
-}
-
-/// Records deleted by id.
-pub trait Delete: Record {
-    const DELETE: Remove;
 }
 
 /// `GET /accounts/{account_id}/<records>`.

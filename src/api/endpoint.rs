@@ -1,5 +1,6 @@
 //! One declaration per JSON API route: method, path, handler and its OpenAPI operation,
-//! side by side in the resource's module (`ENDPOINTS` of `api/<resource>.rs`).
+//! side by side in the resource's module (`ENDPOINTS` of `api/<resource>.rs`, written
+//! with `endpoints!` and the `Doc` builders).
 //!
 //! Both the actix-web scope (`api::api_scope`) and the OpenAPI document
 //! (`api::openapi::document`) are built from these declarations, so a route cannot
@@ -71,7 +72,8 @@ pub struct Doc {
 
 impl Doc {
     /// What most operations leave out: no description, no query parameters, no body.
-    /// Declarations name what they have and end with `..Doc::PLAIN`.
+    /// A struct literal names what it has and ends with `..Doc::PLAIN`; the builders
+    /// below start from it.
     pub const PLAIN: Doc = Doc {
         id: "",
         summary: "",

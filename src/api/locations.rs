@@ -39,7 +39,7 @@ impl crud::List for Location {
 
 impl crud::Create for Location {
     type New = LocationFields;
-    const PARSE_NEW: Parse<LocationFields> = |body| {
+    const PARSE_NEW: Parse<Self::New> = |body| {
         let (_, fields) =
             crud::read_new(body, LocationFields::default(), LocationInput::merge_into)?;
         Ok(fields)

@@ -126,17 +126,6 @@ impl FromRequest for Call {
     }
 }
 
-impl Call {
-    /// `read` with this call's token.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
-    {
-        read(&self.state, self.bearer.clone(), f).await
-    }
-}
-
 /// What a handler answers.
 pub type Answer = Result<HttpResponse, ApiError>;
 
@@ -272,6 +261,15 @@ enum Outcome {
 }
 
 impl Call {
+    /// `read` with this call's token.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
+    {
+        read(&self.state, self.bearer.clone(), f).await
+    }
+
     /// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
     ///
     /// The body is parsed into the handler's typed input by `parse` first, on the request's
@@ -551,6 +549,7 @@ mod tests {
         for e in endpoints() {
             assert!(!e.doc.id.is_empty(), "{} has no operation id", e.path);
             assert!(!e.doc.summary.is_empty(), "{} has no summary", e.doc.id);
+            assert!(!e.doc.ok.1.is_empty(), "{} has no success answer", e.doc.id);
             assert!(
                 seen.insert(e.doc.id),
                 "operation id {} is used twice",

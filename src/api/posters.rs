@@ -44,8 +44,7 @@ impl crud::List for Poster {
 
 impl crud::Create for Poster {
     type New = Parsed<OfCard<PosterInput>>;
-    const PARSE_NEW: Parse<Parsed<OfCard<PosterInput>>> =
-        |body| OfCard::parse(body, |p| &p.card_id);
+    const PARSE_NEW: Parse<Self::New> = |body| OfCard::parse(body, |p| &p.card_id);
 
     /// The card named must be one of the store's (404 first) and still open.
     fn insert(tx: &Connection, store_id: i64, new: Parsed<OfCard<PosterInput>>) -> Done<i64> {

@@ -42,8 +42,7 @@ impl crud::List for Reward {
 
 impl crud::Create for Reward {
     type New = Parsed<OfCard<RewardInput>>;
-    const PARSE_NEW: Parse<Parsed<OfCard<RewardInput>>> =
-        |body| OfCard::parse(body, |r| &r.card_id);
+    const PARSE_NEW: Parse<Self::New> = |body| OfCard::parse(body, |r| &r.card_id);
 
     /// The card named must be one of the store's (404 first), and hold the stamps.
     fn insert(tx: &Connection, store_id: i64, new: Parsed<OfCard<RewardInput>>) -> Done<i64> {

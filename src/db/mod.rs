@@ -13,7 +13,10 @@
 //! - `bulk`: many-row inserts and the search index's settings for big imports;
 //! - `values`: domain values (`Email`, `HexColor`, `StampIcon`, ...) as SQLite values;
 //! - one module per resource (`customers`, `cards`, ...): its SQL, as plain functions
-//!   on a `Connection`.
+//!   on a `Connection`;
+//! - here: what those modules share: running a query for one row or all rows, finding
+//!   and deleting a store's row by id, and reading a row's columns in order
+//!   (`Columns`, `row!`).
 
 pub mod backup;
 pub mod bulk;
@@ -94,6 +97,18 @@ pub struct Columns<'a, 'stmt> {
     next: usize,
 }
 
+impl<'a, 'stmt> Columns<'a, 'stmt> {
+    pub fn of(row: &'a Row<'stmt>) -> Self {
+        Columns { row, next: 0 }
+    }
+
+    /// The next column's value.
+    pub fn read<T: FromSql>(&mut self) -> rusqlite::Result<T> {
+        self.next += 1;
+        self.row.get(self.next - 1)
+    }
+}
+
 /// A struct built from a row: `row!(c => Card { id, account_id, design: CardDesign {
 /// name, ... }, archived_at })` names its fields in the order of the row's columns,
 /// each read from the `Columns` `c`; a nested struct takes the columns in turn, and
@@ -122,21 +137,81 @@ macro_rules! row {
 }
 pub(crate) use row;
 
-impl<'a, 'stmt> Columns<'a, 'stmt> {
-    pub fn of(row: &'a Row<'stmt>) -> Self {
-        Columns { row, next: 0 }
-    }
-
-    /// The next column's value.
-    pub fn read<T: FromSql>(&mut self) -> rusqlite::Result<T> {
-        self.next += 1;
-        self.row.get(self.next - 1)
-    }
-}
-
 /// Runs one statement without parameters, prepared once per connection (transaction
 /// control runs several times per request; parsing it each time would show).
 pub fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct Shop {
+        id: i64,
+        address: Address,
+        note: Option<String>,
+        open: bool,
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Address {
+        street: String,
+        number: i64,
+    }
+
+    #[test]
+    fn a_row_is_read_in_the_order_of_its_columns() {
+        let conn = Connection::open_in_memory().unwrap();
+        let read = |sql: &str| {
+            one(&conn, sql, [], |r| {
+                let mut cols = Columns::of(r);
+                Ok(row!(cols => Shop {
+                    id, address: Address { street, number }, note, open = true,
+                }))
+            })
+        };
+        let shop = read("SELECT 7, 'High Street', 12, NULL").unwrap();
+        let address = Address {
+            street: "High Street".into(),
+            number: 12,
+        };
+        let expected = Shop {
+            id: 7,
+            address,
+            note: None,
+            open: true,
+        };
+        assert_eq!(shop, Some(expected));
+        // A column of the wrong type is an error, not a value read from elsewhere.
+        assert!(read("SELECT 7, 12, 'High Street', NULL").is_err());
+        assert_eq!(read("SELECT 7, 'x', 1, NULL WHERE 0").unwrap(), None);
+    }
+
+    #[test]
+    fn a_store_row_is_found_and_deleted_only_in_its_store() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE shelves (id INTEGER PRIMARY KEY, store_id INTEGER, label TEXT);
+             INSERT INTO shelves VALUES (1, 10, 'top'), (2, 20, 'bottom');",
+        )
+        .unwrap();
+        let label = |store_id, id| {
+            find_of_store(&conn, "shelves", "label", store_id, id, |r| {
+                r.get::<_, String>(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(label(10, 1).as_deref(), Some("top"));
+        assert_eq!(label(20, 1), None);
+        assert!(!delete_of_store(&conn, "shelves", 20, 1).unwrap());
+        assert!(delete_of_store(&conn, "shelves", 10, 1).unwrap());
+        assert_eq!(label(10, 1), None);
+        let left = all(&conn, "SELECT label FROM shelves", [], |r| {
+            r.get::<_, String>(0)
+        });
+        assert_eq!(left.unwrap(), ["bottom"]);
+    }
 }
