@@ -126,6 +126,29 @@ impl FromRequest for Call {
     }
 }
 
+impl Call {
+    /// `read` with this call's token.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
+    {
+        read(&self.state, self.bearer.clone(), f).await
+    }
+
+    /// `write` with this call's token.
+    pub async fn write<I, P, F>(&self, body: Body, parse: P, f: F) -> Answer
+    where
+        I: Send + 'static,
+        P: FnOnce(&Map<String, Value>) -> Result<I, ApiError>,
+        F: FnOnce(&Connection, &Access, Result<I, ApiError>) -> Result<Reply, ApiError>
+            + Send
+            + 'static,
+    {
+        write(&self.state, self.bearer.clone(), body, parse, f).await
+    }
+}
+
 /// What a handler answers.
 pub type Answer = Result<HttpResponse, ApiError>;
 
@@ -260,108 +283,102 @@ enum Outcome {
     Refused(Reply),
 }
 
-impl Call {
-    /// `read` with this call's token.
-    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
-    where
-        T: Send + 'static,
-        F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
-    {
-        read(&self.state, self.bearer.clone(), f).await
-    }
-
-    /// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
-    ///
-    /// The body is parsed into the handler's typed input by `parse` first, on the request's
-    /// own thread, so the one writer thread does only what needs the database. The parse
-    /// result goes to `f` as it is: `f` answers the errors that come first (401, then the
-    /// 404 of a store or record that is not there) before the input's own (`input?`).
-    ///
-    /// With an `Idempotency-Key`, the key's stored answer is looked up in the same
-    /// transaction: a repeat gets the stored status and body without running again; a
-    /// first request runs and its answer (a 4xx refusal too) is stored before the commit,
-    /// so an acknowledged request and its key are saved together or not at all.
-    pub async fn write<I, P, F>(&self, body: Body, parse: P, f: F) -> Answer
-    where
-        I: Send + 'static,
-        P: FnOnce(&Map<String, Value>) -> Result<I, ApiError>,
-        F: FnOnce(&Connection, &Access, Result<I, ApiError>) -> Result<Reply, ApiError>
-            + Send
-            + 'static,
-    {
-        let input = parse(&body.params);
-        let Body {
-            idempotency_key,
-            fingerprint,
-            ..
-        } = body;
-        let state = self.state.clone();
-        let bearer = self.bearer.clone();
-        let outcome = web::block(move || {
-            let db = state.db.clone();
-            db.write(move |tx| {
-                let access = Access::check(tx, &bearer)?;
-                state.token_usage.touch(access.token_id);
-                let Some(key) = idempotency_key.as_deref() else {
-                    return f(tx, &access, input).map(Outcome::Done);
-                };
-                if let Some(stored) = db::idempotency::find(tx, access.token_id, key)? {
-                    if stored.fingerprint != fingerprint {
-                        return Err(ApiError::Unprocessable {
-                            message: "Idempotency-Key was already used with a different request; use a new key for a new request".into(),
-                            errors: FieldErrors::new(),
-                        });
-                    }
-                    let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
-                    return Ok(Outcome::Replayed(Reply {
-                        status,
-                        body: stored.body,
-                    }));
+/// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
+///
+/// The body is parsed into the handler's typed input by `parse` first, on the request's
+/// own thread, so the one writer thread does only what needs the database. The parse
+/// result goes to `f` as it is: `f` answers the errors that come first (401, then the
+/// 404 of a store or record that is not there) before the input's own (`input?`).
+///
+/// With an `Idempotency-Key`, the key's stored answer is looked up in the same
+/// transaction: a repeat gets the stored status and body without running again; a
+/// first request runs and its answer (a 4xx refusal too) is stored before the commit,
+/// so an acknowledged request and its key are saved together or not at all.
+pub async fn write<I, P, F>(
+    state: &web::Data<AppState>,
+    bearer: Bearer,
+    body: Body,
+    parse: P,
+    f: F,
+) -> Result<HttpResponse, ApiError>
+where
+    I: Send + 'static,
+    P: FnOnce(&Map<String, Value>) -> Result<I, ApiError>,
+    F: FnOnce(&Connection, &Access, Result<I, ApiError>) -> Result<Reply, ApiError>
+        + Send
+        + 'static,
+{
+    let input = parse(&body.params);
+    let Body {
+        idempotency_key,
+        fingerprint,
+        ..
+    } = body;
+    let state = state.clone();
+    let outcome = web::block(move || {
+        let db = state.db.clone();
+        db.write(move |tx| {
+            let access = Access::check(tx, &bearer)?;
+            state.token_usage.touch(access.token_id);
+            let Some(key) = idempotency_key.as_deref() else {
+                return f(tx, &access, input).map(Outcome::Done);
+            };
+            if let Some(stored) = db::idempotency::find(tx, access.token_id, key)? {
+                if stored.fingerprint != fingerprint {
+                    return Err(ApiError::Unprocessable {
+                        message: "Idempotency-Key was already used with a different request; use a new key for a new request".into(),
+                        errors: FieldErrors::new(),
+                    });
                 }
-                db::exec(tx, "SAVEPOINT request")?;
-                let outcome = match f(tx, &access, input) {
-                    Ok(reply) => {
-                        db::exec(tx, "RELEASE request")?;
-                        Outcome::Done(reply)
-                    }
-                    Err(e) if e.status_code().is_client_error() => {
-                        db::exec(tx, "ROLLBACK TO request")?;
-                        db::exec(tx, "RELEASE request")?;
-                        Outcome::Refused(Reply {
-                            status: e.status_code(),
-                            body: e.body().to_string(),
-                        })
-                    }
-                    Err(e) => return Err(e),
-                };
-                let (Outcome::Done(reply) | Outcome::Refused(reply) | Outcome::Replayed(reply)) = &outcome;
-                db::idempotency::save(
-                    tx,
-                    access.token_id,
-                    key,
-                    &fingerprint,
-                    reply.status.as_u16(),
-                    &reply.body,
-                )?;
-                Ok(outcome)
-            })
+                let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
+                return Ok(Outcome::Replayed(Reply {
+                    status,
+                    body: stored.body,
+                }));
+            }
+            db::exec(tx, "SAVEPOINT request")?;
+            let outcome = match f(tx, &access, input) {
+                Ok(reply) => {
+                    db::exec(tx, "RELEASE request")?;
+                    Outcome::Done(reply)
+                }
+                Err(e) if e.status_code().is_client_error() => {
+                    db::exec(tx, "ROLLBACK TO request")?;
+                    db::exec(tx, "RELEASE request")?;
+                    Outcome::Refused(Reply {
+                        status: e.status_code(),
+                        body: e.body().to_string(),
+                    })
+                }
+                Err(e) => return Err(e),
+            };
+            let (Outcome::Done(reply) | Outcome::Refused(reply) | Outcome::Replayed(reply)) = &outcome;
+            db::idempotency::save(
+                tx,
+                access.token_id,
+                key,
+                &fingerprint,
+                reply.status.as_u16(),
+                &reply.body,
+            )?;
+            Ok(outcome)
         })
-        .await??;
-        let (reply, replayed) = match outcome {
-            Outcome::Done(r) | Outcome::Refused(r) => (r, false),
-            Outcome::Replayed(r) => (r, true),
-        };
-        let mut res = HttpResponse::build(reply.status);
-        if replayed {
-            res.insert_header(("Idempotent-Replayed", "true"));
-        }
-        Ok(if reply.status == StatusCode::NO_CONTENT {
-            res.finish()
-        } else {
-            res.insert_header(header::ContentType::json())
-                .body(reply.body)
-        })
+    })
+    .await??;
+    let (reply, replayed) = match outcome {
+        Outcome::Done(r) | Outcome::Refused(r) => (r, false),
+        Outcome::Replayed(r) => (r, true),
+    };
+    let mut res = HttpResponse::build(reply.status);
+    if replayed {
+        res.insert_header(("Idempotent-Replayed", "true"));
     }
+    Ok(if reply.status == StatusCode::NO_CONTENT {
+        res.finish()
+    } else {
+        res.insert_header(header::ContentType::json())
+            .body(reply.body)
+    })
 }
 
 /// The `parse` of a write that reads nothing from its body.
