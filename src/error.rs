@@ -356,23 +356,24 @@ mod tests {
     /// same code again as their cause: the chain says it once.
     #[test]
     fn a_cause_that_repeats_the_error_before_it_is_said_once() {
-        let busy = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
-            None,
-        );
         assert_eq!(
-            Chain(&ApiError::from(busy)).to_string(),
+            Chain(&sqlite_failure(rusqlite::ffi::SQLITE_BUSY)).to_string(),
             "internal error: database: Error code 5: database is locked"
         );
     }
 
     #[test]
     fn a_full_disk_is_storage_full_not_internal() {
-        let full = rusqlite::Error::SqliteFailure(
-            rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_FULL),
+        let full = sqlite_failure(rusqlite::ffi::SQLITE_FULL);
+        assert!(matches!(full, ApiError::StorageFull));
+    }
+
+    /// What SQLite's error `code`, without a message of its own, becomes.
+    fn sqlite_failure(code: std::ffi::c_int) -> ApiError {
+        ApiError::from(rusqlite::Error::SqliteFailure(
+            rusqlite::ffi::Error::new(code),
             None,
-        );
-        assert!(matches!(ApiError::from(full), ApiError::StorageFull));
+        ))
     }
 
     #[test]

@@ -311,6 +311,17 @@ impl<T> Field<T> {
     }
 }
 
+impl<T: PartialEq> Field<T> {
+    /// A field that never changes: given, it must be the stored value.
+    pub fn unchanged(&self, stored: &T, key: &str, errors: &mut FieldErrors) {
+        match self {
+            Field::Set(v) if v == stored => {}
+            Field::Set(_) | Field::Null => errors.add(key, "can't be changed"),
+            Field::Absent => {}
+        }
+    }
+}
+
 /// The attributes object under a root key (`customer`, `card`, ...). Like Rails' JSON
 /// parameter wrapping, a body without the root key is taken as the attributes itself.
 pub fn attributes<'a>(
@@ -500,6 +511,15 @@ pub fn parse_bool(v: &Value) -> Option<bool> {
 pub fn query_map(req: &HttpRequest) -> std::collections::HashMap<String, String> {
     form_urlencoded::parse(req.query_string().as_bytes())
         .map(|(k, v)| (k.into_owned(), v.into_owned()))
+        .collect()
+}
+
+/// The query string as JSON text values, so that a list's filters are read (and
+/// refused) by the same rules as a body's fields.
+pub fn query_fields(query: &std::collections::HashMap<String, String>) -> Map<String, Value> {
+    query
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::String(v.clone())))
         .collect()
 }
 

@@ -1,106 +1,36 @@
 //! Card templates (`/accounts/:account_id/cards`): list, show, create, update, archive;
 //! the attributes a request sets (`CardInput`), their rules and their schema.
 
-use std::collections::HashMap;
-
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
-use super::{id_or_404, json, AppState, Bearer, Reply};
+use super::crud::{self, Attributes, Done, Find, Parse, Query};
+use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
-use crate::db::cards::{CardDesign, Scope};
+use crate::db::cards::{Card, CardDesign, Scope};
 use crate::domain::{limits, HexColor, StampIcon, StripPreset, StripType};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{
-    attributes, boolean, domain, integer, name_text, query_map, Body, Field, Parsed,
-};
+use crate::params::{boolean, domain, integer, name_text, Field, Parsed};
 use crate::time_fmt;
-use actix_web::web::route;
 
-pub const RESOURCE: Resource = Resource {
-    tag: "Cards",
-    endpoints: ENDPOINTS,
-    components,
-};
+pub const RESOURCE: Resource = Resource::new("Cards", ENDPOINTS, components);
 
-const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/cards",
-        handler: || route().to(list),
-        doc: Doc {
-            id: "listCards",
-            summary: "The store's card templates",
-            query: &["scope"],
-            ok: (200, "The card templates, by id", Some("CardList")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Post,
-        path: "/accounts/{account_id}/cards",
-        handler: || route().to(create),
-        doc: Doc {
-            id: "createCard",
-            summary: "Create a card template",
-            body: In::Body("CardCreate"),
-            ok: (201, "The new card template", Some("Card")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/cards/{id}",
-        handler: || route().to(show),
-        doc: Doc {
-            id: "getCard",
-            summary: "One card template",
-            ok: (200, "The card template", Some("Card")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Patch,
-        path: "/accounts/{account_id}/cards/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateCard",
-            summary: "Change, archive or restore a card template",
-            description: "Partial: only the given keys change. `archived: true|false` archives \
-                          or restores (there is no DELETE). `stamps_required` may not go below a \
-                          reward of the card.",
-            body: In::Body("CardUpdate"),
-            ok: (200, "The updated card template", Some("Card")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Put,
-        path: "/accounts/{account_id}/cards/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateCardPut",
-            summary: "Change a card template (same as PATCH)",
-            description: "Partial, exactly like PATCH.",
-            body: In::Body("CardUpdate"),
-            ok: (200, "The updated card template", Some("Card")),
-            ..Doc::PLAIN
-        },
-    },
+const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/cards";
+    Get "" => crud::list::<Card>, Doc::new("listCards", "The store's card templates").query(&["scope"]).ok(200, "The card templates, by id", "CardList");
+    Post "" => crud::create::<Card>, Doc::new("createCard", "Create a card template").body("CardCreate").ok(201, "The new card template", "Card");
+    Get "/{id}" => crud::show::<Card>, Doc::new("getCard", "One card template").ok(200, "The card template", "Card");
+    Patch "/{id}" => crud::update::<Card>, Doc::new("updateCard", "Change, archive or restore a card template").describe("Partial: only the given keys change. `archived: true|false` archives or restores (there is no DELETE). `stamps_required` may not go below a reward of the card.").body("CardUpdate").ok(200, "The updated card template", "Card"), Put "updateCardPut" "Change a card template (same as PATCH)";
 ];
 
-pub async fn list(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let q: HashMap<String, String> = query_map(&req);
-    let cards = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&path)?;
-        let scope = match q.get("scope").map(|s| s.trim()) {
+impl crud::Plain for Card {
+    const WHAT: &'static str = "Card";
+    const FIND: Find<Card> = db::cards::find;
+}
+
+impl crud::List for Card {
+    /// The active templates, unless `scope` asks for others.
+    fn list(conn: &Connection, store_id: i64, query: &Query, _: &str) -> Done<Vec<Card>> {
+        let scope = match query.get("scope").map(|s| s.trim()) {
             None | Some("") | Some("active") => Scope::Active,
             Some("archived") => Scope::Archived,
             Some("all") => Scope::All,
@@ -112,96 +42,54 @@ pub async fn list(
             }
         };
         Ok(db::cards::list(conn, store_id, scope)?)
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &cards))
+    }
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    let card = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Card")?;
-        db::cards::find(conn, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &card))
+impl crud::Create for Card {
+    type New = CardCreate;
+    const PARSE_NEW: Parse<Self::New> = CardInput::parse_create;
+
+    fn insert(tx: &Connection, store_id: i64, new: CardCreate) -> Done<i64> {
+        let archived_at = new.archived.then(time_fmt::now);
+        Ok(db::cards::insert(
+            tx,
+            store_id,
+            &new.design,
+            archived_at.as_deref(),
+        )?)
+    }
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    super::write(
-        &state,
-        bearer,
-        body,
-        CardInput::parse_create,
-        move |tx, access, input| {
-            let store_id = access.store(&path)?;
-            let CardCreate { design, archived } = input?;
-            let archived_at = archived.then(time_fmt::now);
-            let id = db::cards::insert(tx, store_id, &design, archived_at.as_deref())?;
-            Reply::created(&db::cards::find(tx, store_id, id)?)
-        },
-    )
-    .await
-}
+impl crud::Update for Card {
+    type Input = CardInput;
+    const FIND: Find<Card> = db::cards::find;
 
-pub async fn update(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    super::write(
-        &state,
-        bearer,
-        body,
-        CardInput::parse_update,
-        move |tx, access, input| {
-            let store_id = access.store(&account)?;
-            let id = id_or_404(&id, "Card")?;
-            let current =
-                db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?;
-            let Parsed {
-                value: input,
-                mut errors,
-            } = input?;
-            let mut design = current.design.clone();
-            input.merge_into(&mut design, &mut errors);
-            errors.into_result()?;
-            let archived_at = match input.archived {
-                None => current.archived_at.clone(),
-                Some(false) => None,
-                Some(true) => current
-                    .archived_at
-                    .clone()
-                    .or_else(|| Some(time_fmt::now())),
-            };
-            let needed = db::rewards::max_required_for_card(tx, id)?;
-            if design.stamps_required < needed {
-                return Err(FieldErrors::single(
-                    "stamps_required",
-                    &format!(
-                        "must be at least {needed} (a reward of this card needs {needed} stamps)"
-                    ),
-                ));
-            }
-            if design != current.design || archived_at != current.archived_at {
-                db::cards::update(tx, id, &design, archived_at.as_deref())?;
-            }
-            Reply::ok(&db::cards::find(tx, store_id, id)?)
-        },
-    )
-    .await
+    /// Judged against the stored design; an archived template keeps when it was archived.
+    fn update(tx: &Connection, current: Card, input: Parsed<CardInput>) -> Done {
+        let Parsed { value, mut errors } = input;
+        let mut design = current.design.clone();
+        value.merge_into(&mut design, &mut errors);
+        errors.into_result()?;
+        let archived_at = match value.archived {
+            None => current.archived_at.clone(),
+            Some(false) => None,
+            Some(true) => current
+                .archived_at
+                .clone()
+                .or_else(|| Some(time_fmt::now())),
+        };
+        let needed = db::rewards::max_required_for_card(tx, current.id)?;
+        if design.stamps_required < needed {
+            return Err(FieldErrors::single(
+                "stamps_required",
+                &format!("must be at least {needed} (a reward of this card needs {needed} stamps)"),
+            ));
+        }
+        if design != current.design || archived_at != current.archived_at {
+            db::cards::update(tx, current.id, &design, archived_at.as_deref())?;
+        }
+        Ok(())
+    }
 }
 
 /// `POST /cards`: the new template's design, checked whole, and whether it starts archived.
@@ -236,26 +124,8 @@ pub struct CardInput {
     pub archived: Option<bool>,
 }
 
-impl CardInput {
-    /// A new template: the attributes applied to the defaults, every error at once.
-    pub fn parse_create(params: &Map<String, Value>) -> Result<CardCreate, ApiError> {
-        let mut errors = FieldErrors::new();
-        let input = CardInput::parse(attributes(params, "card")?, true, &mut errors);
-        let mut design = CardDesign::default();
-        input.merge_into(&mut design, &mut errors);
-        errors.into_result()?;
-        Ok(CardCreate {
-            design,
-            archived: input.archived.unwrap_or(false),
-        })
-    }
-
-    /// The attributes of a `PATCH`, to be applied to the stored template.
-    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<CardInput>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let value = CardInput::parse(attributes(params, "card")?, false, &mut errors);
-        Ok(Parsed { value, errors })
-    }
+impl crud::Attributes for CardInput {
+    const ROOT: &'static str = "card";
 
     fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> CardInput {
         let name =
@@ -334,6 +204,49 @@ impl CardInput {
         }
     }
 
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        let d = CardDesign::default();
+        input(
+            json!({
+                "name": text(limits::CARD_NAME),
+                "card_color": input_colour(),
+                "text_color": input_colour(),
+                "stamp_icon": {"type": "string", "enum": StampIcon::ALL, "default": d.stamp_icon},
+                "stamp_color": input_colour(),
+                "stamp_background_color": input_colour(),
+                "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end(),
+                    "default": d.stamps_required},
+                "initial_stamps": nullable(json!({"type": "integer", "minimum": 0,
+                    "maximum": limits::STAMPS_REQUIRED.end() - 1, "default": d.initial_stamps,
+                    "description": "Welcome bonus, 0 to stamps_required - 1."})),
+                "strip_type": {"type": "string", "enum": StripType::ALL, "default": d.strip_type},
+                "strip_color": nullable(input_colour()),
+                "strip_preset": nullable(json!({"type": "string", "enum": StripPreset::ALL,
+                    "description": "Required when strip_type is preset."})),
+                "header_text": nullable(text(limits::HEADER_TEXT)),
+                "show_member_field": boolean(),
+                "show_stamps_to_reward_field": boolean(),
+                "expires_at": nullable(json!({"type": "string", "format": "date-time",
+                    "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC; years 1900 to 9999."})),
+                "archived": {"type": "boolean", "description": "true archives, false restores."},
+            }),
+            if creating { &["name"] } else { &[] },
+        )
+    }
+}
+
+impl CardInput {
+    /// A new template: the attributes applied to the defaults, every error at once.
+    pub fn parse_create(body: &Map<String, Value>) -> Result<CardCreate, ApiError> {
+        let (input, design) = crud::read_new(body, CardDesign::default(), CardInput::merge_into)?;
+        Ok(CardCreate {
+            design,
+            archived: input.archived.unwrap_or(false),
+        })
+    }
+
     /// Applies the input to a design (the defaults, or the stored one) and checks how the
     /// fields go together; `errors` holds the input's own, so a field refused already is
     /// not judged again.
@@ -382,40 +295,6 @@ impl CardInput {
             );
         }
     }
-
-    /// The OpenAPI schema of the attributes, from the same lists, limits and defaults
-    /// `parse` and `CardDesign::default` use.
-    fn schema(creating: bool) -> Value {
-        use super::openapi::schema::*;
-        use serde_json::json;
-        let d = CardDesign::default();
-        input(
-            json!({
-                "name": text(limits::CARD_NAME),
-                "card_color": input_colour(),
-                "text_color": input_colour(),
-                "stamp_icon": {"type": "string", "enum": StampIcon::ALL, "default": d.stamp_icon},
-                "stamp_color": input_colour(),
-                "stamp_background_color": input_colour(),
-                "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end(),
-                    "default": d.stamps_required},
-                "initial_stamps": nullable(json!({"type": "integer", "minimum": 0,
-                    "maximum": limits::STAMPS_REQUIRED.end() - 1, "default": d.initial_stamps,
-                    "description": "Welcome bonus, 0 to stamps_required - 1."})),
-                "strip_type": {"type": "string", "enum": StripType::ALL, "default": d.strip_type},
-                "strip_color": nullable(input_colour()),
-                "strip_preset": nullable(json!({"type": "string", "enum": StripPreset::ALL,
-                    "description": "Required when strip_type is preset."})),
-                "header_text": nullable(text(limits::HEADER_TEXT)),
-                "show_member_field": boolean(),
-                "show_stamps_to_reward_field": boolean(),
-                "expires_at": nullable(json!({"type": "string", "format": "date-time",
-                    "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC; years 1900 to 9999."})),
-                "archived": {"type": "boolean", "description": "true archives, false restores."},
-            }),
-            if creating { &["name"] } else { &[] },
-        )
-    }
 }
 
 fn components(c: &mut Components) {
@@ -455,16 +334,7 @@ fn components(c: &mut Components) {
         })),
     );
     c.schema("CardList", array_of("Card"));
-    c.request_body(
-        "CardCreate",
-        true,
-        wrapped("card", CardInput::schema(true), Map::new()),
-    );
-    c.request_body(
-        "CardUpdate",
-        false,
-        wrapped("card", CardInput::schema(false), Map::new()),
-    );
+    c.create_and_update("Card", CardInput::ROOT, CardInput::schema, Map::new());
 }
 
 #[cfg(test)]
@@ -474,7 +344,7 @@ mod tests {
 
     fn update(body: Value) -> Parsed<CardInput> {
         let params = body.as_object().expect("a JSON object");
-        CardInput::parse_update(params).expect("the attributes are an object")
+        crud::read_attributes(params, false).expect("the attributes are an object")
     }
 
     #[test]

@@ -1,12 +1,13 @@
 //! A customer's cards (`/customers/:customer_id/customer_cards`): list and show.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::web::Path;
+use actix_web::HttpRequest;
 use serde_json::{json, Map, Value};
 
-use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
+use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use super::{
-    id_or_404, json, pagination_params, parse_id, Access, AppState, Bearer, Pagination, Reply,
+    id_or_404, json, pagination_params, parse_id, Access, Answer, Call, Pagination, Reply,
 };
 use crate::db;
 use crate::db::ledger::{self, Kind};
@@ -14,268 +15,161 @@ use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{boolean, bounded_text, integer, query_map, Body, Field};
 use crate::time_fmt;
-use actix_web::web::route;
 
-pub const RESOURCE: Resource = Resource {
-    tag: "Customer cards",
-    endpoints: ENDPOINTS,
-    components,
-};
+pub const RESOURCE: Resource = Resource::new("Customer cards", ENDPOINTS, components);
 
-const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/customers/{customer_id}/customer_cards",
-        handler: || route().to(list),
-        doc: Doc {
-            id: "listCustomerCards",
-            summary: "A customer's cards, oldest enrolment first",
-            ok: (200, "The customer's cards", Some("CustomerCardList")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}",
-        handler: || route().to(show),
-        doc: Doc {
-            id: "getCustomerCard",
-            summary: "One customer card with its stamp progress",
-            ok: (200, "The customer card", Some("CustomerCard")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Post,
-        path: "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/stamp",
-        handler: || route().to(stamp),
-        doc: Doc {
-            id: "stampCustomerCard",
-            summary: "Add stamps (or correct with a negative number)",
-            description: "`stamps` is a non-zero integer from -100 to 100; a correction may not \
-                          take the card below 0 (422). Archived or expired cards accept no \
-                          stamps (422). Send an `Idempotency-Key` so that a retry never stamps \
-                          twice.",
-            body: In::Body("Stamp"),
-            ok: (200, "The card after stamping", Some("CustomerCard")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Post,
-        path: "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/redeem",
-        handler: || route().to(redeem),
-        doc: Doc {
-            id: "redeemCustomerCard",
-            summary: "Spend stamps on a reward of the card",
-            description: "The reward must belong to the card's template (else 404 `Reward not \
-                          found`) and be active, and the card must hold its `stamps_required` \
-                          (else 422 `Redemption failed – not enough stamps or reward inactive`).",
-            body: In::Body("Redeem"),
-            ok: (200, "The redemption", Some("RedemptionResult")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/events",
-        handler: || route().to(events),
-        doc: Doc {
-            id: "listCustomerCardEvents",
-            summary: "The card's stamp ledger, newest first",
-            description: "The sum of a card's `stamps` deltas equals its `stamps_count`.",
-            query: &["page", "items"],
-            ok: (200, "One page of ledger rows", Some("EventPage")),
-            ..Doc::PLAIN
-        },
-    },
+const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/customers/{customer_id}/customer_cards";
+    Get "" => list, Doc::new("listCustomerCards", "A customer's cards, oldest enrolment first").ok(200, "The customer's cards", "CustomerCardList");
+    Get "/{id}" => show, Doc::new("getCustomerCard", "One customer card with its stamp progress").ok(200, "The customer card", "CustomerCard");
+    Post "/{id}/stamp" => stamp, Doc::new("stampCustomerCard", "Add stamps (or correct with a negative number)").describe("`stamps` is a non-zero integer from -100 to 100; a correction may not take the card below 0 (422). Archived or expired cards accept no stamps (422). Send an `Idempotency-Key` so that a retry never stamps twice.").body("Stamp").ok(200, "The card after stamping", "CustomerCard");
+    Post "/{id}/redeem" => redeem, Doc::new("redeemCustomerCard", "Spend stamps on a reward of the card").describe("The reward must belong to the card's template (else 404 `Reward not found`) and be active, and the card must hold its `stamps_required` (else 422 `Redemption failed – not enough stamps or reward inactive`).").body("Redeem").ok(200, "The redemption", "RedemptionResult");
+    Get "/{id}/events" => events, Doc::new("listCustomerCardEvents", "The card's stamp ledger, newest first").describe("The sum of a card's `stamps` deltas equals its `stamps_count`.").query(&["page", "items"]).ok(200, "One page of ledger rows", "EventPage");
 ];
 
-pub async fn list(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, path: Path<(String, String)>) -> Answer {
     let (account, customer) = path.into_inner();
-    let base = state.public_url.clone();
-    let cards = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&account)?;
-        let customer_id = id_or_404(&customer, "Customer")?;
-        if !db::customers::exists(conn, store_id, customer_id)? {
-            return Err(ApiError::not_found("Customer"));
-        }
-        let mut by_customer = db::customer_cards::for_customers(conn, &[customer_id], &base)?;
-        Ok(by_customer.remove(&customer_id).unwrap_or_default())
-    })
-    .await?;
+    let base = call.state.public_url.clone();
+    let cards = call
+        .read(move |conn, access| {
+            let (_, customer_id) = customer_of(conn, access, &account, &customer)?;
+            let mut by_customer = db::customer_cards::for_customers(conn, &[customer_id], &base)?;
+            Ok(by_customer.remove(&customer_id).unwrap_or_default())
+        })
+        .await?;
     Ok(json(StatusCode::OK, &cards))
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String, String)>,
-) -> Result<HttpResponse, ApiError> {
+pub async fn show(call: Call, path: Path<(String, String, String)>) -> Answer {
     let (account, customer, id) = path.into_inner();
-    let base = state.public_url.clone();
-    let card = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&account)?;
-        let customer_id = id_or_404(&customer, "Customer")?;
-        if !db::customers::exists(conn, store_id, customer_id)? {
-            return Err(ApiError::not_found("Customer"));
-        }
-        let id = id_or_404(&id, "Customer card")?;
-        db::customer_cards::find(conn, store_id, customer_id, id, &base)?
-            .ok_or_else(|| ApiError::not_found("Customer card"))
-    })
-    .await?;
+    let base = call.state.public_url.clone();
+    let card = call
+        .read(move |conn, access| {
+            let (store_id, customer_id, id) = locate(conn, access, &account, &customer, &id)?;
+            db::customer_cards::find(conn, store_id, customer_id, id, &base)?
+                .ok_or_else(|| ApiError::not_found("Customer card"))
+        })
+        .await?;
     Ok(json(StatusCode::OK, &card))
 }
 
 /// `POST .../customer_cards/:id/stamp`: adds (or, negative, corrects) stamps.
-pub async fn stamp(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
+pub async fn stamp(call: Call, path: Path<(String, String, String)>, body: Body) -> Answer {
     let (account, customer, id) = path.into_inner();
-    let base = state.public_url.clone();
-    super::write(
-        &state,
-        bearer,
-        body,
-        StampInput::parse,
-        move |tx, access, input| {
-            let (store_id, customer_id, id, balance) =
-                locate_balance(tx, access, &account, &customer, &id)?;
-            let StampInput {
-                stamps,
-                note,
-                skip_notifications,
-            } = input?;
-            if balance.card_archived || balance.card_expired {
-                let why = if balance.card_archived {
-                    "is archived"
+    let base = call.state.public_url.clone();
+    call.write(body, StampInput::parse, move |tx, access, input| {
+        let (store_id, customer_id, id, balance) =
+            locate_balance(tx, access, &account, &customer, &id)?;
+        let StampInput {
+            stamps,
+            note,
+            skip_notifications,
+        } = input?;
+        if balance.card_archived || balance.card_expired {
+            let why = if balance.card_archived {
+                "is archived"
+            } else {
+                "has expired"
+            };
+            let mut errors = FieldErrors::new();
+            errors.add("card", why);
+            return Err(ApiError::Unprocessable {
+                message: format!("The card {why} and accepts no stamps"),
+                errors,
+            });
+        }
+        let after = balance.stamps_count + stamps;
+        if after < 0 {
+            return Err(FieldErrors::single(
+                "stamps",
+                &format!(
+                    "can't take the card below 0 stamps (it has {})",
+                    balance.stamps_count
+                ),
+            ));
+        }
+        db::customer_cards::apply(
+            tx,
+            ledger::Entry {
+                store_id,
+                customer_card_id: id,
+                kind: if stamps > 0 {
+                    Kind::Stamp
                 } else {
-                    "has expired"
-                };
-                let mut errors = FieldErrors::new();
-                errors.add("card", why);
-                return Err(ApiError::Unprocessable {
-                    message: format!("The card {why} and accepts no stamps"),
-                    errors,
-                });
-            }
-            let after = balance.stamps_count + stamps;
-            if after < 0 {
-                return Err(FieldErrors::single(
-                    "stamps",
-                    &format!(
-                        "can't take the card below 0 stamps (it has {})",
-                        balance.stamps_count
-                    ),
-                ));
-            }
-            db::customer_cards::apply(
-                tx,
-                store_id,
-                id,
-                ledger::Entry {
-                    store_id,
-                    customer_card_id: id,
-                    kind: if stamps > 0 {
-                        Kind::Stamp
-                    } else {
-                        Kind::Adjustment
-                    },
-                    stamps,
-                    balance_after: after,
-                    reward: None,
-                    note: note.as_deref(),
-                    token_id: Some(access.token_id),
-                    skip_notifications,
+                    Kind::Adjustment
                 },
-            )?;
-            Reply::ok(&db::customer_cards::find(
-                tx,
-                store_id,
-                customer_id,
-                id,
-                &base,
-            )?)
-        },
-    )
+                stamps,
+                balance_after: after,
+                reward: None,
+                note: note.as_deref(),
+                token_id: Some(access.token_id),
+                skip_notifications,
+            },
+        )?;
+        Reply::ok(&db::customer_cards::find(
+            tx,
+            store_id,
+            customer_id,
+            id,
+            &base,
+        )?)
+    })
     .await
 }
 
 /// `POST .../customer_cards/:id/redeem`: spends stamps on a reward of the card.
-pub async fn redeem(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
+pub async fn redeem(call: Call, path: Path<(String, String, String)>, body: Body) -> Answer {
     let (account, customer, id) = path.into_inner();
-    super::write(
-        &state,
-        bearer,
-        body,
-        RedeemInput::parse,
-        move |tx, access, input| {
-            let (store_id, _, id, balance) = locate_balance(tx, access, &account, &customer, &id)?;
-            let RedeemInput { reward_id, note } = input?;
-            let reward = db::rewards::find(tx, store_id, reward_id)?
-                .filter(|r| r.card_id == balance.card_id)
-                .ok_or_else(|| ApiError::not_found("Reward"))?;
-            if !reward.active || balance.stamps_count < reward.stamps_required {
-                let mut errors = FieldErrors::new();
-                if !reward.active {
-                    errors.add("reward_id", "is inactive");
-                } else {
-                    errors.add(
-                        "stamps",
-                        format!(
-                            "not enough: the reward needs {}, the card has {}",
-                            reward.stamps_required, balance.stamps_count
-                        ),
-                    );
-                }
-                return Err(ApiError::Unprocessable {
-                    message: "Redemption failed – not enough stamps or reward inactive".into(),
-                    errors,
-                });
+    call.write(body, RedeemInput::parse, move |tx, access, input| {
+        let (store_id, _, id, balance) = locate_balance(tx, access, &account, &customer, &id)?;
+        let RedeemInput { reward_id, note } = input?;
+        let reward = db::rewards::find(tx, store_id, reward_id)?
+            .filter(|r| r.card_id == balance.card_id)
+            .ok_or_else(|| ApiError::not_found("Reward"))?;
+        if !reward.active || balance.stamps_count < reward.stamps_required {
+            let mut errors = FieldErrors::new();
+            if !reward.active {
+                errors.add("reward_id", "is inactive");
+            } else {
+                errors.add(
+                    "stamps",
+                    format!(
+                        "not enough: the reward needs {}, the card has {}",
+                        reward.stamps_required, balance.stamps_count
+                    ),
+                );
             }
-            let after = balance.stamps_count - reward.stamps_required;
-            let event_id = db::customer_cards::apply(
-                tx,
+            return Err(ApiError::Unprocessable {
+                message: "Redemption failed – not enough stamps or reward inactive".into(),
+                errors,
+            });
+        }
+        let after = balance.stamps_count - reward.stamps_required;
+        let event_id = db::customer_cards::apply(
+            tx,
+            ledger::Entry {
                 store_id,
-                id,
-                ledger::Entry {
-                    store_id,
-                    customer_card_id: id,
-                    kind: Kind::Redemption,
-                    stamps: -reward.stamps_required,
-                    balance_after: after,
-                    reward: Some((reward.id, &reward.name)),
-                    note: note.as_deref(),
-                    token_id: Some(access.token_id),
-                    skip_notifications: false,
-                },
-            )?;
-            Reply::ok(&json!({
-                "success": true,
-                "redemption": {
-                    "id": event_id,
-                    "reward_id": reward.id,
-                    "reward_name": reward.name,
-                    "stamps_spent": reward.stamps_required,
-                    "stamps_remaining": after,
-                    "redeemed_at": time_fmt::now(),
-                }
-            }))
-        },
-    )
+                customer_card_id: id,
+                kind: Kind::Redemption,
+                stamps: -reward.stamps_required,
+                balance_after: after,
+                reward: Some((reward.id, &reward.name)),
+                note: note.as_deref(),
+                token_id: Some(access.token_id),
+                skip_notifications: false,
+            },
+        )?;
+        Reply::ok(&json!({
+            "success": true,
+            "redemption": {
+                "id": event_id,
+                "reward_id": reward.id,
+                "reward_name": reward.name,
+                "stamps_spent": reward.stamps_required,
+                "stamps_remaining": after,
+                "redeemed_at": time_fmt::now(),
+            }
+        }))
+    })
     .await
 }
 
@@ -351,26 +245,22 @@ impl RedeemInput {
 }
 
 /// `GET .../customer_cards/:id/events`: the card's ledger, newest first.
-pub async fn events(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String, String)>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+pub async fn events(call: Call, path: Path<(String, String, String)>, req: HttpRequest) -> Answer {
     let (account, customer, id) = path.into_inner();
     let q = query_map(&req);
-    let body = super::read(&state, bearer, move |conn, access| {
-        let (store_id, customer_id, id) = locate(conn, access, &account, &customer, &id)?;
-        db::customer_cards::balance(conn, store_id, customer_id, id)?
-            .ok_or_else(|| ApiError::not_found("Customer card"))?;
-        let (page, items) = pagination_params(&q)?;
-        let (events, count) = ledger::page(conn, id, page, items)?;
-        Ok(json!({
-            "events": events,
-            "pagination": Pagination::new(count, items, page),
-        }))
-    })
-    .await?;
+    let body = call
+        .read(move |conn, access| {
+            let (store_id, customer_id, id) = locate(conn, access, &account, &customer, &id)?;
+            db::customer_cards::balance(conn, store_id, customer_id, id)?
+                .ok_or_else(|| ApiError::not_found("Customer card"))?;
+            let (page, items) = pagination_params(&q)?;
+            let (events, count) = ledger::page(conn, id, page, items)?;
+            Ok(json!({
+                "events": events,
+                "pagination": Pagination::new(count, items, page),
+            }))
+        })
+        .await?;
     Ok(json(StatusCode::OK, &body))
 }
 
@@ -407,13 +297,23 @@ fn locate(
     customer: &str,
     id: &str,
 ) -> Result<(i64, i64, i64), ApiError> {
-    let store_id = access.store(account)?;
-    let customer_id = id_or_404(customer, "Customer")?;
+    let (store_id, customer_id) = customer_of(conn, access, account, customer)?;
+    Ok((store_id, customer_id, id_or_404(id, "Customer card")?))
+}
+
+/// The store and customer ids of a path, each checked in turn: the customer must be a
+/// live customer of the store.
+fn customer_of(
+    conn: &rusqlite::Connection,
+    access: &Access,
+    account: &str,
+    customer: &str,
+) -> Result<(i64, i64), ApiError> {
+    let (store_id, customer_id) = access.record(account, customer, "Customer")?;
     if !db::customers::exists(conn, store_id, customer_id)? {
         return Err(ApiError::not_found("Customer"));
     }
-    let id = id_or_404(id, "Customer card")?;
-    Ok((store_id, customer_id, id))
+    Ok((store_id, customer_id))
 }
 
 fn components(c: &mut Components) {

@@ -1,5 +1,6 @@
 //! One declaration per JSON API route: method, path, handler and its OpenAPI operation,
-//! side by side in the resource's module (`ENDPOINTS` of `api/<resource>.rs`).
+//! side by side in the resource's module (`ENDPOINTS` of `api/<resource>.rs`, written
+//! with `endpoints!` and the `Doc` builders).
 //!
 //! Both the actix-web scope (`api::api_scope`) and the OpenAPI document
 //! (`api::openapi::document`) are built from these declarations, so a route cannot
@@ -71,7 +72,8 @@ pub struct Doc {
 
 impl Doc {
     /// What most operations leave out: no description, no query parameters, no body.
-    /// Declarations name what they have and end with `..Doc::PLAIN`.
+    /// A struct literal names what it has and ends with `..Doc::PLAIN`; the builders
+    /// below start from it.
     pub const PLAIN: Doc = Doc {
         id: "",
         summary: "",
@@ -80,7 +82,91 @@ impl Doc {
         body: In::Nothing,
         ok: (200, "", None),
     };
+
+    /// An operation with its id and summary; the builders below add what it has.
+    pub const fn new(id: &'static str, summary: &'static str) -> Doc {
+        Doc {
+            id,
+            summary,
+            ..Doc::PLAIN
+        }
+    }
+
+    pub const fn describe(mut self, description: &'static str) -> Doc {
+        self.description = description;
+        self
+    }
+
+    pub const fn query(mut self, names: &'static [&'static str]) -> Doc {
+        self.query = names;
+        self
+    }
+
+    pub const fn body(mut self, name: &'static str) -> Doc {
+        self.body = In::Body(name);
+        self
+    }
+
+    /// The success answer and the schema of its body.
+    pub const fn ok(mut self, status: u16, description: &'static str, schema: &'static str) -> Doc {
+        self.ok = (status, description, Some(schema));
+        self
+    }
+
+    /// The success answer, without a body.
+    pub const fn empty(mut self, status: u16, description: &'static str) -> Doc {
+        self.ok = (status, description, None);
+        self
+    }
+
+    /// The `PUT` twin of a `PATCH`: the same body and answer under its own id.
+    pub const fn same_as_patch(mut self, id: &'static str, summary: &'static str) -> Doc {
+        self.id = id;
+        self.summary = summary;
+        self.description = "Partial, exactly like PATCH.";
+        self
+    }
 }
+
+/// A resource's table of endpoints: its base path (below `/api/v1`), then one line a
+/// route, `Verb "path below the base" => handler, doc;` where `doc` is a `Doc` (a route
+/// without one does not compile). A `PATCH` also served as `PUT` ends with
+/// `, Put "putOperationId" "summary"` and declares both.
+macro_rules! endpoints {
+    (@table $base:literal [$($done:expr,)*]) => {
+        &[$($done,)*]
+    };
+    (@table $base:literal [$($done:expr,)*]
+        Patch $path:literal => $handler:path, $doc:expr, Put $put_id:literal $put_summary:literal;
+        $($rest:tt)*
+    ) => {
+        $crate::api::endpoint::endpoints!(@table $base [$($done,)*
+            $crate::api::endpoint::endpoints!(@one Patch concat!($base, $path), $handler, $doc),
+            $crate::api::endpoint::endpoints!(@one Put concat!($base, $path), $handler,
+                $doc.same_as_patch($put_id, $put_summary)),
+        ] $($rest)*)
+    };
+    (@table $base:literal [$($done:expr,)*]
+        $verb:ident $path:literal => $handler:path, $doc:expr;
+        $($rest:tt)*
+    ) => {
+        $crate::api::endpoint::endpoints!(@table $base [$($done,)*
+            $crate::api::endpoint::endpoints!(@one $verb concat!($base, $path), $handler, $doc),
+        ] $($rest)*)
+    };
+    (@one $verb:ident $path:expr, $handler:path, $doc:expr) => {
+        $crate::api::endpoint::Endpoint {
+            method: $crate::api::endpoint::Verb::$verb,
+            path: $path,
+            handler: || actix_web::web::route().to($handler),
+            doc: $doc,
+        }
+    };
+    ($base:literal; $($routes:tt)*) => {
+        $crate::api::endpoint::endpoints!(@table $base [] $($routes)*)
+    };
+}
+pub(crate) use endpoints;
 
 /// What an operation takes as a body.
 #[derive(Clone, Copy)]
@@ -97,6 +183,20 @@ pub struct Resource {
     pub tag: &'static str,
     pub endpoints: &'static [Endpoint],
     pub components: fn(&mut Components),
+}
+
+impl Resource {
+    pub const fn new(
+        tag: &'static str,
+        endpoints: &'static [Endpoint],
+        components: fn(&mut Components),
+    ) -> Resource {
+        Resource {
+            tag,
+            endpoints,
+            components,
+        }
+    }
 }
 
 /// What resources add to `components` of the OpenAPI document.
@@ -125,6 +225,23 @@ impl Components {
         });
         let clash = self.request_bodies.insert(name.to_string(), body);
         assert!(clash.is_none(), "request body {name} is declared twice");
+    }
+
+    /// The request bodies `<name>Create`, required, with the attributes a new record
+    /// needs under `root` and the action parameters `top` beside them, and
+    /// `<name>Update`, whose attributes may each be left out.
+    pub fn create_and_update(
+        &mut self,
+        name: &str,
+        root: &str,
+        attributes: fn(bool) -> Value,
+        top: Map<String, Value>,
+    ) {
+        use super::openapi::schema::wrapped;
+        let create = wrapped(root, attributes(true), top);
+        self.request_body(&format!("{name}Create"), true, create);
+        let update = wrapped(root, attributes(false), Map::new());
+        self.request_body(&format!("{name}Update"), false, update);
     }
 
     /// An optional query parameter.

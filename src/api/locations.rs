@@ -3,209 +3,68 @@
 //! the lock screen of customers' Apple passes. The attributes a request sets
 //! (`LocationInput`), their rules and their schema live here too.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
-use super::{id_or_404, json, AppState, Bearer, Reply};
+use super::crud::{self, Attributes, Done, Find, Parse, Query};
+use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
-use crate::db::locations::LocationFields;
-use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, bounded_text, name_text, number, Body, Field, Parsed};
-use actix_web::web::route;
+use crate::db::locations::{Location, LocationFields};
+use crate::error::FieldErrors;
+use crate::params::{bounded_text, name_text, number, Field, Parsed};
 
-pub const RESOURCE: Resource = Resource {
-    tag: "Locations",
-    endpoints: ENDPOINTS,
-    components,
-};
+pub const RESOURCE: Resource = Resource::new("Locations", ENDPOINTS, components);
 
-const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/locations",
-        handler: || route().to(list),
-        doc: Doc {
-            id: "listLocations",
-            summary: "The store's locations",
-            ok: (200, "The locations, by id", Some("LocationList")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Post,
-        path: "/accounts/{account_id}/locations",
-        handler: || route().to(create),
-        doc: Doc {
-            id: "createLocation",
-            summary: "Create a location",
-            description: "Needs `name` and `address`. `latitude` and `longitude` go together (shown on the lock screen of Apple passes).",
-            body: In::Body("LocationCreate"),
-            ok: (201, "The new location", Some("Location")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/locations/{id}",
-        handler: || route().to(show),
-        doc: Doc {
-            id: "getLocation",
-            summary: "One location",
-            ok: (200, "The location", Some("Location")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Patch,
-        path: "/accounts/{account_id}/locations/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateLocation",
-            summary: "Change a location",
-            description: "Partial: only the given keys change. `latitude: null` and `longitude: null` remove the position.",
-            body: In::Body("LocationUpdate"),
-            ok: (200, "The updated location", Some("Location")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Put,
-        path: "/accounts/{account_id}/locations/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateLocationPut",
-            summary: "Change a location (same as PATCH)",
-            description: "Partial, exactly like PATCH.",
-            body: In::Body("LocationUpdate"),
-            ok: (200, "The updated location", Some("Location")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Delete,
-        path: "/accounts/{account_id}/locations/{id}",
-        handler: || route().to(delete),
-        doc: Doc {
-            id: "deleteLocation",
-            summary: "Delete a location",
-            ok: (204, "Deleted (no body)", None),
-            ..Doc::PLAIN
-        },
-    },
+const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/locations";
+    Get "" => crud::list::<Location>, Doc::new("listLocations", "The store's locations").ok(200, "The locations, by id", "LocationList");
+    Post "" => crud::create::<Location>, Doc::new("createLocation", "Create a location").describe("Needs `name` and `address`. `latitude` and `longitude` go together (shown on the lock screen of Apple passes).").body("LocationCreate").ok(201, "The new location", "Location");
+    Get "/{id}" => crud::show::<Location>, Doc::new("getLocation", "One location").ok(200, "The location", "Location");
+    Patch "/{id}" => crud::update::<Location>, Doc::new("updateLocation", "Change a location").describe("Partial: only the given keys change. `latitude: null` and `longitude: null` remove the position.").body("LocationUpdate").ok(200, "The updated location", "Location"), Put "updateLocationPut" "Change a location (same as PATCH)";
+    Delete "/{id}" => crud::delete::<Location>, Doc::new("deleteLocation", "Delete a location").empty(204, "Deleted (no body)");
 ];
 
 pub const NAME_MAX: usize = 100;
 pub const ADDRESS_MAX: usize = 255;
 
-pub async fn list(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let list = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&path)?;
+impl crud::Plain for Location {
+    const WHAT: &'static str = "Location";
+    const FIND: Find<Location> = db::locations::find;
+}
+
+impl crud::List for Location {
+    fn list(conn: &Connection, store_id: i64, _: &Query, _: &str) -> Done<Vec<Location>> {
         Ok(db::locations::list(conn, store_id)?)
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &list))
+    }
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    let location = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Location")?;
-        db::locations::find(conn, store_id, id)?.ok_or_else(|| ApiError::not_found("Location"))
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &location))
+impl crud::Create for Location {
+    type New = LocationFields;
+    const PARSE_NEW: Parse<Self::New> = |body| {
+        let (_, fields) =
+            crud::read_new(body, LocationFields::default(), LocationInput::merge_into)?;
+        Ok(fields)
+    };
+
+    fn insert(tx: &Connection, store_id: i64, fields: LocationFields) -> Done<i64> {
+        Ok(db::locations::insert(tx, store_id, &fields)?)
+    }
 }
 
-pub async fn create(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    super::write(
-        &state,
-        bearer,
-        body,
-        LocationInput::parse_create,
-        move |tx, access, input| {
-            let store_id = access.store(&path)?;
-            let fields = input?;
-            let id = db::locations::insert(tx, store_id, &fields)?;
-            Reply::created(&db::locations::find(tx, store_id, id)?)
-        },
-    )
-    .await
+impl crud::Update for Location {
+    type Input = LocationInput;
+    const FIND: Find<Location> = db::locations::find;
+
+    fn update(tx: &Connection, current: Location, input: Parsed<LocationInput>) -> Done {
+        let Parsed { value, mut errors } = input;
+        let mut fields = current.fields;
+        value.merge_into(&mut fields, &mut errors);
+        errors.into_result()?;
+        Ok(db::locations::update(tx, current.id, &fields)?)
+    }
 }
 
-pub async fn update(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    super::write(
-        &state,
-        bearer,
-        body,
-        LocationInput::parse_update,
-        move |tx, access, input| {
-            let store_id = access.store(&account)?;
-            let id = id_or_404(&id, "Location")?;
-            let current = db::locations::find(tx, store_id, id)?
-                .ok_or_else(|| ApiError::not_found("Location"))?;
-            let Parsed {
-                value: input,
-                mut errors,
-            } = input?;
-            let mut fields = LocationFields {
-                name: current.name,
-                address: current.address,
-                latitude: current.latitude,
-                longitude: current.longitude,
-            };
-            input.merge_into(&mut fields, &mut errors);
-            errors.into_result()?;
-            db::locations::update(tx, id, &fields)?;
-            Reply::ok(&db::locations::find(tx, store_id, id)?)
-        },
-    )
-    .await
-}
-
-pub async fn delete(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    super::write(
-        &state,
-        bearer,
-        body,
-        super::no_input,
-        move |tx, access, _| {
-            let store_id = access.store(&account)?;
-            let id = id_or_404(&id, "Location")?;
-            db::locations::find(tx, store_id, id)?
-                .ok_or_else(|| ApiError::not_found("Location"))?;
-            db::locations::delete(tx, id)?;
-            Ok(Reply::no_content())
-        },
-    )
-    .await
+impl crud::Delete for Location {
+    const DELETE: crud::Remove = db::locations::delete;
 }
 
 /// The location attributes of a request, each field checked on its own; a position
@@ -221,23 +80,8 @@ pub struct LocationInput {
 const LATITUDE_LIMIT: i32 = 90;
 const LONGITUDE_LIMIT: i32 = 180;
 
-impl LocationInput {
-    /// A new location: the attributes checked whole.
-    pub fn parse_create(params: &Map<String, Value>) -> Result<LocationFields, ApiError> {
-        let mut errors = FieldErrors::new();
-        let input = LocationInput::parse(attributes(params, "location")?, true, &mut errors);
-        let mut fields = LocationFields::default();
-        input.merge_into(&mut fields, &mut errors);
-        errors.into_result()?;
-        Ok(fields)
-    }
-
-    /// The attributes of a `PATCH`, to be applied to the stored location.
-    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<LocationInput>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let value = LocationInput::parse(attributes(params, "location")?, false, &mut errors);
-        Ok(Parsed { value, errors })
-    }
+impl crud::Attributes for LocationInput {
+    const ROOT: &'static str = "location";
 
     fn parse(
         attrs: &Map<String, Value>,
@@ -268,6 +112,26 @@ impl LocationInput {
         }
     }
 
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        input(
+            json!({
+                "name": text(NAME_MAX),
+                "address": text(ADDRESS_MAX),
+                "latitude": nullable(json!({"type": "number",
+                    "minimum": -LATITUDE_LIMIT, "maximum": LATITUDE_LIMIT,
+                    "description": "Degrees; given together with longitude."})),
+                "longitude": nullable(json!({"type": "number",
+                    "minimum": -LONGITUDE_LIMIT, "maximum": LONGITUDE_LIMIT,
+                    "description": "Degrees; given together with latitude."})),
+            }),
+            if creating { &["name", "address"] } else { &[] },
+        )
+    }
+}
+
+impl LocationInput {
     /// Applies the input to a location's fields (new or stored); `errors` holds the
     /// input's own, so a coordinate refused already is not judged again.
     pub fn merge_into(&self, f: &mut LocationFields, errors: &mut FieldErrors) {
@@ -286,25 +150,6 @@ impl LocationInput {
                 _ => {}
             }
         }
-    }
-
-    /// The OpenAPI schema of the attributes, from the same limits `parse` checks.
-    fn schema(creating: bool) -> Value {
-        use super::openapi::schema::*;
-        use serde_json::json;
-        input(
-            json!({
-                "name": text(NAME_MAX),
-                "address": text(ADDRESS_MAX),
-                "latitude": nullable(json!({"type": "number",
-                    "minimum": -LATITUDE_LIMIT, "maximum": LATITUDE_LIMIT,
-                    "description": "Degrees; given together with longitude."})),
-                "longitude": nullable(json!({"type": "number",
-                    "minimum": -LONGITUDE_LIMIT, "maximum": LONGITUDE_LIMIT,
-                    "description": "Degrees; given together with latitude."})),
-            }),
-            if creating { &["name", "address"] } else { &[] },
-        )
     }
 }
 
@@ -327,14 +172,10 @@ fn components(c: &mut Components) {
         })),
     );
     c.schema("LocationList", array_of("Location"));
-    c.request_body(
-        "LocationCreate",
-        true,
-        wrapped("location", LocationInput::schema(true), Map::new()),
-    );
-    c.request_body(
-        "LocationUpdate",
-        false,
-        wrapped("location", LocationInput::schema(false), Map::new()),
+    c.create_and_update(
+        "Location",
+        LocationInput::ROOT,
+        LocationInput::schema,
+        Map::new(),
     );
 }

@@ -3,6 +3,7 @@
 
 pub mod cards;
 pub mod counter_page;
+pub mod crud;
 pub mod customer_cards;
 pub mod customers;
 pub mod deliveries;
@@ -89,6 +90,7 @@ impl TokenUsage {
 /// The bearer token of a request, hashed. Extracting it fails with 401 when the
 /// `Authorization` header is missing or malformed; whether the token is live is
 /// checked in the handler's database work.
+#[derive(Clone)]
 pub struct Bearer([u8; 32]);
 
 impl FromRequest for Bearer {
@@ -99,6 +101,58 @@ impl FromRequest for Bearer {
         ready(bearer(req).ok_or(ApiError::Unauthorized))
     }
 }
+
+/// An authenticated handler's call: the server's state and the request's token, which
+/// is checked in the call's one hop to the database (`read`, `write`). Extracting it
+/// fails with 401 like `Bearer`.
+pub struct Call {
+    pub state: web::Data<AppState>,
+    bearer: Bearer,
+}
+
+impl FromRequest for Call {
+    type Error = ApiError;
+    type Future = Ready<Result<Call, ApiError>>;
+
+    fn from_request(req: &HttpRequest, _: &mut actix_web::dev::Payload) -> Self::Future {
+        let call = match req.app_data::<web::Data<AppState>>() {
+            None => Err(ApiError::internal("the server state is not registered")),
+            Some(state) => bearer(req)
+                .ok_or(ApiError::Unauthorized)
+                .map(|bearer| Call {
+                    state: state.clone(),
+                    bearer,
+                }),
+        };
+        ready(call)
+    }
+}
+
+impl Call {
+    /// `read` with this call's token.
+    pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
+    {
+        read(&self.state, self.bearer.clone(), f).await
+    }
+
+    /// `write` with this call's token.
+    pub async fn write<I, P, F>(&self, body: Body, parse: P, f: F) -> Answer
+    where
+        I: Send + 'static,
+        P: FnOnce(&Map<String, Value>) -> Result<I, ApiError>,
+        F: FnOnce(&Connection, &Access, Result<I, ApiError>) -> Result<Reply, ApiError>
+            + Send
+            + 'static,
+    {
+        write(&self.state, self.bearer.clone(), body, parse, f).await
+    }
+}
+
+/// What a handler answers.
+pub type Answer = Result<HttpResponse, ApiError>;
 
 fn bearer(req: &HttpRequest) -> Option<Bearer> {
     bearer_token(req).map(|t| Bearer(crate::tokens::hash(t)))
@@ -145,6 +199,12 @@ impl Access {
         parse_id(account_id)
             .filter(|id| self.stores.contains(id))
             .ok_or_else(|| ApiError::not_found("Store"))
+    }
+
+    /// The store and record ids of a `/accounts/{account_id}/<records>/{id}` path,
+    /// checked in that order: 404 for the store, then 404 naming `what`.
+    pub fn record(&self, account_id: &str, id: &str, what: &str) -> Result<(i64, i64), ApiError> {
+        Ok((self.store(account_id)?, id_or_404(id, what)?))
     }
 }
 
@@ -517,6 +577,7 @@ mod tests {
         for e in endpoints() {
             assert!(!e.doc.id.is_empty(), "{} has no operation id", e.path);
             assert!(!e.doc.summary.is_empty(), "{} has no summary", e.doc.id);
+            assert!(!e.doc.ok.1.is_empty(), "{} has no success answer", e.doc.id);
             assert!(
                 seen.insert(e.doc.id),
                 "operation id {} is used twice",

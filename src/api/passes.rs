@@ -15,13 +15,16 @@ use actix_web::{web, FromRequest, HttpRequest, HttpResponse};
 use serde_json::{json, Value};
 use time::OffsetDateTime;
 
-use super::AppState;
+use super::{Answer, AppState};
 use crate::db;
+use crate::db::customer_cards::CardView;
 use crate::domain::links::CardLinks;
 use crate::edge::peer::{self, PerAddressLimit};
 use crate::error::ApiError;
 use crate::params::RawBody;
-use crate::wallet::apple;
+use crate::wallet::apple::{self, PassSigner};
+use crate::wallet::google::GoogleIssuer;
+use crate::wallet::Wallets;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
     use Method as M;
@@ -81,43 +84,16 @@ fn redirect(location: String) -> HttpResponse {
         .finish()
 }
 
-/// The card behind a wallet link, as its web card page shows it; 404 when there is no
-/// such page (an unknown uuid, or an erased customer's card), so a link never leads on
-/// to a page that does not exist.
-async fn linked_card(
-    state: &web::Data<AppState>,
-    path: &str,
-) -> Result<db::customer_cards::CardView, ApiError> {
-    let uuid = parse_uuid(path).ok_or_else(card_not_found)?;
-    let st = state.clone();
-    web::block(move || {
-        st.db
-            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
-            .ok_or_else(card_not_found)
-    })
-    .await?
-}
-
 /// `GET /passes/{uuid}.pkpass`: the signed pass, or the web card page when Apple
 /// Wallet is not configured.
-async fn apple_pass(
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let view = linked_card(&state, &path).await?;
-    if state.wallets.apple.is_none() {
-        return Ok(redirect(
-            CardLinks::new(&state.public_url, &view.uuid).web_card(),
-        ));
-    }
-    let st = state.clone();
-    let pass = web::block(move || {
-        let signer = st.wallets.apple.as_ref().ok_or_else(card_not_found)?;
-        signer
-            .pkpass(&view, &st.public_url)
-            .map_err(ApiError::internal)
-    })
-    .await??;
+async fn apple_pass(state: web::Data<AppState>, path: web::Path<String>) -> Answer {
+    let pkpass = |signer: &PassSigner, view: &CardView, base: &str| {
+        signer.pkpass(view, base).map_err(ApiError::internal)
+    };
+    let pass = match from_wallet(&state, &path, |w| w.apple.as_ref(), pkpass).await? {
+        Made::Pass(pass) => pass,
+        Made::WebCard(web_card) => return Ok(redirect(web_card)),
+    };
     Ok(HttpResponse::Ok()
         .content_type(apple::CONTENT_TYPE)
         .insert_header((header::CACHE_CONTROL, "no-cache"))
@@ -126,24 +102,52 @@ async fn apple_pass(
 
 /// `GET /passes/{uuid}/google`: the "Save to Google Wallet" link, or the web card page
 /// when Google Wallet is not configured.
-async fn google_pass(
-    state: web::Data<AppState>,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let view = linked_card(&state, &path).await?;
-    if state.wallets.google.is_none() {
-        return Ok(redirect(
-            CardLinks::new(&state.public_url, &view.uuid).web_card(),
-        ));
-    }
-    // Signing the link's JWT is RSA work: off the request's thread.
+async fn google_pass(state: web::Data<AppState>, path: web::Path<String>) -> Answer {
+    let link = |issuer: &GoogleIssuer, view: &CardView, base: &str| Ok(issuer.save_url(view, base));
+    Ok(
+        match from_wallet(&state, &path, |w| w.google.as_ref(), link).await? {
+            Made::Pass(url) => redirect(url),
+            Made::WebCard(web_card) => redirect(web_card),
+        },
+    )
+}
+
+/// What a wallet made of a card.
+enum Made<T> {
+    Pass(T),
+    /// The wallet is not configured: the address of the card's web page instead.
+    WebCard(String),
+}
+
+/// The card of a pass path (404 when there is none), made into a pass by `make` with the
+/// wallet `wallet` picks, on a blocking thread (signing takes time).
+async fn from_wallet<W, T>(
+    state: &web::Data<AppState>,
+    path: &str,
+    wallet: fn(&Wallets) -> Option<&W>,
+    make: fn(&W, &CardView, &str) -> Result<T, ApiError>,
+) -> Result<Made<T>, ApiError>
+where
+    W: 'static,
+    T: Send + 'static,
+{
+    let uuid = parse_uuid(path).ok_or_else(card_not_found)?;
     let st = state.clone();
-    let url = web::block(move || {
-        let issuer = st.wallets.google.as_ref().ok_or_else(card_not_found)?;
-        Ok::<_, ApiError>(issuer.save_url(&view, &st.public_url))
+    web::block(move || {
+        // A link of a card with no web card page (an unknown uuid, an erased customer's
+        // card) is 404, wallet or not: it never leads on to a page that does not exist.
+        let view = st
+            .db
+            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
+            .ok_or_else(card_not_found)?;
+        match wallet(&st.wallets) {
+            Some(wallet) => make(wallet, &view, &st.public_url).map(Made::Pass),
+            None => Ok(Made::WebCard(
+                CardLinks::new(&st.public_url, &view.uuid).web_card(),
+            )),
+        }
     })
-    .await??;
-    Ok(redirect(url))
+    .await?
 }
 
 /// The program logo Google Wallet shows on loyalty classes (fetched by Google).
@@ -256,24 +260,12 @@ async fn register(
 ) -> Result<HttpResponse, ApiError> {
     service_reply(
         async move {
-            let (device, pass_type, serial) = path.into_inner();
-            let serial = our_serial(&state, &pass_type, &serial)?;
-            let token = apple_pass_token(&req)?;
-            let device = device_id(&device)?;
+            let (device, serial, token) = registration(&state, path.into_inner(), &req)?;
             let push_token = push_token(&body.0)?;
-            let st = state.clone();
-            let created = web::block(move || {
-                st.db.write(move |tx| {
-                    let auth = authorize(tx, &serial, &token)?;
-                    Ok(db::passes::register(
-                        tx,
-                        &device,
-                        auth.customer_card_id,
-                        &push_token,
-                    )?)
-                })
+            let created = with_pass(&state, serial, token, move |tx, card| {
+                db::passes::register(tx, &device, card, &push_token)
             })
-            .await??;
+            .await?;
             Ok(if created {
                 HttpResponse::Created().finish()
             } else {
@@ -292,22 +284,49 @@ async fn unregister(
 ) -> Result<HttpResponse, ApiError> {
     service_reply(
         async move {
-            let (device, pass_type, serial) = path.into_inner();
-            let serial = our_serial(&state, &pass_type, &serial)?;
-            let token = apple_pass_token(&req)?;
-            let device = device_id(&device)?;
-            let st = state.clone();
-            web::block(move || {
-                st.db.write(move |tx| {
-                    let auth = authorize(tx, &serial, &token)?;
-                    Ok(db::passes::unregister(tx, &device, auth.customer_card_id)?)
-                })
+            let (device, serial, token) = registration(&state, path.into_inner(), &req)?;
+            with_pass(&state, serial, token, move |tx, card| {
+                db::passes::unregister(tx, &device, card)
             })
-            .await??;
+            .await?;
             Ok(HttpResponse::Ok().finish())
         }
         .await,
     )
+}
+
+/// The device, serial and pass token of a registration, checked in this order: the
+/// pass type and serial (404), the token's form (401), the device (400).
+fn registration(
+    state: &AppState,
+    (device, pass_type, serial): (String, String, String),
+    req: &HttpRequest,
+) -> Result<(String, String, String), ApiError> {
+    let serial = our_serial(state, &pass_type, &serial)?;
+    let token = apple_pass_token(req)?;
+    Ok((device_id(&device)?, serial, token))
+}
+
+/// Runs `f` on the card of the pass `serial` in one write, once `token` proves that the
+/// caller holds the pass.
+async fn with_pass<T, F>(
+    state: &web::Data<AppState>,
+    serial: String,
+    token: String,
+    f: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&rusqlite::Connection, i64) -> rusqlite::Result<T> + Send + 'static,
+{
+    let st = state.clone();
+    web::block(move || {
+        st.db.write(move |tx| {
+            let auth = authorize(tx, &serial, &token)?;
+            Ok(f(tx, auth.customer_card_id)?)
+        })
+    })
+    .await?
 }
 
 /// `GET /passes/v1/devices/{device}/registrations/{pass_type}?passesUpdatedSince=<tag>`:

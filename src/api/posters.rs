@@ -1,264 +1,90 @@
 //! Posters (`/accounts/:account_id/posters`): QR-code signup sheets for one card; the
 //! attributes a request sets (`PosterInput`), their rules and their schema.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
-use super::{id_or_404, json, AppState, Bearer, Reply};
+use super::crud::{self, Attributes, Done, Find, Found, OfCard, Parse, Query};
+use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
-use crate::db::posters::PosterFields;
+use crate::db::posters::{Poster, PosterFields, PosterJson};
 use crate::domain::{ContactMode, HexColor, PaperSize};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, boolean, domain, integer, name_text, Body, Field, Parsed};
+use crate::params::{boolean, domain, integer, name_text, Field, Parsed};
 use crate::time_fmt;
-use actix_web::web::route;
 
-pub const RESOURCE: Resource = Resource {
-    tag: "Posters",
-    endpoints: ENDPOINTS,
-    components,
-};
+pub const RESOURCE: Resource = Resource::new("Posters", ENDPOINTS, components);
 
-const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/posters",
-        handler: || route().to(list),
-        doc: Doc {
-            id: "listPosters",
-            summary: "The store's posters",
-            ok: (200, "The posters, by id", Some("PosterList")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Post,
-        path: "/accounts/{account_id}/posters",
-        handler: || route().to(create),
-        doc: Doc {
-            id: "createPoster",
-            summary: "Create a poster",
-            description: "A QR-code signup sheet for one card template: `card_id` must be an active card of this store (404 `Card not found`; 422 when archived or expired). Its `signup_url` is a public page where a customer enrols by typing their name and email or phone.",
-            body: In::Body("PosterCreate"),
-            ok: (201, "The new poster", Some("Poster")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/posters/{id}",
-        handler: || route().to(show),
-        doc: Doc {
-            id: "getPoster",
-            summary: "One poster",
-            ok: (200, "The poster", Some("Poster")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Patch,
-        path: "/accounts/{account_id}/posters/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updatePoster",
-            summary: "Change a poster",
-            description: "Partial: only the given keys change. `card_id` never changes (422 `can't be changed`).",
-            body: In::Body("PosterUpdate"),
-            ok: (200, "The updated poster", Some("Poster")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Put,
-        path: "/accounts/{account_id}/posters/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updatePosterPut",
-            summary: "Change a poster (same as PATCH)",
-            description: "Partial, exactly like PATCH.",
-            body: In::Body("PosterUpdate"),
-            ok: (200, "The updated poster", Some("Poster")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Delete,
-        path: "/accounts/{account_id}/posters/{id}",
-        handler: || route().to(delete),
-        doc: Doc {
-            id: "deletePoster",
-            summary: "Delete a poster",
-            ok: (204, "Deleted (no body)", None),
-            ..Doc::PLAIN
-        },
-    },
+const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/posters";
+    Get "" => crud::list::<Poster>, Doc::new("listPosters", "The store's posters").ok(200, "The posters, by id", "PosterList");
+    Post "" => crud::create::<Poster>, Doc::new("createPoster", "Create a poster").describe("A QR-code signup sheet for one card template: `card_id` must be an active card of this store (404 `Card not found`; 422 when archived or expired). Its `signup_url` is a public page where a customer enrols by typing their name and email or phone.").body("PosterCreate").ok(201, "The new poster", "Poster");
+    Get "/{id}" => crud::show::<Poster>, Doc::new("getPoster", "One poster").ok(200, "The poster", "Poster");
+    Patch "/{id}" => crud::update::<Poster>, Doc::new("updatePoster", "Change a poster").describe("Partial: only the given keys change. `card_id` never changes (422 `can't be changed`).").body("PosterUpdate").ok(200, "The updated poster", "Poster"), Put "updatePosterPut" "Change a poster (same as PATCH)";
+    Delete "/{id}" => crud::delete::<Poster>, Doc::new("deletePoster", "Delete a poster").empty(204, "Deleted (no body)");
 ];
 
 pub const TITLE_MAX: usize = 100;
 
-pub async fn list(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let base = state.public_url.clone();
-    let list = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&path)?;
-        Ok(db::posters::list(conn, store_id)?
-            .iter()
-            .map(|p| p.to_json(&base))
-            .collect::<Vec<_>>())
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &list))
-}
+/// Shown with its public links, which carry its token.
+impl crud::Record for Poster {
+    const WHAT: &'static str = "Poster";
+    type Json = PosterJson;
 
-pub async fn show(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    let base = state.public_url.clone();
-    let poster = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Poster")?;
-        db::posters::find(conn, store_id, id)?
-            .map(|p| p.to_json(&base))
-            .ok_or_else(|| ApiError::not_found("Poster"))
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &poster))
-}
-
-pub async fn create(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let base = state.public_url.clone();
-    super::write(
-        &state,
-        bearer,
-        body,
-        PosterCreate::parse,
-        move |tx, access, input| {
-            let store_id = access.store(&path)?;
-            let Parsed {
-                value: PosterCreate { card_id, fields },
-                mut errors,
-            } = input?;
-            if let Some(id) = card_id {
-                let card = db::cards::find(tx, store_id, id)?
-                    .ok_or_else(|| ApiError::not_found("Card"))?;
-                if card.is_closed(&time_fmt::now()) {
-                    errors.add("card_id", "is archived or expired");
-                }
-            }
-            errors.into_result()?;
-            let card_id = card_id.ok_or_else(|| ApiError::internal("card checked above"))?;
-            let id = db::posters::insert(tx, store_id, card_id, &fields)?;
-            let poster = db::posters::find(tx, store_id, id)?
-                .ok_or_else(|| ApiError::internal("poster vanished"))?;
-            Reply::created(&poster.to_json(&base))
-        },
-    )
-    .await
-}
-
-pub async fn update(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    let base = state.public_url.clone();
-    super::write(
-        &state,
-        bearer,
-        body,
-        PosterInput::parse_update,
-        move |tx, access, input| {
-            let store_id = access.store(&account)?;
-            let id = id_or_404(&id, "Poster")?;
-            let current = db::posters::find(tx, store_id, id)?
-                .ok_or_else(|| ApiError::not_found("Poster"))?;
-            let Parsed {
-                value: input,
-                mut errors,
-            } = input?;
-            match input.card_id {
-                Field::Set(c) if c != current.card_id => errors.add("card_id", "can't be changed"),
-                Field::Null => errors.add("card_id", "can't be changed"),
-                _ => {}
-            }
-            errors.into_result()?;
-            let mut fields = current.fields.clone();
-            input.merge_into(&mut fields);
-            db::posters::update(tx, id, &fields)?;
-            let poster = db::posters::find(tx, store_id, id)?
-                .ok_or_else(|| ApiError::not_found("Poster"))?;
-            Reply::ok(&poster.to_json(&base))
-        },
-    )
-    .await
-}
-
-pub async fn delete(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    super::write(
-        &state,
-        bearer,
-        body,
-        super::no_input,
-        move |tx, access, _| {
-            let store_id = access.store(&account)?;
-            let id = id_or_404(&id, "Poster")?;
-            db::posters::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Poster"))?;
-            db::posters::delete(tx, id)?;
-            Ok(Reply::no_content())
-        },
-    )
-    .await
-}
-
-/// `POST /posters`: the card the poster signs customers up for (in the attributes or at
-/// the top level) and the new poster's attributes.
-pub struct PosterCreate {
-    pub card_id: Option<i64>,
-    pub fields: PosterFields,
-}
-
-impl PosterCreate {
-    pub fn parse(params: &Map<String, Value>) -> Result<Parsed<PosterCreate>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let attrs = attributes(params, "poster")?;
-        let input = PosterInput::parse(attrs, true, &mut errors);
-        let card_id = match &input.card_id {
-            Field::Absent if !attrs.contains_key("card_id") => {
-                integer(params, "card_id", &mut errors).set()
-            }
-            f => f.clone().set(),
-        };
-        if card_id.is_none() && !errors.has("card_id") {
-            errors.add("card_id", "can't be blank");
-        }
-        let mut fields = PosterFields::default();
-        input.merge_into(&mut fields);
-        Ok(Parsed {
-            value: PosterCreate { card_id, fields },
-            errors,
-        })
+    fn find(conn: &Connection, store_id: i64, id: i64, base: &str) -> Found<PosterJson> {
+        Ok(db::posters::find(conn, store_id, id)?.map(|p| p.to_json(base)))
     }
+}
+
+impl crud::List for Poster {
+    fn list(conn: &Connection, store_id: i64, _: &Query, base: &str) -> Done<Vec<PosterJson>> {
+        let posters = db::posters::list(conn, store_id)?;
+        Ok(posters.iter().map(|p| p.to_json(base)).collect())
+    }
+}
+
+impl crud::Create for Poster {
+    type New = Parsed<OfCard<PosterInput>>;
+    const PARSE_NEW: Parse<Self::New> = |body| OfCard::parse(body, |p| &p.card_id);
+
+    /// The card named must be one of the store's (404 first) and still open.
+    fn insert(tx: &Connection, store_id: i64, new: Parsed<OfCard<PosterInput>>) -> Done<i64> {
+        let Parsed { value, mut errors } = new;
+        if let Some(id) = value.card_id {
+            let card =
+                db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?;
+            if card.is_closed(&time_fmt::now()) {
+                errors.add("card_id", "is archived or expired");
+            }
+        }
+        errors.into_result()?;
+        let card_id = value
+            .card_id
+            .ok_or_else(|| ApiError::internal("card checked above"))?;
+        let mut fields = PosterFields::default();
+        value.input.merge_into(&mut fields);
+        Ok(db::posters::insert(tx, store_id, card_id, &fields)?)
+    }
+}
+
+impl crud::Update for Poster {
+    type Input = PosterInput;
+    const FIND: Find<Poster> = db::posters::find;
+
+    /// A poster stays with its card.
+    fn update(tx: &Connection, current: Poster, input: Parsed<PosterInput>) -> Done {
+        let Parsed { value, mut errors } = input;
+        value
+            .card_id
+            .unchanged(&current.card_id, "card_id", &mut errors);
+        errors.into_result()?;
+        let mut fields = current.fields;
+        value.merge_into(&mut fields);
+        Ok(db::posters::update(tx, current.id, &fields)?)
+    }
+}
+
+impl crud::Delete for Poster {
+    const DELETE: crud::Remove = db::posters::delete;
 }
 
 /// The poster attributes of a request, each field checked (none depends on another).
@@ -275,13 +101,8 @@ pub struct PosterInput {
     pub birthday_required: Option<bool>,
 }
 
-impl PosterInput {
-    /// The attributes of a `PATCH`, to be applied to the stored poster.
-    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<PosterInput>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let value = PosterInput::parse(attributes(params, "poster")?, false, &mut errors);
-        Ok(Parsed { value, errors })
-    }
+impl crud::Attributes for PosterInput {
+    const ROOT: &'static str = "poster";
 
     fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> PosterInput {
         let card_id = integer(attrs, "card_id", errors);
@@ -319,6 +140,30 @@ impl PosterInput {
         }
     }
 
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        let d = PosterFields::default();
+        let mut props = json!({
+            "title": text(TITLE_MAX),
+            "paper_size": {"type": "string", "enum": PaperSize::ALL, "default": d.paper_size},
+            "contact_collection_mode": {"type": "string", "enum": ContactMode::ALL,
+                "default": d.contact_collection_mode, "description": "What the signup page asks for."},
+            "primary_color": input_colour(),
+            "secondary_color": input_colour(),
+            "text_color": input_colour(),
+            "birthday_required": {"type": "boolean", "default": d.birthday_required},
+            "active": {"type": "boolean", "default": d.active},
+        });
+        if creating {
+            props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
+                "description": "Required: an active card template of this store (or give card_id at the top level)."});
+        }
+        input(props, if creating { &["title"] } else { &[] })
+    }
+}
+
+impl PosterInput {
     /// Applies the given attributes to a poster's fields (new or stored).
     pub fn merge_into(&self, f: &mut PosterFields) {
         if let Some(title) = &self.title {
@@ -345,30 +190,6 @@ impl PosterInput {
         if let Some(required) = self.birthday_required {
             f.birthday_required = required;
         }
-    }
-
-    /// The OpenAPI schema of the attributes, from the same lists, limits and defaults
-    /// `parse` and `PosterFields::default` use.
-    fn schema(creating: bool) -> Value {
-        use super::openapi::schema::*;
-        use serde_json::json;
-        let d = PosterFields::default();
-        let mut props = json!({
-            "title": text(TITLE_MAX),
-            "paper_size": {"type": "string", "enum": PaperSize::ALL, "default": d.paper_size},
-            "contact_collection_mode": {"type": "string", "enum": ContactMode::ALL,
-                "default": d.contact_collection_mode, "description": "What the signup page asks for."},
-            "primary_color": input_colour(),
-            "secondary_color": input_colour(),
-            "text_color": input_colour(),
-            "birthday_required": {"type": "boolean", "default": d.birthday_required},
-            "active": {"type": "boolean", "default": d.active},
-        });
-        if creating {
-            props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
-                "description": "Required: an active card template of this store (or give card_id at the top level)."});
-        }
-        input(props, if creating { &["title"] } else { &[] })
     }
 }
 
@@ -397,20 +218,6 @@ fn components(c: &mut Components) {
         })),
     );
     c.schema("PosterList", array_of("Poster"));
-    let mut top = Map::new();
-    top.insert(
-        "card_id".into(),
-        json!({"type": "integer", "format": "int64", "minimum": 1,
-            "description": "Alternative to card_id inside the attributes."}),
-    );
-    c.request_body(
-        "PosterCreate",
-        true,
-        wrapped("poster", PosterInput::schema(true), top),
-    );
-    c.request_body(
-        "PosterUpdate",
-        false,
-        wrapped("poster", PosterInput::schema(false), Map::new()),
-    );
+    let top = top_level_id("card_id");
+    c.create_and_update("Poster", PosterInput::ROOT, PosterInput::schema, top);
 }

@@ -1,286 +1,94 @@
 //! Rewards (`/accounts/:account_id/rewards`): list, show, create, update, delete; the
 //! attributes a request sets (`RewardInput`), their rules and their schema.
 
-use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use rusqlite::Connection;
 use serde_json::{Map, Value};
 
-use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
-use super::{id_or_404, json, AppState, Bearer, Reply};
+use super::crud::{self, Attributes, Done, Find, OfCard, Parse, Query};
+use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
 use crate::db::cards::Card;
-use crate::db::rewards::RewardFields;
+use crate::db::rewards::{Reward, RewardFields};
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{
-    attributes, boolean, bounded_text, integer, name_text, parse_bool, parse_integer, query_map,
-    Body, Field, Parsed,
-};
-use actix_web::web::route;
+use crate::params::{boolean, bounded_text, integer, name_text, query_fields, Field, Parsed};
 
-pub const RESOURCE: Resource = Resource {
-    tag: "Rewards",
-    endpoints: ENDPOINTS,
-    components,
-};
+pub const RESOURCE: Resource = Resource::new("Rewards", ENDPOINTS, components);
 
-const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/rewards",
-        handler: || route().to(list),
-        doc: Doc {
-            id: "listRewards",
-            summary: "The store's rewards",
-            query: &["card_id", "active"],
-            ok: (200, "The rewards, by card and position", Some("RewardList")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Post,
-        path: "/accounts/{account_id}/rewards",
-        handler: || route().to(create),
-        doc: Doc {
-            id: "createReward",
-            summary: "Create a reward of a card template",
-            description: "`card_id` must be a card of this store (else 404 `Card not found`); \
-                          `stamps_required` at most the card's.",
-            body: In::Body("RewardCreate"),
-            ok: (201, "The new reward", Some("Reward")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/rewards/{id}",
-        handler: || route().to(show),
-        doc: Doc {
-            id: "getReward",
-            summary: "One reward",
-            ok: (200, "The reward", Some("Reward")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Patch,
-        path: "/accounts/{account_id}/rewards/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateReward",
-            summary: "Change a reward",
-            description: "Partial. `card_id` never changes (422 `can't be changed`).",
-            body: In::Body("RewardUpdate"),
-            ok: (200, "The updated reward", Some("Reward")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Put,
-        path: "/accounts/{account_id}/rewards/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateRewardPut",
-            summary: "Change a reward (same as PATCH)",
-            description: "Partial, exactly like PATCH.",
-            body: In::Body("RewardUpdate"),
-            ok: (200, "The updated reward", Some("Reward")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Delete,
-        path: "/accounts/{account_id}/rewards/{id}",
-        handler: || route().to(delete),
-        doc: Doc {
-            id: "deleteReward",
-            summary: "Delete a reward",
-            description: "The ledger keeps naming it.",
-            ok: (204, "Deleted (no body)", None),
-            ..Doc::PLAIN
-        },
-    },
+const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/rewards";
+    Get "" => crud::list::<Reward>, Doc::new("listRewards", "The store's rewards").query(&["card_id", "active"]).ok(200, "The rewards, by card and position", "RewardList");
+    Post "" => crud::create::<Reward>, Doc::new("createReward", "Create a reward of a card template").describe("`card_id` must be a card of this store (else 404 `Card not found`); `stamps_required` at most the card's.").body("RewardCreate").ok(201, "The new reward", "Reward");
+    Get "/{id}" => crud::show::<Reward>, Doc::new("getReward", "One reward").ok(200, "The reward", "Reward");
+    Patch "/{id}" => crud::update::<Reward>, Doc::new("updateReward", "Change a reward").describe("Partial. `card_id` never changes (422 `can't be changed`).").body("RewardUpdate").ok(200, "The updated reward", "Reward"), Put "updateRewardPut" "Change a reward (same as PATCH)";
+    Delete "/{id}" => crud::delete::<Reward>, Doc::new("deleteReward", "Delete a reward").describe("The ledger keeps naming it.").empty(204, "Deleted (no body)");
 ];
 
-pub async fn list(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
-    let q = query_map(&req);
-    let rewards = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&path)?;
+impl crud::Plain for Reward {
+    const WHAT: &'static str = "Reward";
+    const FIND: Find<Reward> = db::rewards::find;
+}
+
+impl crud::List for Reward {
+    /// Narrowed by `card_id` and `active`, read as a body's fields are.
+    fn list(conn: &Connection, store_id: i64, query: &Query, _: &str) -> Done<Vec<Reward>> {
+        let query = query_fields(query);
         let mut errors = FieldErrors::new();
-        let card_id = match q.get("card_id").map(|s| Value::String(s.clone())) {
-            None => None,
-            Some(v) => match parse_integer(&v) {
-                Ok(id) => id,
-                Err(m) => {
-                    errors.add("card_id", m);
-                    None
-                }
-            },
-        };
-        let active = match q.get("active").filter(|s| !s.trim().is_empty()) {
-            None => None,
-            Some(s) => match parse_bool(&Value::String(s.clone())) {
-                Some(b) => Some(b),
-                None => {
-                    errors.add("active", "must be one of: true, false, 1, 0");
-                    None
-                }
-            },
-        };
+        let card_id = integer(&query, "card_id", &mut errors).set();
+        let active = boolean(&query, "active", &mut errors).set();
         errors.into_result()?;
         Ok(db::rewards::list(conn, store_id, card_id, active)?)
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &rewards))
-}
-
-pub async fn show(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    let reward = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Reward")?;
-        db::rewards::find(conn, store_id, id)?.ok_or_else(|| ApiError::not_found("Reward"))
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &reward))
-}
-
-pub async fn create(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    super::write(
-        &state,
-        bearer,
-        body,
-        RewardCreate::parse,
-        move |tx, access, input| {
-            let store_id = access.store(&path)?;
-            let Parsed {
-                value: RewardCreate { card_id, input },
-                mut errors,
-            } = input?;
-            let card = match card_id {
-                Some(id) => Some(
-                    db::cards::find(tx, store_id, id)?
-                        .ok_or_else(|| ApiError::not_found("Card"))?,
-                ),
-                None => None,
-            };
-            let mut fields = RewardFields::default();
-            input.merge_into(&mut fields, card.as_ref(), &mut errors);
-            errors.into_result()?;
-            let card = card.ok_or_else(|| ApiError::internal("card checked above"))?;
-            let id = db::rewards::insert(tx, store_id, card.id, &fields)?;
-            Reply::created(&db::rewards::find(tx, store_id, id)?)
-        },
-    )
-    .await
-}
-
-pub async fn update(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    super::write(
-        &state,
-        bearer,
-        body,
-        RewardInput::parse_update,
-        move |tx, access, input| {
-            let store_id = access.store(&account)?;
-            let id = id_or_404(&id, "Reward")?;
-            let current = db::rewards::find(tx, store_id, id)?
-                .ok_or_else(|| ApiError::not_found("Reward"))?;
-            let card = db::cards::find(tx, store_id, current.card_id)?;
-            let Parsed {
-                value: input,
-                mut errors,
-            } = input?;
-            match input.card_id {
-                Field::Set(c) if c != current.card_id => errors.add("card_id", "can't be changed"),
-                Field::Null => errors.add("card_id", "can't be changed"),
-                _ => {}
-            }
-            let mut fields = RewardFields {
-                name: current.name.clone(),
-                description: current.description.clone(),
-                stamps_required: current.stamps_required,
-                position: current.position,
-                active: current.active,
-            };
-            input.merge_into(&mut fields, card.as_ref(), &mut errors);
-            errors.into_result()?;
-            db::rewards::update(tx, id, &fields)?;
-            Reply::ok(&db::rewards::find(tx, store_id, id)?)
-        },
-    )
-    .await
-}
-
-pub async fn delete(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    super::write(
-        &state,
-        bearer,
-        body,
-        super::no_input,
-        move |tx, access, _| {
-            let store_id = access.store(&account)?;
-            let id = id_or_404(&id, "Reward")?;
-            db::rewards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Reward"))?;
-            db::rewards::delete(tx, id)?;
-            Ok(Reply::no_content())
-        },
-    )
-    .await
-}
-
-/// `POST /rewards`: the card the reward belongs to (in the attributes or at the top
-/// level) and its attributes.
-pub struct RewardCreate {
-    pub card_id: Option<i64>,
-    pub input: RewardInput,
-}
-
-impl RewardCreate {
-    pub fn parse(params: &Map<String, Value>) -> Result<Parsed<RewardCreate>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let attrs = attributes(params, "reward")?;
-        let input = RewardInput::parse(attrs, true, &mut errors);
-        let card_id = match &input.card_id {
-            Field::Absent if !attrs.contains_key("card_id") => {
-                integer(params, "card_id", &mut errors).set()
-            }
-            f => f.clone().set(),
-        };
-        if card_id.is_none() && !errors.has("card_id") {
-            errors.add("card_id", "can't be blank");
-        }
-        Ok(Parsed {
-            value: RewardCreate { card_id, input },
-            errors,
-        })
     }
+}
+
+impl crud::Create for Reward {
+    type New = Parsed<OfCard<RewardInput>>;
+    const PARSE_NEW: Parse<Self::New> = |body| OfCard::parse(body, |r| &r.card_id);
+
+    /// The card named must be one of the store's (404 first), and hold the stamps.
+    fn insert(tx: &Connection, store_id: i64, new: Parsed<OfCard<RewardInput>>) -> Done<i64> {
+        let Parsed { value, mut errors } = new;
+        let card = match value.card_id {
+            Some(id) => Some(
+                db::cards::find(tx, store_id, id)?.ok_or_else(|| ApiError::not_found("Card"))?,
+            ),
+            None => None,
+        };
+        let mut fields = RewardFields::default();
+        value
+            .input
+            .merge_into(&mut fields, card.as_ref(), &mut errors);
+        errors.into_result()?;
+        let card = card.ok_or_else(|| ApiError::internal("card checked above"))?;
+        Ok(db::rewards::insert(tx, store_id, card.id, &fields)?)
+    }
+}
+
+impl crud::Update for Reward {
+    type Input = RewardInput;
+    const FIND: Find<Reward> = db::rewards::find;
+
+    /// Judged against the stored reward's card, which never changes.
+    fn update(tx: &Connection, current: Reward, input: Parsed<RewardInput>) -> Done {
+        let Parsed { value, mut errors } = input;
+        let card = db::cards::find(tx, current.account_id, current.card_id)?;
+        value
+            .card_id
+            .unchanged(&current.card_id, "card_id", &mut errors);
+        let mut fields = RewardFields {
+            name: current.name,
+            description: current.description,
+            stamps_required: current.stamps_required,
+            position: current.position,
+            active: current.active,
+        };
+        value.merge_into(&mut fields, card.as_ref(), &mut errors);
+        errors.into_result()?;
+        Ok(db::rewards::update(tx, current.id, &fields)?)
+    }
+}
+
+impl crud::Delete for Reward {
+    const DELETE: crud::Remove = db::rewards::delete;
 }
 
 /// The reward attributes of a request, each field checked on its own; the stamps
@@ -299,13 +107,8 @@ pub struct RewardInput {
 /// Highest position of a reward in its card's list.
 const MAX_POSITION: i64 = 10_000;
 
-impl RewardInput {
-    /// The attributes of a `PATCH`, to be applied to the stored reward.
-    pub fn parse_update(params: &Map<String, Value>) -> Result<Parsed<RewardInput>, ApiError> {
-        let mut errors = FieldErrors::new();
-        let value = RewardInput::parse(attributes(params, "reward")?, false, &mut errors);
-        Ok(Parsed { value, errors })
-    }
+impl crud::Attributes for RewardInput {
+    const ROOT: &'static str = "reward";
 
     fn parse(attrs: &Map<String, Value>, creating: bool, errors: &mut FieldErrors) -> RewardInput {
         let card_id = integer(attrs, "card_id", errors);
@@ -337,6 +140,33 @@ impl RewardInput {
         }
     }
 
+    fn schema(creating: bool) -> Value {
+        use super::openapi::schema::*;
+        use serde_json::json;
+        let mut props = json!({
+            "name": text(limits::CARD_NAME),
+            "description": nullable(text(limits::DESCRIPTION)),
+            "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end(),
+                "description": "At most the card's stamps_required."},
+            "position": nullable(int(0, MAX_POSITION)),
+            "active": {"type": "boolean", "default": RewardFields::default().active},
+        });
+        if creating {
+            props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
+                "description": "Required: a card template of this store (or give card_id at the top level)."});
+        }
+        input(
+            props,
+            if creating {
+                &["name", "stamps_required"]
+            } else {
+                &[]
+            },
+        )
+    }
+}
+
+impl RewardInput {
     /// Applies the input to a reward's fields (new or stored); a reward can't need more
     /// stamps than its card holds.
     pub fn merge_into(&self, f: &mut RewardFields, card: Option<&Card>, errors: &mut FieldErrors) {
@@ -364,32 +194,6 @@ impl RewardInput {
         if let Some(active) = self.active {
             f.active = active;
         }
-    }
-
-    /// The OpenAPI schema of the attributes, from the same limits `parse` checks.
-    fn schema(creating: bool) -> Value {
-        use super::openapi::schema::*;
-        use serde_json::json;
-        let mut props = json!({
-            "name": text(limits::CARD_NAME),
-            "description": nullable(text(limits::DESCRIPTION)),
-            "stamps_required": {"type": "integer", "minimum": limits::STAMPS_REQUIRED.start(), "maximum": limits::STAMPS_REQUIRED.end(),
-                "description": "At most the card's stamps_required."},
-            "position": nullable(int(0, MAX_POSITION)),
-            "active": {"type": "boolean", "default": RewardFields::default().active},
-        });
-        if creating {
-            props["card_id"] = json!({"type": "integer", "format": "int64", "minimum": 1,
-                "description": "Required: a card template of this store (or give card_id at the top level)."});
-        }
-        input(
-            props,
-            if creating {
-                &["name", "stamps_required"]
-            } else {
-                &[]
-            },
-        )
     }
 }
 
@@ -422,20 +226,6 @@ fn components(c: &mut Components) {
         })),
     );
     c.schema("RewardList", array_of("Reward"));
-    let mut top = Map::new();
-    top.insert(
-        "card_id".into(),
-        json!({"type": "integer", "format": "int64", "minimum": 1,
-            "description": "Alternative to card_id inside the attributes."}),
-    );
-    c.request_body(
-        "RewardCreate",
-        true,
-        wrapped("reward", RewardInput::schema(true), top),
-    );
-    c.request_body(
-        "RewardUpdate",
-        false,
-        wrapped("reward", RewardInput::schema(false), Map::new()),
-    );
+    let top = top_level_id("card_id");
+    c.create_and_update("Reward", RewardInput::ROOT, RewardInput::schema, top);
 }

@@ -17,7 +17,7 @@ use super::web_card::html_response;
 use super::AppState;
 use crate::db;
 use crate::db::card_links::{self, Recipient};
-use crate::db::customers::CustomerFields;
+use crate::db::customers::{Contact, CustomerFields};
 use crate::db::posters::{Poster, PosterFields};
 use crate::domain::links::CardLinks;
 use crate::domain::{limits, Birthday, Email, Phone};
@@ -222,24 +222,15 @@ pub async fn submit(
     };
     let p = &body.params;
     let mut errors = FieldErrors::new();
+    // What was typed, shown again as it was; its errors are found below.
+    let typed_text = |key| text(p, key, &mut FieldErrors::new()).set();
     let typed = Typed {
-        first_name: text(p, "first_name", &mut FieldErrors::new())
-            .set()
-            .unwrap_or_default(),
-        last_name: text(p, "last_name", &mut FieldErrors::new())
-            .set()
-            .unwrap_or_default(),
-        email: text(p, "email", &mut FieldErrors::new())
-            .set()
-            .unwrap_or_default(),
-        phone: text(p, "phone", &mut FieldErrors::new())
-            .set()
-            .unwrap_or_default(),
-        birthday: text(p, "birthday", &mut FieldErrors::new())
-            .set()
-            .unwrap_or_default(),
-        consent: text(p, "consent", &mut FieldErrors::new())
-            .set()
+        first_name: typed_text("first_name").unwrap_or_default(),
+        last_name: typed_text("last_name").unwrap_or_default(),
+        email: typed_text("email").unwrap_or_default(),
+        phone: typed_text("phone").unwrap_or_default(),
+        birthday: typed_text("birthday").unwrap_or_default(),
+        consent: typed_text("consent")
             .is_some_and(|v| matches!(v.as_str(), "1" | "on" | "true" | "yes")),
     };
     let again = |errors: &FieldErrors, status| {
@@ -441,11 +432,11 @@ fn enrol(
         ));
     }
     let email_owner = match &fields.email {
-        Some(e) => db::customers::email_owner(tx, store_id, e, None)?,
+        Some(e) => db::customers::owner(tx, store_id, Contact::Email(e), None)?,
         None => None,
     };
     let phone_owner = match &fields.phone {
-        Some(p) => db::customers::phone_owner(tx, store_id, p, None)?,
+        Some(p) => db::customers::owner(tx, store_id, Contact::Phone(p), None)?,
         None => None,
     };
     let email = fields.email.as_ref().map(|e| e.as_str());

@@ -1,46 +1,21 @@
 //! `GET /api/v1/status`: readiness, no token needed; and the route of the OpenAPI
 //! document beside it.
 
-use actix_web::web::route;
 use actix_web::{web, HttpResponse};
 use serde_json::json;
 
-use super::endpoint::{Components, Doc, Endpoint, Resource, Verb::*};
+use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use super::openapi::schema::{boolean, count, enum_of, object, string};
 use super::AppState;
 
-pub const RESOURCE: Resource = Resource {
-    tag: "Status",
-    endpoints: ENDPOINTS,
-    components,
-};
+pub const RESOURCE: Resource = Resource::new("Status", ENDPOINTS, components);
 
 /// The operations answered without a token.
 pub const PUBLIC_PATHS: &[&str] = &["/status", "/openapi.json"];
 
-const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Get,
-        path: "/status",
-        handler: || route().to(show),
-        doc: Doc {
-            id: "getStatus",
-            summary: "Readiness check and rate-limit settings (no token needed)",
-            ok: (200, "The server is up", Some("Status")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Get,
-        path: "/openapi.json",
-        handler: || route().to(super::openapi::show),
-        doc: Doc {
-            id: "getOpenApi",
-            summary: "This OpenAPI 3.0.3 document (no token needed)",
-            ok: (200, "The OpenAPI document", Some("OpenApiDocument")),
-            ..Doc::PLAIN
-        },
-    },
+const ENDPOINTS: &[Endpoint] = endpoints!["";
+    Get "/status" => show, Doc::new("getStatus", "Readiness check and rate-limit settings (no token needed)").ok(200, "The server is up", "Status");
+    Get "/openapi.json" => super::openapi::show, Doc::new("getOpenApi", "This OpenAPI 3.0.3 document (no token needed)").ok(200, "The OpenAPI document", "OpenApiDocument");
 ];
 
 pub async fn show(state: web::Data<AppState>) -> HttpResponse {

@@ -2,116 +2,54 @@
 //! (`StoreInput`), their rules and their schema.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpResponse};
+use actix_web::web::Path;
 use serde_json::{Map, Value};
 
-use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
-use super::{json, AppState, Bearer, Reply};
+use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
+use super::{json, Answer, Call, Reply};
 use crate::db;
+use crate::db::stores::StoreFields;
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{attributes, name_text, Body, Field};
-use actix_web::web::route;
 
-pub const RESOURCE: Resource = Resource {
-    tag: "Stores",
-    endpoints: ENDPOINTS,
-    components,
-};
+pub const RESOURCE: Resource = Resource::new("Stores", ENDPOINTS, components);
 
-const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Get,
-        path: "/accounts",
-        handler: || route().to(list),
-        doc: Doc {
-            id: "listAccounts",
-            summary: "The stores this token may reach",
-            ok: (200, "The stores, by id", Some("StoreList")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}",
-        handler: || route().to(show),
-        doc: Doc {
-            id: "getAccount",
-            summary: "One store",
-            ok: (200, "The store", Some("Store")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Patch,
-        path: "/accounts/{account_id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateAccount",
-            summary: "Rename a store",
-            description: "Partial: only the given keys change. `store_name: null` clears it.",
-            body: In::Body("AccountUpdate"),
-            ok: (200, "The updated store", Some("Store")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Put,
-        path: "/accounts/{account_id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateAccountPut",
-            summary: "Rename a store (same as PATCH)",
-            description: "Partial, exactly like PATCH.",
-            body: In::Body("AccountUpdate"),
-            ok: (200, "The updated store", Some("Store")),
-            ..Doc::PLAIN
-        },
-    },
+const ENDPOINTS: &[Endpoint] = endpoints!["/accounts";
+    Get "" => list, Doc::new("listAccounts", "The stores this token may reach").ok(200, "The stores, by id", "StoreList");
+    Get "/{account_id}" => show, Doc::new("getAccount", "One store").ok(200, "The store", "Store");
+    Patch "/{account_id}" => update, Doc::new("updateAccount", "Rename a store").describe("Partial: only the given keys change. `store_name: null` clears it.").body("AccountUpdate").ok(200, "The updated store", "Store"), Put "updateAccountPut" "Rename a store (same as PATCH)";
 ];
 
-pub async fn list(state: web::Data<AppState>, bearer: Bearer) -> Result<HttpResponse, ApiError> {
-    let stores = super::read(&state, bearer, |conn, access| {
-        Ok(db::stores::list_for_token(conn, access.token_id)?)
-    })
-    .await?;
+pub async fn list(call: Call) -> Answer {
+    let stores = call
+        .read(|conn, access| Ok(db::stores::list_for_token(conn, access.token_id)?))
+        .await?;
     Ok(json(StatusCode::OK, &stores))
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-) -> Result<HttpResponse, ApiError> {
-    let store = super::read(&state, bearer, move |conn, access| {
-        let id = access.store(&path)?;
-        db::stores::find(conn, id)?.ok_or_else(|| ApiError::not_found("Store"))
-    })
-    .await?;
+pub async fn show(call: Call, path: Path<String>) -> Answer {
+    let store = call
+        .read(move |conn, access| {
+            let id = access.store(&path)?;
+            db::stores::find(conn, id)?.ok_or_else(|| ApiError::not_found("Store"))
+        })
+        .await?;
     Ok(json(StatusCode::OK, &store))
 }
 
-pub async fn update(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    super::write(
-        &state,
-        bearer,
-        body,
-        StoreInput::parse,
-        move |tx, access, input| {
-            let id = access.store(&path)?;
-            let input = input?;
-            let current = db::stores::find(tx, id)?.ok_or_else(|| ApiError::not_found("Store"))?;
-            let name = input.name.unwrap_or(current.name);
-            let store_name = input.store_name.merge_into(current.store_name);
-            db::stores::update(tx, id, &name, store_name.as_deref())?;
-            Reply::ok(&db::stores::find(tx, id)?)
-        },
-    )
+pub async fn update(call: Call, path: Path<String>, body: Body) -> Answer {
+    call.write(body, StoreInput::parse, move |tx, access, input| {
+        let id = access.store(&path)?;
+        let input = input?;
+        let current = db::stores::find(tx, id)?.ok_or_else(|| ApiError::not_found("Store"))?;
+        let fields = StoreFields {
+            name: input.name.unwrap_or(current.name),
+            store_name: input.store_name.merge_into(current.store_name),
+        };
+        db::stores::update(tx, id, &fields)?;
+        Reply::ok(&db::stores::find(tx, id)?)
+    })
     .await
 }
 

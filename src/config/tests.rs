@@ -10,6 +10,26 @@ fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
         .collect()
 }
 
+/// The settings of only these environment variables.
+fn env_settings(pairs: &[(&str, &str)]) -> Settings {
+    Settings::load_from(&Overrides::default(), &env(pairs)).unwrap()
+}
+
+/// The error of loading with only these environment variables set.
+fn env_error(pairs: &[(&str, &str)]) -> String {
+    Settings::load_from(&Overrides::default(), &env(pairs))
+        .unwrap_err()
+        .to_string()
+}
+
+/// Overrides that name only a config file.
+fn config_file(path: PathBuf) -> Overrides {
+    Overrides {
+        config: Some(path),
+        ..Default::default()
+    }
+}
+
 fn file(text: &str) -> (tempfile_dir::Dir, PathBuf) {
     let dir = tempfile_dir::Dir::new();
     let p = dir.path().join("config.toml");
@@ -39,10 +59,7 @@ mod tempfile_dir {
 #[test]
 fn precedence_is_defaults_file_env_flags() {
     let (_d, p) = file("bind = \"127.0.0.1:9000\"\nsynchronous = \"normal\"\nread_pool_size = 3\n");
-    let o = Overrides {
-        config: Some(p.clone()),
-        ..Default::default()
-    };
+    let o = config_file(p.clone());
     let s = Settings::load_from(&o, &env(&[])).unwrap();
     assert_eq!(s.bind, "127.0.0.1:9000");
     assert_eq!(s.synchronous, Synchronous::Normal);
@@ -71,10 +88,7 @@ fn precedence_is_defaults_file_env_flags() {
 #[test]
 fn bad_values_name_the_key() {
     let (_d, p) = file("read_pool_size = 0\n");
-    let o = Overrides {
-        config: Some(p),
-        ..Default::default()
-    };
+    let o = config_file(p);
     let err = Settings::load_from(&o, &env(&[])).unwrap_err().to_string();
     assert!(err.contains("read_pool_size"), "{err}");
 
@@ -93,10 +107,7 @@ fn bad_values_name_the_key() {
     );
 
     let (_d2, p2) = file("bnid = \"127.0.0.1:1\"\n");
-    let o = Overrides {
-        config: Some(p2),
-        ..Default::default()
-    };
+    let o = config_file(p2);
     let err = Settings::load_from(&o, &env(&[])).unwrap_err().to_string();
     assert!(err.contains("bnid"), "{err}");
 
@@ -106,9 +117,7 @@ fn bad_values_name_the_key() {
         ("STAMPD_DEFAULT_COUNTRY", "Mars"),
         ("STAMPD_LOG_LEVEL", "loud"),
     ] {
-        let err = Settings::load_from(&Overrides::default(), &env(&[(k, v)]))
-            .unwrap_err()
-            .to_string();
+        let err = env_error(&[(k, v)]);
         let key = k.trim_start_matches("STAMPD_").to_ascii_lowercase();
         assert!(err.contains(&format!("`{key}`")), "{err}");
     }
@@ -121,11 +130,7 @@ fn public_url_defaults_to_bound_address() {
         s.public_base("127.0.0.1:4321".parse().unwrap()),
         "http://127.0.0.1:4321"
     );
-    let s = Settings::load_from(
-        &Overrides::default(),
-        &env(&[("STAMPD_PUBLIC_URL", "https://cards.example.com/")]),
-    )
-    .unwrap();
+    let s = env_settings(&[("STAMPD_PUBLIC_URL", "https://cards.example.com/")]);
     assert_eq!(
         s.public_base("127.0.0.1:1".parse().unwrap()),
         "https://cards.example.com"
@@ -211,14 +216,7 @@ fn config_toml_shows_each_default_and_is_a_valid_config() {
     }
     // The file itself loads, giving the defaults.
     let path = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/config.toml"));
-    let s = Settings::load_from(
-        &Overrides {
-            config: Some(path.clone()),
-            ..Default::default()
-        },
-        &env(&[]),
-    )
-    .unwrap();
+    let s = Settings::load_from(&config_file(path.clone()), &env(&[])).unwrap();
     assert_eq!(
         format!("{s:?}"),
         format!(
@@ -263,11 +261,7 @@ fn every_setting_has_its_environment_variable() {
         assert_eq!(s.env_var(), format!("STAMPD_{}", s.key.to_uppercase()));
         assert!(!s.doc.trim().is_empty(), "`{}` has no description", s.key);
     }
-    let s = Settings::load_from(
-        &Overrides::default(),
-        &env(&[("STAMPD_DELIVERY_RETRY_BASE_SECS", "2")]),
-    )
-    .unwrap();
+    let s = env_settings(&[("STAMPD_DELIVERY_RETRY_BASE_SECS", "2")]);
     assert_eq!(s.delivery_retry_base_secs, 2);
     let e = env(&[
         ("STAMPD_REQUEST_HEAD_TIMEOUT_SECS", "1"),
@@ -276,12 +270,7 @@ fn every_setting_has_its_environment_variable() {
     let s = Settings::load_from(&Overrides::default(), &e).unwrap();
     assert_eq!(s.request_head_timeout_secs, 1);
     assert_eq!(s.request_body_timeout_secs, 2);
-    let err = Settings::load_from(
-        &Overrides::default(),
-        &env(&[("STAMPD_REQUEST_BODY_TIMEOUT_SECS", "0")]),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = env_error(&[("STAMPD_REQUEST_BODY_TIMEOUT_SECS", "0")]);
     assert_eq!(
         err,
         "setting `request_body_timeout_secs` (from environment variable \
@@ -320,9 +309,7 @@ fn range_messages_say_what_to_write() {
         ),
     ] {
         let var = format!("STAMPD_{}", key.to_uppercase());
-        let err = Settings::load_from(&Overrides::default(), &env(&[(&var, value)]))
-            .unwrap_err()
-            .to_string();
+        let err = env_error(&[(&var, value)]);
         assert_eq!(
             err,
             format!("setting `{key}` (from environment variable {var}): {message}")
@@ -334,13 +321,7 @@ fn range_messages_say_what_to_write() {
 fn lists_may_be_toml_arrays_or_one_string_with_commas() {
     let load = |text: &str| {
         let (_d, p) = file(text);
-        Settings::load_from(
-            &Overrides {
-                config: Some(p),
-                ..Default::default()
-            },
-            &env(&[]),
-        )
+        Settings::load_from(&config_file(p), &env(&[]))
     };
     let want = vec![
         "https://shop.example.com".to_string(),
@@ -353,11 +334,7 @@ fn lists_may_be_toml_arrays_or_one_string_with_commas() {
     let s = load("cors_allowed_origins = \"https://shop.example.com, http://127.0.0.1:3000\"\n")
         .unwrap();
     assert_eq!(s.cors_allowed_origins, want);
-    let s = Settings::load_from(
-        &Overrides::default(),
-        &env(&[("STAMPD_CORS_ALLOWED_ORIGINS", "*")]),
-    )
-    .unwrap();
+    let s = env_settings(&[("STAMPD_CORS_ALLOWED_ORIGINS", "*")]);
     assert_eq!(s.cors_allowed_origins, vec!["*".to_string()]);
 
     let err = load("cors_allowed_origins = [\"https://shop.example.com/admin\"]\n")
@@ -387,10 +364,7 @@ fn lists_may_be_toml_arrays_or_one_string_with_commas() {
 #[test]
 fn paths_in_the_file_are_relative_to_its_folder() {
     let (d, p) = file("database = \"data/shop.db\"\nbackup_dir = \"copies\"\n");
-    let o = Overrides {
-        config: Some(p),
-        ..Default::default()
-    };
+    let o = config_file(p);
     let s = Settings::load_from(&o, &env(&[])).unwrap();
     assert_eq!(s.database, d.path().join("data/shop.db"));
     assert_eq!(s.backup_dir, d.path().join("copies"));
@@ -416,52 +390,35 @@ fn paths_in_the_file_are_relative_to_its_folder() {
 
 #[test]
 fn a_group_is_off_until_a_key_is_given_then_needs_all_its_keys() {
-    let s = Settings::load_from(&Overrides::default(), &env(&[("STAMPD_SMTP_HOST", "")])).unwrap();
+    let s = env_settings(&[("STAMPD_SMTP_HOST", "")]);
     assert!(s.smtp.is_none());
 
-    let err = Settings::load_from(
-        &Overrides::default(),
-        &env(&[("STAMPD_SMTP_HOST", "mail.example.com")]),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = env_error(&[("STAMPD_SMTP_HOST", "mail.example.com")]);
     assert_eq!(
         err,
         "setting `smtp_from` (from environment variable STAMPD_SMTP_HOST): \
          is required when `smtp_host` is set"
     );
 
-    let smtp = Settings::load_from(
-        &Overrides::default(),
-        &env(&[
-            ("STAMPD_SMTP_HOST", "mail.example.com"),
-            ("STAMPD_SMTP_TLS", "TLS"),
-            ("STAMPD_SMTP_FROM", "Ann's Coffee <cards@example.com>"),
-            ("STAMPD_SMTP_PASSWORD", "hunter2-secret"),
-        ]),
-    )
-    .unwrap()
+    let smtp = env_settings(&[
+        ("STAMPD_SMTP_HOST", "mail.example.com"),
+        ("STAMPD_SMTP_TLS", "TLS"),
+        ("STAMPD_SMTP_FROM", "Ann's Coffee <cards@example.com>"),
+        ("STAMPD_SMTP_PASSWORD", "hunter2-secret"),
+    ])
     .smtp
     .unwrap();
     assert_eq!((smtp.port, smtp.tls), (465, SmtpTls::Tls));
     assert_eq!(smtp.password.as_deref(), Some("hunter2-secret"));
 
-    let err = Settings::load_from(
-        &Overrides::default(),
-        &env(&[
-            ("STAMPD_SMTP_HOST", "mail.example.com"),
-            ("STAMPD_SMTP_FROM", "not an address"),
-        ]),
-    )
-    .unwrap_err()
-    .to_string();
+    let err = env_error(&[
+        ("STAMPD_SMTP_HOST", "mail.example.com"),
+        ("STAMPD_SMTP_FROM", "not an address"),
+    ]);
     assert!(err.starts_with("setting `smtp_from`"), "{err}");
 
     let (d, p) = file("apple_team_id = \"ABCDE12345\"\n");
-    let o = Overrides {
-        config: Some(p.clone()),
-        ..Default::default()
-    };
+    let o = config_file(p.clone());
     let err = Settings::load_from(&o, &env(&[])).unwrap_err().to_string();
     assert_eq!(
         err,
@@ -489,35 +446,25 @@ fn a_group_is_off_until_a_key_is_given_then_needs_all_its_keys() {
         "google_issuer_id = 3388000000012345678\ngoogle_service_account_key = \"{}\"\n",
         d.path().join("key.json").display()
     ));
-    let google = Settings::load_from(
-        &Overrides {
-            config: Some(p2),
-            ..Default::default()
-        },
-        &env(&[]),
-    )
-    .unwrap()
-    .google
-    .unwrap();
+    let google = Settings::load_from(&config_file(p2), &env(&[]))
+        .unwrap()
+        .google
+        .unwrap();
     assert_eq!(google.issuer_id, "3388000000012345678");
     assert_eq!(google.service_account_key, d.path().join("key.json"));
 }
 
 #[test]
 fn secrets_never_print() {
-    let s = Settings::load_from(
-        &Overrides::default(),
-        &env(&[
-            ("STAMPD_SMTP_HOST", "mail.example.com"),
-            ("STAMPD_SMTP_FROM", "cards@example.com"),
-            ("STAMPD_SMTP_PASSWORD", "hunter2-secret"),
-            ("STAMPD_SMS_BASE_URL", "https://sms.example.com/"),
-            ("STAMPD_SMS_ACCOUNT_SID", "AC1"),
-            ("STAMPD_SMS_AUTH_TOKEN", "token-secret"),
-            ("STAMPD_SMS_FROM", "+14155550100"),
-        ]),
-    )
-    .unwrap();
+    let s = env_settings(&[
+        ("STAMPD_SMTP_HOST", "mail.example.com"),
+        ("STAMPD_SMTP_FROM", "cards@example.com"),
+        ("STAMPD_SMTP_PASSWORD", "hunter2-secret"),
+        ("STAMPD_SMS_BASE_URL", "https://sms.example.com/"),
+        ("STAMPD_SMS_ACCOUNT_SID", "AC1"),
+        ("STAMPD_SMS_AUTH_TOKEN", "token-secret"),
+        ("STAMPD_SMS_FROM", "+14155550100"),
+    ]);
     let printed = format!("{s:?}");
     assert!(printed.contains("mail.example.com"), "{printed}");
     assert!(printed.contains("https://sms.example.com\""), "{printed}");

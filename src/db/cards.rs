@@ -1,6 +1,7 @@
 //! Card templates: how a loyalty card looks and how many stamps it takes.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::{row, Columns};
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use crate::domain::{HexColor, StampIcon, StripPreset, StripType};
@@ -93,32 +94,16 @@ const COLUMNS: &str = "id, store_id, name, card_color, text_color, stamp_icon, s
     archived_at, rewards_count, customer_cards_count, created_at, updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Card> {
-    Ok(Card {
-        id: r.get(0)?,
-        account_id: r.get(1)?,
+    let mut c = Columns::of(r);
+    Ok(row!(c => Card {
+        id, account_id,
         design: CardDesign {
-            name: r.get(2)?,
-            card_color: r.get(3)?,
-            text_color: r.get(4)?,
-            stamp_icon: r.get(5)?,
-            stamp_color: r.get(6)?,
-            stamp_background_color: r.get(7)?,
-            stamps_required: r.get(8)?,
-            initial_stamps: r.get(9)?,
-            strip_type: r.get(10)?,
-            strip_color: r.get(11)?,
-            strip_preset: r.get(12)?,
-            header_text: r.get(13)?,
-            show_member_field: r.get(14)?,
-            show_stamps_to_reward_field: r.get(15)?,
-            expires_at: r.get(16)?,
+            name, card_color, text_color, stamp_icon, stamp_color, stamp_background_color,
+            stamps_required, initial_stamps, strip_type, strip_color, strip_preset, header_text,
+            show_member_field, show_stamps_to_reward_field, expires_at,
         },
-        archived_at: r.get(17)?,
-        rewards_count: r.get(18)?,
-        customer_cards_count: r.get(19)?,
-        created_at: r.get(20)?,
-        updated_at: r.get(21)?,
-    })
+        archived_at, rewards_count, customer_cards_count, created_at, updated_at,
+    }))
 }
 
 pub fn insert(
@@ -182,11 +167,7 @@ pub fn update(
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Card>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM cards WHERE id = ?1 AND store_id = ?2"
-    ))?
-    .query_row(params![id, store_id], from_row)
-    .optional()
+    super::find_of_store(conn, "cards", COLUMNS, store_id, id, from_row)
 }
 
 pub fn list(conn: &Connection, store_id: i64, scope: Scope) -> rusqlite::Result<Vec<Card>> {
@@ -195,9 +176,6 @@ pub fn list(conn: &Connection, store_id: i64, scope: Scope) -> rusqlite::Result<
         Scope::Archived => "AND archived_at IS NOT NULL",
         Scope::All => "",
     };
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM cards WHERE store_id = ?1 {filter} ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([store_id], from_row)?;
-    rows.collect()
+    let sql = format!("SELECT {COLUMNS} FROM cards WHERE store_id = ?1 {filter} ORDER BY id");
+    super::all(conn, &sql, [store_id], from_row)
 }

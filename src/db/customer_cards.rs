@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
@@ -35,8 +36,8 @@ pub struct CustomerCard {
     pub updated_at: String,
 }
 
-const SELECT: &str = "SELECT cc.id, cc.store_id, cc.customer_id, cc.card_id, c.name,
-    c.stamps_required, c.archived_at, c.expires_at, cc.stamps_count, cc.code, cc.uuid,
+const SELECT: &str = "SELECT c.stamps_required, c.archived_at, c.expires_at, cc.stamps_count,
+    cc.uuid, cc.id, cc.store_id, cc.customer_id, cc.card_id, c.name, cc.code,
     cc.pass_installed, cc.issued_at, cc.created_at, cc.updated_at
     FROM customer_cards cc JOIN cards c ON c.id = cc.card_id";
 
@@ -48,11 +49,12 @@ struct Loader<'a> {
 
 impl Loader<'_> {
     fn card(&self, r: &Row) -> rusqlite::Result<CustomerCard> {
-        let required: i64 = r.get(5)?;
-        let archived_at: Option<String> = r.get(6)?;
-        let expires_at: Option<String> = r.get(7)?;
-        let count: i64 = r.get(8)?;
-        let uuid: String = r.get(10)?;
+        let mut c = Columns::of(r);
+        let required: i64 = c.read()?;
+        let archived_at: Option<String> = c.read()?;
+        let expires_at: Option<String> = c.read()?;
+        let count: i64 = c.read()?;
+        let uuid: String = c.read()?;
         let closed = archived_at.is_some() || expires_at.is_some_and(|e| e <= self.now);
         let status = if closed {
             "archived"
@@ -68,25 +70,25 @@ impl Loader<'_> {
         };
         let links = CardLinks::new(self.base_url, &uuid);
         Ok(CustomerCard {
-            id: r.get(0)?,
-            account_id: r.get(1)?,
-            customer_id: r.get(2)?,
-            card_id: r.get(3)?,
-            card_name: r.get(4)?,
+            id: c.read()?,
+            account_id: c.read()?,
+            customer_id: c.read()?,
+            card_id: c.read()?,
+            card_name: c.read()?,
             status,
             stamps_count: count,
             stamps_required: required,
             stamps_remaining: (required - count).max(0),
             progress_percentage: progress,
-            code: r.get(9)?,
+            code: c.read()?,
             apple_wallet_url: links.apple_pass(),
             google_wallet_url: links.google_pass(),
             uuid,
-            pass_installed: r.get(11)?,
-            issued_at: r.get(12)?,
+            pass_installed: c.read()?,
+            issued_at: c.read()?,
             available_rewards: Vec::new(),
-            created_at: r.get(13)?,
-            updated_at: r.get(14)?,
+            created_at: c.read()?,
+            updated_at: c.read()?,
         })
     }
 }
@@ -390,29 +392,23 @@ pub fn balance(
          WHERE cc.id = ?1 AND cc.customer_id = ?2 AND cc.store_id = ?3",
     )?
     .query_row(params![id, customer_id, store_id, now], |r| {
-        Ok(Balance {
-            stamps_count: r.get(0)?,
-            card_id: r.get(1)?,
-            card_archived: r.get(2)?,
-            card_expired: r.get(3)?,
-        })
+        let mut c = Columns::of(r);
+        Ok(row!(c => Balance { stamps_count, card_id, card_archived, card_expired }))
     })
     .optional()
 }
 
-/// Moves a card's balance by `delta` and records the ledger row, in the caller's
-/// transaction. The caller has checked the new balance is not negative.
-pub fn apply(
-    conn: &Connection,
-    store_id: i64,
-    id: i64,
-    entry: ledger::Entry,
-) -> rusqlite::Result<i64> {
+/// Moves the entry's card to its new balance and records the ledger row, in the
+/// caller's transaction. The caller has checked the new balance is not negative.
+pub fn apply(conn: &Connection, entry: ledger::Entry) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "UPDATE customer_cards SET stamps_count = ?2, updated_at = ?3 WHERE id = ?1",
     )?
-    .execute(params![id, entry.balance_after, time_fmt::now()])?;
-    debug_assert_eq!(entry.store_id, store_id);
+    .execute(params![
+        entry.customer_card_id,
+        entry.balance_after,
+        time_fmt::now()
+    ])?;
     ledger::append(conn, &entry)
 }
 

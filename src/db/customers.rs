@@ -2,6 +2,7 @@
 
 use std::collections::HashMap;
 
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension, ToSql};
 use serde::Serialize;
 use serde_json::{Map, Value};
@@ -46,25 +47,29 @@ pub struct Customer {
 }
 
 pub fn insert(conn: &Connection, store_id: i64, f: &CustomerFields) -> rusqlite::Result<i64> {
-    let now = time_fmt::now();
-    conn.prepare_cached(
-        "INSERT INTO customers (store_id, first_name, last_name, email, phone, birthday, metadata,
-            first_name_key, last_name_key, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?8, ?8)",
-    )?
-    .execute(params![
-        store_id,
+    let sql = "INSERT INTO customers (store_id, first_name, last_name, email, phone, birthday,
+            metadata, first_name_key, last_name_key, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?8, ?8)";
+    write(conn, sql, store_id, f)?;
+    Ok(conn.last_insert_rowid())
+}
+
+/// Runs an insert or update of a customer: `key` (the store or the customer) is ?1, the
+/// attributes ?2 to ?7, the time ?8 and the lower-case names searches use ?9 and ?10.
+fn write(conn: &Connection, sql: &str, key: i64, f: &CustomerFields) -> rusqlite::Result<()> {
+    conn.prepare_cached(sql)?.execute(params![
+        key,
         f.first_name,
         f.last_name,
         f.email,
         f.phone,
         f.birthday,
         Value::Object(f.metadata.clone()).to_string(),
-        now,
+        time_fmt::now(),
         f.first_name.to_lowercase(),
         f.last_name.as_deref().map(str::to_lowercase)
     ])?;
-    Ok(conn.last_insert_rowid())
+    Ok(())
 }
 
 /// Inserts many customers of a store, 2,500 to a statement (an import); returns their
@@ -116,24 +121,10 @@ pub fn insert_many(
 }
 
 pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Result<()> {
-    conn.prepare_cached(
-        "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
+    let sql = "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
             birthday = ?6, metadata = ?7, updated_at = ?8, first_name_key = ?9,
-            last_name_key = ?10 WHERE id = ?1",
-    )?
-    .execute(params![
-        id,
-        f.first_name,
-        f.last_name,
-        f.email,
-        f.phone,
-        f.birthday,
-        Value::Object(f.metadata.clone()).to_string(),
-        time_fmt::now(),
-        f.first_name.to_lowercase(),
-        f.last_name.as_deref().map(str::to_lowercase)
-    ])?;
-    Ok(())
+            last_name_key = ?10 WHERE id = ?1";
+    write(conn, sql, id, f)
 }
 
 /// The stored attributes of one customer of the store.
@@ -147,15 +138,11 @@ pub fn find_fields(
          WHERE id = ?1 AND store_id = ?2 AND erased_at IS NULL",
     )?
     .query_row(params![id, store_id], |r| {
-        let meta: String = r.get(5)?;
-        Ok(CustomerFields {
-            first_name: r.get(0)?,
-            last_name: r.get(1)?,
-            email: r.get(2)?,
-            phone: r.get(3)?,
-            birthday: r.get(4)?,
-            metadata: serde_json::from_str(&meta).unwrap_or_default(),
-        })
+        let mut c = Columns::of(r);
+        Ok(row!(c => CustomerFields {
+            first_name, last_name, email, phone, birthday,
+            metadata = serde_json::from_str(&c.read::<String>()?).unwrap_or_default(),
+        }))
     })
     .optional()
 }
@@ -165,31 +152,30 @@ pub fn exists(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<boo
         .query_row(params![id, store_id], |r| r.get(0))
 }
 
-/// The customer of the store who has this email, other than `except`.
-pub fn email_owner(
-    conn: &Connection,
-    store_id: i64,
-    email: &Email,
-    except: Option<i64>,
-) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached(
-        "SELECT id FROM customers WHERE store_id = ?1 AND email = ?2 AND id IS NOT ?3",
-    )?
-    .query_row(params![store_id, email, except], |r| r.get(0))
-    .optional()
+/// A way to reach a customer, unique in a store.
+pub enum Contact<'a> {
+    Email(&'a Email),
+    Phone(&'a Phone),
 }
 
-pub fn phone_owner(
+/// The customer of the store who has this email or phone, other than `except`.
+pub fn owner(
     conn: &Connection,
     store_id: i64,
-    phone: &Phone,
+    contact: Contact,
     except: Option<i64>,
 ) -> rusqlite::Result<Option<i64>> {
-    conn.prepare_cached(
-        "SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2 AND id IS NOT ?3",
-    )?
-    .query_row(params![store_id, phone, except], |r| r.get(0))
-    .optional()
+    let (sql, value): (&str, &dyn ToSql) = match contact {
+        Contact::Email(email) => (
+            "SELECT id FROM customers WHERE store_id = ?1 AND email = ?2 AND id IS NOT ?3",
+            email,
+        ),
+        Contact::Phone(phone) => (
+            "SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2 AND id IS NOT ?3",
+            phone,
+        ),
+    };
+    super::one(conn, sql, params![store_id, value, except], |r| r.get(0))
 }
 
 /// Who holds an external reference in the store.
@@ -233,34 +219,32 @@ const CUSTOMER_COLUMNS: &str = "id, store_id, first_name, last_name, email, phon
     metadata, created_at, updated_at";
 
 fn customer_row(r: &rusqlite::Row) -> rusqlite::Result<Customer> {
-    let meta: String = r.get(7)?;
-    Ok(Customer {
-        id: r.get(0)?,
-        account_id: r.get(1)?,
-        first_name: r.get(2)?,
-        last_name: r.get(3)?,
-        email: r.get(4)?,
-        phone: r.get(5)?,
-        birthday: r.get(6)?,
-        stamp_count: 0,
-        metadata: serde_json::from_str(&meta).unwrap_or(Value::Object(Map::new())),
-        external_references: Vec::new(),
-        customer_cards: Vec::new(),
-        created_at: r.get(8)?,
-        updated_at: r.get(9)?,
-    })
+    let mut c = Columns::of(r);
+    Ok(row!(c => Customer {
+        id, account_id, first_name, last_name, email, phone, birthday,
+        stamp_count = 0,
+        metadata = metadata(c.read()?),
+        external_references = Vec::new(),
+        customer_cards = Vec::new(),
+        created_at, updated_at,
+    }))
 }
 
 fn reference_row(r: &rusqlite::Row) -> rusqlite::Result<(i64, ExternalReference)> {
-    let meta: String = r.get(3)?;
+    let mut c = Columns::of(r);
     Ok((
-        r.get(0)?,
+        c.read()?,
         ExternalReference {
-            source: r.get(1)?,
-            external_id: r.get(2)?,
-            metadata: serde_json::from_str(&meta).unwrap_or(Value::Object(Map::new())),
+            source: c.read()?,
+            external_id: c.read()?,
+            metadata: metadata(c.read()?),
         },
     ))
+}
+
+/// Stored metadata as JSON; unreadable text counts as empty.
+fn metadata(text: String) -> Value {
+    serde_json::from_str(&text).unwrap_or(Value::Object(Map::new()))
 }
 
 /// Fills in the references and cards of loaded customers.

@@ -1,5 +1,6 @@
 //! Stored responses of requests that carried an `Idempotency-Key`.
 
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::time_fmt;
@@ -24,11 +25,10 @@ pub fn find(conn: &Connection, token_id: i64, key: &str) -> rusqlite::Result<Opt
          WHERE token_id = ?1 AND key = ?2 AND created_at > ?3",
     )?
     .query_row(params![token_id, key, cutoff()], |r| {
-        Ok(Stored {
-            fingerprint: r.get(0)?,
-            status: r.get(1)?,
-            body: r.get(2)?,
-        })
+        let mut c = Columns::of(r);
+        Ok(row!(c => Stored {
+            fingerprint, status, body,
+        }))
     })
     .optional()
 }

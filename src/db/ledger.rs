@@ -1,5 +1,6 @@
 //! The stamp ledger: append-only rows whose deltas sum to each card's balance.
 
+use super::{row, Columns};
 use rusqlite::{params, Connection};
 
 use crate::time_fmt;
@@ -92,19 +93,11 @@ pub fn page(
          FROM stamp_events WHERE customer_card_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
     )?;
     let rows = stmt.query_map(params![customer_card_id, items, offset], |r| {
-        Ok(Event {
-            id: r.get(0)?,
-            customer_card_id: r.get(1)?,
-            kind: r.get(2)?,
-            stamps: r.get(3)?,
-            balance_after: r.get(4)?,
-            reward_id: r.get(5)?,
-            reward_name: r.get(6)?,
-            note: r.get(7)?,
-            token_id: r.get(8)?,
-            skip_notifications: r.get(9)?,
-            created_at: r.get(10)?,
-        })
+        let mut c = Columns::of(r);
+        Ok(row!(c => Event {
+            id, customer_card_id, kind, stamps, balance_after, reward_id, reward_name, note,
+            token_id, skip_notifications, created_at,
+        }))
     })?;
     Ok((rows.collect::<rusqlite::Result<_>>()?, count))
 }

@@ -1,6 +1,7 @@
 //! A store's locations (shops), shown on its wallet passes.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::{row, Columns};
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use crate::time_fmt;
@@ -9,16 +10,14 @@ use crate::time_fmt;
 pub struct Location {
     pub id: i64,
     pub account_id: i64,
-    pub name: String,
-    pub address: String,
-    pub latitude: Option<f64>,
-    pub longitude: Option<f64>,
+    #[serde(flatten)]
+    pub fields: LocationFields,
     pub created_at: String,
     pub updated_at: String,
 }
 
 /// The attributes a client sets.
-#[derive(Debug, Clone, PartialEq, Default)]
+#[derive(Debug, Clone, PartialEq, Default, Serialize)]
 pub struct LocationFields {
     pub name: String,
     pub address: String,
@@ -29,16 +28,12 @@ pub struct LocationFields {
 const COLUMNS: &str = "id, store_id, name, address, latitude, longitude, created_at, updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Location> {
-    Ok(Location {
-        id: r.get(0)?,
-        account_id: r.get(1)?,
-        name: r.get(2)?,
-        address: r.get(3)?,
-        latitude: r.get(4)?,
-        longitude: r.get(5)?,
-        created_at: r.get(6)?,
-        updated_at: r.get(7)?,
-    })
+    let mut c = Columns::of(r);
+    Ok(row!(c => Location {
+        id, account_id,
+        fields: LocationFields { name, address, latitude, longitude },
+        created_at, updated_at,
+    }))
 }
 
 pub fn insert(conn: &Connection, store_id: i64, f: &LocationFields) -> rusqlite::Result<i64> {
@@ -59,23 +54,16 @@ pub fn update(conn: &Connection, id: i64, f: &LocationFields) -> rusqlite::Resul
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM locations WHERE id = ?1", [id])?;
-    Ok(())
+/// Deletes a location of the store; `false` when the store has no such location.
+pub fn delete(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
+    super::delete_of_store(conn, "locations", store_id, id)
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Location>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM locations WHERE id = ?1 AND store_id = ?2"
-    ))?
-    .query_row(params![id, store_id], from_row)
-    .optional()
+    super::find_of_store(conn, "locations", COLUMNS, store_id, id, from_row)
 }
 
 pub fn list(conn: &Connection, store_id: i64) -> rusqlite::Result<Vec<Location>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM locations WHERE store_id = ?1 ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([store_id], from_row)?;
-    rows.collect()
+    let sql = format!("SELECT {COLUMNS} FROM locations WHERE store_id = ?1 ORDER BY id");
+    super::all(conn, &sql, [store_id], from_row)
 }

@@ -17,7 +17,10 @@
 //!   as a row per channel, for the senders of `crate::outbox`;
 //! - `card_links`: every send of card links, and the throttle that holds repeats back;
 //! - one module per resource (`customers`, `cards`, ...): its SQL, as plain functions
-//!   on a `Connection`.
+//!   on a `Connection`;
+//! - here: what those modules share: running a query for one row or all rows, finding
+//!   and deleting a store's row by id, and reading a row's columns in order
+//!   (`Columns`, `row!`).
 
 pub mod backup;
 pub mod bulk;
@@ -48,11 +51,173 @@ pub use open::{
     startup_check, ConnectionOptions, OpenError, FULL_CHECK_BEFORE_START_BYTES,
 };
 
-use rusqlite::Connection;
+use rusqlite::types::FromSql;
+use rusqlite::{Connection, OptionalExtension, Params, Row};
+
+/// The row a query finds, if any; the statement is prepared once per connection.
+pub fn one<T, P, F>(conn: &Connection, sql: &str, p: P, f: F) -> rusqlite::Result<Option<T>>
+where
+    P: Params,
+    F: FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+{
+    conn.prepare_cached(sql)?.query_row(p, f).optional()
+}
+
+/// Every row a query finds, in its order; the statement is prepared once per connection.
+pub fn all<T, P, F>(conn: &Connection, sql: &str, p: P, f: F) -> rusqlite::Result<Vec<T>>
+where
+    P: Params,
+    F: FnMut(&Row<'_>) -> rusqlite::Result<T>,
+{
+    conn.prepare_cached(sql)?.query_map(p, f)?.collect()
+}
+
+/// Row `id` of a store's `table`, its `columns` read by `map`.
+pub fn find_of_store<T>(
+    conn: &Connection,
+    table: &str,
+    columns: &str,
+    store_id: i64,
+    id: i64,
+    map: impl FnOnce(&Row<'_>) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Option<T>> {
+    let sql = format!("SELECT {columns} FROM {table} WHERE id = ?1 AND store_id = ?2");
+    one(conn, &sql, [id, store_id], map)
+}
+
+/// Deletes row `id` of a store's `table`; `false` when the store has no such row.
+pub fn delete_of_store(
+    conn: &Connection,
+    table: &str,
+    store_id: i64,
+    id: i64,
+) -> rusqlite::Result<bool> {
+    let sql = format!("DELETE FROM {table} WHERE id = ?1 AND store_id = ?2");
+    Ok(conn.prepare_cached(&sql)?.execute([id, store_id])? > 0)
+}
+
+/// The columns of a row, read one after another in the order its query names them, so
+/// that a mapping from a row never counts positions by hand.
+pub struct Columns<'a, 'stmt> {
+    row: &'a Row<'stmt>,
+    next: usize,
+}
+
+impl<'a, 'stmt> Columns<'a, 'stmt> {
+    pub fn of(row: &'a Row<'stmt>) -> Self {
+        Columns { row, next: 0 }
+    }
+
+    /// The next column's value.
+    pub fn read<T: FromSql>(&mut self) -> rusqlite::Result<T> {
+        self.next += 1;
+        self.row.get(self.next - 1)
+    }
+}
+
+/// A struct built from a row: `row!(c => Card { id, account_id, design: CardDesign {
+/// name, ... }, archived_at })` names its fields in the order of the row's columns,
+/// each read from the `Columns` `c`; a nested struct takes the columns in turn, and
+/// `field = expr` gives a field that is not a column as it is (in its place, so `expr`
+/// may read from `c` too).
+macro_rules! row {
+    ($c:ident => $ty:ident { $($fields:tt)* }) => {
+        $crate::db::row!(@fields $c $ty [] $($fields)*)
+    };
+    (@fields $c:ident $ty:ident [$($done:tt)*]) => {
+        $ty { $($done)* }
+    };
+    (@fields $c:ident $ty:ident [$($done:tt)*]
+        $field:ident : $nested:ident { $($inner:tt)* } $(, $($rest:tt)*)?
+    ) => {
+        $crate::db::row!(@fields $c $ty
+            [$($done)* $field: $crate::db::row!($c => $nested { $($inner)* }),]
+            $($($rest)*)?)
+    };
+    (@fields $c:ident $ty:ident [$($done:tt)*] $field:ident = $value:expr $(, $($rest:tt)*)?) => {
+        $crate::db::row!(@fields $c $ty [$($done)* $field: $value,] $($($rest)*)?)
+    };
+    (@fields $c:ident $ty:ident [$($done:tt)*] $field:ident $(, $($rest:tt)*)?) => {
+        $crate::db::row!(@fields $c $ty [$($done)* $field: $c.read()?,] $($($rest)*)?)
+    };
+}
+pub(crate) use row;
 
 /// Runs one statement without parameters, prepared once per connection (transaction
 /// control runs several times per request; parsing it each time would show).
 pub fn exec(conn: &Connection, sql: &str) -> rusqlite::Result<()> {
     conn.prepare_cached(sql)?.execute([])?;
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[derive(Debug, PartialEq)]
+    struct Shop {
+        id: i64,
+        address: Address,
+        note: Option<String>,
+        open: bool,
+    }
+
+    #[derive(Debug, PartialEq)]
+    struct Address {
+        street: String,
+        number: i64,
+    }
+
+    #[test]
+    fn a_row_is_read_in_the_order_of_its_columns() {
+        let conn = Connection::open_in_memory().unwrap();
+        let read = |sql: &str| {
+            one(&conn, sql, [], |r| {
+                let mut cols = Columns::of(r);
+                Ok(row!(cols => Shop {
+                    id, address: Address { street, number }, note, open = true,
+                }))
+            })
+        };
+        let shop = read("SELECT 7, 'High Street', 12, NULL").unwrap();
+        let address = Address {
+            street: "High Street".into(),
+            number: 12,
+        };
+        let expected = Shop {
+            id: 7,
+            address,
+            note: None,
+            open: true,
+        };
+        assert_eq!(shop, Some(expected));
+        // A column of the wrong type is an error, not a value read from elsewhere.
+        assert!(read("SELECT 7, 12, 'High Street', NULL").is_err());
+        assert_eq!(read("SELECT 7, 'x', 1, NULL WHERE 0").unwrap(), None);
+    }
+
+    #[test]
+    fn a_store_row_is_found_and_deleted_only_in_its_store() {
+        let conn = Connection::open_in_memory().unwrap();
+        conn.execute_batch(
+            "CREATE TABLE shelves (id INTEGER PRIMARY KEY, store_id INTEGER, label TEXT);
+             INSERT INTO shelves VALUES (1, 10, 'top'), (2, 20, 'bottom');",
+        )
+        .unwrap();
+        let label = |store_id, id| {
+            find_of_store(&conn, "shelves", "label", store_id, id, |r| {
+                r.get::<_, String>(0)
+            })
+            .unwrap()
+        };
+        assert_eq!(label(10, 1).as_deref(), Some("top"));
+        assert_eq!(label(20, 1), None);
+        assert!(!delete_of_store(&conn, "shelves", 20, 1).unwrap());
+        assert!(delete_of_store(&conn, "shelves", 10, 1).unwrap());
+        assert_eq!(label(10, 1), None);
+        let left = all(&conn, "SELECT label FROM shelves", [], |r| {
+            r.get::<_, String>(0)
+        });
+        assert_eq!(left.unwrap(), ["bottom"]);
+    }
 }

@@ -1,6 +1,7 @@
 //! QR-code signup posters: printable sheets that let customers enrol themselves.
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::{row, Columns};
+use rusqlite::{Connection, Row, ToSql};
 use serde::Serialize;
 
 use crate::domain::links::PosterLinks;
@@ -8,7 +9,7 @@ use crate::domain::{ContactMode, HexColor, PaperSize};
 use crate::time_fmt;
 
 /// The attributes a client sets on a poster.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct PosterFields {
     pub title: String,
     pub paper_size: PaperSize,
@@ -58,14 +59,8 @@ pub struct PosterJson {
     pub id: i64,
     pub account_id: i64,
     pub card_id: i64,
-    pub title: String,
-    pub paper_size: PaperSize,
-    pub primary_color: HexColor,
-    pub secondary_color: HexColor,
-    pub text_color: HexColor,
-    pub contact_collection_mode: ContactMode,
-    pub birthday_required: bool,
-    pub active: bool,
+    #[serde(flatten)]
+    pub fields: PosterFields,
     pub signup_url: String,
     pub qr_code_url: String,
     pub display_url: String,
@@ -80,20 +75,12 @@ impl Poster {
     }
 
     pub fn to_json(&self, base: &str) -> PosterJson {
-        let f = self.fields.clone();
         let links = self.links(base);
         PosterJson {
             id: self.id,
             account_id: self.store_id,
             card_id: self.card_id,
-            title: f.title,
-            paper_size: f.paper_size,
-            primary_color: f.primary_color,
-            secondary_color: f.secondary_color,
-            text_color: f.text_color,
-            contact_collection_mode: f.contact_collection_mode,
-            birthday_required: f.birthday_required,
-            active: f.active,
+            fields: self.fields.clone(),
             signup_url: links.signup(),
             qr_code_url: links.qr_code(),
             display_url: links.display(),
@@ -108,24 +95,15 @@ const COLUMNS: &str = "id, store_id, card_id, token, title, paper_size, primary_
     created_at, updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Poster> {
-    Ok(Poster {
-        id: r.get(0)?,
-        store_id: r.get(1)?,
-        card_id: r.get(2)?,
-        token: r.get(3)?,
+    let mut c = Columns::of(r);
+    Ok(row!(c => Poster {
+        id, store_id, card_id, token,
         fields: PosterFields {
-            title: r.get(4)?,
-            paper_size: r.get(5)?,
-            primary_color: r.get(6)?,
-            secondary_color: r.get(7)?,
-            text_color: r.get(8)?,
-            contact_collection_mode: r.get(9)?,
-            birthday_required: r.get(10)?,
-            active: r.get(11)?,
+            title, paper_size, primary_color, secondary_color, text_color,
+            contact_collection_mode, birthday_required, active,
         },
-        created_at: r.get(12)?,
-        updated_at: r.get(13)?,
-    })
+        created_at, updated_at,
+    }))
 }
 
 /// 128 random bits, URL-safe: the poster's public key.
@@ -142,77 +120,65 @@ pub fn insert(
     card_id: i64,
     f: &PosterFields,
 ) -> rusqlite::Result<i64> {
-    conn.execute(
-        "INSERT INTO posters (store_id, card_id, token, title, paper_size, primary_color,
-            secondary_color, text_color, contact_collection_mode, birthday_required, active,
-            created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?12)",
-        params![
-            store_id,
-            card_id,
-            new_token(),
-            f.title,
-            f.paper_size,
-            f.primary_color,
-            f.secondary_color,
-            f.text_color,
-            f.contact_collection_mode,
-            f.birthday_required,
-            f.active,
-            time_fmt::now()
-        ],
-    )?;
+    let sql = "INSERT INTO posters (store_id, title, paper_size, primary_color, secondary_color,
+            text_color, contact_collection_mode, birthday_required, active, created_at,
+            updated_at, card_id, token)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?10, ?11, ?12)";
+    write(conn, sql, store_id, f, &[&card_id, &new_token()])?;
     Ok(conn.last_insert_rowid())
 }
 
 pub fn update(conn: &Connection, id: i64, f: &PosterFields) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE posters SET title = ?2, paper_size = ?3, primary_color = ?4, secondary_color = ?5,
-            text_color = ?6, contact_collection_mode = ?7, birthday_required = ?8, active = ?9,
-            updated_at = ?10
-         WHERE id = ?1",
-        params![
-            id,
-            f.title,
-            f.paper_size,
-            f.primary_color,
-            f.secondary_color,
-            f.text_color,
-            f.contact_collection_mode,
-            f.birthday_required,
-            f.active,
-            time_fmt::now()
-        ],
-    )?;
+    let sql = "UPDATE posters SET title = ?2, paper_size = ?3, primary_color = ?4,
+            secondary_color = ?5, text_color = ?6, contact_collection_mode = ?7,
+            birthday_required = ?8, active = ?9, updated_at = ?10
+         WHERE id = ?1";
+    write(conn, sql, id, f, &[])
+}
+
+/// Runs an insert or update of a poster: `key` (the store or the poster) is ?1, the
+/// attributes ?2 to ?9 and the time ?10; `more` follows from ?11.
+fn write(
+    conn: &Connection,
+    sql: &str,
+    key: i64,
+    f: &PosterFields,
+    more: &[&dyn ToSql],
+) -> rusqlite::Result<()> {
+    let now = time_fmt::now();
+    let mut args: Vec<&dyn ToSql> = vec![
+        &key,
+        &f.title,
+        &f.paper_size,
+        &f.primary_color,
+        &f.secondary_color,
+        &f.text_color,
+        &f.contact_collection_mode,
+        &f.birthday_required,
+        &f.active,
+        &now,
+    ];
+    args.extend_from_slice(more);
+    conn.prepare_cached(sql)?.execute(args.as_slice())?;
     Ok(())
 }
 
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
-    conn.execute("DELETE FROM posters WHERE id = ?1", [id])?;
-    Ok(())
+/// Deletes a poster of the store; `false` when the store has no such poster.
+pub fn delete(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
+    super::delete_of_store(conn, "posters", store_id, id)
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Poster>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM posters WHERE id = ?1 AND store_id = ?2"
-    ))?
-    .query_row(params![id, store_id], from_row)
-    .optional()
+    super::find_of_store(conn, "posters", COLUMNS, store_id, id, from_row)
 }
 
 /// An active poster by its public token.
 pub fn find_active_by_token(conn: &Connection, token: &str) -> rusqlite::Result<Option<Poster>> {
-    conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM posters WHERE token = ?1 AND active = 1"
-    ))?
-    .query_row([token], from_row)
-    .optional()
+    let sql = format!("SELECT {COLUMNS} FROM posters WHERE token = ?1 AND active = 1");
+    super::one(conn, &sql, [token], from_row)
 }
 
 pub fn list(conn: &Connection, store_id: i64) -> rusqlite::Result<Vec<Poster>> {
-    let mut stmt = conn.prepare_cached(&format!(
-        "SELECT {COLUMNS} FROM posters WHERE store_id = ?1 ORDER BY id"
-    ))?;
-    let rows = stmt.query_map([store_id], from_row)?;
-    rows.collect()
+    let sql = format!("SELECT {COLUMNS} FROM posters WHERE store_id = ?1 ORDER BY id");
+    super::all(conn, &sql, [store_id], from_row)
 }

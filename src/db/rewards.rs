@@ -1,5 +1,6 @@
 //! Rewards: what a card's stamps pay for.
 
+use super::{row, Columns};
 use rusqlite::{Connection, Row};
 use serde::Serialize;
 
@@ -21,18 +22,11 @@ pub const COLUMNS: &str =
     "id, store_id, card_id, name, description, stamps_required, position, active, created_at, updated_at";
 
 pub fn from_row(r: &Row) -> rusqlite::Result<Reward> {
-    Ok(Reward {
-        id: r.get(0)?,
-        account_id: r.get(1)?,
-        card_id: r.get(2)?,
-        name: r.get(3)?,
-        description: r.get(4)?,
-        stamps_required: r.get(5)?,
-        position: r.get(6)?,
-        active: r.get(7)?,
-        created_at: r.get(8)?,
-        updated_at: r.get(9)?,
-    })
+    let mut c = Columns::of(r);
+    Ok(row!(c => Reward {
+        id, account_id, card_id, name, description, stamps_required, position, active,
+        created_at, updated_at,
+    }))
 }
 
 /// The active rewards of the given card templates, cheapest first.
@@ -42,23 +36,20 @@ pub fn active_for_cards(conn: &Connection, card_ids: &[i64]) -> rusqlite::Result
     }
     if let [id] = card_ids {
         // The usual case (one card template): a plain index look-up.
-        return conn
-            .prepare_cached(&format!(
-                "SELECT {COLUMNS} FROM rewards
-                 WHERE card_id = ?1 AND active = 1 AND deleted_at IS NULL
-                 ORDER BY stamps_required, position, id"
-            ))?
-            .query_map([id], from_row)?
-            .collect();
+        let sql = format!(
+            "SELECT {COLUMNS} FROM rewards
+             WHERE card_id = ?1 AND active = 1 AND deleted_at IS NULL
+             ORDER BY stamps_required, position, id"
+        );
+        return super::all(conn, &sql, [id], from_row);
     }
     let ids = serde_json::to_string(card_ids).expect("ids serialise");
-    let mut stmt = conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM rewards
          WHERE card_id IN (SELECT value FROM json_each(?1)) AND active = 1 AND deleted_at IS NULL
          ORDER BY stamps_required, position, id"
-    ))?;
-    let rows = stmt.query_map([ids], from_row)?;
-    rows.collect()
+    );
+    super::all(conn, &sql, [ids], from_row)
 }
 
 /// The attributes a client sets on a reward.
@@ -116,23 +107,23 @@ pub fn update(conn: &Connection, id: i64, f: &RewardFields) -> rusqlite::Result<
     Ok(())
 }
 
-/// Deletes a reward. Its row stays (marked), so the ledger can still name it.
-pub fn delete(conn: &Connection, id: i64) -> rusqlite::Result<()> {
+/// Deletes a reward of the store; `false` when the store has no such reward. Its row
+/// stays (marked), so the ledger can still name it.
+pub fn delete(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
     let now = crate::time_fmt::now();
-    conn.execute(
-        "UPDATE rewards SET deleted_at = ?2, updated_at = ?2 WHERE id = ?1 AND deleted_at IS NULL",
-        rusqlite::params![id, now],
+    let deleted = conn.execute(
+        "UPDATE rewards SET deleted_at = ?3, updated_at = ?3
+         WHERE id = ?1 AND store_id = ?2 AND deleted_at IS NULL",
+        rusqlite::params![id, store_id, now],
     )?;
-    Ok(())
+    Ok(deleted > 0)
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Reward>> {
-    use rusqlite::OptionalExtension;
-    conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM rewards WHERE id = ?1 AND store_id = ?2 AND deleted_at IS NULL"
-    ))?
-    .query_row(rusqlite::params![id, store_id], from_row)
-    .optional()
+    );
+    super::one(conn, &sql, rusqlite::params![id, store_id], from_row)
 }
 
 pub fn list(
@@ -141,14 +132,18 @@ pub fn list(
     card_id: Option<i64>,
     active: Option<bool>,
 ) -> rusqlite::Result<Vec<Reward>> {
-    let mut stmt = conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM rewards
          WHERE store_id = ?1 AND deleted_at IS NULL
            AND (?2 IS NULL OR card_id = ?2) AND (?3 IS NULL OR active = ?3)
          ORDER BY card_id, position, stamps_required, id"
-    ))?;
-    let rows = stmt.query_map(rusqlite::params![store_id, card_id, active], from_row)?;
-    rows.collect()
+    );
+    super::all(
+        conn,
+        &sql,
+        rusqlite::params![store_id, card_id, active],
+        from_row,
+    )
 }
 
 /// The largest stamps_required among a card's live rewards (0 when none).

@@ -1,6 +1,7 @@
 //! Stores (the API's "accounts").
 
-use rusqlite::{params, Connection, OptionalExtension, Row};
+use super::Columns;
+use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
 use crate::time_fmt;
@@ -20,23 +21,24 @@ pub struct Store {
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "s.id, s.name, s.store_name, s.locations_count, s.cards_count, s.customers_count, s.posters_count, s.created_at, s.updated_at";
+const COLUMNS: &str = "s.name, s.store_name, s.id, s.locations_count, s.cards_count, s.customers_count, s.posters_count, s.created_at, s.updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Store> {
-    let name: String = r.get(1)?;
-    let store_name: Option<String> = r.get(2)?;
+    let mut c = Columns::of(r);
+    let name: String = c.read()?;
+    let store_name: Option<String> = c.read()?;
     Ok(Store {
-        id: r.get(0)?,
+        id: c.read()?,
         display_store_name: store_name.clone().unwrap_or_else(|| name.clone()),
         name,
         store_name,
         personal: false,
-        locations_count: r.get(3)?,
-        cards_count: r.get(4)?,
-        customers_count: r.get(5)?,
-        posters_count: r.get(6)?,
-        created_at: r.get(7)?,
-        updated_at: r.get(8)?,
+        locations_count: c.read()?,
+        cards_count: c.read()?,
+        customers_count: c.read()?,
+        posters_count: c.read()?,
+        created_at: c.read()?,
+        updated_at: c.read()?,
     })
 }
 
@@ -62,35 +64,42 @@ pub fn exists(conn: &Connection, id: i64) -> rusqlite::Result<bool> {
 }
 
 pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<Store>> {
-    conn.prepare_cached(&format!("SELECT {COLUMNS} FROM stores s WHERE s.id = ?1"))?
-        .query_row([id], from_row)
-        .optional()
+    super::one(
+        conn,
+        &format!("SELECT {COLUMNS} FROM stores s WHERE s.id = ?1"),
+        [id],
+        from_row,
+    )
 }
 
 pub fn list_for_token(conn: &Connection, token_id: i64) -> rusqlite::Result<Vec<Store>> {
-    let mut stmt = conn.prepare_cached(&format!(
+    let sql = format!(
         "SELECT {COLUMNS} FROM stores s JOIN api_token_stores ts ON ts.store_id = s.id
          WHERE ts.token_id = ?1 ORDER BY s.id"
-    ))?;
-    let rows = stmt.query_map([token_id], from_row)?;
-    rows.collect()
+    );
+    super::all(conn, &sql, [token_id], from_row)
 }
 
 pub fn list_all(conn: &Connection) -> rusqlite::Result<Vec<Store>> {
-    let mut stmt = conn.prepare(&format!("SELECT {COLUMNS} FROM stores s ORDER BY s.id"))?;
-    let rows = stmt.query_map([], from_row)?;
-    rows.collect()
+    super::all(
+        conn,
+        &format!("SELECT {COLUMNS} FROM stores s ORDER BY s.id"),
+        [],
+        from_row,
+    )
 }
 
-pub fn update(
-    conn: &Connection,
-    id: i64,
-    name: &str,
-    store_name: Option<&str>,
-) -> rusqlite::Result<()> {
+/// The attributes a client sets on a store.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StoreFields {
+    pub name: String,
+    pub store_name: Option<String>,
+}
+
+pub fn update(conn: &Connection, id: i64, f: &StoreFields) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE stores SET name = ?2, store_name = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, name, store_name, time_fmt::now()],
+        params![id, f.name, f.store_name, time_fmt::now()],
     )?;
     Ok(())
 }

@@ -1,5 +1,6 @@
 //! API tokens and the stores each may reach.
 
+use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension};
 
 use crate::time_fmt;
@@ -67,15 +68,11 @@ pub fn list(conn: &Connection) -> rusqlite::Result<Vec<TokenInfo>> {
          FROM api_tokens t ORDER BY t.id",
     )?;
     let rows = stmt.query_map([], |r| {
-        let stores: Option<String> = r.get(5)?;
-        Ok(TokenInfo {
-            id: r.get(0)?,
-            name: r.get(1)?,
-            created_at: r.get(2)?,
-            last_used_at: r.get(3)?,
-            revoked_at: r.get(4)?,
-            store_ids: parse_ids(stores.as_deref()),
-        })
+        let mut c = Columns::of(r);
+        Ok(row!(c => TokenInfo {
+            id, name, created_at, last_used_at, revoked_at,
+            store_ids = parse_ids(c.read::<Option<String>>()?.as_deref()),
+        }))
     })?;
     rows.collect()
 }

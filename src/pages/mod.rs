@@ -112,6 +112,16 @@ pub fn message_page(title: &str, colours: &PageColours, heading: &str, message: 
     )
 }
 
+/// A message page in plain colours: a heading and one line of text.
+pub fn plain_message(title: &str, heading: &str, text: &str) -> Markup {
+    message_page(
+        title,
+        &PageColours::plain(),
+        heading,
+        html! { p { (text) } },
+    )
+}
+
 fn card_css(colours: &PageColours) -> PreEscaped<String> {
     PreEscaped(format!(
         ":root {{ --bg: {}; --fg: {}; }}\n{CARD_CSS}",

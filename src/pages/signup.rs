@@ -5,7 +5,7 @@
 
 use maud::{html, Markup, PreEscaped};
 
-use super::{layout, message_page, PageColours};
+use super::{layout, message_page, plain_message, PageColours};
 use crate::domain::limits;
 use crate::error::FieldErrors;
 
@@ -123,22 +123,16 @@ fn field_error(errors: &FieldErrors, key: &str) -> Markup {
 
 /// A poster that is deleted, deactivated or never was.
 pub fn gone() -> Markup {
-    message_page(
+    plain_message(
         "Not found",
-        &PageColours::plain(),
         "This poster is no longer active",
-        html! { p { "Ask at the counter to join the loyalty programme." } },
+        "Ask at the counter to join the loyalty programme.",
     )
 }
 
 /// What a bot that filled the hidden field is told.
 pub fn thank_you() -> Markup {
-    message_page(
-        "Thank you",
-        &PageColours::plain(),
-        "Thank you!",
-        html! { p { "Your card is on its way." } },
-    )
+    plain_message("Thank you", "Thank you!", "Your card is on its way.")
 }
 
 /// Where the card went, when a message carries it: the same for a new customer and a

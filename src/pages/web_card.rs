@@ -3,7 +3,7 @@
 
 use maud::{html, Markup};
 
-use super::{layout, message_page, InlineSvg, PageColours};
+use super::{layout, plain_message, InlineSvg, PageColours};
 use crate::domain::HexColor;
 
 /// How the customer reached the page, when they come from a signup poster.
@@ -120,11 +120,10 @@ pub fn page(card: &WebCard) -> Markup {
 
 /// The page of a link that leads to no card.
 pub fn not_found() -> Markup {
-    message_page(
+    plain_message(
         "Card not found",
-        &PageColours::plain(),
         "Card not found",
-        html! { p { "This link does not lead to a card. Ask the shop for a new one." } },
+        "This link does not lead to a card. Ask the shop for a new one.",
     )
 }
 

@@ -70,26 +70,23 @@ impl PassSigner {
         }
         let pass_type_id = settings.pass_type_id.trim().to_string();
         let team_id = settings.team_id.trim().to_string();
-        if let Some(uid) = name_attribute(&tbs.subject, rfc4519::UID) {
-            if uid != pass_type_id {
-                return Err(LoadError::new(
-                    "apple_pass_type_id",
-                    format!(
-                        "is {pass_type_id:?}, but the certificate {} is for {uid:?}",
-                        settings.certificate.display()
-                    ),
-                ));
-            }
-        }
-        if let Some(ou) = name_attribute(&tbs.subject, rfc4519::OU) {
-            if ou != team_id {
-                return Err(LoadError::new(
-                    "apple_team_id",
-                    format!(
-                        "is {team_id:?}, but the certificate {} belongs to team {ou:?}",
-                        settings.certificate.display()
-                    ),
-                ));
+        // The certificate names the pass type (UID) and the team (OU) it was issued for.
+        let issued_for = [
+            (rfc4519::UID, "apple_pass_type_id", &pass_type_id, "is for"),
+            (rfc4519::OU, "apple_team_id", &team_id, "belongs to team"),
+        ];
+        for (attribute, key, set, relation) in issued_for {
+            match name_attribute(&tbs.subject, attribute) {
+                Some(named) if &named != set => {
+                    return Err(LoadError::new(
+                        key,
+                        format!(
+                            "is {set:?}, but the certificate {} {relation} {named:?}",
+                            settings.certificate.display()
+                        ),
+                    ));
+                }
+                _ => {}
             }
         }
         let now = std::time::SystemTime::now();
@@ -236,6 +233,7 @@ impl PassSigner {
         let locations: Vec<Value> = view
             .locations
             .iter()
+            .map(|l| &l.fields)
             .filter_map(|l| Some((l.latitude?, l.longitude?, l)))
             .take(10)
             .map(|(lat, lon, l)| {

@@ -721,6 +721,18 @@ fn startup_names_the_wallet_setting_that_is_wrong() {
         ..apple.clone()
     }));
     assert!(e.contains("`apple_pass_type_id`"), "{e}");
+    assert!(
+        e.contains("is \"pass.com.example.other\", but the certificate"),
+        "{e}"
+    );
+
+    let e = start_error(with_apple(AppleSettings {
+        team_id: "OTHERTEAM1".into(),
+        ..apple.clone()
+    }));
+    assert!(e.contains("`apple_team_id`"), "{e}");
+    assert!(e.contains("is \"OTHERTEAM1\", but the certificate"), "{e}");
+    assert!(e.contains("belongs to team"), "{e}");
 
     let e = start_error(with_apple(AppleSettings {
         certificate: dir.path().join("missing.pem"),

@@ -43,9 +43,11 @@ impl CustomerCreate {
         params: &Map<String, Value>,
         country: phonenumber::country::Id,
     ) -> Result<Parsed<CustomerCreate>, ApiError> {
-        let mut errors = FieldErrors::new();
+        let Parsed {
+            value: input,
+            mut errors,
+        } = CustomerInput::read(params, country)?;
         let attrs = attributes(params, "customer")?;
-        let input = CustomerInput::parse(attrs, country, &mut errors);
         let mut fields = CustomerFields::default();
         input.merge_into(&mut fields, &mut errors);
         check_required(&fields, &mut errors);
@@ -69,14 +71,14 @@ impl CustomerCreate {
 }
 
 impl CustomerInput {
-    /// The attributes of a `PATCH`, to be applied to the stored customer.
-    pub fn parse_update(
+    /// The customer attributes of a body, each field read on its own (for a `PATCH`,
+    /// to be applied to the stored customer).
+    pub fn read(
         params: &Map<String, Value>,
         country: phonenumber::country::Id,
     ) -> Result<Parsed<CustomerInput>, ApiError> {
         let mut errors = FieldErrors::new();
-        let attrs = attributes(params, "customer")?;
-        let value = CustomerInput::parse(attrs, country, &mut errors);
+        let value = CustomerInput::parse(attributes(params, "customer")?, country, &mut errors);
         Ok(Parsed { value, errors })
     }
 

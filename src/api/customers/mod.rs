@@ -1,181 +1,90 @@
 //! Customers (`/accounts/:account_id/customers`): list with search, show, create, update.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::web::Path;
+use actix_web::HttpRequest;
+use rusqlite::Connection;
 use serde_json::{json, Map, Value};
-
-use actix_web::web::route;
 
 mod input;
 
-use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
-use super::{id_or_404, json, pagination_params, AppState, Bearer, Pagination, Reply};
+use super::crud::{self, Found};
+use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
+use super::{json, pagination_params, Answer, Call, Pagination, Reply};
 use crate::db;
 use crate::db::card_links;
-use crate::db::customers::{CustomerFields, ListQuery};
+use crate::db::customers::{Contact, Customer, CustomerFields, ListQuery};
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{integer, query_map, Body, Parsed};
 use crate::time_fmt;
 use input::{check_required, CustomerCreate, CustomerInput, ReferenceInput};
 
-pub const RESOURCE: Resource = Resource {
-    tag: "Customers",
-    endpoints: ENDPOINTS,
-    components,
-};
+pub const RESOURCE: Resource = Resource::new("Customers", ENDPOINTS, components);
 
-const ENDPOINTS: &[Endpoint] = &[
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/customers",
-        handler: || route().to(list),
-        doc: Doc {
-            id: "listCustomers",
-            summary: "Search and page through customers, newest first",
-            description: "`search` matches, case-insensitively, a fragment of the first name, \
-                          last name, full name or email; phone digits; a card code exactly (any \
-                          case, spaces and dashes ignored); an external reference id exactly. \
-                          `source` and/or `external_id` look up external references exactly (a \
-                          `search` given with them is ignored).",
-            query: &["search", "source", "external_id", "page", "items"],
-            ok: (200, "One page of customers", Some("CustomerPage")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Post,
-        path: "/accounts/{account_id}/customers",
-        handler: || route().to(create),
-        doc: Doc {
-            id: "createCustomer",
-            summary: "Create a customer, optionally enrolled in a card",
-            description: "Needs `first_name` and at least one of `email` / `phone` (unique in \
-                          the store; email compared trimmed and case-insensitively, phone as \
-                          E.164). `card_id` enrols the customer (422 `card_id: not found`, `is \
-                          archived`, `has expired`) and credits the card's `initial_stamps`; the \
-                          response then carries `customer_card`. `send_card_links: true` queues \
-                          the card's links by email and/or SMS.",
-            body: In::Body("CustomerCreate"),
-            ok: (201, "The new customer", Some("CustomerCreated")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Get,
-        path: "/accounts/{account_id}/customers/{id}",
-        handler: || route().to(show),
-        doc: Doc {
-            id: "getCustomer",
-            summary: "One customer with all their cards",
-            ok: (200, "The customer", Some("Customer")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Patch,
-        path: "/accounts/{account_id}/customers/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateCustomer",
-            summary: "Change a customer",
-            description: "Partial: only given keys change; `null` clears an optional field. \
-                          `metadata` is merged shallowly (a key set to `null` is removed, \
-                          `metadata: null` empties it); `external_references` are upserted by \
-                          `(source, external_id)`. Stamps never change here.",
-            body: In::Body("CustomerUpdate"),
-            ok: (200, "The updated customer", Some("Customer")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Put,
-        path: "/accounts/{account_id}/customers/{id}",
-        handler: || route().to(update),
-        doc: Doc {
-            id: "updateCustomerPut",
-            summary: "Change a customer (same as PATCH)",
-            description: "Partial, exactly like PATCH.",
-            body: In::Body("CustomerUpdate"),
-            ok: (200, "The updated customer", Some("Customer")),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Delete,
-        path: "/accounts/{account_id}/customers/{id}",
-        handler: || route().to(erase),
-        doc: Doc {
-            id: "eraseCustomer",
-            summary: "Erase a customer's personal data (GDPR; beyond Leal)",
-            description: "Removes the customer's personal data; the anonymised ledger stays. The \
-                          customer is gone from the API afterwards (404).",
-            ok: (204, "Erased (no body)", None),
-            ..Doc::PLAIN
-        },
-    },
-    Endpoint {
-        method: Post,
-        path: "/accounts/{account_id}/customers/{id}/send_card_links",
-        handler: || route().to(send_card_links),
-        doc: Doc {
-            id: "sendCardLinks",
-            summary: "Queue the customer's card links again (email and/or SMS)",
-            description: "For every card of the customer, or only `customer_card_id`. 422 when \
-                          the customer has no card or the card is not theirs. Card links go \
-                          to one customer at most once per channel every 10 minutes and 5 \
-                          times a day: a channel held back gets a `suppressed` delivery with \
-                          the reason in `last_error`; when every channel is held back, 429 \
-                          with the reason and `Retry-After`.",
-            body: In::Body("SendCardLinks"),
-            ok: (201, "The queued deliveries", Some("DeliveriesQueued")),
-            ..Doc::PLAIN
-        },
-    },
+const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/customers";
+    Get "" => list, Doc::new("listCustomers", "Search and page through customers, newest first").describe("`search` matches, case-insensitively, a fragment of the first name, last name, full name or email; phone digits; a card code exactly (any case, spaces and dashes ignored); an external reference id exactly. `source` and/or `external_id` look up external references exactly (a `search` given with them is ignored).").query(&["search", "source", "external_id", "page", "items"]).ok(200, "One page of customers", "CustomerPage");
+    Post "" => create, Doc::new("createCustomer", "Create a customer, optionally enrolled in a card").describe("Needs `first_name` and at least one of `email` / `phone` (unique in the store; email compared trimmed and case-insensitively, phone as E.164). `card_id` enrols the customer (422 `card_id: not found`, `is archived`, `has expired`) and credits the card's `initial_stamps`; the response then carries `customer_card`. `send_card_links: true` queues the card's links by email and/or SMS.").body("CustomerCreate").ok(201, "The new customer", "CustomerCreated");
+    Get "/{id}" => crud::show::<Customer>, Doc::new("getCustomer", "One customer with all their cards").ok(200, "The customer", "Customer");
+    Patch "/{id}" => update, Doc::new("updateCustomer", "Change a customer").describe("Partial: only given keys change; `null` clears an optional field. `metadata` is merged shallowly (a key set to `null` is removed, `metadata: null` empties it); `external_references` are upserted by `(source, external_id)`. Stamps never change here.").body("CustomerUpdate").ok(200, "The updated customer", "Customer"), Put "updateCustomerPut" "Change a customer (same as PATCH)";
+    Delete "/{id}" => crud::delete::<Customer>, Doc::new("eraseCustomer", "Erase a customer's personal data (GDPR; beyond Leal)").describe("Removes the customer's personal data; the anonymised ledger stays. The customer is gone from the API afterwards (404).").empty(204, "Erased (no body)");
+    Post "/{id}/send_card_links" => send_card_links, Doc::new("sendCardLinks", "Queue the customer's card links again (email and/or SMS)").describe("For every card of the customer, or only `customer_card_id`. 422 when the customer has no card or the card is not theirs. Card links go to one customer at most once per channel every 10 minutes and 5 times a day: a channel held back gets a `suppressed` delivery with the reason in `last_error`; when every channel is held back, 429 with the reason and `Retry-After`.").body("SendCardLinks").ok(201, "The queued deliveries", "DeliveriesQueued");
 ];
 
-pub async fn list(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+/// Shown whole, with their cards and external references.
+impl crud::Record for Customer {
+    const WHAT: &'static str = "Customer";
+    type Json = Customer;
+
+    fn find(conn: &Connection, store_id: i64, id: i64, base: &str) -> Found<Customer> {
+        db::customers::find(conn, store_id, id, base)
+    }
+}
+
+/// `DELETE /customers/:id` (beyond Leal) erases the customer's personal data on request
+/// and keeps the anonymised ledger; the customer is gone from the API afterwards.
+impl crud::Delete for Customer {
+    const DELETE: crud::Remove = db::customers::erase;
+}
+
+pub async fn list(call: Call, path: Path<String>, req: HttpRequest) -> Answer {
     let q = query_map(&req);
-    let base = state.public_url.clone();
-    let country = state.settings.default_country;
-    let body = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&path)?;
-        let (page, items) = pagination_params(&q)?;
-        let search = q.get("search").cloned();
-        for key in ["search", "source", "external_id"] {
-            if q.get(key).is_some_and(|s| s.contains('\0')) {
-                return Err(FieldErrors::single(key, "is invalid"));
+    let base = call.state.public_url.clone();
+    let country = call.state.settings.default_country;
+    let body = call
+        .read(move |conn, access| {
+            let store_id = access.store(&path)?;
+            let (page, items) = pagination_params(&q)?;
+            let search = q.get("search").cloned();
+            for key in ["search", "source", "external_id"] {
+                if q.get(key).is_some_and(|s| s.contains('\0')) {
+                    return Err(FieldErrors::single(key, "is invalid"));
+                }
             }
-        }
-        if search
-            .as_ref()
-            .is_some_and(|s| s.chars().count() > limits::SEARCH)
-        {
-            return Err(FieldErrors::single(
-                "search",
-                &crate::domain::too_long(limits::SEARCH),
-            ));
-        }
-        let query = ListQuery {
-            search,
-            source: q.get("source").cloned(),
-            external_id: q.get("external_id").cloned(),
-            page,
-            items,
-            default_country: country,
-        };
-        let (ids, count) = db::customers::list(conn, store_id, &query)?;
-        Ok(CustomerPage {
-            customers: db::customers::load(conn, &ids, &base)?,
-            pagination: Pagination::new(count, items, page),
+            if search
+                .as_ref()
+                .is_some_and(|s| s.chars().count() > limits::SEARCH)
+            {
+                return Err(FieldErrors::single(
+                    "search",
+                    &crate::domain::too_long(limits::SEARCH),
+                ));
+            }
+            let query = ListQuery {
+                search,
+                source: q.get("source").cloned(),
+                external_id: q.get("external_id").cloned(),
+                page,
+                items,
+                default_country: country,
+            };
+            let (ids, count) = db::customers::list(conn, store_id, &query)?;
+            Ok(CustomerPage {
+                customers: db::customers::load(conn, &ids, &base)?,
+                pagination: Pagination::new(count, items, page),
+            })
         })
-    })
-    .await?;
+        .await?;
     Ok(json(StatusCode::OK, &body))
 }
 
@@ -186,121 +95,85 @@ struct CustomerPage {
     pagination: Pagination,
 }
 
-pub async fn show(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    let base = state.public_url.clone();
-    let customer = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Customer")?;
-        db::customers::find(conn, store_id, id, &base)?
-            .ok_or_else(|| ApiError::not_found("Customer"))
-    })
-    .await?;
-    Ok(json(StatusCode::OK, &customer))
-}
-
-pub async fn create(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let base = state.public_url.clone();
-    let country = state.settings.default_country;
+pub async fn create(call: Call, path: Path<String>, body: Body) -> Answer {
+    let base = call.state.public_url.clone();
+    let country = call.state.settings.default_country;
     let parse = move |params: &Map<String, Value>| CustomerCreate::parse(params, country);
-    let response = super::write(&state, bearer, body, parse, move |tx, access, input| {
-        let store_id = access.store(&path)?;
-        let Parsed { value, mut errors } = input?;
-        let CustomerCreate {
-            fields,
-            external_references,
-            card_id,
-            send_card_links,
-        } = value;
-        check_unique(
-            tx,
-            store_id,
-            None,
-            &fields,
-            &external_references,
-            &mut errors,
-        )?;
-        let card = match card_id {
-            Some(id) => match db::cards::find(tx, store_id, id)? {
-                None => {
-                    errors.add("card_id", "not found");
-                    None
-                }
-                Some(c) if c.archived_at.is_some() => {
-                    errors.add("card_id", "is archived");
-                    None
-                }
-                Some(c) if c.is_expired(&time_fmt::now()) => {
-                    errors.add("card_id", "has expired");
-                    None
-                }
-                Some(c) => Some(c),
-            },
-            None => None,
-        };
-        errors.into_result()?;
+    let response = call
+        .write(body, parse, move |tx, access, input| {
+            let store_id = access.store(&path)?;
+            let Parsed { value, mut errors } = input?;
+            let CustomerCreate {
+                fields,
+                external_references,
+                card_id,
+                send_card_links,
+            } = value;
+            check_unique(
+                tx,
+                store_id,
+                None,
+                &fields,
+                &external_references,
+                &mut errors,
+            )?;
+            let card = match card_id {
+                Some(id) => match db::cards::find(tx, store_id, id)? {
+                    None => {
+                        errors.add("card_id", "not found");
+                        None
+                    }
+                    Some(c) if c.archived_at.is_some() => {
+                        errors.add("card_id", "is archived");
+                        None
+                    }
+                    Some(c) if c.is_expired(&time_fmt::now()) => {
+                        errors.add("card_id", "has expired");
+                        None
+                    }
+                    Some(c) => Some(c),
+                },
+                None => None,
+            };
+            errors.into_result()?;
 
-        let id = db::customers::insert(tx, store_id, &fields)?;
-        save_external_references(tx, store_id, id, &external_references)?;
-        let mut customer_card_id = None;
-        if let Some(card) = &card {
-            let cc = db::customer_cards::enrol(tx, store_id, id, card, Some(access.token_id))?;
-            if send_card_links {
-                // Held-back sends are recorded, never an error of the create.
-                card_links::send(
-                    tx,
-                    &card_links::Recipient {
-                        store_id,
-                        customer_id: id,
-                        email: fields.email.as_ref().map(|e| e.as_str()),
-                        phone: fields.phone.as_ref().map(|p| p.as_str()),
-                    },
-                    &[cc],
-                    card_links::CARD_LINKS,
-                )?;
+            let id = db::customers::insert(tx, store_id, &fields)?;
+            save_external_references(tx, store_id, id, &external_references)?;
+            let mut customer_card_id = None;
+            if let Some(card) = &card {
+                let cc = db::customer_cards::enrol(tx, store_id, id, card, Some(access.token_id))?;
+                if send_card_links {
+                    // Held-back sends are recorded, never an error of the create.
+                    let to = recipient(store_id, id, &fields);
+                    card_links::send(tx, &to, &[cc], card_links::CARD_LINKS)?;
+                }
+                customer_card_id = Some(cc);
             }
-            customer_card_id = Some(cc);
-        }
-        let customer = db::customers::load(tx, &[id], &base)?
-            .pop()
-            .ok_or_else(|| ApiError::internal("customer vanished"))?;
-        let mut out = serde_json::to_value(&customer).map_err(ApiError::internal)?;
-        if let Some(cc) = customer_card_id {
-            let card = customer.customer_cards.iter().find(|c| c.id == cc);
-            out["customer_card"] = serde_json::to_value(card).map_err(ApiError::internal)?;
-        }
-        Ok(Reply {
-            status: StatusCode::CREATED,
-            body: out.to_string(),
+            let customer = db::customers::load(tx, &[id], &base)?
+                .pop()
+                .ok_or_else(|| ApiError::internal("customer vanished"))?;
+            let mut out = serde_json::to_value(&customer).map_err(ApiError::internal)?;
+            if let Some(cc) = customer_card_id {
+                let card = customer.customer_cards.iter().find(|c| c.id == cc);
+                out["customer_card"] = serde_json::to_value(card).map_err(ApiError::internal)?;
+            }
+            Ok(Reply {
+                status: StatusCode::CREATED,
+                body: out.to_string(),
+            })
         })
-    })
-    .await;
-    state.outbox.wake();
+        .await;
+    call.state.outbox.wake();
     response
 }
 
-pub async fn update(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
+pub async fn update(call: Call, path: Path<(String, String)>, body: Body) -> Answer {
     let (account, id) = path.into_inner();
-    let base = state.public_url.clone();
-    let country = state.settings.default_country;
-    let parse = move |params: &Map<String, Value>| CustomerInput::parse_update(params, country);
-    super::write(&state, bearer, body, parse, move |tx, access, input| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Customer")?;
+    let base = call.state.public_url.clone();
+    let country = call.state.settings.default_country;
+    let parse = move |params: &Map<String, Value>| CustomerInput::read(params, country);
+    call.write(body, parse, move |tx, access, input| {
+        let (store_id, id) = access.record(&account, &id, "Customer")?;
         let current = db::customers::find_fields(tx, store_id, id)?
             .ok_or_else(|| ApiError::not_found("Customer"))?;
         let Parsed {
@@ -330,21 +203,20 @@ pub async fn update(
 
 /// Email, phone and external references are unique within the store.
 fn check_unique(
-    conn: &rusqlite::Connection,
+    conn: &Connection,
     store_id: i64,
     me: Option<i64>,
     f: &CustomerFields,
     refs: &[ReferenceInput],
     errors: &mut FieldErrors,
 ) -> Result<(), ApiError> {
-    if let Some(email) = &f.email {
-        if db::customers::email_owner(conn, store_id, email, me)?.is_some() {
-            errors.add("email", "has already been taken");
-        }
-    }
-    if let Some(phone) = &f.phone {
-        if db::customers::phone_owner(conn, store_id, phone, me)?.is_some() {
-            errors.add("phone", "has already been taken");
+    let contacts = [
+        f.email.as_ref().map(|e| ("email", Contact::Email(e))),
+        f.phone.as_ref().map(|p| ("phone", Contact::Phone(p))),
+    ];
+    for (key, contact) in contacts.into_iter().flatten() {
+        if db::customers::owner(conn, store_id, contact, me)?.is_some() {
+            errors.add(key, "has already been taken");
         }
     }
     for r in refs {
@@ -357,8 +229,22 @@ fn check_unique(
     Ok(())
 }
 
+/// Who a customer's card links go to: whichever of email and phone they have.
+fn recipient(
+    store_id: i64,
+    customer_id: i64,
+    contact: &CustomerFields,
+) -> card_links::Recipient<'_> {
+    card_links::Recipient {
+        store_id,
+        customer_id,
+        email: contact.email.as_ref().map(|e| e.as_str()),
+        phone: contact.phone.as_ref().map(|p| p.as_str()),
+    }
+}
+
 fn save_external_references(
-    conn: &rusqlite::Connection,
+    conn: &Connection,
     store_id: i64,
     customer_id: i64,
     refs: &[ReferenceInput],
@@ -379,85 +265,45 @@ fn save_external_references(
 /// `POST /customers/:id/send_card_links`: queues the card links again, by email and/or
 /// SMS to the addresses the customer has, for every card (or the `customer_card_id`
 /// given). 201 with the queued deliveries.
-pub async fn send_card_links(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
+pub async fn send_card_links(call: Call, path: Path<(String, String)>, body: Body) -> Answer {
     let (account, id) = path.into_inner();
     let parse = |params: &Map<String, Value>| {
         let mut errors = FieldErrors::new();
         let only = integer(params, "customer_card_id", &mut errors).set();
         errors.into_result().map(|()| only)
     };
-    let response = super::write(&state, bearer, body, parse, move |tx, access, only| {
-        let store_id = access.store(&account)?;
-        let id = id_or_404(&id, "Customer")?;
-        let customer = db::customers::find_fields(tx, store_id, id)?
-            .ok_or_else(|| ApiError::not_found("Customer"))?;
-        let only = only?;
-        let cards = db::customer_cards::ids_of_customer(tx, id)?;
-        let cards: Vec<i64> = match only {
-            Some(cc) if cards.contains(&cc) => vec![cc],
-            Some(_) => return Err(FieldErrors::single("customer_card_id", "not found")),
-            None => cards,
-        };
-        if cards.is_empty() {
-            return Err(FieldErrors::single(
-                "customer",
-                "has no card to send (enrol them in a card first)",
-            ));
-        }
-        let sent = card_links::send(
-            tx,
-            &card_links::Recipient {
-                store_id,
-                customer_id: id,
-                email: customer.email.as_ref().map(|e| e.as_str()),
-                phone: customer.phone.as_ref().map(|p| p.as_str()),
-            },
-            &cards,
-            card_links::CARD_LINKS,
-        )?;
-        if sent.all_held() {
-            let (message, retry_after) = sent.refusal();
-            return Err(ApiError::TooSoon {
-                message,
-                retry_after,
-            });
-        }
-        Reply::created(&json!({ "deliveries": db::outbox::find_many(tx, &sent.rows())? }))
-    })
-    .await;
-    state.outbox.wake();
-    response
-}
-
-/// `DELETE /customers/:id` (beyond Leal): erases the customer's personal data on request
-/// and keeps the anonymised ledger. 204; the customer is gone from the API afterwards.
-pub async fn erase(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<(String, String)>,
-    body: Body,
-) -> Result<HttpResponse, ApiError> {
-    let (account, id) = path.into_inner();
-    super::write(
-        &state,
-        bearer,
-        body,
-        super::no_input,
-        move |tx, access, _| {
-            let store_id = access.store(&account)?;
-            let id = id_or_404(&id, "Customer")?;
-            if !db::customers::erase(tx, store_id, id)? {
-                return Err(ApiError::not_found("Customer"));
+    let response = call
+        .write(body, parse, move |tx, access, only| {
+            let (store_id, id) = access.record(&account, &id, "Customer")?;
+            let customer = db::customers::find_fields(tx, store_id, id)?
+                .ok_or_else(|| ApiError::not_found("Customer"))?;
+            let only = only?;
+            let cards = db::customer_cards::ids_of_customer(tx, id)?;
+            let cards: Vec<i64> = match only {
+                Some(cc) if cards.contains(&cc) => vec![cc],
+                Some(_) => return Err(FieldErrors::single("customer_card_id", "not found")),
+                None => cards,
+            };
+            if cards.is_empty() {
+                return Err(FieldErrors::single(
+                    "customer",
+                    "has no card to send (enrol them in a card first)",
+                ));
             }
-            Ok(Reply::no_content())
-        },
-    )
-    .await
+            let to = recipient(store_id, id, &customer);
+            let sent = card_links::send(tx, &to, &cards, card_links::CARD_LINKS)?;
+            if sent.all_held() {
+                let (message, retry_after) = sent.refusal();
+                return Err(ApiError::TooSoon {
+                    message,
+                    retry_after,
+                });
+            }
+            Reply::created(&json!({ "deliveries": db::outbox::find_many(tx, &sent.rows())? }))
+        })
+        .await;
+    call.state.outbox.wake();
+    response
 }
 
 fn components(c: &mut Components) {
@@ -528,16 +374,7 @@ fn components(c: &mut Components) {
         json!({"type": "boolean", "default": false,
             "description": "Queue the card's links by email and/or SMS (needs card_id)."}),
     );
-    c.request_body(
-        "CustomerCreate",
-        true,
-        wrapped("customer", input::attributes_schema(true), top),
-    );
-    c.request_body(
-        "CustomerUpdate",
-        false,
-        wrapped("customer", input::attributes_schema(false), Map::new()),
-    );
+    c.create_and_update("Customer", "customer", input::attributes_schema, top);
     c.request_body(
         "SendCardLinks",
         false,

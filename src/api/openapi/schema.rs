@@ -103,6 +103,17 @@ pub fn wrapped(root: &str, attributes: Value, mut top: Map<String, Value>) -> Va
     o
 }
 
+/// The top-level alternative to an id among the attributes (see `params::owner_id`).
+pub fn top_level_id(key: &str) -> Map<String, Value> {
+    let mut top = Map::new();
+    top.insert(
+        key.to_string(),
+        json!({"type": "integer", "format": "int64", "minimum": 1,
+            "description": format!("Alternative to {key} inside the attributes.")}),
+    );
+    top
+}
+
 /// The Rails-style form version of a JSON request schema: nested keys flattened to
 /// `root[field]` and `root[list][][field]`; free-form objects (metadata) left out; no
 /// nulls (a blank value counts as null).
