@@ -58,7 +58,7 @@ pub struct AppState {
     /// no request waits much longer than the others.
     pub read_gate: std::sync::Arc<tokio::sync::Semaphore>,
     /// Per-address limit of the Apple pass web service's public log route.
-    pub pass_log_limit: crate::edge::peer::PerAddressLimit,
+    pub pass_log_limit: crate::edge::limit::PerAddressLimit,
 }
 
 /// When each token was last used, kept in memory and written to the database in the

@@ -6,7 +6,6 @@
 //! When a wallet is not configured, its link redirects to the web card page; the link
 //! of a card with no web card page answers 404.
 
-use std::num::NonZeroU32;
 use std::time::{Duration, SystemTime};
 
 use actix_web::http::header::{self, HttpDate};
@@ -19,7 +18,8 @@ use super::{Answer, AppState};
 use crate::db;
 use crate::db::customer_cards::CardView;
 use crate::domain::links::CardLinks;
-use crate::edge::peer::{self, PerAddressLimit};
+use crate::edge::limit::PerAddressLimit;
+use crate::edge::peer;
 use crate::error::ApiError;
 use crate::params::RawBody;
 use crate::wallet::apple::{self, PassSigner};
@@ -465,12 +465,8 @@ const LOG_MESSAGE_CHARS: usize = 500;
 /// The limit of `/passes/v1/log`: anyone may post to it, and each message becomes a
 /// line of the server's log.
 pub fn log_limit() -> PerAddressLimit {
-    let n = |v| NonZeroU32::new(v).expect("limits are positive");
-    PerAddressLimit::per_minute(
-        n(LOG_REPORTS_PER_ADDRESS),
-        n(LOG_REPORTS_IN_TOTAL),
-        LOG_ADDRESSES,
-    )
+    PerAddressLimit::per_minute(LOG_REPORTS_PER_ADDRESS, LOG_REPORTS_IN_TOTAL, LOG_ADDRESSES)
+        .expect("the limits are positive")
 }
 
 /// `POST /passes/v1/log`: messages Wallet reports about passes, written to the log at
@@ -485,9 +481,7 @@ async fn log_messages(
     state
         .pass_log_limit
         .check(peer::request_key(&req))
-        .map_err(|wait| ApiError::RateLimited {
-            retry_after: wait.as_secs() + u64::from(wait.subsec_nanos() > 0),
-        })?;
+        .map_err(|retry_after| ApiError::RateLimited { retry_after })?;
     let RawBody(body) = RawBody::from_request(&req, &mut payload.into_inner()).await?;
     let logs = serde_json::from_slice::<Value>(&body)
         .ok()

@@ -10,211 +10,23 @@
 //! if that is not enough, arbitrary ones (which only ever hands their owners a full
 //! bucket again). Buckets follow GCRA: one instant per key, no counters, no timers.
 
-use std::collections::HashMap;
-use std::hash::Hash;
 use std::net::IpAddr;
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
 
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::http::header::{HeaderName, HeaderValue};
 use actix_web::middleware::Next;
-use actix_web::{web, HttpRequest, ResponseError};
+use actix_web::{web, ResponseError};
 
 use super::AppState;
 use crate::config::Settings;
+use crate::edge::limit::{Buckets, Quota, Verdict};
 use crate::error::ApiError;
 
 /// The most tokens with a bucket: far more than a shop has, and only live tokens get in.
 const MAX_TOKENS: usize = 10_000;
 /// The most client addresses with a bucket (a few MB at most).
 pub const MAX_ADDRESSES: usize = 65_536;
-
-/// The address a request is counted under: the peer of the connection. The one place
-/// that decides it, so that a proxy-aware rule (trusting `X-Forwarded-For` from listed
-/// proxies) changes every limit at once.
-pub fn client_address(req: &HttpRequest) -> Option<IpAddr> {
-    req.peer_addr().map(|a| address_key(a.ip()))
-}
-
-/// One key per IPv4 address and per IPv6 /64 (what one subscriber gets: counting each
-/// of its 2^64 addresses apart would give one client endless buckets). An IPv4 address
-/// written as IPv6 counts as itself.
-fn address_key(ip: IpAddr) -> IpAddr {
-    match ip {
-        IpAddr::V4(_) => ip,
-        IpAddr::V6(v6) => match v6.to_ipv4_mapped() {
-            Some(v4) => IpAddr::V4(v4),
-            None => IpAddr::V6((u128::from(v6) & !u128::from(u64::MAX)).into()),
-        },
-    }
-}
-
-/// `limit` requests per `period`, in bursts of up to `limit`.
-#[derive(Debug, Clone, Copy)]
-pub struct Quota {
-    limit: u32,
-    /// The time one request's turn takes to come back: `period / limit`.
-    interval: Duration,
-}
-
-impl Quota {
-    /// `None` for a limit of 0 (no limit).
-    pub fn new(limit: u32, period: Duration) -> Option<Quota> {
-        (limit > 0).then(|| Quota {
-            limit,
-            interval: period / limit,
-        })
-    }
-
-    pub fn per_minute(limit: u32) -> Option<Quota> {
-        Quota::new(limit, Duration::from_secs(60))
-    }
-
-    pub fn limit(&self) -> u32 {
-        self.limit
-    }
-
-    fn burst(&self) -> Duration {
-        self.interval * self.limit
-    }
-}
-
-/// What a bucket said to one request.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Verdict {
-    Allowed {
-        /// Requests left in the burst.
-        remaining: u32,
-        /// Seconds until the bucket is full again.
-        reset: u64,
-    },
-    Refused {
-        /// Seconds until one more request is allowed.
-        retry_after: u64,
-    },
-}
-
-fn whole_secs(d: Duration) -> u64 {
-    d.as_secs() + u64::from(d.subsec_nanos() > 0)
-}
-
-/// Buckets by key, at most `cap` of them. A bucket is its theoretical arrival time: the
-/// instant it is full again.
-pub struct Buckets<K> {
-    start: Instant,
-    cap: usize,
-    full_at: Mutex<HashMap<K, Duration>>,
-}
-
-impl<K: Hash + Eq + Clone> Buckets<K> {
-    pub fn new(cap: usize) -> Buckets<K> {
-        Buckets {
-            start: Instant::now(),
-            cap: cap.max(1),
-            full_at: Mutex::new(HashMap::new()),
-        }
-    }
-
-    fn now(&self) -> Duration {
-        self.start.elapsed()
-    }
-
-    fn table(&self) -> std::sync::MutexGuard<'_, HashMap<K, Duration>> {
-        self.full_at.lock().unwrap_or_else(|e| e.into_inner())
-    }
-
-    /// Counts one request of `key`, giving it a full bucket first if it has none.
-    pub fn take(&self, key: &K, quota: Quota) -> Verdict {
-        let now = self.now();
-        let mut table = self.table();
-        if !table.contains_key(key) {
-            self.make_room(&mut table, now);
-            table.insert(key.clone(), Duration::ZERO);
-        }
-        let full_at = table.get_mut(key).expect("just inserted");
-        Self::count(full_at, now, quota)
-    }
-
-    /// Counts one request of `key` when it has a bucket; `None` when it has none.
-    pub fn take_existing(&self, key: &K, quota: Quota) -> Option<Verdict> {
-        let now = self.now();
-        let mut table = self.table();
-        table
-            .get_mut(key)
-            .map(|full_at| Self::count(full_at, now, quota))
-    }
-
-    /// GCRA: a request is allowed while the bucket's fill time stays within one burst
-    /// of now; each allowed request moves it one interval later.
-    fn count(full_at: &mut Duration, now: Duration, quota: Quota) -> Verdict {
-        let next = (*full_at).max(now) + quota.interval;
-        let ahead = next - now;
-        if ahead > quota.burst() {
-            Verdict::Refused {
-                retry_after: whole_secs(ahead - quota.burst()).max(1),
-            }
-        } else {
-            *full_at = next;
-            Verdict::Allowed {
-                remaining: ((quota.burst() - ahead).as_nanos() / quota.interval.as_nanos()) as u32,
-                reset: whole_secs(ahead),
-            }
-        }
-    }
-
-    pub fn contains(&self, key: &K) -> bool {
-        self.table().contains_key(key)
-    }
-
-    /// Gives `key` a full bucket unless it has one.
-    pub fn insert(&self, key: &K) {
-        let now = self.now();
-        let mut table = self.table();
-        if !table.contains_key(key) {
-            self.make_room(&mut table, now);
-            table.insert(key.clone(), Duration::ZERO);
-        }
-    }
-
-    pub fn remove(&self, key: &K) {
-        self.table().remove(key);
-    }
-
-    pub fn len(&self) -> usize {
-        self.table().len()
-    }
-
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
-    }
-
-    /// Forgets the buckets that are full again: they are what a new bucket would be.
-    pub fn forget_idle(&self) {
-        let now = self.now();
-        let mut table = self.table();
-        table.retain(|_, full_at| *full_at > now);
-        table.shrink_to(self.cap / 8);
-    }
-
-    /// Below the cap before an insert: idle buckets go first; if the table is still
-    /// full, an eighth of it goes (the hash map's order is random per process, so which
-    /// is not up to a client).
-    fn make_room(&self, table: &mut HashMap<K, Duration>, now: Duration) {
-        if table.len() < self.cap {
-            return;
-        }
-        table.retain(|_, full_at| *full_at > now);
-        if table.len() < self.cap {
-            return;
-        }
-        let drop: Vec<K> = table.keys().take(self.cap / 8 + 1).cloned().collect();
-        for k in drop {
-            table.remove(&k);
-        }
-    }
-}
 
 /// The limits of one server.
 pub struct RateLimits {
@@ -298,7 +110,7 @@ fn refused<B>(
     let mut res = ApiError::RateLimited { retry_after }.error_response();
     let h = res.headers_mut();
     for (k, v) in [
-        header("ratelimit-limit", u64::from(quota.limit)),
+        header("ratelimit-limit", u64::from(quota.limit())),
         header("ratelimit-remaining", 0),
         header("ratelimit-reset", retry_after),
     ] {
@@ -310,7 +122,7 @@ fn refused<B>(
 fn add_headers<B>(res: &mut ServiceResponse<B>, quota: Quota, remaining: u32, reset: u64) {
     let h = res.headers_mut();
     for (k, v) in [
-        header("ratelimit-limit", u64::from(quota.limit)),
+        header("ratelimit-limit", u64::from(quota.limit())),
         header("ratelimit-remaining", u64::from(remaining)),
         header("ratelimit-reset", reset),
     ] {
@@ -345,7 +157,7 @@ pub async fn middleware(
         Route::Unlimited => return Ok(next.call(req).await?.map_into_left_body()),
         Route::Address => {}
     }
-    let address = client_address(req.request());
+    let address = crate::edge::peer::request_key(req.request());
     if let (Some(quota), Some(address)) = (limits.address_quota, address) {
         if let Verdict::Refused { retry_after } = limits.addresses.take(&address, quota) {
             return Ok(refused(req, quota, retry_after));
@@ -364,76 +176,4 @@ pub async fn middleware(
         }
     }
     Ok(res.map_into_left_body())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn a_burst_counts_down_then_waits_one_interval() {
-        let b = Buckets::new(10);
-        let q = Quota::per_minute(5).unwrap();
-        let seen: Vec<Verdict> = (0..6).map(|_| b.take(&1u8, q)).collect();
-        let remaining: Vec<u32> = seen
-            .iter()
-            .filter_map(|v| match v {
-                Verdict::Allowed { remaining, .. } => Some(*remaining),
-                Verdict::Refused { .. } => None,
-            })
-            .collect();
-        assert_eq!(remaining, [4, 3, 2, 1, 0]);
-        match seen[5] {
-            Verdict::Refused { retry_after } => assert!((11..=12).contains(&retry_after)),
-            v => panic!("the sixth is refused: {v:?}"),
-        }
-        match seen[4] {
-            Verdict::Allowed { reset, .. } => assert!((59..=60).contains(&reset), "{reset}"),
-            v => panic!("{v:?}"),
-        }
-        // Another key has its own bucket.
-        assert!(matches!(
-            b.take(&2u8, q),
-            Verdict::Allowed { remaining: 4, .. }
-        ));
-    }
-
-    #[test]
-    fn only_existing_buckets_are_counted_by_take_existing() {
-        let b = Buckets::new(10);
-        let q = Quota::per_minute(5).unwrap();
-        assert_eq!(b.take_existing(&7u8, q), None);
-        assert!(b.is_empty(), "nothing allocated");
-        b.insert(&7u8);
-        assert!(matches!(
-            b.take_existing(&7u8, q),
-            Some(Verdict::Allowed { remaining: 4, .. })
-        ));
-        b.remove(&7u8);
-        assert_eq!(b.take_existing(&7u8, q), None);
-    }
-
-    /// The cap holds whatever arrives: idle buckets go first, then arbitrary ones.
-    #[test]
-    fn the_table_never_grows_past_its_cap() {
-        let b = Buckets::new(64);
-        let q = Quota::per_minute(10).unwrap();
-        for k in 0..10_000u32 {
-            b.take(&k, q);
-            assert!(b.len() <= 64, "{} entries", b.len());
-        }
-        // Busy buckets go before the cap is broken; a fresh key always gets in.
-        assert!(matches!(b.take(&99_999u32, q), Verdict::Allowed { .. }));
-    }
-
-    #[test]
-    fn ipv6_counts_per_64_and_mapped_ipv4_as_itself() {
-        let a: IpAddr = "2001:db8:1:2:aaaa::1".parse().unwrap();
-        let b: IpAddr = "2001:db8:1:2:ffff::9".parse().unwrap();
-        let c: IpAddr = "2001:db8:1:3::1".parse().unwrap();
-        assert_eq!(address_key(a), address_key(b));
-        assert_ne!(address_key(a), address_key(c));
-        let mapped: IpAddr = "::ffff:192.0.2.7".parse().unwrap();
-        assert_eq!(address_key(mapped), "192.0.2.7".parse::<IpAddr>().unwrap());
-    }
 }

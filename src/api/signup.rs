@@ -12,7 +12,7 @@ use actix_web::cookie::{Cookie, SameSite};
 use actix_web::http::{header, StatusCode};
 use actix_web::{web, HttpRequest, HttpResponse};
 
-use super::rate_limit::{client_address, Buckets, Quota, Verdict, MAX_ADDRESSES};
+use super::rate_limit::MAX_ADDRESSES;
 use super::web_card::html_response;
 use super::AppState;
 use crate::db;
@@ -21,6 +21,8 @@ use crate::db::customers::{Contact, CustomerFields};
 use crate::db::posters::{Poster, PosterFields};
 use crate::domain::links::CardLinks;
 use crate::domain::{limits, Birthday, Email, Phone};
+use crate::edge::limit::{Buckets, Quota, Verdict};
+use crate::edge::peer::request_key;
 use crate::error::{ApiError, FieldErrors};
 use crate::pages::signup::{FormValues, SignupForm};
 use crate::pages::{self, InlineSvg, PageColours};
@@ -251,7 +253,7 @@ pub async fn submit(
     if text(p, "website", &mut FieldErrors::new()).set().is_some() {
         return Ok(html_response(StatusCode::OK, pages::signup::thank_you()));
     }
-    if let (Some(limits), Some(address)) = (&state.signup_limits, client_address(&req)) {
+    if let (Some(limits), Some(address)) = (&state.signup_limits, request_key(&req)) {
         if !limits.allow(address) {
             errors.add("base", "Too many signups from this network right now. Please try again in a while, or ask at the counter.");
             let mut res = again(&errors, StatusCode::TOO_MANY_REQUESTS);

@@ -1,13 +1,14 @@
 //! The network edge: what happens to a connection and to a request before a handler
 //! sees it. The HTTP server assembled from actix-web's parts with each connection
 //! counted against its peer's address (`connections`), the keys of per-address limits
-//! (`peer`), the access log without secrets (`access_log`), and HEAD answered as GET.
+//! (`peer`) and bounded rate-limit tables (`limit`), the access log without secrets (`access_log`), and HEAD answered as GET.
 //!
 //! Deadlines and the size limit of request bodies live with the one body reader,
 //! `params::RawBody`.
 
 pub mod access_log;
 pub mod connections;
+pub mod limit;
 pub mod peer;
 
 use std::fmt;
