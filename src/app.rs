@@ -12,6 +12,7 @@ use crate::api::rate_limit::RateLimits;
 use crate::api::{self, AppState, TokenUsage};
 use crate::config::Settings;
 use crate::db::{Db, OpenError};
+use crate::error::Chain;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartError {
@@ -130,68 +131,45 @@ impl Application {
             &self.state.settings,
             &self.state.public_url,
         );
-        let flusher = {
-            let state = self.state.clone();
-            actix_web::rt::spawn(async move {
-                let mut every = actix_web::rt::time::interval(USAGE_FLUSH_EVERY);
-                every.tick().await;
-                loop {
-                    every.tick().await;
-                    let s = state.clone();
-                    match web::block(move || s.token_usage.flush(&s.db)).await {
-                        Ok(Ok(())) => {}
-                        Ok(Err(e)) => {
-                            log::warn!("could not record token usage: {}", crate::error::Chain(&e))
-                        }
-                        Err(e) => log::warn!("could not record token usage: {e}"),
-                    }
+        let flusher = every(
+            USAGE_FLUSH_EVERY,
+            &self.state,
+            ("record token usage", log::Level::Warn),
+            |s| {
+                s.token_usage
+                    .flush(&s.db)
+                    .map_err(|e| Chain(&e).to_string())?;
+                Ok(None)
+            },
+        );
+        let purger = every(
+            PURGE_EVERY,
+            &self.state,
+            ("purge idempotency keys", log::Level::Warn),
+            |s| {
+                if let Some(limits) = &s.rate_limits {
+                    limits.forget_idle();
                 }
-            })
-        };
-        let purger = {
-            let state = self.state.clone();
-            actix_web::rt::spawn(async move {
-                let mut every = actix_web::rt::time::interval(PURGE_EVERY);
-                loop {
-                    every.tick().await;
-                    if let Some(limits) = &state.rate_limits {
-                        limits.forget_idle();
-                    }
-                    if let Some(limits) = &state.signup_limits {
-                        limits.forget_idle();
-                    }
-                    let s = state.clone();
-                    let purged =
-                        web::block(move || s.db.write(|tx| Ok(crate::db::idempotency::purge(tx)?)))
-                            .await;
-                    match purged {
-                        Ok(Ok(n)) if n > 0 => log::info!("forgot {n} expired idempotency keys"),
-                        Ok(Ok(_)) => {}
-                        Ok(Err(e)) => log::warn!(
-                            "could not purge idempotency keys: {}",
-                            crate::error::Chain(&e)
-                        ),
-                        Err(e) => log::warn!("could not purge idempotency keys: {e}"),
-                    }
+                if let Some(limits) = &s.signup_limits {
+                    limits.forget_idle();
                 }
-            })
-        };
+                let n = (s.db)
+                    .write(|tx| Ok(crate::db::idempotency::purge(tx)?))
+                    .map_err(|e| Chain(&e).to_string())?;
+                Ok((n > 0).then(|| format!("forgot {n} expired idempotency keys")))
+            },
+        );
         let backups = (self.state.settings.backup_interval_hours > 0).then(|| {
-            let state = self.state.clone();
-            let every = Duration::from_secs(state.settings.backup_interval_hours * 3600);
-            actix_web::rt::spawn(async move {
-                let mut ticks = actix_web::rt::time::interval(every);
-                ticks.tick().await;
-                loop {
-                    ticks.tick().await;
-                    let s = state.clone();
-                    match web::block(move || automatic_backup(&s.settings)).await {
-                        Ok(Ok(path)) => log::info!("backup written to {}", path.display()),
-                        Ok(Err(e)) => log::error!("automatic backup failed: {e}"),
-                        Err(e) => log::error!("automatic backup failed: {e}"),
-                    }
-                }
-            })
+            let period = Duration::from_secs(self.state.settings.backup_interval_hours * 3600);
+            every(
+                period,
+                &self.state,
+                ("write the automatic backup", log::Level::Error),
+                |s| {
+                    let path = automatic_backup(&s.settings)?;
+                    Ok(Some(format!("backup written to {}", path.display())))
+                },
+            )
         });
         // A big database was only partly checked before starting: check the rest now,
         // on a thread of its own at the lowest priority (so requests come first), and
@@ -254,6 +232,32 @@ impl Application {
         }
         result
     }
+}
+
+/// Runs `task` on a blocking thread every `period`, from one period after start until
+/// it is aborted; logs what it reports at INFO and its failures (naming `what` it could
+/// not do) at `failure`.
+fn every(
+    period: Duration,
+    state: &web::Data<AppState>,
+    (what, failure): (&'static str, log::Level),
+    task: fn(&AppState) -> Result<Option<String>, String>,
+) -> actix_web::rt::task::JoinHandle<()> {
+    let state = state.clone();
+    actix_web::rt::spawn(async move {
+        let mut ticks = actix_web::rt::time::interval(period);
+        ticks.tick().await;
+        loop {
+            ticks.tick().await;
+            let s = state.clone();
+            match web::block(move || task(&s)).await {
+                Ok(Ok(Some(done))) => log::info!("{done}"),
+                Ok(Ok(None)) => {}
+                Ok(Err(e)) => log::log!(failure, "could not {what}: {e}"),
+                Err(e) => log::log!(failure, "could not {what}: {e}"),
+            }
+        }
+    })
 }
 
 /// The full integrity check, on a connection of its own.

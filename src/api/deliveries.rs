@@ -2,14 +2,14 @@
 //! rows of the outbox, with status.
 
 use actix_web::http::StatusCode;
-use actix_web::{web, HttpRequest, HttpResponse};
+use actix_web::{web, HttpRequest};
 use serde_json::{json, Value};
 
 use super::endpoint::{Components, Doc, Endpoint, Resource, Verb::*};
-use super::{json, pagination_params, AppState, Bearer, Pagination};
+use super::{json, pagination_params, Answer, Call, Pagination};
 use crate::db;
 use crate::db::outbox::{Filter, CARD_LINK_CHANNELS, STATUSES};
-use crate::error::{ApiError, FieldErrors};
+use crate::error::FieldErrors;
 use crate::params::{parse_integer, query_map};
 use actix_web::web::route;
 
@@ -32,57 +32,53 @@ const ENDPOINTS: &[Endpoint] = &[Endpoint {
     },
 }];
 
-pub async fn list(
-    state: web::Data<AppState>,
-    bearer: Bearer,
-    path: web::Path<String>,
-    req: HttpRequest,
-) -> Result<HttpResponse, ApiError> {
+pub async fn list(call: Call, path: web::Path<String>, req: HttpRequest) -> Answer {
     let q = query_map(&req);
-    let body = super::read(&state, bearer, move |conn, access| {
-        let store_id = access.store(&path)?;
-        let (page, items) = pagination_params(&q)?;
-        let mut errors = FieldErrors::new();
-        let mut one_of = |field: &str, allowed: &[&str]| {
-            let value = q
-                .get(field)
-                .map(|s| s.trim().to_string())
-                .filter(|s| !s.is_empty());
-            if value.as_deref().is_some_and(|v| !allowed.contains(&v)) {
-                errors.add(
-                    field,
-                    format!("is not included in the list ({})", allowed.join(", ")),
-                );
-            }
-            value
-        };
-        let status = one_of("status", STATUSES);
-        let channel = one_of("channel", CARD_LINK_CHANNELS);
-        let customer_id = match q.get("customer_id") {
-            None => None,
-            Some(v) => parse_integer(&Value::String(v.clone())).unwrap_or_else(|m| {
-                errors.add("customer_id", m);
-                None
-            }),
-        };
-        errors.into_result()?;
-        let (deliveries, count) = db::outbox::page(
-            conn,
-            store_id,
-            &Filter {
-                status,
-                customer_id,
-                channel,
-            },
-            page,
-            items,
-        )?;
-        Ok(json!({
-            "deliveries": deliveries,
-            "pagination": Pagination::new(count, items, page),
-        }))
-    })
-    .await?;
+    let body = call
+        .read(move |conn, access| {
+            let store_id = access.store(&path)?;
+            let (page, items) = pagination_params(&q)?;
+            let mut errors = FieldErrors::new();
+            let mut one_of = |field: &str, allowed: &[&str]| {
+                let value = q
+                    .get(field)
+                    .map(|s| s.trim().to_string())
+                    .filter(|s| !s.is_empty());
+                if value.as_deref().is_some_and(|v| !allowed.contains(&v)) {
+                    errors.add(
+                        field,
+                        format!("is not included in the list ({})", allowed.join(", ")),
+                    );
+                }
+                value
+            };
+            let status = one_of("status", STATUSES);
+            let channel = one_of("channel", CARD_LINK_CHANNELS);
+            let customer_id = match q.get("customer_id") {
+                None => None,
+                Some(v) => parse_integer(&Value::String(v.clone())).unwrap_or_else(|m| {
+                    errors.add("customer_id", m);
+                    None
+                }),
+            };
+            errors.into_result()?;
+            let (deliveries, count) = db::outbox::page(
+                conn,
+                store_id,
+                &Filter {
+                    status,
+                    customer_id,
+                    channel,
+                },
+                page,
+                items,
+            )?;
+            Ok(json!({
+                "deliveries": deliveries,
+                "pagination": Pagination::new(count, items, page),
+            }))
+        })
+        .await?;
     Ok(json(StatusCode::OK, &body))
 }
 

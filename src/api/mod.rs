@@ -129,16 +129,46 @@ impl FromRequest for Call {
 }
 
 impl Call {
-    /// `read` with this call's token.
+    /// Authenticates and runs read-only work on a reader, in one blocking hop.
     pub async fn read<T, F>(&self, f: F) -> Result<T, ApiError>
     where
         T: Send + 'static,
         F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
     {
-        read(&self.state, self.bearer.clone(), f).await
+        // Closed only if dropped, which never happens while the server runs.
+        let turn = self
+            .state
+            .read_gate
+            .clone()
+            .acquire_owned()
+            .await
+            .map_err(|_| ApiError::internal("the read gate is closed"))?;
+        let state = self.state.clone();
+        let bearer = self.bearer.clone();
+        web::block(move || {
+            let result = state.db.read(|conn| {
+                let access = Access::check(&state, conn, &bearer)?;
+                state.token_usage.touch(access.token_id);
+                f(conn, &access)
+            });
+            // The next request in line goes as soon as the reader is free.
+            drop(turn);
+            result
+        })
+        .await?
     }
 
-    /// `write` with this call's token.
+    /// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
+    ///
+    /// The body is parsed into the handler's typed input by `parse` first, on the request's
+    /// own thread, so the one writer thread does only what needs the database. The parse
+    /// result goes to `f` as it is: `f` answers the errors that come first (401, then the
+    /// 404 of a store or record that is not there) before the input's own (`input?`).
+    ///
+    /// With an `Idempotency-Key`, the key's stored answer is looked up in the same
+    /// transaction: a repeat gets the stored status and body without running again; a
+    /// first request runs and its answer (a 4xx refusal too, except a 429) is stored before
+    /// the commit, so an acknowledged request and its key are saved together or not at all.
     pub async fn write<I, P, F>(&self, body: Body, parse: P, f: F) -> Answer
     where
         I: Send + 'static,
@@ -147,7 +177,83 @@ impl Call {
             + Send
             + 'static,
     {
-        write(&self.state, self.bearer.clone(), body, parse, f).await
+        let input = parse(&body.params);
+        let Body {
+            idempotency_key,
+            fingerprint,
+            ..
+        } = body;
+        let state = self.state.clone();
+        let bearer = self.bearer.clone();
+        let outcome = web::block(move || {
+            let db = state.db.clone();
+            db.write(move |tx| {
+                let access = Access::check(&state, tx, &bearer)?;
+                state.token_usage.touch(access.token_id);
+                let Some(key) = idempotency_key.as_deref() else {
+                    return f(tx, &access, input).map(Outcome::Done);
+                };
+                if let Some(stored) = db::idempotency::find(tx, access.token_id, key)? {
+                    if stored.fingerprint != fingerprint {
+                        return Err(ApiError::Unprocessable {
+                            message: "Idempotency-Key was already used with a different request; use a new key for a new request".into(),
+                            errors: FieldErrors::new(),
+                        });
+                    }
+                    let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
+                    return Ok(Outcome::Replayed(Reply {
+                        status,
+                        body: stored.body,
+                    }));
+                }
+                db::exec(tx, "SAVEPOINT request")?;
+                let outcome = match f(tx, &access, input) {
+                    Ok(reply) => {
+                        db::exec(tx, "RELEASE request")?;
+                        Outcome::Done(reply)
+                    }
+                    // A 429 says "not now", not what the request comes to: a repeat with
+                    // the same key later runs again instead of replaying it.
+                    Err(e)
+                        if e.status_code().is_client_error()
+                            && e.status_code() != StatusCode::TOO_MANY_REQUESTS =>
+                    {
+                        db::exec(tx, "ROLLBACK TO request")?;
+                        db::exec(tx, "RELEASE request")?;
+                        Outcome::Refused(Reply {
+                            status: e.status_code(),
+                            body: e.body().to_string(),
+                        })
+                    }
+                    Err(e) => return Err(e),
+                };
+                let (Outcome::Done(reply) | Outcome::Refused(reply) | Outcome::Replayed(reply)) = &outcome;
+                db::idempotency::save(
+                    tx,
+                    access.token_id,
+                    key,
+                    &fingerprint,
+                    reply.status.as_u16(),
+                    &reply.body,
+                )?;
+                Ok(outcome)
+            })
+        })
+        .await??;
+        let (reply, replayed) = match outcome {
+            Outcome::Done(r) | Outcome::Refused(r) => (r, false),
+            Outcome::Replayed(r) => (r, true),
+        };
+        let mut res = HttpResponse::build(reply.status);
+        if replayed {
+            res.insert_header(("Idempotent-Replayed", "true"));
+        }
+        Ok(if reply.status == StatusCode::NO_CONTENT {
+            res.finish()
+        } else {
+            res.insert_header(header::ContentType::json())
+                .body(reply.body)
+        })
     }
 }
 
@@ -220,33 +326,6 @@ pub fn id_or_404(s: &str, what: &str) -> Result<i64, ApiError> {
     parse_id(s).ok_or_else(|| ApiError::not_found(what))
 }
 
-/// Authenticates and runs read-only work on a reader, in one blocking hop.
-pub async fn read<T, F>(state: &web::Data<AppState>, bearer: Bearer, f: F) -> Result<T, ApiError>
-where
-    T: Send + 'static,
-    F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
-{
-    // Closed only if dropped, which never happens while the server runs.
-    let turn = state
-        .read_gate
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::internal("the read gate is closed"))?;
-    let state = state.clone();
-    web::block(move || {
-        let result = state.db.read(|conn| {
-            let access = Access::check(&state, conn, &bearer)?;
-            state.token_usage.touch(access.token_id);
-            f(conn, &access)
-        });
-        // The next request in line goes as soon as the reader is free.
-        drop(turn);
-        result
-    })
-    .await?
-}
-
 /// A write handler's answer: status and JSON body, serialised once (so that a request
 /// with an `Idempotency-Key` can store it and replay it byte for byte).
 pub struct Reply {
@@ -287,109 +366,6 @@ enum Outcome {
     Replayed(Reply),
     /// A keyed request refused with a 4xx: the refusal is stored and answered.
     Refused(Reply),
-}
-
-/// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
-///
-/// The body is parsed into the handler's typed input by `parse` first, on the request's
-/// own thread, so the one writer thread does only what needs the database. The parse
-/// result goes to `f` as it is: `f` answers the errors that come first (401, then the
-/// 404 of a store or record that is not there) before the input's own (`input?`).
-///
-/// With an `Idempotency-Key`, the key's stored answer is looked up in the same
-/// transaction: a repeat gets the stored status and body without running again; a
-/// first request runs and its answer (a 4xx refusal too, except a 429) is stored before
-/// the commit, so an acknowledged request and its key are saved together or not at all.
-pub async fn write<I, P, F>(
-    state: &web::Data<AppState>,
-    bearer: Bearer,
-    body: Body,
-    parse: P,
-    f: F,
-) -> Result<HttpResponse, ApiError>
-where
-    I: Send + 'static,
-    P: FnOnce(&Map<String, Value>) -> Result<I, ApiError>,
-    F: FnOnce(&Connection, &Access, Result<I, ApiError>) -> Result<Reply, ApiError>
-        + Send
-        + 'static,
-{
-    let input = parse(&body.params);
-    let Body {
-        idempotency_key,
-        fingerprint,
-        ..
-    } = body;
-    let state = state.clone();
-    let outcome = web::block(move || {
-        let db = state.db.clone();
-        db.write(move |tx| {
-            let access = Access::check(&state, tx, &bearer)?;
-            state.token_usage.touch(access.token_id);
-            let Some(key) = idempotency_key.as_deref() else {
-                return f(tx, &access, input).map(Outcome::Done);
-            };
-            if let Some(stored) = db::idempotency::find(tx, access.token_id, key)? {
-                if stored.fingerprint != fingerprint {
-                    return Err(ApiError::Unprocessable {
-                        message: "Idempotency-Key was already used with a different request; use a new key for a new request".into(),
-                        errors: FieldErrors::new(),
-                    });
-                }
-                let status = StatusCode::from_u16(stored.status).map_err(ApiError::internal)?;
-                return Ok(Outcome::Replayed(Reply {
-                    status,
-                    body: stored.body,
-                }));
-            }
-            db::exec(tx, "SAVEPOINT request")?;
-            let outcome = match f(tx, &access, input) {
-                Ok(reply) => {
-                    db::exec(tx, "RELEASE request")?;
-                    Outcome::Done(reply)
-                }
-                // A 429 says "not now", not what the request comes to: a repeat with
-                // the same key later runs again instead of replaying it.
-                Err(e)
-                    if e.status_code().is_client_error()
-                        && e.status_code() != StatusCode::TOO_MANY_REQUESTS =>
-                {
-                    db::exec(tx, "ROLLBACK TO request")?;
-                    db::exec(tx, "RELEASE request")?;
-                    Outcome::Refused(Reply {
-                        status: e.status_code(),
-                        body: e.body().to_string(),
-                    })
-                }
-                Err(e) => return Err(e),
-            };
-            let (Outcome::Done(reply) | Outcome::Refused(reply) | Outcome::Replayed(reply)) = &outcome;
-            db::idempotency::save(
-                tx,
-                access.token_id,
-                key,
-                &fingerprint,
-                reply.status.as_u16(),
-                &reply.body,
-            )?;
-            Ok(outcome)
-        })
-    })
-    .await??;
-    let (reply, replayed) = match outcome {
-        Outcome::Done(r) | Outcome::Refused(r) => (r, false),
-        Outcome::Replayed(r) => (r, true),
-    };
-    let mut res = HttpResponse::build(reply.status);
-    if replayed {
-        res.insert_header(("Idempotent-Replayed", "true"));
-    }
-    Ok(if reply.status == StatusCode::NO_CONTENT {
-        res.finish()
-    } else {
-        res.insert_header(header::ContentType::json())
-            .body(reply.body)
-    })
 }
 
 /// The `parse` of a write that reads nothing from its body.

@@ -204,7 +204,6 @@ fn span(d: Duration) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
     use crate::db;
 
     struct Shop {
@@ -216,20 +215,7 @@ mod tests {
     }
 
     fn shop(cards: usize) -> Shop {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let settings = Settings {
-            database: path.clone(),
-            ..Settings::default()
-        };
-        let mut conn = db::open_connection(&path, &settings).unwrap();
-        db::migrate(&mut conn, &path).unwrap();
-        conn.execute(
-            "INSERT INTO stores (name, created_at, updated_at) VALUES ('Shop', ?1, ?1)",
-            [time_fmt::now()],
-        )
-        .unwrap();
-        let store = conn.last_insert_rowid();
+        let (dir, conn, store) = db::testing::database_with_a_store();
         // The throttle reads the outbox alone: customer and card ids need no rows here.
         db::exec(&conn, "PRAGMA foreign_keys = OFF").unwrap();
         let (customer, ids) = (7, (1..=cards as i64).collect());

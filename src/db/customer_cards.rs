@@ -535,8 +535,7 @@ pub fn ids_of_customer(conn: &Connection, customer_id: i64) -> rusqlite::Result<
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
-    use crate::db::{self, cards, customers, stores};
+    use crate::db::{self, cards, customers};
 
     fn codes(list: &[&str]) -> impl FnMut() -> CardCode {
         let mut list: Vec<CardCode> = list.iter().map(|c| CardCode::parse(c).unwrap()).collect();
@@ -558,15 +557,7 @@ mod tests {
     /// every code looked up; the statement that clashed leaves nothing behind.
     #[test]
     fn an_import_redoes_a_statement_whose_code_clashed() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let settings = Settings {
-            database: path.clone(),
-            ..Settings::default()
-        };
-        let mut conn = db::open_connection(&path, &settings).unwrap();
-        db::migrate(&mut conn, &path).unwrap();
-        let store = stores::insert(&conn, "Shop").unwrap();
+        let (_dir, conn, store) = db::testing::database_with_a_store();
         let design = cards::CardDesign {
             name: "Coffee".into(),
             stamps_required: 10,

@@ -221,3 +221,26 @@ mod tests {
         assert_eq!(left.unwrap(), ["bottom"]);
     }
 }
+
+/// What unit tests of the storage modules start from.
+#[cfg(test)]
+pub(crate) mod testing {
+    use rusqlite::Connection;
+
+    use crate::config::Settings;
+
+    /// A fresh, migrated database file in a temp dir (kept alive by the returned guard)
+    /// with one store, "Shop"; its id.
+    pub fn database_with_a_store() -> (tempfile::TempDir, Connection, i64) {
+        let dir = tempfile::tempdir().expect("a temp dir");
+        let path = dir.path().join("t.db");
+        let settings = Settings {
+            database: path.clone(),
+            ..Settings::default()
+        };
+        let mut conn = super::open_connection(&path, &settings).expect("the database opens");
+        super::migrate(&mut conn, &path).expect("it migrates");
+        let store = super::stores::insert(&conn, "Shop").expect("a store");
+        (dir, conn, store)
+    }
+}

@@ -50,13 +50,24 @@ pub fn enqueue(conn: &Connection, m: &NewMessage) -> rusqlite::Result<i64> {
 /// [`enqueue`] with the time to record: the rows of one send share it, which is how
 /// the throttle tells sends apart from rows.
 pub fn enqueue_at(conn: &Connection, m: &NewMessage, at: &str) -> rusqlite::Result<i64> {
-    let payload = m.payload.map(|p| p.to_string());
-    // A merged row keeps its tries and its next attempt: a change arriving while the
-    // channel backs off from a failing target must not cut the wait short.
+    insert(conn, m, "pending", None, at)
+}
+
+/// Inserts a row in `status`; a pending one with a key merges into the pending row of
+/// the same channel and key (the partial unique index holds pending rows alone). A
+/// merged row keeps its tries and its next attempt: a change arriving while the channel
+/// backs off from a failing target must not cut the wait short.
+fn insert(
+    conn: &Connection,
+    m: &NewMessage,
+    status: &str,
+    last_error: Option<&str>,
+    at: &str,
+) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "INSERT INTO outbox (channel, store_id, customer_id, customer_card_id, address, payload,
-            key, next_attempt_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8, ?8)
+            key, status, last_error, next_attempt_at, created_at, updated_at)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?8, ?8, ?8)
          ON CONFLICT (channel, key) WHERE status = 'pending' AND key IS NOT NULL
          DO UPDATE SET customer_id = excluded.customer_id,
             customer_card_id = excluded.customer_card_id, address = excluded.address,
@@ -70,9 +81,11 @@ pub fn enqueue_at(conn: &Connection, m: &NewMessage, at: &str) -> rusqlite::Resu
             m.customer_id,
             m.customer_card_id,
             m.address,
-            payload,
+            m.payload.map(|p| p.to_string()),
             m.key,
-            at
+            at,
+            status,
+            last_error
         ],
         |r| r.get(0),
     )
@@ -110,25 +123,7 @@ pub fn record_suppressed(
     if let Some(id) = merged {
         return Ok(id);
     }
-    conn.prepare_cached(
-        "INSERT INTO outbox (channel, store_id, customer_id, customer_card_id, address, payload,
-            status, last_error, next_attempt_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, 'suppressed', ?7, ?8, ?8, ?8)
-         RETURNING id",
-    )?
-    .query_row(
-        params![
-            m.channel,
-            m.store_id,
-            m.customer_id,
-            m.customer_card_id,
-            m.address,
-            m.payload.map(|p| p.to_string()),
-            reason,
-            at
-        ],
-        |r| r.get(0),
-    )
+    insert(conn, m, SUPPRESSED, Some(reason), at)
 }
 
 /// Drops every row about an erased customer: their addresses go with them.
@@ -363,26 +358,11 @@ pub fn mark_unconfigured(conn: &Connection, channel: &str) -> rusqlite::Result<u
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Settings;
     use crate::db;
     use serde_json::json;
 
     fn database() -> (tempfile::TempDir, Connection, i64) {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("t.db");
-        let settings = Settings {
-            database: path.clone(),
-            ..Settings::default()
-        };
-        let mut conn = db::open_connection(&path, &settings).unwrap();
-        db::migrate(&mut conn, &path).unwrap();
-        conn.execute(
-            "INSERT INTO stores (name, created_at, updated_at) VALUES ('Shop', ?1, ?1)",
-            [time_fmt::now()],
-        )
-        .unwrap();
-        let store = conn.last_insert_rowid();
-        (dir, conn, store)
+        db::testing::database_with_a_store()
     }
 
     fn push<'a>(store_id: i64, payload: &'a serde_json::Value) -> NewMessage<'a> {
