@@ -32,6 +32,7 @@ mod rewards;
 mod send_throttle;
 mod signup;
 mod stamps;
+mod stored_totals;
 mod web_card;
 
 mod hostile;

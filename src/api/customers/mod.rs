@@ -17,7 +17,9 @@ use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{integer, query_map, Body, Parsed};
 use crate::time_fmt;
-use input::{check_required, CustomerCreate, CustomerInput, ReferenceInput};
+use input::{
+    check_reference_totals, check_required, CustomerCreate, CustomerInput, ReferenceInput,
+};
 
 pub const RESOURCE: Resource = Resource {
     tag: "Customers",
@@ -310,6 +312,10 @@ pub async fn update(
         let mut fields = current.clone();
         input.merge_into(&mut fields, &mut errors);
         check_required(&fields, &mut errors);
+        if !input.external_references.is_empty() {
+            let stored = db::customers::reference_sizes(tx, id)?;
+            check_reference_totals(&stored, &input.external_references, &mut errors);
+        }
         check_unique(
             tx,
             store_id,
