@@ -225,6 +225,9 @@ enum Outcome {
     Replayed(Reply),
     /// A keyed request refused with a 4xx: the refusal is stored and answered.
     Refused(Reply),
+    /// A keyed request whose answer did not fit in its token's quota of stored replies:
+    /// undone, not stored, answered 429 (the token's expired replies stay forgotten).
+    OverQuota { retry_after: u64 },
 }
 
 /// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
@@ -238,6 +241,8 @@ enum Outcome {
 /// transaction: a repeat gets the stored status and body without running again; a
 /// first request runs and its answer (a 4xx refusal too, except a 429) is stored before
 /// the commit, so an acknowledged request and its key are saved together or not at all.
+/// An answer that does not fit in the token's quota of stored replies
+/// (`idempotency_quota_kib`) undoes the request: 429 until older replies expire.
 pub async fn write<I, P, F>(
     state: &web::Data<AppState>,
     bearer: Bearer,
@@ -258,6 +263,7 @@ where
         fingerprint,
         ..
     } = body;
+    let quota_kib = state.settings.idempotency_quota_kib;
     let state = state.clone();
     let outcome = web::block(move || {
         let db = state.db.clone();
@@ -280,12 +286,10 @@ where
                     body: stored.body,
                 }));
             }
+            db::idempotency::forget_expired(tx, access.token_id)?;
             db::exec(tx, "SAVEPOINT request")?;
-            let outcome = match f(tx, &access, input) {
-                Ok(reply) => {
-                    db::exec(tx, "RELEASE request")?;
-                    Outcome::Done(reply)
-                }
+            let (reply, refused) = match f(tx, &access, input) {
+                Ok(reply) => (reply, false),
                 // A 429 says "not now", not what the request comes to: a repeat with
                 // the same key later runs again instead of replaying it.
                 Err(e)
@@ -293,15 +297,11 @@ where
                         && e.status_code() != StatusCode::TOO_MANY_REQUESTS =>
                 {
                     db::exec(tx, "ROLLBACK TO request")?;
-                    db::exec(tx, "RELEASE request")?;
-                    Outcome::Refused(Reply {
-                        status: e.status_code(),
-                        body: e.body().to_string(),
-                    })
+                    let body = e.body().to_string();
+                    (Reply { status: e.status_code(), body }, true)
                 }
                 Err(e) => return Err(e),
             };
-            let (Outcome::Done(reply) | Outcome::Refused(reply) | Outcome::Replayed(reply)) = &outcome;
             db::idempotency::save(
                 tx,
                 access.token_id,
@@ -310,13 +310,36 @@ where
                 reply.status.as_u16(),
                 &reply.body,
             )?;
-            Ok(outcome)
+            if db::idempotency::bytes_held(tx, access.token_id)? > quota_kib.saturating_mul(1024) {
+                db::exec(tx, "ROLLBACK TO request")?;
+                db::exec(tx, "RELEASE request")?;
+                let retry_after =
+                    db::idempotency::seconds_until_oldest_expires(tx, access.token_id)?;
+                return Ok(Outcome::OverQuota { retry_after });
+            }
+            db::exec(tx, "RELEASE request")?;
+            Ok(if refused {
+                Outcome::Refused(reply)
+            } else {
+                Outcome::Done(reply)
+            })
         })
     })
     .await??;
     let (reply, replayed) = match outcome {
         Outcome::Done(r) | Outcome::Refused(r) => (r, false),
         Outcome::Replayed(r) => (r, true),
+        Outcome::OverQuota { retry_after } => {
+            return Err(ApiError::TooSoon {
+                message: format!(
+                    "Idempotency-Key: this token's stored replies fill its quota ({} KiB); \
+                     nothing was done. Send it again once older replies expire (each is \
+                     kept 24 hours), or without the key",
+                    quota_kib
+                ),
+                retry_after,
+            })
+        }
     };
     let mut res = HttpResponse::build(reply.status);
     if replayed {

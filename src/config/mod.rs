@@ -61,6 +61,9 @@ settings! {
     request_head_timeout_secs: u64 = 10, Whole::new(1, 3600).of("seconds");
     /// How long a request's body may take to arrive once its head is in (else 408).
     request_body_timeout_secs: u64 = 20, Whole::new(1, 3600).of("seconds");
+    /// Stored `Idempotency-Key` replies one API token may hold (KiB); a keyed request
+    /// whose reply does not fit is refused (429) until older replies expire.
+    idempotency_quota_kib: u64 = 32768, Whole::new(1, 16_777_216).of("KiB");
     /// How many times a card-link delivery is tried before it is kept as failed.
     delivery_max_attempts: u32 = 8, Whole::new(1, 100);
     /// The wait before the first retry; it doubles with each further try (plus up to
