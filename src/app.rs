@@ -63,9 +63,7 @@ impl Application {
             ),
             wallets: crate::wallet::Wallets::load(&settings)?,
             // One turn per reader: a request with a turn never waits in the pool.
-            read_gate: std::sync::Arc::new(tokio::sync::Semaphore::new(
-                settings.read_pool_size as usize,
-            )),
+            read_gate: crate::api::read_gate::ReadGate::new(settings.read_pool_size as usize),
             settings: settings.clone(),
         });
         // The phone number plans load on a thread of their own now, not in the first

@@ -12,6 +12,7 @@ pub mod openapi;
 pub mod passes;
 pub mod posters;
 pub mod rate_limit;
+pub mod read_gate;
 pub mod rewards;
 pub mod signup;
 pub mod status;
@@ -54,8 +55,8 @@ pub struct AppState {
     pub db_check_running: std::sync::atomic::AtomicBool,
     /// One turn per reader connection. API reads queue here, first come first served,
     /// instead of in the pool (whose waiters are woken in no fixed order): under load
-    /// no request waits much longer than the others.
-    pub read_gate: std::sync::Arc<tokio::sync::Semaphore>,
+    /// no request waits much longer than the others. Searches never hold every reader.
+    pub read_gate: read_gate::ReadGate,
 }
 
 /// When each token was last used, kept in memory and written to the database in the
@@ -164,13 +165,22 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
 {
-    // Closed only if dropped, which never happens while the server runs.
-    let turn = state
-        .read_gate
-        .clone()
-        .acquire_owned()
-        .await
-        .map_err(|_| ApiError::internal("the read gate is closed"))?;
+    read_at_cost(state, bearer, read_gate::Cost::Cheap, f).await
+}
+
+/// `read` for work whose cost its answer does not bound (a search): it queues for the
+/// readers searches may hold, so that it never takes the last one.
+pub async fn read_at_cost<T, F>(
+    state: &web::Data<AppState>,
+    bearer: Bearer,
+    cost: read_gate::Cost,
+    f: F,
+) -> Result<T, ApiError>
+where
+    T: Send + 'static,
+    F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
+{
+    let turn = state.read_gate.enter(cost).await?;
     let state = state.clone();
     web::block(move || {
         let result = state.db.read(|conn| {

@@ -40,8 +40,12 @@ settings! {
         ("normal", Synchronous::Normal),
         ("extra", Synchronous::Extra),
     ]);
-    /// Read connections; there is always exactly one writer connection.
+    /// Read connections; there is always exactly one writer connection. Customer
+    /// searches may hold all of them but one, which stays for cheap reads.
     read_pool_size: u32 = 6, Whole::new(1, 64);
+    /// CPU time one customer search may spend; a search that needs more (its letters
+    /// are too common among the store's customers) is refused with 422 on `search`.
+    search_budget_ms: u64 = 100, Whole::new(1, 60_000).of("milliseconds");
     /// How long a connection waits for a lock before giving up.
     busy_timeout_ms: u64 = 5000, Whole::new(0, 600_000).of("milliseconds");
     /// HTTP worker threads.

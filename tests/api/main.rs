@@ -13,6 +13,7 @@ mod customer_cards;
 mod customers;
 mod errors;
 mod search;
+mod search_cost;
 mod stores;
 
 mod address_limits;

@@ -9,6 +9,7 @@ use actix_web::web::route;
 mod input;
 
 use super::endpoint::{Components, Doc, Endpoint, In, Resource, Verb::*};
+use super::read_gate::Cost;
 use super::{id_or_404, json, pagination_params, AppState, Bearer, Pagination, Reply};
 use crate::db;
 use crate::db::card_links;
@@ -39,7 +40,10 @@ const ENDPOINTS: &[Endpoint] = &[
                           last name, full name or email; phone digits; a card code exactly (any \
                           case, spaces and dashes ignored); an external reference id exactly. \
                           `source` and/or `external_id` look up external references exactly (a \
-                          `search` given with them is ignored).",
+                          `search` given with them is ignored). A search may spend a budget of \
+                          CPU time (`search_budget_ms`): one whose letters are too common among \
+                          the store's customers to answer within it is 422 with `search: [\"is \
+                          too broad: ...\"]`.",
             query: &["search", "source", "external_id", "page", "items"],
             ok: (200, "One page of customers", Some("CustomerPage")),
             ..Doc::PLAIN
@@ -145,7 +149,12 @@ pub async fn list(
     let q = query_map(&req);
     let base = state.public_url.clone();
     let country = state.settings.default_country;
-    let body = super::read(&state, bearer, move |conn, access| {
+    let budget = std::time::Duration::from_millis(state.settings.search_budget_ms);
+    let filtered = ["search", "source", "external_id"]
+        .iter()
+        .any(|k| q.get(*k).is_some_and(|v| !v.trim().is_empty()));
+    let cost = if filtered { Cost::Search } else { Cost::Cheap };
+    let body = super::read_at_cost(&state, bearer, cost, move |conn, access| {
         let store_id = access.store(&path)?;
         let (page, items) = pagination_params(&q)?;
         let search = q.get("search").cloned();
@@ -171,7 +180,13 @@ pub async fn list(
             items,
             default_country: country,
         };
-        let (ids, count) = db::customers::list(conn, store_id, &query)?;
+        let (ids, count) = match &query.search {
+            Some(_) => {
+                db::within_budget(conn, budget, |c| db::customers::list(c, store_id, &query))?
+                    .map_err(|db::OverBudget| FieldErrors::single("search", SEARCH_TOO_BROAD))?
+            }
+            None => db::customers::list(conn, store_id, &query)?,
+        };
         Ok(CustomerPage {
             customers: db::customers::load(conn, &ids, &base)?,
             pagination: Pagination::new(count, items, page),
@@ -180,6 +195,12 @@ pub async fn list(
     .await?;
     Ok(json(StatusCode::OK, &body))
 }
+
+/// Why a search was cut off: the fragment's letter sequences are so common among the
+/// store's customers that matching it took more than `search_budget_ms`.
+const SEARCH_TOO_BROAD: &str = "is too broad: its letters are too common among this store's \
+    customers to search in time; search for a rarer part of a name, email or phone number, \
+    or for a whole email, phone number or card code";
 
 /// A page of the customer list, serialised straight from the loaded rows.
 #[derive(serde::Serialize)]
