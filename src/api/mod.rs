@@ -169,7 +169,8 @@ where
 }
 
 /// `read` for work whose cost its answer does not bound (a search): it queues for the
-/// readers searches may hold, so that it never takes the last one.
+/// readers searches may hold, so that it never takes the last one, and runs on a search
+/// thread, which yields the CPU to other requests.
 pub async fn read_at_cost<T, F>(
     state: &web::Data<AppState>,
     bearer: Bearer,
@@ -180,19 +181,15 @@ where
     T: Send + 'static,
     F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
 {
-    let turn = state.read_gate.enter(cost).await?;
-    let state = state.clone();
-    web::block(move || {
-        let result = state.db.read(|conn| {
-            let access = Access::check(&state, conn, &bearer)?;
-            state.token_usage.touch(access.token_id);
+    let st = state.clone();
+    let work = move || {
+        st.db.read(|conn| {
+            let access = Access::check(&st, conn, &bearer)?;
+            st.token_usage.touch(access.token_id);
             f(conn, &access)
-        });
-        // The next request in line goes as soon as the reader is free.
-        drop(turn);
-        result
-    })
-    .await?
+        })
+    };
+    state.read_gate.run(cost, work).await?
 }
 
 /// A write handler's answer: status and JSON body, serialised once (so that a request

@@ -40,9 +40,11 @@ settings! {
         ("normal", Synchronous::Normal),
         ("extra", Synchronous::Extra),
     ]);
-    /// Read connections; there is always exactly one writer connection. Customer
-    /// searches may hold all of them but one, which stays for cheap reads.
+    /// Read connections; there is always exactly one writer connection.
     read_pool_size: u32 = 6, Whole::new(1, 64);
+    /// How many of the readers customer searches may hold at once (at most all but one;
+    /// the rest stay for cheap reads such as a customer show).
+    search_readers: u32 = 2, Whole::new(1, 63);
     /// CPU time one customer search may spend; a search that needs more (its letters
     /// are too common among the store's customers) is refused with 422 on `search`.
     search_budget_ms: u64 = 100, Whole::new(1, 60_000).of("milliseconds");
