@@ -218,6 +218,16 @@ fn external_references_metadata_is_bounded_per_customer() {
         )
         .unwrap();
     assert!(stored as usize <= METADATA_BYTES, "{stored} bytes stored");
+
+    // A new customer is held to the same total.
+    let three: Vec<Value> = (0..3).map(|i| reference(10 + i, 7000)[0].clone()).collect();
+    let r = app.post(
+        &app.store_path("/customers"),
+        &json!({"customer": {"first_name": "Bo", "email": "bo@example.com",
+            "external_references": three}}),
+    );
+    assert_eq!(r.status, 422, "{}", head(&r));
+    assert!(r.body["errors"]["external_references.metadata"].is_array());
 }
 
 // ---------------------------------------------------------------------------------
