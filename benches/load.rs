@@ -116,6 +116,7 @@ fn main() {
     }
 
     let mut peak_rss_kb = 0;
+    let mut worst_searches: Option<Beside> = None;
     let mut startup = 0.0;
     let mut check = 0.0;
     for sync in [Synchronous::Full, Synchronous::Normal] {
@@ -193,6 +194,33 @@ fn main() {
                     auth,
                 )
             }));
+            // The attack: a dozen clients sending, again and again, the costliest
+            // search this dataset allows (every trigram of "@bench.example" is in every
+            // customer's email), while the counter shows customers. Each search spends
+            // its budget (`search_budget_ms`) and is refused, or answers the whole store;
+            // searches may hold all readers but one, so shows keep a reader of their own.
+            let worst = Req::get(
+                addr,
+                &format!("/api/v1/accounts/{s}/customers?search=%40bench.example"),
+                auth,
+            );
+            let (row, beside) = run_load_beside(
+                &cfg,
+                &format!("customer show, {WORST_SEARCHES} worst-case searches beside"),
+                |rng| {
+                    let id = data.first_customer + rng.random_range(0..data.customers);
+                    Req::get(addr, &format!("/api/v1/accounts/{s}/customers/{id}"), auth)
+                },
+                WORST_SEARCHES,
+                &worst,
+            );
+            rows.push(row);
+            summary["worst_case_searches_beside_show"] = json!({
+                "clients": WORST_SEARCHES, "answered": beside.answered,
+                "too_broad_422": beside.refused, "other_non_2xx": beside.failed,
+                "p50_ms": beside.p50,
+            });
+            worst_searches = Some(beside);
             let counter = AtomicU64::new(0);
             rows.push(run_load(&cfg, "customer create", |_| {
                 let n = counter.fetch_add(1, Ordering::Relaxed);
@@ -303,6 +331,12 @@ fn main() {
         "- peak RSS of stampd under load: {:.1} MB",
         peak_rss_kb as f64 / 1024.0
     );
+    if let Some(b) = &worst_searches {
+        println!(
+            "- worst-case searches beside the show ({WORST_SEARCHES} clients): {} answered, {} of them 422 \"too broad\", {} other non-2xx; p50 {:.1} ms",
+            b.answered, b.refused, b.failed, b.p50
+        );
+    }
     println!("- machine: {}", summary["machine"].as_str().unwrap_or("?"));
     summary["startup_seconds"] = json!(startup);
     summary["database_check_seconds"] = json!(check);
@@ -818,6 +852,80 @@ impl Conn {
 
 fn find(hay: &[u8], needle: &[u8]) -> Option<usize> {
     hay.windows(needle.len()).position(|w| w == needle)
+}
+
+/// Clients sending the costliest search at once, beside the show load of its row.
+const WORST_SEARCHES: usize = 12;
+
+/// How the requests sent beside a row's load were answered.
+struct Beside {
+    answered: u64,
+    /// 422: refused as too broad for the search budget.
+    refused: u64,
+    /// Any other answer that is not 2xx, or a broken connection.
+    failed: u64,
+    p50: f64,
+}
+
+/// `run_load` of `make`, while `clients` more connections send `beside` again and again
+/// until the load is done.
+fn run_load_beside<F>(
+    cfg: &Config,
+    name: &str,
+    make: F,
+    clients: usize,
+    beside: &Req,
+) -> (Row, Beside)
+where
+    F: Fn(&mut rand::rngs::ThreadRng) -> Req + Sync,
+{
+    let stop = AtomicBool::new(false);
+    let (refused, failed) = (AtomicU64::new(0), AtomicU64::new(0));
+    let latencies = Mutex::new(Vec::<u32>::new());
+    let row = std::thread::scope(|s| {
+        for _ in 0..clients {
+            s.spawn(|| {
+                let mut conn: Option<Conn> = None;
+                let mut mine = Vec::new();
+                while !stop.load(Ordering::Relaxed) {
+                    if conn.is_none() {
+                        conn = Conn::open(beside.addr).ok();
+                    }
+                    let t = Instant::now();
+                    match conn.as_mut().map(|c| c.send(&beside.raw)) {
+                        Some(Ok(status)) => {
+                            mine.push(t.elapsed().as_micros() as u32);
+                            if status == 422 {
+                                refused.fetch_add(1, Ordering::Relaxed);
+                            } else if !(200..300).contains(&status) {
+                                failed.fetch_add(1, Ordering::Relaxed);
+                            }
+                        }
+                        _ => {
+                            failed.fetch_add(1, Ordering::Relaxed);
+                            conn = None;
+                        }
+                    }
+                }
+                latencies.lock().unwrap().extend(mine);
+            });
+        }
+        // Let every searching client have its first search under way.
+        std::thread::sleep(Duration::from_millis(500));
+        let row = run_load(cfg, name, make);
+        stop.store(true, Ordering::Relaxed);
+        row
+    });
+    let mut l = latencies.into_inner().unwrap();
+    l.sort_unstable();
+    let p50 = l.get(l.len() / 2).map_or(0.0, |&us| us as f64 / 1000.0);
+    let beside = Beside {
+        answered: l.len() as u64,
+        refused: refused.into_inner(),
+        failed: failed.into_inner(),
+        p50,
+    };
+    (row, beside)
 }
 
 struct Row {

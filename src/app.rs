@@ -64,9 +64,10 @@ impl Application {
             ),
             wallets: crate::wallet::Wallets::load(&settings)?,
             // One turn per reader: a request with a turn never waits in the pool.
-            read_gate: std::sync::Arc::new(tokio::sync::Semaphore::new(
+            read_gate: crate::api::read_gate::ReadGate::new(
                 settings.read_pool_size as usize,
-            )),
+                settings.search_readers as usize,
+            ),
             pass_log_limit: api::passes::log_limit(),
             settings: settings.clone(),
         });
@@ -183,7 +184,7 @@ impl Application {
             let started = std::thread::Builder::new()
                 .name("db-check".into())
                 .spawn(move || {
-                    lower_thread_priority();
+                    lower_thread_priority(19);
                     let outcome = background_check(&state.settings);
                     if outcome.is_ok() {
                         state.db_check_running.store(false, Ordering::Relaxed);
@@ -267,16 +268,19 @@ fn background_check(settings: &Settings) -> Result<(), String> {
     crate::db::quick_check(&conn, path).map_err(|e| e.to_string())
 }
 
-/// Puts the calling thread at the lowest scheduling priority (nice 19), so background
-/// work yields the CPU to requests. Best effort: nothing changes where it is refused.
-fn lower_thread_priority() {
+/// Puts the calling thread at a lower scheduling priority (a nice value from 1 to 19),
+/// so its work yields the CPU to requests. Best effort: nothing changes where it is
+/// refused. (It cannot be undone without privileges: only threads of their own call it.)
+pub(crate) fn lower_thread_priority(nice: i32) {
     #[cfg(target_os = "linux")]
     // SAFETY: gettid and setpriority have no memory-safety preconditions; with
     // PRIO_PROCESS and a thread id, Linux applies the nice value to that thread only.
     unsafe {
         let tid = libc::syscall(libc::SYS_gettid) as libc::id_t;
-        libc::setpriority(libc::PRIO_PROCESS, tid, 19);
+        libc::setpriority(libc::PRIO_PROCESS, tid, nice);
     }
+    #[cfg(not(target_os = "linux"))]
+    let _ = nice;
 }
 
 /// One automatic backup into `backup_dir`, then the oldest beyond `backup_keep` removed.

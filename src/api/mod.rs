@@ -13,6 +13,7 @@ pub mod openapi;
 pub mod passes;
 pub mod posters;
 pub mod rate_limit;
+pub mod read_gate;
 pub mod rewards;
 pub mod signup;
 pub mod status;
@@ -55,8 +56,8 @@ pub struct AppState {
     pub db_check_running: std::sync::atomic::AtomicBool,
     /// One turn per reader connection. API reads queue here, first come first served,
     /// instead of in the pool (whose waiters are woken in no fixed order): under load
-    /// no request waits much longer than the others.
-    pub read_gate: std::sync::Arc<tokio::sync::Semaphore>,
+    /// no request waits much longer than the others. Searches never hold every reader.
+    pub read_gate: read_gate::ReadGate,
     /// Per-address limit of the Apple pass web service's public log route.
     pub pass_log_limit: crate::edge::limit::PerAddressLimit,
 }
@@ -135,27 +136,27 @@ impl Call {
         T: Send + 'static,
         F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
     {
-        // Closed only if dropped, which never happens while the server runs.
-        let turn = self
-            .state
-            .read_gate
-            .clone()
-            .acquire_owned()
-            .await
-            .map_err(|_| ApiError::internal("the read gate is closed"))?;
-        let state = self.state.clone();
+        self.read_at_cost(read_gate::Cost::Cheap, f).await
+    }
+
+    /// `read` for work whose cost its answer does not bound (a search): it queues for
+    /// the readers searches may hold, so that it never takes the last one, and runs on a
+    /// search thread, which yields the CPU to other requests.
+    pub async fn read_at_cost<T, F>(&self, cost: read_gate::Cost, f: F) -> Result<T, ApiError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&Connection, &Access) -> Result<T, ApiError> + Send + 'static,
+    {
+        let st = self.state.clone();
         let bearer = self.bearer.clone();
-        web::block(move || {
-            let result = state.db.read(|conn| {
-                let access = Access::check(&state, conn, &bearer)?;
-                state.token_usage.touch(access.token_id);
+        let work = move || {
+            st.db.read(|conn| {
+                let access = Access::check(&st, conn, &bearer)?;
+                st.token_usage.touch(access.token_id);
                 f(conn, &access)
-            });
-            // The next request in line goes as soon as the reader is free.
-            drop(turn);
-            result
-        })
-        .await?
+            })
+        };
+        self.state.read_gate.run(cost, work).await?
     }
 
     /// Authenticates and runs work in one IMMEDIATE write transaction, in one blocking hop.
@@ -169,6 +170,8 @@ impl Call {
     /// transaction: a repeat gets the stored status and body without running again; a
     /// first request runs and its answer (a 4xx refusal too, except a 429) is stored before
     /// the commit, so an acknowledged request and its key are saved together or not at all.
+    /// An answer that does not fit in the token's quota of stored replies
+    /// (`idempotency_quota_kib`) undoes the request: 429 until older replies expire.
     pub async fn write<I, P, F>(&self, body: Body, parse: P, f: F) -> Answer
     where
         I: Send + 'static,
@@ -183,6 +186,7 @@ impl Call {
             fingerprint,
             ..
         } = body;
+        let quota_kib = self.state.settings.idempotency_quota_kib;
         let state = self.state.clone();
         let bearer = self.bearer.clone();
         let outcome = web::block(move || {
@@ -206,12 +210,10 @@ impl Call {
                         body: stored.body,
                     }));
                 }
+                db::idempotency::forget_expired(tx, access.token_id)?;
                 db::exec(tx, "SAVEPOINT request")?;
-                let outcome = match f(tx, &access, input) {
-                    Ok(reply) => {
-                        db::exec(tx, "RELEASE request")?;
-                        Outcome::Done(reply)
-                    }
+                let (reply, refused) = match f(tx, &access, input) {
+                    Ok(reply) => (reply, false),
                     // A 429 says "not now", not what the request comes to: a repeat with
                     // the same key later runs again instead of replaying it.
                     Err(e)
@@ -219,15 +221,11 @@ impl Call {
                             && e.status_code() != StatusCode::TOO_MANY_REQUESTS =>
                     {
                         db::exec(tx, "ROLLBACK TO request")?;
-                        db::exec(tx, "RELEASE request")?;
-                        Outcome::Refused(Reply {
-                            status: e.status_code(),
-                            body: e.body().to_string(),
-                        })
+                        let body = e.body().to_string();
+                        (Reply { status: e.status_code(), body }, true)
                     }
                     Err(e) => return Err(e),
                 };
-                let (Outcome::Done(reply) | Outcome::Refused(reply) | Outcome::Replayed(reply)) = &outcome;
                 db::idempotency::save(
                     tx,
                     access.token_id,
@@ -236,13 +234,36 @@ impl Call {
                     reply.status.as_u16(),
                     &reply.body,
                 )?;
-                Ok(outcome)
+                if db::idempotency::bytes_held(tx, access.token_id)? > quota_kib.saturating_mul(1024) {
+                    db::exec(tx, "ROLLBACK TO request")?;
+                    db::exec(tx, "RELEASE request")?;
+                    let retry_after =
+                        db::idempotency::seconds_until_oldest_expires(tx, access.token_id)?;
+                    return Ok(Outcome::OverQuota { retry_after });
+                }
+                db::exec(tx, "RELEASE request")?;
+                Ok(if refused {
+                    Outcome::Refused(reply)
+                } else {
+                    Outcome::Done(reply)
+                })
             })
         })
         .await??;
         let (reply, replayed) = match outcome {
             Outcome::Done(r) | Outcome::Refused(r) => (r, false),
             Outcome::Replayed(r) => (r, true),
+            Outcome::OverQuota { retry_after } => {
+                return Err(ApiError::TooSoon {
+                    message: format!(
+                        "Idempotency-Key: this token's stored replies fill its quota ({} KiB); \
+                         nothing was done. Send it again once older replies expire (each is \
+                         kept 24 hours), or without the key",
+                        quota_kib
+                    ),
+                    retry_after,
+                })
+            }
         };
         let mut res = HttpResponse::build(reply.status);
         if replayed {
@@ -366,6 +387,9 @@ enum Outcome {
     Replayed(Reply),
     /// A keyed request refused with a 4xx: the refusal is stored and answered.
     Refused(Reply),
+    /// A keyed request whose answer did not fit in its token's quota of stored replies:
+    /// undone, not stored, answered 429 (the token's expired replies stay forgotten).
+    OverQuota { retry_after: u64 },
 }
 
 /// The `parse` of a write that reads nothing from its body.

@@ -42,6 +42,12 @@ settings! {
     ]);
     /// Read connections; there is always exactly one writer connection.
     read_pool_size: u32 = 6, Whole::new(1, 64);
+    /// How many of the readers customer searches may hold at once (at most all but one;
+    /// the rest stay for cheap reads such as a customer show).
+    search_readers: u32 = 2, Whole::new(1, 63);
+    /// CPU time one customer search may spend; a search that needs more (its letters
+    /// are too common among the store's customers) is refused with 422 on `search`.
+    search_budget_ms: u64 = 100, Whole::new(1, 60_000).of("milliseconds");
     /// How long a connection waits for a lock before giving up.
     busy_timeout_ms: u64 = 5000, Whole::new(0, 600_000).of("milliseconds");
     /// HTTP worker threads.
@@ -63,6 +69,9 @@ settings! {
     request_body_timeout_secs: u64 = 20, Whole::new(1, 3600).of("seconds");
     /// Connections one address may hold open at once; one past it is closed at once.
     max_connections_per_address: u32 = 64, Whole::new(1, 100_000);
+    /// Stored `Idempotency-Key` replies one API token may hold (KiB); a keyed request
+    /// whose reply does not fit is refused (429) until older replies expire.
+    idempotency_quota_kib: u64 = 32768, Whole::new(1, 16_777_216).of("KiB");
     /// How many times a card-link delivery is tried before it is kept as failed.
     delivery_max_attempts: u32 = 8, Whole::new(1, 100);
     /// The wait before the first retry; it doubles with each further try (plus up to

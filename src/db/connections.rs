@@ -1,5 +1,6 @@
 //! `Db`, the connections a running server uses: the pool of readers, the handle of the
-//! writer thread (see `writer`) and the checkpointer's (see `checkpoint`). Opening one
+//! writer thread (see `writer`) and the checkpointer's (see `checkpoint`), and the
+//! budget of CPU time a costly read may spend (`within_budget`). Opening one
 //! connection, its pragmas and the checks are in `open`.
 
 use std::time::Duration;
@@ -132,6 +133,75 @@ impl Db {
     }
 }
 
+/// Work that SQLite stopped because it used up its budget of CPU time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OverBudget;
+
+/// How many SQLite virtual-machine steps pass between two looks at the clock: often
+/// enough to stop within about a millisecond of the budget (a full-text search spends
+/// most of its time inside the index, between steps), rarely enough that reading the
+/// clock costs a cheap search nothing to speak of.
+const STEPS_BETWEEN_CHECKS: i32 = 1000;
+
+/// Runs `f`, whose statements on `conn` may spend `budget` of this thread's CPU time in
+/// all; past it SQLite interrupts the statement running, and the answer is
+/// `Ok(Err(OverBudget))`. CPU time and not the clock, so that a busy machine (other
+/// requests on the same cores) does not make an ordinary search run out.
+pub fn within_budget<T>(
+    conn: &Connection,
+    budget: Duration,
+    f: impl FnOnce(&Connection) -> rusqlite::Result<T>,
+) -> rusqlite::Result<Result<T, OverBudget>> {
+    /// Takes the handler off the connection however `f` ends, so that the connection
+    /// goes back to the pool without it.
+    struct Unset<'a>(&'a Connection);
+    impl Drop for Unset<'_> {
+        fn drop(&mut self) {
+            let _ = self.0.progress_handler(0, None::<fn() -> bool>);
+        }
+    }
+
+    let start = thread_cpu_time();
+    let spent = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let flag = spent.clone();
+    conn.progress_handler(
+        STEPS_BETWEEN_CHECKS,
+        Some(move || {
+            let over = thread_cpu_time().saturating_sub(start) > budget;
+            if over {
+                flag.store(true, std::sync::atomic::Ordering::Relaxed);
+            }
+            over
+        }),
+    )?;
+    let _unset = Unset(conn);
+    match f(conn) {
+        Ok(v) => Ok(Ok(v)),
+        Err(e)
+            if spent.load(std::sync::atomic::Ordering::Relaxed)
+                && e.sqlite_error_code() == Some(rusqlite::ErrorCode::OperationInterrupted) =>
+        {
+            Ok(Err(OverBudget))
+        }
+        Err(e) => Err(e),
+    }
+}
+
+/// The CPU time the calling thread has used.
+fn thread_cpu_time() -> Duration {
+    let mut t = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `t` is a valid timespec for the call to fill; the clock exists on every
+    // system stampd builds for (POSIX, Linux since 2.6.12).
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut t) };
+    if rc != 0 {
+        return Duration::ZERO;
+    }
+    Duration::new(t.tv_sec as u64, t.tv_nsec as u32)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -143,6 +213,32 @@ mod tests {
 
     fn add_store(db: &Db) {
         db.write(|conn| Ok(stores::insert(conn, "Shop")?)).unwrap();
+    }
+
+    /// A statement past its budget is stopped, reported as such, and the connection is
+    /// left without the budget for the next user.
+    #[test]
+    fn work_past_its_budget_is_stopped_and_the_budget_goes_with_it() {
+        let conn = Connection::open_in_memory().unwrap();
+        // Counts to ten million: far more than a millisecond of CPU time.
+        let endless =
+            "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 10000000)
+                       SELECT count(*) FROM n";
+        let count = |c: &Connection| c.query_row(endless, [], |r| r.get::<_, i64>(0));
+        let out = within_budget(&conn, Duration::from_millis(1), count).unwrap();
+        assert_eq!(out, Err(OverBudget));
+
+        let small = within_budget(&conn, Duration::from_secs(60), |c| {
+            c.query_row("SELECT 41 + 1", [], |r| r.get::<_, i64>(0))
+        });
+        assert_eq!(small.unwrap(), Ok(42));
+        assert_eq!(count(&conn).unwrap(), 10_000_000, "no budget outside");
+
+        // An error of the work itself stays that error.
+        let failed = within_budget(&conn, Duration::from_secs(60), |c| {
+            c.query_row("SELECT * FROM no_such_table", [], |r| r.get::<_, i64>(0))
+        });
+        assert!(failed.is_err());
     }
 
     /// A read that fails or panics must not hand its connection back to the pool still

@@ -215,6 +215,32 @@ pub fn upsert_external_reference(
     Ok(())
 }
 
+/// One external reference a customer holds: its key and the bytes of its metadata JSON.
+pub struct StoredReference {
+    pub source: String,
+    pub external_id: String,
+    pub metadata_bytes: usize,
+}
+
+/// What a customer's external references take up.
+pub fn reference_sizes(
+    conn: &Connection,
+    customer_id: i64,
+) -> rusqlite::Result<Vec<StoredReference>> {
+    conn.prepare_cached(
+        "SELECT source, external_id, length(CAST(metadata AS BLOB)) FROM external_references
+         WHERE customer_id = ?1",
+    )?
+    .query_map([customer_id], |r| {
+        Ok(StoredReference {
+            source: r.get(0)?,
+            external_id: r.get(1)?,
+            metadata_bytes: r.get::<_, i64>(2)?.try_into().unwrap_or(usize::MAX),
+        })
+    })?
+    .collect()
+}
+
 const CUSTOMER_COLUMNS: &str = "id, store_id, first_name, last_name, email, phone, birthday,
     metadata, created_at, updated_at";
 

@@ -8,7 +8,8 @@
 //! Where things live:
 //! - `open`: opening one connection, its pragmas, migrations, the checks on start;
 //! - `schema`: whether a file's schema is one stampd's migrations made;
-//! - `connections`: `Db`, the readers' pool and the handles of the threads below;
+//! - `connections`: `Db`, the readers' pool and the handles of the threads below, and
+//!   the CPU budget of costly reads;
 //! - `writer`: the writer thread, group commit and `Db::write`;
 //! - `checkpoint`: the checkpointer thread and `Db::checkpoint`;
 //! - `bulk`: many-row inserts and the search index's settings for big imports;
@@ -45,7 +46,7 @@ mod values;
 mod writer;
 
 pub use bulk::{insert_rows, opt_text, text};
-pub use connections::Db;
+pub use connections::{within_budget, Db, OverBudget};
 pub use open::{
     configure, known_schema_version, migrate, migrate_to, open_connection, quick_check,
     startup_check, ConnectionOptions, OpenError, FULL_CHECK_BEFORE_START_BYTES,

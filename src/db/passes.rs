@@ -36,20 +36,31 @@ pub struct PassAuth {
     pub auth_token: String,
 }
 
-/// The pass (customer card) with this serial number (uuid).
+/// Devices a pass keeps registered: Wallet registers each device a customer installs
+/// the pass on, and no customer has more; beyond it, whoever holds the pass's token is
+/// registering for its own sake, and the oldest registration goes.
+pub const DEVICES_PER_PASS: i64 = 10;
+
+/// The pass (customer card) with this serial number (uuid). An erased customer's card
+/// stays, anonymised, for the ledger, but its pass is gone: it is not found.
 pub fn auth_by_serial(conn: &Connection, serial: &str) -> rusqlite::Result<Option<PassAuth>> {
-    conn.prepare_cached("SELECT id, pass_auth_token FROM customer_cards WHERE uuid = ?1")?
-        .query_row([serial], |r| {
-            Ok(PassAuth {
-                customer_card_id: r.get(0)?,
-                auth_token: r.get(1)?,
-            })
+    conn.prepare_cached(
+        "SELECT cc.id, cc.pass_auth_token FROM customer_cards cc
+         JOIN customers cu ON cu.id = cc.customer_id
+         WHERE cc.uuid = ?1 AND cu.erased_at IS NULL",
+    )?
+    .query_row([serial], |r| {
+        Ok(PassAuth {
+            customer_card_id: r.get(0)?,
+            auth_token: r.get(1)?,
         })
-        .optional()
+    })
+    .optional()
 }
 
 /// Registers a device for a pass, or renews its push token. True when the device
-/// was not registered for the pass before.
+/// was not registered for the pass before. A new device beyond [`DEVICES_PER_PASS`]
+/// drops the pass's oldest registration.
 pub fn register(
     conn: &Connection,
     device_library_id: &str,
@@ -74,6 +85,20 @@ pub fn register(
              WHERE device_library_id = ?1 AND customer_card_id = ?2 AND push_token IS NOT ?3",
         )?
         .execute(params![device_library_id, customer_card_id, push_token])?;
+    } else {
+        // The new device is kept whatever the times say (several may share a millisecond).
+        conn.prepare_cached(
+            "DELETE FROM pass_registrations WHERE customer_card_id = ?1 AND device_library_id IN (
+                 SELECT device_library_id FROM pass_registrations
+                 WHERE customer_card_id = ?1 AND device_library_id <> ?2
+                 ORDER BY created_at DESC, device_library_id DESC
+                 LIMIT -1 OFFSET ?3)",
+        )?
+        .execute(params![
+            customer_card_id,
+            device_library_id,
+            DEVICES_PER_PASS - 1
+        ])?;
     }
     Ok(added > 0)
 }

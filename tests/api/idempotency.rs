@@ -307,3 +307,116 @@ fn requests_without_a_key_are_never_replayed() {
         assert_eq!(r.body["stamps_count"], i);
     }
 }
+
+/// The bytes of replies and keys the table holds, as stored.
+fn stored_reply_bytes(app: &TestApp) -> usize {
+    app.conn()
+        .query_row(
+            "SELECT coalesce(sum(length(CAST(body AS BLOB)) + length(CAST(key AS BLOB))), 0)
+             FROM idempotency_keys",
+            [],
+            |r| r.get::<_, i64>(0),
+        )
+        .unwrap() as usize
+}
+
+#[test]
+fn stored_replies_are_bounded_per_token() {
+    const QUOTA_KIB: u64 = 256;
+    let app = spawn_app_with(|s| {
+        s.rate_limit_per_minute = 0;
+        s.idempotency_quota_kib = QUOTA_KIB;
+    });
+    let cc = enrol(&app, card(&app, 10, json!({})));
+    let stamp = stamp_keyed(&app, &cc, 1, "stamp-1");
+    assert_eq!(stamp.status, 200, "{}", stamp.text);
+
+    // What was found: keyed PATCHes of a few bytes each, every reply a whole customer
+    // grown as large as it may be.
+    let big = app.create_customer(json!({"customer": {
+        "first_name": "Big", "email": "big@example.com",
+        "metadata": {"notes": "x".repeat(16_000)},
+    }}));
+    let path = app.store_path(&format!("/customers/{}", big["id"]));
+    let patch_keyed = |body: &Value, key: &str| {
+        app.request_with_headers(
+            "PATCH",
+            &path,
+            Some(&app.token),
+            Some("application/json"),
+            Some(&body.to_string()),
+            &[("Idempotency-Key", key)],
+        )
+    };
+    let rename = |i: usize| json!({"customer": {"last_name": format!("L{i}")}});
+    let mut accepted = Vec::new();
+    let mut refused = Vec::new();
+    for i in 0..40 {
+        let r = patch_keyed(&rename(i), &format!("patch-{i}"));
+        match r.status {
+            200 => accepted.push((i, r)),
+            429 => refused.push((i, r)),
+            s => panic!("patch {i}: {s}"),
+        }
+    }
+    assert!(
+        !refused.is_empty(),
+        "40 replies of 16 KB do not fit in {QUOTA_KIB} KiB"
+    );
+    assert!(accepted.len() >= 10, "{} accepted", accepted.len());
+    let stored = stored_reply_bytes(&app);
+    assert!(
+        stored <= QUOTA_KIB as usize * 1024,
+        "{stored} bytes stored for one token"
+    );
+
+    // A refusal says why and when to come back, and changed nothing.
+    let (_, r) = &refused[0];
+    assert!(
+        r.body["error"]
+            .as_str()
+            .unwrap()
+            .contains("Idempotency-Key"),
+        "{}",
+        r.text
+    );
+    let retry: u64 = r.header("Retry-After").unwrap().parse().unwrap();
+    assert!(
+        (86_000..=86_400).contains(&retry),
+        "when the oldest stored reply expires: {retry}"
+    );
+    let (last, _) = accepted.last().unwrap();
+    assert_eq!(app.get(&path).body["last_name"], format!("L{last}"));
+    let (i, _) = &refused[0];
+    let r = patch_keyed(&rename(*i), &format!("patch-{i}"));
+    assert_eq!(r.status, 429, "a refused key was not stored");
+
+    // What was stored is still replayed byte for byte: the stamp and every PATCH.
+    let again = stamp_keyed(&app, &cc, 1, "stamp-1");
+    assert!(replayed(&again));
+    assert_eq!(again.text, stamp.text);
+    for (i, first) in &accepted {
+        let again = patch_keyed(&rename(*i), &format!("patch-{i}"));
+        assert!(replayed(&again), "patch {i}: {}", again.status);
+        assert_eq!(again.text, first.text, "patch {i}");
+    }
+    assert_eq!(cc.count(&app), 1);
+
+    // Requests without a key are not held back.
+    let r = app.patch(&path, &json!({"customer": {"last_name": "Unkeyed"}}));
+    assert_eq!(r.status, 200);
+
+    // Once older replies expire, keyed requests are stored again.
+    app.conn()
+        .execute(
+            "UPDATE idempotency_keys SET created_at = '2000-01-01T00:00:00.000Z'",
+            [],
+        )
+        .unwrap();
+    let r = patch_keyed(&rename(99), "patch-after-expiry");
+    assert_eq!(r.status, 200, "{}", r.status);
+    assert!(
+        stored_reply_bytes(&app) < 20_000,
+        "the expired replies were forgotten"
+    );
+}

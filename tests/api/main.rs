@@ -13,6 +13,7 @@ mod customer_cards;
 mod customers;
 mod errors;
 mod search;
+mod search_cost;
 mod stores;
 
 mod address_limits;
@@ -32,6 +33,7 @@ mod rewards;
 mod send_throttle;
 mod signup;
 mod stamps;
+mod stored_totals;
 mod web_card;
 
 mod edge;

@@ -3,7 +3,7 @@
 
 use serde_json::{Map, Value};
 
-use crate::db::customers::CustomerFields;
+use crate::db::customers::{CustomerFields, StoredReference};
 use crate::domain::{limits, Birthday, Email, Phone};
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{attributes, boolean, bounded_text, domain, integer, name_text, Field, Parsed};
@@ -51,6 +51,7 @@ impl CustomerCreate {
         let mut fields = CustomerFields::default();
         input.merge_into(&mut fields, &mut errors);
         check_required(&fields, &mut errors);
+        check_reference_totals(&[], &input.external_references, &mut errors);
         let card_id = match integer(params, "card_id", &mut errors) {
             Field::Absent => integer(attrs, "card_id", &mut errors).set(),
             f => f.set(),
@@ -142,12 +143,27 @@ impl CustomerInput {
         f.birthday = self.birthday.clone().merge_into(f.birthday.take());
         match &self.metadata {
             Field::Set(m) => {
+                let before = json_bytes(&f.metadata);
                 for (k, v) in m {
                     if v.is_null() {
                         f.metadata.remove(k);
                     } else {
                         f.metadata.insert(k.clone(), v.clone());
                     }
+                }
+                // The limit holds for what the customer keeps, not per request: merges
+                // would otherwise grow one customer without end. A customer stored
+                // over it before may still change and shrink, never grow.
+                let after = json_bytes(&f.metadata);
+                if after > limits::METADATA_BYTES && after > before {
+                    errors.add(
+                        "metadata",
+                        format!(
+                            "is too large: merged with the stored metadata it would be {after} \
+                             bytes of JSON (maximum is {} bytes per customer)",
+                            limits::METADATA_BYTES
+                        ),
+                    );
                 }
             }
             Field::Null => f.metadata.clear(),
@@ -238,6 +254,61 @@ fn parse_references(attrs: &Map<String, Value>, errors: &mut FieldErrors) -> Vec
     out
 }
 
+fn json_bytes(m: &Map<String, Value>) -> usize {
+    serde_json::to_string(m).map_or(0, |s| s.len())
+}
+
+/// What one customer may hold across requests: at most `limits::EXTERNAL_REFERENCES`
+/// references, whose metadata together is at most `limits::METADATA_BYTES` of JSON.
+/// `stored` is what the customer holds now (nothing for a new customer); `refs` are
+/// upserted into it. As with metadata, a customer over a limit from before may keep
+/// what they have and shrink, never grow.
+pub fn check_reference_totals(
+    stored: &[StoredReference],
+    refs: &[ReferenceInput],
+    errors: &mut FieldErrors,
+) {
+    let mut held: std::collections::HashMap<(&str, &str), usize> = stored
+        .iter()
+        .map(|r| {
+            (
+                (r.source.as_str(), r.external_id.as_str()),
+                r.metadata_bytes,
+            )
+        })
+        .collect();
+    let (count_before, bytes_before) = (held.len(), held.values().sum::<usize>());
+    for r in refs {
+        let bytes = held
+            .entry((r.source.as_str(), r.external_id.as_str()))
+            // A new reference without metadata is stored with `{}`.
+            .or_insert(2);
+        if let Some(m) = &r.metadata {
+            *bytes = m.to_string().len();
+        }
+    }
+    let (count, bytes) = (held.len(), held.values().sum::<usize>());
+    if count > limits::EXTERNAL_REFERENCES && count > count_before {
+        errors.add(
+            "external_references",
+            format!(
+                "is too long: the customer would hold {count} (maximum is {} per customer)",
+                limits::EXTERNAL_REFERENCES
+            ),
+        );
+    }
+    if bytes > limits::METADATA_BYTES && bytes > bytes_before {
+        errors.add(
+            "external_references.metadata",
+            format!(
+                "is too large: the customer's references would hold {bytes} bytes of metadata \
+                 JSON (maximum is {} bytes per customer, all references together)",
+                limits::METADATA_BYTES
+            ),
+        );
+    }
+}
+
 /// A customer needs a first name and a way to reach them.
 pub fn check_required(f: &CustomerFields, errors: &mut FieldErrors) {
     if f.first_name.trim().is_empty() && !errors.has("first_name") {
@@ -263,10 +334,12 @@ pub fn attributes_schema(creating: bool) -> Value {
             "birthday": nullable(json!({"type": "string", "format": "date",
                 "description": "YYYY-MM-DD, a real date, not in the future, not before 1900."})),
             "metadata": nullable(json!({"type": "object", "additionalProperties": true,
-                "description": "At most 16 KiB of JSON. On update merged shallowly; a key set to null is removed."})),
+                "description": "At most 16 KiB of JSON per customer (what is stored after the merge). On update merged shallowly; a key set to null is removed."})),
             "external_references": nullable(json!({
                 "type": "array",
                 "maxItems": limits::EXTERNAL_REFERENCES,
+                "description": "Upserted by (source, external_id). A customer holds at most 50, \
+                    whose metadata together is at most 16 KiB of JSON.",
                 "items": input(json!({
                     "source": text(limits::EXTERNAL_SOURCE),
                     "external_id": text(limits::EXTERNAL_ID),

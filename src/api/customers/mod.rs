@@ -10,6 +10,7 @@ mod input;
 
 use super::crud::{self, Found};
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
+use super::read_gate::Cost;
 use super::{json, pagination_params, Answer, Call, Pagination, Reply};
 use crate::db;
 use crate::db::card_links;
@@ -18,12 +19,14 @@ use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{integer, query_map, Body, Parsed};
 use crate::time_fmt;
-use input::{check_required, CustomerCreate, CustomerInput, ReferenceInput};
+use input::{
+    check_reference_totals, check_required, CustomerCreate, CustomerInput, ReferenceInput,
+};
 
 pub const RESOURCE: Resource = Resource::new("Customers", ENDPOINTS, components);
 
 const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/customers";
-    Get "" => list, Doc::new("listCustomers", "Search and page through customers, newest first").describe("`search` matches, case-insensitively, a fragment of the first name, last name, full name or email; phone digits; a card code exactly (any case, spaces and dashes ignored); an external reference id exactly. `source` and/or `external_id` look up external references exactly (a `search` given with them is ignored).").query(&["search", "source", "external_id", "page", "items"]).ok(200, "One page of customers", "CustomerPage");
+    Get "" => list, Doc::new("listCustomers", "Search and page through customers, newest first").describe("`search` matches, case-insensitively, a fragment of the first name, last name, full name or email; phone digits; a card code exactly (any case, spaces and dashes ignored); an external reference id exactly. `source` and/or `external_id` look up external references exactly (a `search` given with them is ignored). A search may spend a budget of CPU time (`search_budget_ms`): one whose letters are too common among the store's customers to answer within it is 422 with `search: [\"is too broad: ...\"]`.").query(&["search", "source", "external_id", "page", "items"]).ok(200, "One page of customers", "CustomerPage");
     Post "" => create, Doc::new("createCustomer", "Create a customer, optionally enrolled in a card").describe("Needs `first_name` and at least one of `email` / `phone` (unique in the store; email compared trimmed and case-insensitively, phone as E.164). `card_id` enrols the customer (422 `card_id: not found`, `is archived`, `has expired`) and credits the card's `initial_stamps`; the response then carries `customer_card`. `send_card_links: true` queues the card's links by email and/or SMS.").body("CustomerCreate").ok(201, "The new customer", "CustomerCreated");
     Get "/{id}" => crud::show::<Customer>, Doc::new("getCustomer", "One customer with all their cards").ok(200, "The customer", "Customer");
     Patch "/{id}" => update, Doc::new("updateCustomer", "Change a customer").describe("Partial: only given keys change; `null` clears an optional field. `metadata` is merged shallowly (a key set to `null` is removed, `metadata: null` empties it); `external_references` are upserted by `(source, external_id)`. Stamps never change here.").body("CustomerUpdate").ok(200, "The updated customer", "Customer"), Put "updateCustomerPut" "Change a customer (same as PATCH)";
@@ -51,8 +54,13 @@ pub async fn list(call: Call, path: Path<String>, req: HttpRequest) -> Answer {
     let q = query_map(&req);
     let base = call.state.public_url.clone();
     let country = call.state.settings.default_country;
+    let budget = std::time::Duration::from_millis(call.state.settings.search_budget_ms);
+    let filtered = ["search", "source", "external_id"]
+        .iter()
+        .any(|k| q.get(*k).is_some_and(|v| !v.trim().is_empty()));
+    let cost = if filtered { Cost::Search } else { Cost::Cheap };
     let body = call
-        .read(move |conn, access| {
+        .read_at_cost(cost, move |conn, access| {
             let store_id = access.store(&path)?;
             let (page, items) = pagination_params(&q)?;
             let search = q.get("search").cloned();
@@ -78,7 +86,13 @@ pub async fn list(call: Call, path: Path<String>, req: HttpRequest) -> Answer {
                 items,
                 default_country: country,
             };
-            let (ids, count) = db::customers::list(conn, store_id, &query)?;
+            let (ids, count) = match &query.search {
+                Some(_) => {
+                    db::within_budget(conn, budget, |c| db::customers::list(c, store_id, &query))?
+                        .map_err(|db::OverBudget| FieldErrors::single("search", SEARCH_TOO_BROAD))?
+                }
+                None => db::customers::list(conn, store_id, &query)?,
+            };
             Ok(CustomerPage {
                 customers: db::customers::load(conn, &ids, &base)?,
                 pagination: Pagination::new(count, items, page),
@@ -87,6 +101,12 @@ pub async fn list(call: Call, path: Path<String>, req: HttpRequest) -> Answer {
         .await?;
     Ok(json(StatusCode::OK, &body))
 }
+
+/// Why a search was cut off: the fragment's letter sequences are so common among the
+/// store's customers that matching it took more than `search_budget_ms`.
+const SEARCH_TOO_BROAD: &str = "is too broad: its letters are too common among this store's \
+    customers to search in time; search for a rarer part of a name, email or phone number, \
+    or for a whole email, phone number or card code";
 
 /// A page of the customer list, serialised straight from the loaded rows.
 #[derive(serde::Serialize)]
@@ -183,6 +203,10 @@ pub async fn update(call: Call, path: Path<(String, String)>, body: Body) -> Ans
         let mut fields = current.clone();
         input.merge_into(&mut fields, &mut errors);
         check_required(&fields, &mut errors);
+        if !input.external_references.is_empty() {
+            let stored = db::customers::reference_sizes(tx, id)?;
+            check_reference_totals(&stored, &input.external_references, &mut errors);
+        }
         check_unique(
             tx,
             store_id,

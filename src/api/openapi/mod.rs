@@ -90,7 +90,8 @@ wrong method on a known path: 405 with `Allow`.\n\
 - POST, PATCH, PUT and DELETE may carry `Idempotency-Key`: a repeat within 24 hours with \
 the same method, path and body gets the stored status and body \
 (`Idempotent-Replayed: true`) without running again; a different body with a used key is \
-422.\n\
+422. Stored replies count against a quota per token: a keyed request whose reply does not \
+fit is undone and answered 429 with `Retry-After`.\n\
 - With rate limits on, every response to a request with a valid token carries \
 `RateLimit-Limit`, `RateLimit-Remaining` and `RateLimit-Reset`; past the limit: 429 with \
 `Retry-After`. Requests without a valid token count against their client address \
@@ -248,7 +249,7 @@ fn shared_components(c: &mut Components) {
             "name": "Idempotency-Key",
             "in": "header",
             "required": false,
-            "description": "1 to 255 visible ASCII characters (else 400). The first request with a key (per token) runs; a repeat within 24 hours with the same method, path and body gets the stored status and body; a different request with the same key is 422.",
+            "description": "1 to 255 visible ASCII characters (else 400). The first request with a key (per token) runs; a repeat within 24 hours with the same method, path and body gets the stored status and body; a different request with the same key is 422. Stored replies count against the token's quota (`idempotency_quota_kib`); a request whose reply does not fit is undone and answered 429 with `Retry-After`.",
             "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
         }),
     );
@@ -314,7 +315,7 @@ fn error_responses() -> Value {
         "PayloadTooLarge": err("Body over 64 KiB", "Error"),
         "UnsupportedMediaType": err("Body of a type other than application/json or application/x-www-form-urlencoded", "Error"),
         "Unprocessable": err("Validation failed (Rails-style messages per field), a refused action, or an `Idempotency-Key` reused with a different request", "ValidationError"),
-        "TooManyRequests": err("Rate limit exceeded", "Error"),
+        "TooManyRequests": err("Rate limit exceeded, or a request with an `Idempotency-Key` whose reply does not fit in the token's quota of stored replies", "Error"),
         "InternalError": err("Never expected: `{\"error\": \"Internal server error\"}` (the cause is logged, never sent)", "Error"),
         "StorageFull": err("The server's disk is full; nothing was saved, reads keep working; retry later", "Error"),
     });
