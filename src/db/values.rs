@@ -101,7 +101,10 @@ mod tests {
         assert!(bad.is_err());
         let css: rusqlite::Result<HexColor> =
             conn.query_row("SELECT '#fff} body{display:none'", [], |r| r.get(0));
-        assert!(css.is_err(), "a colour read back is checked before it reaches a page");
+        assert!(
+            css.is_err(),
+            "a colour read back is checked before it reaches a page"
+        );
         let colour = HexColor::parse("#a1b2c3").unwrap();
         let (c, p, m): (HexColor, PaperSize, ContactMode) = conn
             .query_row(
