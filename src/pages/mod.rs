@@ -8,6 +8,7 @@
 //! and send the answer, and the outbox sends the mail.
 
 pub mod card_link_mail;
+pub mod docs;
 pub mod poster;
 pub mod signup;
 pub mod web_card;
