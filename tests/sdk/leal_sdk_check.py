@@ -20,6 +20,8 @@ import httpx
 import pydantic
 
 from leal import Leal
+from leal.cards.types import UpdateCardsRequestCard
+from leal.posters.types import UpdatePostersRequestPoster
 
 BASE, TOKEN, ACCOUNT = sys.argv[1], sys.argv[2], int(sys.argv[3])
 
@@ -207,6 +209,9 @@ call("cards.list(scope=all)", c.cards.list, ACCOUNT, scope="all")
 if card:
     call("cards.get", c.cards.get, ACCOUNT, card["id"])
     call("cards.update", c.cards.update, ACCOUNT, card["id"], card={"header_text": "Thanks!"})
+    # The SDK's own request models send its float fields as floats (55.0).
+    call("cards.update(model)", c.cards.update, ACCOUNT, card["id"],
+         card=UpdateCardsRequestCard(strip_opacity=55, auxiliary_fields=["Open 7-19", ""]))
     reward = call("rewards.create", c.rewards.create, ACCOUNT,
                   reward={"card_id": card["id"], "name": "Free coffee", "stamps_required": 3})
     call("rewards.list", c.rewards.list, ACCOUNT)
@@ -250,6 +255,8 @@ if card:
     if poster:
         call("posters.get", c.posters.get, ACCOUNT, poster["id"])
         call("posters.update", c.posters.update, ACCOUNT, poster["id"], poster={"paper_size": "a5"})
+        call("posters.update(model)", c.posters.update, ACCOUNT, poster["id"],
+             poster=UpdatePostersRequestPoster(minimum_age=18, require_email=True))
         call("posters.delete", c.posters.delete, ACCOUNT, poster["id"])
     if reward:
         call("rewards.delete", c.rewards.delete, ACCOUNT, reward["id"])
