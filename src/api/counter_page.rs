@@ -62,6 +62,7 @@ const ASSETS: &[Asset] = &[
     asset!("customer.js", JAVASCRIPT),
     asset!("enrol.js", JAVASCRIPT),
     asset!("find.js", JAVASCRIPT),
+    asset!("posters.js", JAVASCRIPT),
     asset!("queue.js", JAVASCRIPT),
     asset!("router.js", JAVASCRIPT),
     asset!("session.js", JAVASCRIPT),

@@ -98,3 +98,48 @@ fn the_reference_is_served_from_the_binary_under_its_own_policy() {
         Some("text/css; charset=utf-8")
     );
 }
+
+/// RapiDoc draws the reference in headless Chromium, under the page's own policy: every
+/// operation's summary ends up in its shadow DOM.
+#[test]
+fn the_reference_draws_the_operations_in_a_browser() {
+    use crate::support::browser::{
+        browser_available, corner_coffee, screenshot_dir, CHROMEDRIVER, CHROMIUM,
+    };
+    use crate::support::webdriver::Driver;
+    use std::path::Path;
+
+    let Some(_one_at_a_time) = browser_available("the_reference_draws_the_operations") else {
+        return;
+    };
+    let app = corner_coffee();
+    let driver = Driver::start(Path::new(CHROMEDRIVER));
+    let page = driver.session(Path::new(CHROMIUM), 1280, 800);
+    let drawn = |needle: &str| {
+        page.execute(
+            "const r = document.querySelector('rapi-doc');\
+             return Boolean(r && r.shadowRoot && r.shadowRoot.textContent.includes(arguments[0]));",
+            json!([needle]),
+        ) == json!(true)
+    };
+    for (width, height, name) in [(1280, 800, "landscape"), (768, 1024, "portrait")] {
+        page.set_window_size(width, height);
+        page.goto(&format!("{}/docs", app.base));
+        page.wait_for_text("h1", "stampd API v1");
+        for summary in [
+            "Create a poster",
+            "The store's posters",
+            "Create a card template",
+            "Change a poster",
+        ] {
+            page.wait_until(&format!("RapiDoc to draw {summary:?}"), || {
+                drawn(summary).then_some(())
+            });
+        }
+        page.screenshot(&screenshot_dir().join(format!("30-docs-{name}.png")));
+    }
+    assert!(
+        !drawn("No operation drawn by this name"),
+        "the probe can fail"
+    );
+}
