@@ -265,8 +265,8 @@ impl PassSigner {
             "changeMessage": "Rewards available: %@",
         })];
         for (i, line) in design.auxiliary_fields.lines().iter().enumerate() {
-            auxiliary
-                .push(json!({"key": format!("card_line_{}", i + 1), "label": "", "value": line}));
+            // The shop's own line, without a label: Wallet shows the value alone.
+            auxiliary.push(json!({"key": format!("card_line_{}", i + 1), "value": line}));
         }
         put(
             "storeCard",

@@ -744,8 +744,8 @@ fn the_cards_strip_and_lines_reach_both_wallets() {
     assert_eq!(
         auxiliary.as_array().unwrap()[1..],
         [
-            json!({"key": "card_line_1", "label": "", "value": "Open 7–19"}),
-            json!({"key": "card_line_2", "label": "", "value": "Oat milk free"}),
+            json!({"key": "card_line_1", "value": "Open 7–19"}),
+            json!({"key": "card_line_2", "value": "Oat milk free"}),
         ]
     );
 
