@@ -20,7 +20,7 @@ use crate::db::card_links::{self, Recipient};
 use crate::db::customers::{Contact, CustomerFields};
 use crate::db::posters::{Poster, PosterFields};
 use crate::domain::links::CardLinks;
-use crate::domain::{limits, Birthday, Email, Phone};
+use crate::domain::{limits, Ask, Birthday, Email, Phone};
 use crate::edge::limit::{Buckets, Quota, Verdict};
 use crate::edge::peer::request_key;
 use crate::error::{ApiError, FieldErrors};
@@ -165,8 +165,9 @@ fn form_page(
         colours: poster_colours(f),
         action: &poster.links("").signup(),
         csrf: &csrf,
-        contact_mode: f.contact_collection_mode.as_str(),
-        birthday_required: f.birthday_required,
+        contact: f.contact_rules(),
+        birthday: f.require_birthday,
+        minimum_age: f.minimum_age,
         typed: FormValues {
             first_name: &typed.first_name,
             last_name: &typed.last_name,
@@ -268,9 +269,9 @@ pub async fn submit(
     if !matches!(first_name, Field::Set(_)) && !errors.has("first_name") {
         errors.add("first_name", "can't be blank");
     }
-    let mode = poster.fields.contact_collection_mode.as_str();
+    let rules = poster.fields.contact_rules();
     let email = match text(p, "email", &mut errors) {
-        Field::Set(s) if mode != "phone" => match Email::parse(&s) {
+        Field::Set(s) if rules.email.shown() => match Email::parse(&s) {
             Ok(e) => Some(e),
             Err(m) => {
                 errors.add("email", m);
@@ -280,7 +281,7 @@ pub async fn submit(
         _ => None,
     };
     let phone = match text(p, "phone", &mut errors) {
-        Field::Set(s) if mode != "email" => {
+        Field::Set(s) if rules.phone.shown() => {
             match Phone::parse(&s, state.settings.default_country) {
                 Ok(ph) => Some(ph),
                 Err(m) => {
@@ -291,43 +292,47 @@ pub async fn submit(
         }
         _ => None,
     };
-    match mode {
-        "email" if email.is_none() && !errors.has("email") => errors.add("email", "can't be blank"),
-        "phone" if phone.is_none() && !errors.has("phone") => errors.add("phone", "can't be blank"),
-        "email_and_phone" => {
-            if email.is_none() && !errors.has("email") {
-                errors.add("email", "can't be blank");
-            }
-            if phone.is_none() && !errors.has("phone") {
-                errors.add("phone", "can't be blank");
-            }
+    for (key, ask, given) in [
+        ("email", rules.email, email.is_some()),
+        ("phone", rules.phone, phone.is_some()),
+    ] {
+        if ask == Ask::Required && !given && !errors.has(key) {
+            errors.add(key, "can't be blank");
         }
-        "email_or_phone"
-            if email.is_none()
-                && phone.is_none()
-                && !errors.has("email")
-                && !errors.has("phone") =>
-        {
-            errors.add("email", "can't be blank when phone is blank");
-            errors.add("phone", "can't be blank when email is blank");
-        }
-        _ => {}
     }
-    // The form asks for a birthday only when the poster requires one.
+    if rules.email == Ask::EitherOr
+        && email.is_none()
+        && phone.is_none()
+        && !errors.has("email")
+        && !errors.has("phone")
+    {
+        errors.add("email", "can't be blank when phone is blank");
+        errors.add("phone", "can't be blank when email is blank");
+    }
+    // The form asks for a birthday only when the poster requires one. Age counts on
+    // today's date in UTC: stores have no time zone of their own yet.
+    let today = time_fmt::today();
+    let required = poster.fields.require_birthday;
     let birthday = match text(p, "birthday", &mut errors) {
-        Field::Set(s) if poster.fields.birthday_required => {
-            match Birthday::parse(&s, time_fmt::today()) {
-                Ok(b) => Some(b),
-                Err(m) => {
-                    errors.add("birthday", m);
-                    None
-                }
+        Field::Set(s) if required => match Birthday::parse(&s, today) {
+            Ok(b) => Some(b),
+            Err(m) => {
+                errors.add("birthday", m);
+                None
             }
-        }
+        },
         _ => None,
     };
-    if poster.fields.birthday_required && birthday.is_none() && !errors.has("birthday") {
+    if required && birthday.is_none() && !errors.has("birthday") {
         errors.add("birthday", "can't be blank");
+    }
+    if let (Some(b), Some(age)) = (birthday, poster.fields.minimum_age) {
+        if b.age_on(today) < age {
+            errors.add(
+                "birthday",
+                format!("Sorry, you must be {age} or older to join this card."),
+            );
+        }
     }
     if !typed.consent {
         errors.add("consent", "must be accepted");

@@ -11,6 +11,7 @@ mod auth;
 mod cards;
 mod customer_cards;
 mod customers;
+mod docs;
 mod errors;
 mod search;
 mod search_cost;
