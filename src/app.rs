@@ -37,6 +37,7 @@ pub struct Application {
     /// With HTTPS on, the plain HTTP address (which redirects to `addr`).
     redirect_addr: Option<SocketAddr>,
     https: Option<crate::tls::Https>,
+    hangups: crate::tls::Hangups,
     state: web::Data<AppState>,
 }
 
@@ -51,6 +52,7 @@ impl Application {
     pub fn build(settings: Settings) -> Result<Application, StartError> {
         let db = Db::open(&settings)?;
         let https = crate::tls::Https::start(&settings)?;
+        let hangups = crate::tls::Hangups::listen();
         let bind = |bind: &str, flag| {
             let bind_err = |source| StartError::Bind {
                 bind: bind.to_string(),
@@ -144,6 +146,7 @@ impl Application {
             addr,
             redirect_addr: https.as_ref().map(|_| plain_addr),
             https,
+            hangups,
             state,
         })
     }
@@ -175,7 +178,7 @@ impl Application {
     /// Serves until stopped; then finishes in-flight requests, writes token usage and
     /// checkpoints the WAL so the `.db` file alone holds everything.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        let certificates = crate::tls::keep_served(self.https);
+        let certificates = crate::tls::keep_served(self.https, self.hangups);
         let senders = crate::outbox::spawn(
             &self.state.outbox,
             &self.state.db,

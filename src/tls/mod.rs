@@ -286,11 +286,28 @@ impl Keeping {
     }
 }
 
+/// SIGHUP, listened for from the start (by default it would stop the server).
+pub struct Hangups(Option<tokio::signal::unix::Signal>);
+
+impl Hangups {
+    /// Must be called inside the runtime, before the server serves (so that a SIGHUP
+    /// sent once it answers never finds the default action in place).
+    pub fn listen() -> Hangups {
+        use tokio::signal::unix::{signal, SignalKind};
+        match signal(SignalKind::hangup()) {
+            Ok(s) => Hangups(Some(s)),
+            Err(e) => {
+                log::warn!("SIGHUP cannot be listened for: {e}");
+                Hangups(None)
+            }
+        }
+    }
+}
+
 /// Starts what keeps a valid certificate served — ACME's renewals, or looking at the
 /// shop's own files for changes — and what SIGHUP does: read the own files again (with
-/// anything else, there is nothing to read again: settings are read at start, and a
-/// SIGHUP must not stop the server as it would by default).
-pub fn keep_served(https: Option<Https>) -> Keeping {
+/// anything else there is nothing to read again: settings are read at start).
+pub fn keep_served(https: Option<Https>, hangups: Hangups) -> Keeping {
     use actix_web::rt::spawn;
     let mut tasks = Vec::new();
     let own = match https.map(|h| h.source) {
@@ -304,19 +321,17 @@ pub fn keep_served(https: Option<Https>) -> Keeping {
         }
         None => None,
     };
-    use tokio::signal::unix::{signal, SignalKind};
-    match signal(SignalKind::hangup()) {
-        Ok(mut hangups) => tasks.push(spawn(async move {
+    if let Hangups(Some(mut hangups)) = hangups {
+        tasks.push(spawn(async move {
             while hangups.recv().await.is_some() {
                 match &own {
                     Some(own) => own.reload("SIGHUP"),
                     None => log::info!(
-                        "SIGHUP: nothing to read again (certificate files are read again on SIGHUP; settings need a restart)"
+                        "SIGHUP: nothing to read again (it reads the certificate files of tls_certificate again; settings need a restart)"
                     ),
                 }
             }
-        })),
-        Err(e) => log::warn!("SIGHUP will not read the certificate files again: {e}"),
+        }));
     }
     Keeping(tasks)
 }

@@ -36,6 +36,7 @@ mod stamps;
 mod stored_totals;
 mod web_card;
 
+mod acme;
 mod edge;
 mod hostile;
 mod openapi;
