@@ -58,7 +58,7 @@ fn acme_certificate_through_tls_alpn_01_serves_https_and_plain_http_redirects() 
     let dir = tempfile::tempdir().unwrap();
     let (app, pebble) = start(dir.path(), AcmeChallenge::TlsAlpn01);
     let root = pebble.issuing_root();
-    let status = app.wait_trusted(DOMAIN, &[root.clone()], Duration::from_secs(90));
+    let status = app.wait_trusted(DOMAIN, std::slice::from_ref(&root), Duration::from_secs(90));
     assert_eq!(status.status, 200, "{}", status.text);
     let log = pebble.logs();
     assert!(
@@ -157,7 +157,7 @@ fn acme_renews_a_certificate_close_to_expiry_while_serving() {
     // The same server, never restarted, presents pebble's certificate before the old
     // one expires.
     let root = pebble.issuing_root();
-    app.wait_trusted(DOMAIN, &[root.clone()], Duration::from_secs(55));
+    app.wait_trusted(DOMAIN, std::slice::from_ref(&root), Duration::from_secs(55));
     let new = served_certificate(app.https_port, DOMAIN, &[root]).expect("handshake");
     assert_ne!(new, old);
     assert!(
