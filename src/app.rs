@@ -110,7 +110,7 @@ impl Application {
                 listener,
                 config: h.server_config(),
                 redirect: crate::edge::redirect::Redirect::new(
-                    &state.public_url,
+                    settings.public_url.as_deref(),
                     addr.port(),
                     h.http01.clone(),
                 ),

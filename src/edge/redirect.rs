@@ -2,7 +2,7 @@
 //! POST, with the same path and query), except ACME's HTTP-01 challenge
 //! (`/.well-known/acme-challenge/<token>`), answered here.
 //!
-//! The HTTPS address is `public_url`'s origin when that is https (ACME makes it
+//! The HTTPS address is `public_url`'s origin when one is set and https (ACME makes it
 //! `https://<first domain>` by default); else the host the client asked for, on the
 //! HTTPS port (own certificates without a `public_url`).
 
@@ -27,9 +27,10 @@ pub struct Redirect {
 }
 
 impl Redirect {
-    pub fn new(public_url: &str, https_port: u16, answers: Arc<Http01Answers>) -> Redirect {
+    /// `public_url` as the settings give it (not the bound address it defaults to).
+    pub fn new(public_url: Option<&str>, https_port: u16, answers: Arc<Http01Answers>) -> Redirect {
         let origin = public_url
-            .strip_prefix("https://")
+            .and_then(|u| u.strip_prefix("https://"))
             .and_then(|rest| rest.split(['/', '?', '#']).next())
             .filter(|authority| !authority.is_empty())
             .map(|authority| format!("https://{authority}"));

@@ -40,6 +40,7 @@ mod acme;
 mod edge;
 mod hostile;
 mod openapi;
+mod own_certificates;
 mod wallet;
 
 mod counter_page;
