@@ -41,6 +41,7 @@ mod edge;
 mod hostile;
 mod openapi;
 mod own_certificates;
+mod proxies;
 mod wallet;
 
 mod counter_page;
