@@ -41,6 +41,7 @@ mod edge;
 mod hostile;
 mod openapi;
 mod own_certificates;
+mod private_files;
 mod proxies;
 mod wallet;
 
