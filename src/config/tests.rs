@@ -647,3 +647,19 @@ fn trusted_proxies_are_addresses_or_blocks() {
     let shown: Vec<String> = s.trusted_proxies.iter().map(|r| r.to_string()).collect();
     assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
 }
+
+#[test]
+fn the_packaged_config_is_valid_and_keeps_the_data_in_var_lib() {
+    let text = include_str!("../../dist/config.toml");
+    let (_d, p) = file(text);
+    let s = Settings::load_from(&config_file(p), &env(&[])).unwrap();
+    assert_eq!(s.database, PathBuf::from("/var/lib/stampd/stampd.db"));
+    assert_eq!(s.backup_dir, PathBuf::from("/var/lib/stampd/backups"));
+    assert_eq!(s.data_dir(), Path::new("/var/lib/stampd"));
+    // What it shows commented out are settings too.
+    for line in text.lines() {
+        if let Some((key, _)) = line.strip_prefix("# ").and_then(|l| l.split_once(" = ")) {
+            assert!(Setting::find(key).is_some(), "{key} is not a setting");
+        }
+    }
+}
