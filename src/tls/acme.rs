@@ -169,6 +169,14 @@ impl Acme {
                         when(v.not_after),
                         when(v.renew_at())
                     );
+                    if v.renew_at() <= SystemTime::now() {
+                        // Never an order after order: a certificate due at once means
+                        // the clock or the CA is off.
+                        log::warn!(
+                            "the new certificate for {names} is already due for renewal; is this machine's clock right? Trying again in an hour"
+                        );
+                        actix_web::rt::time::sleep(LOOK_AGAIN).await;
+                    }
                 }
                 Err(e) => {
                     failures += 1;
@@ -234,9 +242,15 @@ impl Acme {
             .map_err(|e| format!("fetching the certificate: {e}"))?;
         let (key, validity) = certified_key(chain_pem.as_bytes(), key_pem.as_bytes())
             .map_err(|e| format!("the CA's certificate: {e}"))?;
-        self.store(key_pem.as_bytes(), chain_pem.as_bytes())
-            .map_err(|e| format!("storing it in {}: {e}", self.certificate_dir().display()))?;
         self.certificates.install(key, validity.clone());
+        // Served whether or not it can be stored: asking again would count against the
+        // CA's limit of certificates per week for the same names.
+        if let Err(e) = self.store(key_pem.as_bytes(), chain_pem.as_bytes()) {
+            log::error!(
+                "the new certificate is served but could not be stored in {} ({e}); a restart will obtain another",
+                self.certificate_dir().display()
+            );
+        }
         Ok(validity)
     }
 
