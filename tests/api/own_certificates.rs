@@ -3,7 +3,8 @@
 //! restart (and a broken one not), read again on SIGHUP, plain HTTP redirected to the
 //! host asked for, and files that do not belong together refused at start.
 
-use std::io::{Seek, Write};
+use std::io::{Read, Seek, Write};
+use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
@@ -13,7 +14,7 @@ use stampd::config::{Settings, TlsSettings};
 
 use crate::support::app::{fetch, start_error, test_settings};
 use crate::support::binary::{free_port, Env};
-use crate::support::tls::{https_get, served_certificate, HttpsApp, TestCa};
+use crate::support::tls::{https_get, https_get_with, served_certificate, HttpsApp, TestCa};
 
 const HOST: &str = "shop.example.com";
 
@@ -94,6 +95,71 @@ fn own_certificate_files_are_served_and_a_replaced_file_is_picked_up_without_a_r
         r.header("location"),
         Some(format!("https://{HOST}:{}/c/x?y=1", app.https_port).as_str())
     );
+}
+
+#[test]
+fn connections_over_tls_are_counted_per_address_and_pages_served_there_may_call_the_api() {
+    let dir = tempfile::tempdir().unwrap();
+    let ca = TestCa::new("the shop's CA");
+    let files = install(dir.path(), &ca.issue_now(&[HOST]));
+    let mut settings = settings_for(dir.path(), files);
+    settings.max_connections_per_address = 2;
+    // CORS on (for another site), so that stampd's own origin is checked too.
+    settings.cors_allowed_origins = vec!["https://partner.example".into()];
+    let (app, ()) = HttpsApp::start(settings, |_, _| ());
+
+    // Three TCP connections to the HTTPS port from one address: one is closed at once,
+    // before any TLS. (Told apart within 2.5 s: the others are closed too once their 3 s
+    // for a handshake are over.)
+    let started = Instant::now();
+    let three: Vec<TcpStream> = (0..3)
+        .map(|_| TcpStream::connect(("127.0.0.1", app.https_port)).unwrap())
+        .collect();
+    let mut closed = 0;
+    while closed == 0 && started.elapsed() < Duration::from_millis(2500) {
+        closed = three.iter().filter(|c| is_closed(c)).count();
+    }
+    assert_eq!(closed, 1, "one connection past the cap");
+    drop(three);
+
+    // A page served over HTTPS here is stampd's own: its origin is https://<host>.
+    // (Once the server has seen the three go: until then, this address is at its cap.)
+    let origin = format!("https://{HOST}:{}", app.https_port);
+    let ask = || {
+        https_get_with(
+            app.https_port,
+            HOST,
+            "/api/v1/status",
+            &[ca.root()],
+            &[("Origin", &origin)],
+        )
+    };
+    let deadline = Instant::now() + Duration::from_secs(10);
+    let r = loop {
+        match ask() {
+            Ok(r) => break r,
+            Err(e) => assert!(Instant::now() < deadline, "{e}"),
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(
+        r.header("access-control-allow-origin"),
+        Some(origin.as_str())
+    );
+}
+
+/// Whether the server has closed `conn` (looked at for 50 ms).
+fn is_closed(mut conn: &TcpStream) -> bool {
+    conn.set_read_timeout(Some(Duration::from_millis(50)))
+        .unwrap();
+    match conn.read(&mut [0u8; 16]) {
+        Ok(0) => true,
+        Ok(_) => false,
+        Err(e) => !matches!(
+            e.kind(),
+            std::io::ErrorKind::WouldBlock | std::io::ErrorKind::TimedOut
+        ),
+    }
 }
 
 #[test]

@@ -181,13 +181,28 @@ pub fn https_get(
     path: &str,
     roots: &[CertificateDer<'static>],
 ) -> Result<Resp, String> {
+    https_get_with(port, host, path, roots, &[])
+}
+
+/// As `https_get`, with extra request headers.
+pub fn https_get_with(
+    port: u16,
+    host: &str,
+    path: &str,
+    roots: &[CertificateDer<'static>],
+    headers: &[(&str, &str)],
+) -> Result<Resp, String> {
     let agent = ureq::AgentBuilder::new()
         .tls_config(trusting(roots))
         .resolver(move |_: &str| Ok(vec![SocketAddr::from(([127, 0, 0, 1], port))]))
         .redirects(0)
         .timeout(Duration::from_secs(20))
         .build();
-    match agent.get(&format!("https://{host}:{port}{path}")).call() {
+    let mut req = agent.get(&format!("https://{host}:{port}{path}"));
+    for (k, v) in headers {
+        req = req.set(k, v);
+    }
+    match req.call() {
         Ok(r) | Err(ureq::Error::Status(_, r)) => Resp::read(r),
         Err(e) => Err(e.to_string()),
     }
