@@ -1,5 +1,6 @@
-//! Builds the HTTP server: binds its own listener (port 0 in tests), opens the
-//! database, composes the routes, and on a clean stop checkpoints the WAL.
+//! Builds the HTTP server: binds its own listeners (port 0 in tests; HTTPS beside plain
+//! HTTP when it is on), opens the database, composes the routes, keeps the HTTPS
+//! certificate served, and on a clean stop checkpoints the WAL.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::Ordering;

@@ -186,7 +186,7 @@ pub fn certified_key(chain_pem: &[u8], key_pem: &[u8]) -> Result<(CertifiedKey, 
 }
 
 /// HTTPS as `settings` ask for it: the certificates to present, and where they come
-/// from. `None` when HTTPS is off.
+/// from.
 pub struct Https {
     pub certificates: Arc<Certificates>,
     /// HTTP-01 challenge answers the plain HTTP port gives.
@@ -218,7 +218,8 @@ pub enum TlsError {
 impl Https {
     /// Loads what can be served at once: the shop's own files (a file that cannot be
     /// used stops the start), or a stored ACME certificate for the domains (without one,
-    /// HTTPS handshakes fail until the first is obtained, moments after start).
+    /// HTTPS handshakes fail until the first is obtained, moments after start). `None`
+    /// when HTTPS is off.
     pub fn start(settings: &Settings) -> Result<Option<Https>, TlsError> {
         let Some(tls) = &settings.tls else {
             return Ok(None);
