@@ -23,12 +23,22 @@ pub enum StartError {
     Wallet(#[from] crate::wallet::LoadError),
     #[error(transparent)]
     Tls(#[from] crate::tls::TlsError),
-    #[error("cannot listen on {bind}: {source} (is another stampd already running? choose another address with {flag})")]
+    #[error("cannot listen on {bind}: {source} ({})", bind_hint(.source, .flag))]
     Bind {
         bind: String,
         flag: &'static str,
         source: std::io::Error,
     },
+}
+
+/// What to do about an address that cannot be listened on.
+fn bind_hint(e: &std::io::Error, flag: &str) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => format!(
+            "ports below 1024 need root or the capability CAP_NET_BIND_SERVICE, which the systemd unit grants; or choose another port with {flag}"
+        ),
+        _ => format!("is another stampd already running? choose another address with {flag}"),
+    }
 }
 
 /// A built, bound server that has not started serving yet.
@@ -415,7 +425,15 @@ fn origin_of(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::origin_of;
+    use super::{bind_hint, origin_of};
+
+    #[test]
+    fn a_port_that_needs_privileges_says_so() {
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(bind_hint(&denied, "--bind").contains("CAP_NET_BIND_SERVICE"));
+        let taken = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        assert!(bind_hint(&taken, "--https-bind").ends_with("with --https-bind"));
+    }
 
     #[test]
     fn origins_of_base_urls() {
