@@ -148,7 +148,7 @@ fn random_token() -> String {
 }
 
 fn form_page(
-    state: &AppState,
+    req: &HttpRequest,
     poster: &Poster,
     card: &db::cards::Card,
     store: &str,
@@ -178,7 +178,12 @@ fn form_page(
         },
         errors,
     });
-    let secure = state.public_url.starts_with("https://");
+    // Secure when the browser's connection is HTTPS: stampd's own TLS, or what a
+    // trusted proxy says; where nothing says, as public_url's scheme.
+    let secure = crate::edge::peer::client_https(req).unwrap_or_else(|| {
+        req.app_data::<web::Data<AppState>>()
+            .is_some_and(|state| state.public_url.starts_with("https://"))
+    });
     let cookie = Cookie::build(CSRF_COOKIE, csrf)
         .path("/s/")
         .http_only(true)
@@ -194,12 +199,13 @@ fn form_page(
 pub async fn form(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let Some((poster, card, store, _)) = active_poster(&state, path.into_inner()).await? else {
         return Ok(gone());
     };
     Ok(form_page(
-        &state,
+        &req,
         &poster,
         &card,
         &store,
@@ -237,7 +243,7 @@ pub async fn submit(
             .is_some_and(|v| matches!(v.as_str(), "1" | "on" | "true" | "yes")),
     };
     let again = |errors: &FieldErrors, status| {
-        form_page(&state, &poster, &card, &store, &typed, errors, status)
+        form_page(&req, &poster, &card, &store, &typed, errors, status)
     };
 
     // A form from this site, shown to this browser.

@@ -37,9 +37,13 @@ mod stamps;
 mod stored_totals;
 mod web_card;
 
+mod acme;
 mod edge;
 mod hostile;
 mod openapi;
+mod own_certificates;
+mod private_files;
+mod proxies;
 mod wallet;
 
 mod counter_page;
