@@ -21,3 +21,4 @@ pub mod time_fmt;
 pub mod tls;
 pub mod tokens;
 pub mod wallet;
+pub mod webhooks;

@@ -24,8 +24,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use check::{
-    Address, Country, Domains, EmailAddress, FilePath, HttpUrl, LogLevel, Mailbox, OneOf, Origins,
-    Proxies, PublicUrl, ReadableFile, Text, Whole,
+    Address, CaFile, Country, Decimal, Domains, EmailAddress, FilePath, Flag, HttpUrl, LogLevel,
+    Mailbox, OneOf, OptionalAddress, Origins, Proxies, PublicUrl, ReadableFile, Text, Whole,
 };
 pub use declare::Setting;
 
@@ -94,6 +94,22 @@ settings! {
     /// The wait before the first retry; it doubles with each further try (plus up to
     /// half again at random).
     delivery_retry_base_secs: u64 = 30, Whole::new(0, 86_400).of("seconds");
+    /// Webhooks: allow targets that resolve to loopback, private, link-local or other
+    /// non-public addresses, and plain http targets (a shop's own LAN).
+    webhooks_allow_private_targets: bool = false, Flag;
+    /// Webhooks: the wait before a failed event's first retry; the whole schedule (5 s,
+    /// 5 min, 30 min, 2 h, 5 h, then every 10 h, for 3 days at 5) scales with it.
+    webhook_retry_base_secs: f64 = 5, Decimal::new(0.000_1, 86_400.0).of("seconds");
+    /// Webhooks: deliveries in flight at once, over all subscriptions.
+    webhook_concurrency: usize = 16, Whole::new(1, 256);
+    /// Webhooks: deliveries in flight at once to one subscription.
+    webhook_concurrency_per_subscription: usize = 4, Whole::new(1, 64);
+    /// Webhooks: the DNS server (address:port) target names are resolved with; blank:
+    /// the system's resolver.
+    webhook_dns_server: Option<SocketAddr> = "", OptionalAddress;
+    /// CA certificates (a PEM file) trusted for outgoing https in addition to the public
+    /// ones; blank: the public ones alone.
+    extra_ca_file: Option<PathBuf> = "", CaFile;
     /// Where automatic and `stampd backup` copies go (default: `backups/` beside the database).
     backup_dir: PathBuf = "", FilePath { example: None };
     /// Hours between automatic backups; 0 turns them off.

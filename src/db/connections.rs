@@ -34,6 +34,8 @@ pub struct Db {
     _checkpointer: std::sync::mpsc::Sender<()>,
     /// True when the full integrity check of a big database is still to run.
     pub check_pending: bool,
+    /// What the writer needs to record webhook events (see `webhooks::events`).
+    pub(super) webhooks: super::webhooks::events::SharedHooks,
 }
 
 /// Ends a reader's transaction however its work ended (an error or a panic included),
@@ -116,7 +118,19 @@ impl Db {
             writer,
             _checkpointer: checkpointer,
             check_pending,
+            webhooks: Default::default(),
         })
+    }
+
+    /// The base of the links in webhook events' `data` (the server's `public_url`), and
+    /// whom to tell once a commit holds webhook events. Set once; later calls are ignored.
+    pub fn set_webhook_hooks(
+        &self,
+        public_url: &str,
+        on_queued: impl Fn() + Send + Sync + 'static,
+    ) {
+        let _ = self.webhooks.public_url.set(public_url.to_string());
+        let _ = self.webhooks.on_queued.set(Box::new(on_queued));
     }
 
     /// Runs `f` on a read connection, in one read transaction: every query of `f` sees

@@ -87,17 +87,31 @@ pub fn page(
         .prepare_cached("SELECT count(*) FROM stamp_events WHERE customer_card_id = ?1")?
         .query_row([customer_card_id], |r| r.get(0))?;
     let offset = (page - 1).saturating_mul(items);
-    let mut stmt = conn.prepare_cached(
-        "SELECT id, customer_card_id, kind, stamps, balance_after, reward_id, reward_name, note,
-                token_id, skip_notifications, created_at
-         FROM stamp_events WHERE customer_card_id = ?1 ORDER BY id DESC LIMIT ?2 OFFSET ?3",
-    )?;
-    let rows = stmt.query_map(params![customer_card_id, items, offset], |r| {
-        let mut c = Columns::of(r);
-        Ok(row!(c => Event {
-            id, customer_card_id, kind, stamps, balance_after, reward_id, reward_name, note,
-            token_id, skip_notifications, created_at,
-        }))
-    })?;
+    let mut stmt = conn.prepare_cached(&format!(
+        "SELECT {EVENT_COLUMNS} FROM stamp_events WHERE customer_card_id = ?1
+         ORDER BY id DESC LIMIT ?2 OFFSET ?3"
+    ))?;
+    let rows = stmt.query_map(params![customer_card_id, items, offset], event_row)?;
     Ok((rows.collect::<rusqlite::Result<_>>()?, count))
+}
+
+/// One ledger row by id.
+pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<Event>> {
+    super::one(
+        conn,
+        &format!("SELECT {EVENT_COLUMNS} FROM stamp_events WHERE id = ?1"),
+        [id],
+        event_row,
+    )
+}
+
+const EVENT_COLUMNS: &str = "id, customer_card_id, kind, stamps, balance_after, reward_id,
+    reward_name, note, token_id, skip_notifications, created_at";
+
+fn event_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
+    let mut c = Columns::of(r);
+    Ok(row!(c => Event {
+        id, customer_card_id, kind, stamps, balance_after, reward_id, reward_name, note,
+        token_id, skip_notifications, created_at,
+    }))
 }

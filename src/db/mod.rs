@@ -16,6 +16,8 @@
 //! - `values`: domain values (`Email`, `HexColor`, `StampIcon`, ...) as SQLite values;
 //! - `outbox`: every side effect (card-link mail and texts, later pushes and webhooks)
 //!   as a row per channel, for the senders of `crate::outbox`;
+//! - `webhooks`: webhook subscriptions, their events (queued in the outbox by the
+//!   writer at the end of each write job) and their delivery history;
 //! - `card_links`: every send of card links, and the throttle that holds repeats back;
 //! - one module per resource (`customers`, `cards`, ...): its SQL, as plain functions
 //!   on a `Connection`;
@@ -43,6 +45,7 @@ mod schema;
 pub mod stores;
 pub mod tokens;
 mod values;
+pub mod webhooks;
 mod writer;
 
 pub use bulk::{insert_rows, opt_text, text};

@@ -5,6 +5,7 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
+use super::webhooks::events;
 use super::{exec, Db};
 use crate::error::ApiError;
 
@@ -79,8 +80,22 @@ impl Db {
         let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
         let out = slot.clone();
         let (done, committed) = std::sync::mpsc::sync_channel(1);
+        let hooks = self.webhooks.clone();
+        let queued = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let queued_here = queued.clone();
         let run = Box::new(move |conn: &Connection| {
-            let result = f(conn);
+            // The job's changes become webhook events in its own savepoint, read as the
+            // job leaves things; a job that fails leaves none.
+            events::discard();
+            let result = f(conn).and_then(|t| {
+                let base = hooks.public_url.get().map_or("", String::as_str);
+                let n = events::record(conn, base)?;
+                queued_here.store(n > 0, std::sync::atomic::Ordering::Relaxed);
+                Ok(t)
+            });
+            if result.is_err() {
+                events::discard();
+            }
             let ok = result.is_ok();
             *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             ok
@@ -92,6 +107,11 @@ impl Db {
             .recv()
             .map_err(|_| ApiError::internal("the database writer has stopped"))?;
         let own = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if outcome.is_ok() && queued.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(wake) = self.webhooks.on_queued.get() {
+                wake();
+            }
+        }
         match (outcome, own) {
             (Ok(()), Some(result)) => result,
             (Err(_), Some(Err(own))) => Err(own),
