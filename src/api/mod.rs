@@ -20,6 +20,7 @@ pub mod signup;
 pub mod status;
 pub mod stores;
 pub mod web_card;
+pub mod webhook_subscriptions;
 
 use std::collections::HashMap;
 use std::future::{ready, Ready};
@@ -222,6 +223,8 @@ impl Call {
                             && e.status_code() != StatusCode::TOO_MANY_REQUESTS =>
                     {
                         db::exec(tx, "ROLLBACK TO request")?;
+                        // What the refused request changed fires no webhook event.
+                        db::webhooks::events::discard();
                         let body = e.body().to_string();
                         (Reply { status: e.status_code(), body }, true)
                     }
@@ -494,6 +497,7 @@ pub const RESOURCES: &[endpoint::Resource] = &[
     deliveries::RESOURCE,
     locations::RESOURCE,
     posters::RESOURCE,
+    webhook_subscriptions::RESOURCE,
 ];
 
 fn endpoints() -> impl Iterator<Item = &'static endpoint::Endpoint> {
