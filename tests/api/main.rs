@@ -45,6 +45,7 @@ mod own_certificates;
 mod private_files;
 mod proxies;
 mod wallet;
+mod webhooks;
 
 mod counter_page;
 mod posters_browser;

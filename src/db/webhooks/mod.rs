@@ -99,8 +99,9 @@ fn from_row(r: &Row) -> rusqlite::Result<Subscription> {
         id,
         account_id,
         target_url,
+        // `*` is every event, not one.
         event: match events.as_slice() {
-            [one] => Some(one.clone()),
+            [one] if one != ALL => Some(one.clone()),
             _ => None,
         },
         events,
