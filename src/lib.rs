@@ -13,6 +13,7 @@ pub mod domain;
 pub mod edge;
 pub mod error;
 pub mod logging;
+pub mod metrics;
 pub mod outbox;
 pub mod pages;
 pub mod params;

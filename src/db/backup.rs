@@ -1,7 +1,12 @@
 //! Backups: a consistent copy of the database made while stampd serves (`VACUUM INTO`
-//! reads one snapshot, so writers carry on), and putting a backup back in place.
+//! reads one snapshot, so writers carry on), `latest.db` (the copy kept fresh, always
+//! safe to copy), and putting a backup back in place.
+//!
+//! Every file made here is private to stampd's user (0600), whatever the umask: a
+//! backup holds every customer's contact details.
 
 use std::fs;
+use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
@@ -55,19 +60,15 @@ pub fn backup(conn: &Connection, out: &Path) -> Result<(), BackupError> {
         .ok_or_else(|| write_err("the path is not valid UTF-8; choose another --out file".into()))?
         .to_string();
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
+        create_private_dir(dir).map_err(|e| write_err(e.to_string()))?;
     }
     // Created here, new and empty (VACUUM INTO writes into an empty file): `create_new`
     // fails on anything already at the path, a link made meanwhile included, so the copy
     // goes to this very file and removing it on failure removes only what we made.
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(out)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => BackupError::Exists(out.to_path_buf()),
-            _ => write_err(e.to_string()),
-        })?;
+    create_private_file(out).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => BackupError::Exists(out.to_path_buf()),
+        _ => write_err(e.to_string()),
+    })?;
     let result = conn
         .execute("VACUUM INTO ?1", [&target])
         .map_err(|e| write_err(e.to_string()))
@@ -76,6 +77,75 @@ pub fn backup(conn: &Connection, out: &Path) -> Result<(), BackupError> {
         let _ = fs::remove_file(out);
     }
     result
+}
+
+/// A new, empty file only stampd's user may read (`create_new`: nothing already there,
+/// a symbolic link included, is written through).
+fn create_private_file(path: &Path) -> std::io::Result<fs::File> {
+    fs::OpenOptions::new()
+        .write(true)
+        .create_new(true)
+        .mode(0o600)
+        .open(path)
+}
+
+/// A folder (and its parents) as needed; those made here only stampd's user may enter.
+fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    fs::DirBuilder::new()
+        .recursive(true)
+        .mode(0o700)
+        .create(dir)
+}
+
+/// The name of `latest.db` in the backup folder.
+pub const LATEST: &str = "latest.db";
+
+/// Refreshes `dir/latest.db`: a consistent copy (`VACUUM INTO`, one read transaction)
+/// written to a temporary file beside it, checked like a backup to restore, synced, and
+/// renamed over the old one, so that `latest.db` is at every moment a whole database
+/// (copying it mid-refresh copies the old one, still open by its inode). The folder is
+/// synced too, so the new name survives a power cut. Returns its path.
+pub fn refresh_latest(conn: &Connection, dir: &Path) -> Result<PathBuf, BackupError> {
+    let latest = dir.join(LATEST);
+    let temp = dir.join(format!(".{LATEST}.new"));
+    let write_err = |detail: String| BackupError::Write {
+        path: latest.clone(),
+        detail,
+    };
+    create_private_dir(dir).map_err(|e| write_err(e.to_string()))?;
+    // Left by a refresh that died halfway (stampd killed): ours to replace.
+    match fs::remove_file(&temp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(write_err(e.to_string())),
+        _ => {}
+    }
+    backup(conn, &temp).map_err(|e| match e {
+        BackupError::Write { detail, .. } => write_err(detail),
+        other => other,
+    })?;
+    let put_in_place = fs::File::open(&temp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| fs::rename(&temp, &latest))
+        .and_then(|()| fs::File::open(dir))
+        .and_then(|d| d.sync_all());
+    if let Err(e) = put_in_place {
+        let _ = fs::remove_file(&temp);
+        return Err(write_err(e.to_string()));
+    }
+    Ok(latest)
+}
+
+/// `path` with `suffix` added to its file name: `sibling("x.db", "-wal")` is `x.db-wal`.
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Litestream's own state beside a database `x.db`: the folder `.x.db-litestream`.
+/// It describes the file that was there; a restored file needs a fresh one.
+pub fn litestream_state(database: &Path) -> Option<PathBuf> {
+    let name = database.file_name()?.to_str()?;
+    Some(database.with_file_name(format!(".{name}-litestream")))
 }
 
 /// Refuses an `--out` path where something already is, a symbolic link included (it is
@@ -172,8 +242,10 @@ impl ServeLock {
 /// Puts `backup` in place as `database` (stampd stopped). The backup is checked first
 /// (whole, and a schema stampd wrote, of a version it knows), so a refused file changes
 /// nothing. The current database and any `-wal`/`-shm` files beside it are moved aside
-/// as `<name>.before-restore-<time>...`, never deleted. Returns where the old file went,
-/// if there was one.
+/// as `<name>.before-restore-<time>...`, never deleted, and so is Litestream's state
+/// folder of the old file (`.<name>-litestream`), so that a Litestream started again
+/// begins a fresh replica history from the restored file. Returns where the old file
+/// went, if there was one.
 pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, BackupError> {
     verify(backup)?;
     let restore_err = |detail: String| BackupError::Restore {
@@ -192,14 +264,10 @@ pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, Backup
         p.push(format!(".before-restore-{stamp}{suffix}"));
         PathBuf::from(p)
     };
-    let sibling = |suffix: &str| {
-        let mut p = database.as_os_str().to_owned();
-        p.push(suffix);
-        PathBuf::from(p)
-    };
+    let sibling = |suffix: &str| sibling(database, suffix);
     // Copy first, beside the target, so the rename at the end is atomic.
     let incoming = sibling(".restoring");
-    fs::copy(backup, &incoming).map_err(|e| restore_err(format!("copying the backup: {e}")))?;
+    copy_private(backup, &incoming).map_err(|e| restore_err(format!("copying the backup: {e}")))?;
     fs::File::open(&incoming)
         .and_then(|f| f.sync_all())
         .map_err(|e| restore_err(e.to_string()))?;
@@ -215,6 +283,11 @@ pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, Backup
             fs::rename(&stale, aside(suffix)).map_err(|e| restore_err(e.to_string()))?;
         }
     }
+    if let Some(state) = litestream_state(database).filter(|p| p.exists()) {
+        let mut to = state.clone().into_os_string();
+        to.push(format!(".before-restore-{stamp}"));
+        fs::rename(&state, to).map_err(|e| restore_err(e.to_string()))?;
+    }
     fs::rename(&incoming, database).map_err(|e| restore_err(e.to_string()))?;
     if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {
         if let Ok(d) = fs::File::open(dir) {
@@ -222,4 +295,16 @@ pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, Backup
         }
     }
     Ok(moved)
+}
+
+/// Copies `from` to a new file `to` that only stampd's user may read (a file left at
+/// `to` by an earlier try that died is replaced).
+fn copy_private(from: &Path, to: &Path) -> std::io::Result<()> {
+    match fs::remove_file(to) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
+        _ => {}
+    }
+    let mut out = create_private_file(to)?;
+    std::io::copy(&mut fs::File::open(from)?, &mut out)?;
+    Ok(())
 }
