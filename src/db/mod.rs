@@ -14,6 +14,8 @@
 //! - `checkpoint`: the checkpointer thread and `Db::checkpoint` (or, with
 //!   `checkpoint_mode = "external"`, the watch on the WAL that leaves them to Litestream);
 //! - `stats`: what the writer and the readers count for `/metrics`;
+//! - `backup`, `replica`: backups, `latest.db`, and restoring either a backup or a
+//!   Litestream replica;
 //! - `bulk`: many-row inserts and the search index's settings for big imports;
 //! - `values`: domain values (`Email`, `HexColor`, `StampIcon`, ...) as SQLite values;
 //! - `outbox`: every side effect (card-link mail and texts, later pushes and webhooks)
@@ -40,6 +42,7 @@ mod open;
 pub mod outbox;
 pub mod passes;
 pub mod posters;
+pub mod replica;
 pub mod rewards;
 mod schema;
 mod stats;
