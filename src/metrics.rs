@@ -317,11 +317,49 @@ pub async fn track(
         let route = res
             .request()
             .match_pattern()
+            .map(|p| route_label(&p))
             .unwrap_or_else(|| "unmatched".to_string());
         let status = res.status().as_u16();
         (state.metrics).record(&method, route, status, started.elapsed().as_secs_f64());
     }
     Ok(res)
+}
+
+/// A route template as a label: `/accounts/{account_id}` as `/accounts/:account_id`.
+/// Braces inside a label value are valid Prometheus text, but tools that read it with
+/// a pattern for `{labels}` stop at the first `}`.
+fn route_label(pattern: &str) -> String {
+    enum At {
+        Text,
+        Name,
+        /// A parameter's own pattern (`{id:\\d{2}}`), left out; the depth of its braces.
+        Pattern(usize),
+    }
+    let mut out = String::with_capacity(pattern.len());
+    let mut at = At::Text;
+    for c in pattern.chars() {
+        at = match (at, c) {
+            (At::Text, '{') => {
+                out.push(':');
+                At::Name
+            }
+            (At::Text, c) => {
+                out.push(c);
+                At::Text
+            }
+            (At::Name, '}') => At::Text,
+            (At::Name, ':') => At::Pattern(0),
+            (At::Name, c) => {
+                out.push(c);
+                At::Name
+            }
+            (At::Pattern(0), '}') => At::Text,
+            (At::Pattern(d), '}') => At::Pattern(d - 1),
+            (At::Pattern(d), '{') => At::Pattern(d + 1),
+            (at @ At::Pattern(_), _) => at,
+        };
+    }
+    out
 }
 
 fn unix_now() -> i64 {
@@ -381,4 +419,20 @@ pub fn server(
                 Err::<HttpResponse, _>(ApiError::NotFound("Not found".into()))
             }))
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::route_label;
+
+    #[test]
+    fn route_templates_become_labels_without_braces() {
+        assert_eq!(
+            route_label("/api/v1/accounts/{account_id}/customers/{id}"),
+            "/api/v1/accounts/:account_id/customers/:id"
+        );
+        assert_eq!(route_label("/passes/{uuid}.pkpass"), "/passes/:uuid.pkpass");
+        assert_eq!(route_label("/x/{id:\\d{2}}/y"), "/x/:id/y");
+        assert_eq!(route_label("/metrics"), "/metrics");
+    }
 }
