@@ -411,7 +411,7 @@ pub fn server(
 ) -> std::io::Result<actix_web::dev::Server> {
     let mut own = settings.clone();
     own.workers = 1;
-    crate::edge::http_server(&own, listener, move || {
+    crate::edge::http_server(&own, listener, None, move || {
         actix_web::App::new()
             .app_data(state.clone())
             .configure(configure)

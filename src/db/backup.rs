@@ -2,11 +2,8 @@
 //! reads one snapshot, so writers carry on), `latest.db` (the copy kept fresh, always
 //! safe to copy), and putting a backup back in place.
 //!
-//! Every file made here is private to stampd's user (0600), whatever the umask: a
-//! backup holds every customer's contact details.
 
 use std::fs;
-use std::os::unix::fs::{DirBuilderExt, OpenOptionsExt};
 use std::path::{Path, PathBuf};
 
 use rusqlite::{Connection, OpenFlags};
@@ -59,13 +56,14 @@ pub fn backup(conn: &Connection, out: &Path) -> Result<(), BackupError> {
         .to_str()
         .ok_or_else(|| write_err("the path is not valid UTF-8; choose another --out file".into()))?
         .to_string();
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        create_private_dir(dir).map_err(|e| write_err(e.to_string()))?;
+    if let Some(dir) = out.parent() {
+        crate::files::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
     }
-    // Created here, new and empty (VACUUM INTO writes into an empty file): `create_new`
-    // fails on anything already at the path, a link made meanwhile included, so the copy
-    // goes to this very file and removing it on failure removes only what we made.
-    create_private_file(out).map_err(|e| match e.kind() {
+    // Created here, new, empty and private (VACUUM INTO writes into an empty file and
+    // keeps its mode): `create_new` fails on anything already at the path, a link made
+    // meanwhile included, so the copy goes to this very file and removing it on failure
+    // removes only what we made.
+    crate::files::create_new(out).map_err(|e| match e.kind() {
         std::io::ErrorKind::AlreadyExists => BackupError::Exists(out.to_path_buf()),
         _ => write_err(e.to_string()),
     })?;
@@ -77,24 +75,6 @@ pub fn backup(conn: &Connection, out: &Path) -> Result<(), BackupError> {
         let _ = fs::remove_file(out);
     }
     result
-}
-
-/// A new, empty file only stampd's user may read (`create_new`: nothing already there,
-/// a symbolic link included, is written through).
-fn create_private_file(path: &Path) -> std::io::Result<fs::File> {
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(path)
-}
-
-/// A folder (and its parents) as needed; those made here only stampd's user may enter.
-fn create_private_dir(dir: &Path) -> std::io::Result<()> {
-    fs::DirBuilder::new()
-        .recursive(true)
-        .mode(0o700)
-        .create(dir)
 }
 
 /// The name of `latest.db` in the backup folder.
@@ -112,7 +92,7 @@ pub fn refresh_latest(conn: &Connection, dir: &Path) -> Result<PathBuf, BackupEr
         path: latest.clone(),
         detail,
     };
-    create_private_dir(dir).map_err(|e| write_err(e.to_string()))?;
+    crate::files::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
     // Left by a refresh that died halfway (stampd killed): ours to replace.
     match fs::remove_file(&temp) {
         Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(write_err(e.to_string())),
@@ -226,11 +206,7 @@ pub fn lock_path(database: &Path) -> PathBuf {
 impl ServeLock {
     /// `None` when another process holds the lock.
     pub fn try_acquire(database: &Path) -> std::io::Result<Option<ServeLock>> {
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(lock_path(database))?;
+        let file = crate::files::open_or_create(&lock_path(database))?;
         match file.try_lock() {
             Ok(()) => Ok(Some(ServeLock { _file: file })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
@@ -267,10 +243,9 @@ pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, Backup
     let sibling = |suffix: &str| sibling(database, suffix);
     // Copy first, beside the target, so the rename at the end is atomic.
     let incoming = sibling(".restoring");
-    copy_private(backup, &incoming).map_err(|e| restore_err(format!("copying the backup: {e}")))?;
-    fs::File::open(&incoming)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| restore_err(e.to_string()))?;
+    // Private whatever the backup's own mode (a copy may have been made readable).
+    crate::files::copy(backup, &incoming)
+        .map_err(|e| restore_err(format!("copying the backup: {e}")))?;
     let mut moved = None;
     if database.exists() {
         let to = aside("");
@@ -295,16 +270,4 @@ pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, Backup
         }
     }
     Ok(moved)
-}
-
-/// Copies `from` to a new file `to` that only stampd's user may read (a file left at
-/// `to` by an earlier try that died is replaced).
-fn copy_private(from: &Path, to: &Path) -> std::io::Result<()> {
-    match fs::remove_file(to) {
-        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(e),
-        _ => {}
-    }
-    let mut out = create_private_file(to)?;
-    std::io::copy(&mut fs::File::open(from)?, &mut out)?;
-    Ok(())
 }

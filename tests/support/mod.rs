@@ -6,4 +6,6 @@ pub mod app;
 pub mod apple_chain;
 pub mod binary;
 pub mod browser;
+pub mod pebble;
+pub mod tls;
 pub mod webdriver;
