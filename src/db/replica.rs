@@ -34,19 +34,18 @@ pub fn restore(how: &ReplicaRestore, database: &Path) -> Result<Option<PathBuf>,
             .ok_or_else(|| BackupError::InUse(database.to_path_buf()))?,
     );
     let url = replica_url(how.replica).map_err(&restore_err)?;
-    let fetched = sibling(database, ".from-replica");
-    let leftovers = [
-        fetched.clone(),
-        sibling(&fetched, "-wal"),
-        sibling(&fetched, "-shm"),
-    ];
+    // Fetched into a folder of its own that only stampd's user may enter: Litestream
+    // creates the file (and its -wal and -shm) with modes of its own choosing, and the
+    // file holds every customer's details.
+    let folder = sibling(database, ".from-replica");
     let clean = || {
-        for f in &leftovers {
-            let _ = std::fs::remove_file(f);
-        }
+        let _ = std::fs::remove_dir_all(&folder);
     };
-    // A file left by a restore that died halfway.
+    // A folder left by a restore that died halfway.
     clean();
+    crate::files::create_dir_all(&folder)
+        .map_err(|e| restore_err(format!("{}: {e}", folder.display())))?;
+    let fetched = folder.join("restored.db");
     let mut cmd = Command::new(how.litestream);
     cmd.arg("restore").arg("-o").arg(&fetched);
     if let Some(at) = how.timestamp {
@@ -69,13 +68,7 @@ pub fn restore(how: &ReplicaRestore, database: &Path) -> Result<Option<PathBuf>,
             if said.is_empty() { "no message" } else { said }
         )));
     }
-    // Litestream creates the file with its own mode; it holds every customer's details.
-    use std::os::unix::fs::PermissionsExt;
-    let private = std::fs::set_permissions(&fetched, std::fs::Permissions::from_mode(0o600));
-    if let Err(e) = private {
-        clean();
-        return Err(restore_err(format!("{}: {e}", fetched.display())));
-    }
+    // `backup::restore` copies it in as a new private file.
     let result = backup::restore(&fetched, database);
     clean();
     result

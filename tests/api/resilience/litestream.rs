@@ -223,10 +223,20 @@ fn shop(env: &Env) -> (Server, Client, Vec<(i64, i64)>) {
 
 /// `stampd restore --from-replica` of `replica` into a new folder's database.
 fn restore_replica(bin: &Path, replica: &Path) -> Env {
+    restore_replica_at(bin, replica, None)
+}
+
+/// `stampd restore --from-replica` of `replica` as it was at `timestamp` (RFC 3339),
+/// or its latest, into a new folder's database.
+fn restore_replica_at(bin: &Path, replica: &Path, timestamp: Option<&str>) -> Env {
     let env = Env::new(UNDER_LITESTREAM);
     let replica = replica.to_str().expect("utf-8 path");
     let bin = bin.to_str().expect("utf-8 path");
-    let out = env.run(&["restore", "--from-replica", replica, "--litestream", bin]);
+    let mut args = vec!["restore", "--from-replica", replica, "--litestream", bin];
+    if let Some(at) = timestamp {
+        args.extend(["--timestamp", at]);
+    }
+    let out = env.run(&args);
     assert!(
         out.status.success(),
         "restore --from-replica failed: {}",
@@ -481,4 +491,53 @@ fn litestream_clean_stop_in_stampd_mode_gives_up_on_the_truncate() {
          {:.1} s (the TRUNCATE gave up)",
         took.as_secs_f64()
     );
+}
+
+/// `--timestamp`: the replica restored as it was at a moment between two batches of
+/// stamps holds the first batch alone; restored at its latest, both. Either restored
+/// file is private to stampd's user, and nothing of the fetch is left beside it.
+#[test]
+fn litestream_restore_to_a_point_in_time() {
+    use std::os::unix::fs::PermissionsExt;
+    let Some(bin) = litestream() else { return };
+    let env = Env::new(UNDER_LITESTREAM);
+    let (mut server, client, cards) = shop(&env);
+    let replica = env.dir.path().join("replica");
+    let mut ls = Litestream::start(&bin, env.dir.path(), &env.db, &replica);
+    stamp(&client, cards[0], 10);
+    // Whole seconds: the moment is named to the second, after the first batch's sync.
+    std::thread::sleep(3 * SYNC_INTERVAL);
+    let between = time::OffsetDateTime::now_utc()
+        .replace_nanosecond(0)
+        .unwrap()
+        .format(&time::format_description::well_known::Rfc3339)
+        .unwrap();
+    std::thread::sleep(2 * SYNC_INTERVAL);
+    stamp(&client, cards[1], 7);
+    std::thread::sleep(2 * SYNC_INTERVAL);
+    server.stop();
+    ls.kill();
+
+    let then = restore_replica_at(&bin, &replica, Some(&between));
+    assert_eq!(drill_ledger(&then.db).len(), 10, "as it was at {between}");
+    let latest = restore_replica(&bin, &replica);
+    assert_eq!(drill_ledger(&latest.db).len(), 17, "at its latest");
+    for restored in [&then, &latest] {
+        let mode = std::fs::metadata(&restored.db)
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777;
+        assert_eq!(mode, 0o600, "restored file mode {mode:o}");
+        let name = restored.db.file_name().unwrap().to_str().unwrap();
+        assert_eq!(
+            files_starting_with(
+                restored.db.parent().unwrap(),
+                &format!("{name}.from-replica")
+            )
+            .len(),
+            0,
+            "the fetched copy is cleaned up"
+        );
+    }
 }
