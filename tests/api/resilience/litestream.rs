@@ -74,7 +74,6 @@ struct Litestream {
 
 impl Litestream {
     fn start(bin: &Path, dir: &Path, db: &Path, replica: &Path) -> Litestream {
-        let config = dir.join("litestream.yml");
         // As dist/litestream.yml, with a file replica (and the checks every 250 ms, so
         // a sync interval is what the replica waits for, not the look at the WAL).
         let yaml = format!(
@@ -83,6 +82,13 @@ impl Litestream {
             replica.display(),
             SYNC_INTERVAL.as_millis()
         );
+        Litestream::start_with(bin, dir, &yaml, replica)
+    }
+
+    /// Runs `litestream replicate` with the configuration `yaml`, whose replica is the
+    /// folder `replica`; returns once the first snapshot is there.
+    fn start_with(bin: &Path, dir: &Path, yaml: &str, replica: &Path) -> Litestream {
+        let config = dir.join("litestream.yml");
         std::fs::write(&config, yaml).expect("write litestream.yml");
         let log = dir.join("litestream.log");
         let child = Command::new(bin)
@@ -540,4 +546,42 @@ fn litestream_restore_to_a_point_in_time() {
             "the fetched copy is cleaned up"
         );
     }
+}
+
+/// The shipped `dist/litestream.yml` works with this Litestream: with its database path
+/// pointed at a test database and its replica at a folder (its other settings as
+/// shipped), it replicates what stampd commits, and a restore holds it.
+#[test]
+fn litestream_dist_config_replicates() {
+    let Some(bin) = litestream() else { return };
+    let env = Env::new(UNDER_LITESTREAM);
+    let (mut server, client, cards) = shop(&env);
+    let replica = env.dir.path().join("replica");
+    let shipped =
+        std::fs::read_to_string(Path::new(env!("CARGO_MANIFEST_DIR")).join("dist/litestream.yml"))
+            .unwrap();
+    let (db_line, url_line, addr_line) = (
+        "  - path: /var/lib/stampd/stampd.db\n",
+        "      url: s3://BUCKET/stampd\n",
+        "addr: \"127.0.0.1:9090\"\n",
+    );
+    for line in [db_line, url_line, addr_line] {
+        assert!(shipped.contains(line), "dist/litestream.yml lacks {line:?}");
+    }
+    let yaml = shipped
+        .replace(db_line, &format!("  - path: {}\n", env.db.display()))
+        .replace(
+            url_line,
+            &format!("      type: file\n      path: {}\n", replica.display()),
+        )
+        // Its own metrics on a free port: the drill may run beside another Litestream.
+        .replace(addr_line, "addr: \"127.0.0.1:0\"\n");
+    let mut ls = Litestream::start_with(&bin, env.dir.path(), &yaml, &replica);
+    stamp(&client, cards[0], 12);
+    std::thread::sleep(2 * SYNC_INTERVAL);
+    server.stop();
+    ls.kill();
+    let log = ls.log_text();
+    let restored = restore_replica(&bin, &replica);
+    assert_eq!(drill_ledger(&restored.db).len(), 12, "litestream: {log}");
 }
