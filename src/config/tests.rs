@@ -477,7 +477,10 @@ fn secrets_never_print() {
         .filter(|s| s.secret)
         .map(|s| s.key)
         .collect();
-    assert_eq!(secrets, ["metrics_token", "smtp_password", "sms_auth_token"]);
+    assert_eq!(
+        secrets,
+        ["metrics_token", "smtp_password", "sms_auth_token"]
+    );
     // An error about a secret's value never repeats it.
     assert_eq!(
         load::mask(

@@ -103,7 +103,7 @@ impl Litestream {
         let ls = Litestream { child, log };
         // Replicating once the first snapshot is in the replica.
         let deadline = Instant::now() + Duration::from_secs(30);
-        while files_in(&replica.join("ltx")) == 0 {
+        while ltx_files_in(&replica.join("ltx")) == 0 {
             assert!(
                 Instant::now() < deadline,
                 "litestream made no replica: {}",
@@ -130,8 +130,9 @@ impl Drop for Litestream {
     }
 }
 
-/// Files under `dir`, at any depth.
-fn files_in(dir: &Path) -> usize {
+/// Finished LTX files under `dir`, at any depth (Litestream writes each as a `.tmp` file
+/// first, renamed once whole: one killed mid-write is not a replica yet).
+fn ltx_files_in(dir: &Path) -> usize {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return 0;
     };
@@ -140,9 +141,9 @@ fn files_in(dir: &Path) -> usize {
         .map(|e| {
             let p = e.path();
             if p.is_dir() {
-                files_in(&p)
+                ltx_files_in(&p)
             } else {
-                1
+                usize::from(p.extension().is_some_and(|e| e == "ltx"))
             }
         })
         .sum()
