@@ -6,7 +6,7 @@ use std::sync::Arc;
 use rusqlite::Connection;
 
 use super::webhooks::events;
-use super::{exec, Db};
+use super::{exec, Db, Stats};
 use crate::error::ApiError;
 
 /// Work for the writer thread.
@@ -103,6 +103,7 @@ impl Db {
         self.writer
             .send(Job::Tx { run, done })
             .map_err(|_| ApiError::internal("the database writer has stopped"))?;
+        self.stats.write_queue.inc();
         let outcome = committed
             .recv()
             .map_err(|_| ApiError::internal("the database writer has stopped"))?;
@@ -122,7 +123,7 @@ impl Db {
 }
 
 /// The writer thread: runs until every `Db` handle is gone.
-pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>, stats: Stats) {
     use std::panic::{catch_unwind, AssertUnwindSafe};
     let mut pending: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
     loop {
@@ -148,6 +149,7 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
             while let Some(Job::Tx { done, .. }) = pending.front() {
                 let _ = done.send(Err(err.clone()));
                 pending.pop_front();
+                stats.write_queue.dec();
             }
             continue;
         }
@@ -158,6 +160,7 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
             let Some(Job::Tx { run, done }) = pending.pop_front() else {
                 break;
             };
+            stats.write_queue.dec();
             if let Err(e) = control(&conn, "SAVEPOINT job") {
                 broken = Some(e);
                 group.push(done);
@@ -187,6 +190,10 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
             Some(e) => Err(e),
             None => control(&conn, "COMMIT"),
         };
+        if outcome.is_ok() {
+            stats.commits.inc();
+            stats.group_sizes.observe(group.len() as f64);
+        }
         if outcome.is_err() && !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }
