@@ -10,6 +10,7 @@
 //! read when the store has no subscription.
 
 use std::cell::RefCell;
+use std::collections::hash_map::Entry;
 use std::collections::HashMap;
 use std::sync::{Arc, OnceLock};
 
@@ -120,16 +121,15 @@ pub fn record(conn: &Connection, base_url: &str) -> rusqlite::Result<usize> {
         let Some(store_id) = store_of(conn, customer_id)? else {
             continue;
         };
-        if !subscriptions.contains_key(&store_id) {
-            subscriptions.insert(store_id, enabled_subscriptions(conn, store_id)?);
+        if let Entry::Vacant(e) = subscriptions.entry(store_id) {
+            e.insert(enabled_subscriptions(conn, store_id)?);
         }
         let subs = &subscriptions[&store_id];
         if subs.is_empty() {
             continue;
         }
-        if !customers.contains_key(&customer_id) {
-            let loaded = customers::load(conn, &[customer_id], base_url)?.pop();
-            customers.insert(customer_id, loaded);
+        if let Entry::Vacant(e) = customers.entry(customer_id) {
+            e.insert(customers::load(conn, &[customer_id], base_url)?.pop());
         }
         let Some(customer) = customers[&customer_id].as_ref() else {
             continue;
