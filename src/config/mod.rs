@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use check::{
     Address, BearerSecret, CaFile, Country, Decimal, Domains, EmailAddress, FilePath, Flag,
-    HttpUrl, ListenAddress, LogLevel, Mailbox, OneOf, OptionalAddress, Origins, Proxies,
-    PublicUrl, ReadableFile, Text, Whole,
+    HttpUrl, ListenAddress, LogLevel, Mailbox, OneOf, OptionalAddress, Origins, Proxies, PublicUrl,
+    ReadableFile, Text, Whole,
 };
 pub use declare::Setting;
 

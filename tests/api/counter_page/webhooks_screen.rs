@@ -43,7 +43,10 @@ fn webhook_subscriptions_show_on_the_settings_screen_with_their_last_status() {
     c.sign_in();
     c.page.click("a[data-nav=settings]");
     c.page.wait_for_text("#webhooks-list li", "pos.example.com");
-    let item = |id: &serde_json::Value| c.page.text_of(&format!("#webhooks-list li[data-id='{id}']"));
+    let item = |id: &serde_json::Value| {
+        c.page
+            .text_of(&format!("#webhooks-list li[data-id='{id}']"))
+    };
     let first = item(&ok["id"]);
     assert!(first.contains("https://pos.example.com/stampd"), "{first}");
     assert!(first.contains("Till"), "{first}");
@@ -51,7 +54,10 @@ fn webhook_subscriptions_show_on_the_settings_screen_with_their_last_status() {
     assert!(first.contains("OK (204)"), "{first}");
     assert!(first.contains("On"), "{first}");
     let second = item(&failing["id"]);
-    assert!(second.contains("customer.created, stamp.earned"), "{second}");
+    assert!(
+        second.contains("customer.created, stamp.earned"),
+        "{second}"
+    );
     assert!(second.contains("failed: answered 410: gone"), "{second}");
     assert!(second.contains("the receiver kept failing"), "{second}");
     let third = c.page.text_of("#webhooks-list li:nth-child(3)");
