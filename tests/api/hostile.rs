@@ -24,6 +24,9 @@ struct Data {
     customer_card: i64,
     location: i64,
     poster: i64,
+    /// A webhook subscription (to a name that never resolves) and one of its tries.
+    webhook: i64,
+    delivery: i64,
 }
 
 fn seed(app: &TestApp) -> Data {
@@ -57,13 +60,26 @@ fn seed(app: &TestApp) -> Data {
         &json!({"poster": {"card_id": card, "title": "Join us"}}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
+    let poster = r.body["id"].as_i64().unwrap();
+    let r = app.post(
+        &app.store_path("/webhook_subscriptions"),
+        &json!({"target_url": "https://hooks.invalid/in", "events": ["*"]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let webhook = r.body["id"].as_i64().unwrap();
+    let test = app.store_path(&format!("/webhook_subscriptions/{webhook}/test"));
+    assert_eq!(app.post(&test, &json!({})).status, 200);
+    let tries =
+        app.get_ok(&app.store_path(&format!("/webhook_subscriptions/{webhook}/deliveries")));
     Data {
         card,
         reward,
         customer,
         customer_card,
         location,
-        poster: r.body["id"].as_i64().unwrap(),
+        poster,
+        webhook,
+        delivery: tries["deliveries"][0]["id"].as_i64().unwrap(),
     }
 }
 
@@ -99,6 +115,8 @@ fn endpoints(app: &TestApp, data: &Data) -> Vec<Endpoint> {
                 ("{id}", Some("customer_cards")) => data.customer_card,
                 ("{id}", Some("locations")) => data.location,
                 ("{id}", Some("posters")) => data.poster,
+                ("{id}", Some("webhook_subscriptions")) => data.webhook,
+                ("{delivery_id}", _) => data.delivery,
                 (s, _) if s.starts_with('{') => panic!("hostile.rs: no data for {s} in {template}"),
                 (s, _) => {
                     path.push(s.to_string());
@@ -113,6 +131,12 @@ fn endpoints(app: &TestApp, data: &Data) -> Vec<Endpoint> {
             ("stamp", _) => (None, ("note", 500), "stamps"),
             ("redeem", _) => (None, ("note", 500), "reward_id"),
             ("send_card_links", _) => (None, ("note", usize::MAX), "customer_card_id"),
+            ("rotate_secret" | "test" | "redeliver", _) => (None, ("note", usize::MAX), "id"),
+            (_, Some("webhook_subscriptions")) => (
+                Some("webhook_subscription"),
+                ("description", 255),
+                "enabled",
+            ),
             (_, Some("accounts")) => (Some("account"), ("name", 100), "id"),
             (_, Some("cards")) => (Some("card"), ("name", 100), "stamps_required"),
             (_, Some("rewards")) => (Some("reward"), ("name", 100), "stamps_required"),

@@ -169,7 +169,7 @@ pub async fn rotate_secret(call: Call, path: Path<(String, String)>, body: Body)
 
 /// `POST .../test`: a signed `webhook.test` now, recorded in the delivery list, never
 /// retried and never disabling the subscription.
-pub async fn test(call: Call, path: Path<(String, String)>) -> Answer {
+pub async fn test(call: Call, path: Path<(String, String)>, _body: Body) -> Answer {
     let (account, id) = path.into_inner();
     let secrets = call
         .read(move |conn, access| {
