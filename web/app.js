@@ -8,10 +8,11 @@ import { openCardEditor, wireCardEditor } from './card-editor.js';
 import { openCards } from './cards.js';
 import { openCustomer, wireCustomer } from './customer.js';
 import { openEnrol, wireEnrol } from './enrol.js';
-import { openFind, wireFind } from './find.js';
+import { openFind, openScanned, wireFind } from './find.js';
 import { openPosters, wirePosters } from './posters.js';
-import { pendingCount } from './queue.js';
+import { resumeQueues } from './queue.js';
 import { route, setRoutes } from './router.js';
+import { guardScans } from './scan-guard.js';
 import { session } from './session.js';
 import { checkSession, showApp, showSignIn, wireSignIn } from './signin.js';
 import { $, clearNotice } from './ui.js';
@@ -34,17 +35,12 @@ function wire() {
   wireSignIn();
   $('#notice-close').addEventListener('click', clearNotice);
   wireFind();
+  guardScans(openScanned);
   wireCustomer();
   wireEnrol();
   wireCardEditor();
   wirePosters();
   window.addEventListener('hashchange', () => route());
-  window.addEventListener('beforeunload', (e) => {
-    if (pendingCount() > 0) {
-      e.preventDefault();
-      e.returnValue = '';
-    }
-  });
 }
 
 function trackTopBarHeight() {
@@ -67,6 +63,7 @@ function start() {
   }
   showApp();
   route(true);
+  resumeQueues();
   checkSession();
 }
 
