@@ -8,6 +8,7 @@ import { openCardEditor, wireCardEditor } from './card-editor.js';
 import { openCards } from './cards.js';
 import { openCustomer, wireCustomer } from './customer.js';
 import { openEnrol, wireEnrol } from './enrol.js';
+import { showLinkWarnings, wireEnrolment } from './enrolment.js';
 import { openFind, openScanned, wireFind } from './find.js';
 import { openPosters, wirePosters } from './posters.js';
 import { resumeQueues } from './queue.js';
@@ -18,7 +19,7 @@ import { checkSession, showApp, showSignIn, wireSignIn } from './signin.js';
 import { $, clearNotice } from './ui.js';
 
 const ROUTES = [
-  [/^#(\/(find)?)?$/, () => openFind()],
+  [/^#(\/(find)?)?$/, () => { openFind(); showLinkWarnings(); }],
   [/^#\/customer\/(\d+)$/, (m) => openCustomer(Number(m[1]))],
   [/^#\/enrol$/, () => openEnrol()],
   [/^#\/cards$/, () => openCards()],
@@ -38,6 +39,7 @@ function wire() {
   guardScans(openScanned);
   wireCustomer();
   wireEnrol();
+  wireEnrolment();
   wireCardEditor();
   wirePosters();
   window.addEventListener('hashchange', () => route());

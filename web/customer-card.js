@@ -3,6 +3,7 @@
 // the customer screen (`act`).
 import { catalog, customerCardIsClosed } from './catalog.js';
 import { DEFAULT_DESIGN, cardFace } from './card-face.js';
+import { currentLinkWarning } from './enrolment.js';
 import { queueFor } from './queue.js';
 import { formatWhen, fullName, h, plural } from './ui.js';
 import { LIMITS, LINKS } from './vocab.js';
@@ -180,6 +181,7 @@ export function cardSection(screen, ccId, act) {
 // The QR code of the card's web card link, for the customer's phone.
 export function webCardQr(cc, customer, welcome) {
   const url = cardLink(LINKS.web_card, cc);
+  const warning = currentLinkWarning();
   return h('div', { class: `cc-qr${welcome ? ' welcome' : ''}` },
     h('h3', { text: welcome ? 'Scan with your phone to get your card' : `Web card: ${cc.card_name}` }),
     h('img', {
@@ -188,7 +190,8 @@ export function webCardQr(cc, customer, welcome) {
       width: '260',
       height: '260',
     }),
-    h('p', null, h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url })));
+    h('p', null, h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url })),
+    warning ? h('p', { class: 'link-warning', text: `Phones cannot open this link: ${warning}.` }) : null);
 }
 
 function ledgerItem(ev) {

@@ -61,6 +61,7 @@ const ASSETS: &[Asset] = &[
     asset!("customer-card.js", JAVASCRIPT),
     asset!("customer.js", JAVASCRIPT),
     asset!("enrol.js", JAVASCRIPT),
+    asset!("enrolment.js", JAVASCRIPT),
     asset!("find.js", JAVASCRIPT),
     asset!("posters.js", JAVASCRIPT),
     asset!("queue.js", JAVASCRIPT),
