@@ -22,6 +22,7 @@ mod enrolment;
 mod leal_fields;
 mod offline;
 mod scan_and_taps;
+mod small_points;
 
 /// A stampd and a browser window on its counter page.
 struct Counter {
