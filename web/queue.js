@@ -249,7 +249,7 @@ export const OP_TEXT = {
   queued: (op) => `${op.label}: waiting for the request before it…`,
   sending: (op) => `${op.label}: sending…`,
   retrying: (op) => `${op.label}: no answer yet, trying again (attempt ${op.attempt + 1})…`,
-  failed: (op) => `${op.label} did not get through yet (${op.errorText || 'no connection to stampd'}). `
+  failed: (op) => `${op.label} did not get through yet (${(op.errorText || 'no connection to stampd').replace(/\.$/, '')}). `
     + 'It is kept on this tablet and sent by itself when stampd answers again; stampd never counts it twice.',
   held: (op) => `${op.label} could not be sent for a day. Check the card below, then send it or cancel it.`,
 };

@@ -62,10 +62,14 @@ pub fn unreachable_by_phones(configured: Option<&str>, base: &str) -> Option<Str
             .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
     match (configured, local) {
         (_, true) => Some(format!(
-            "card links and QR codes point at {base}, which customers' phones cannot open:              set public_url (in config.toml or STAMPD_PUBLIC_URL) to the address phones              reach stampd at"
+            "card links and QR codes point at {base}, which customers' phones cannot open: \
+             set public_url (in config.toml or STAMPD_PUBLIC_URL) to the address phones \
+             reach stampd at"
         )),
         (None, false) => Some(format!(
-            "public_url is not set: card links and QR codes use the address stampd              listens on ({base}), which changes if this machine's address does; set              public_url to the address phones reach stampd at"
+            "public_url is not set: card links and QR codes use the address stampd \
+             listens on ({base}), which changes if this machine's address does; set \
+             public_url to the address phones reach stampd at"
         )),
         (Some(_), false) => None,
     }

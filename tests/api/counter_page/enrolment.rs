@@ -27,7 +27,7 @@ fn add_a_card_for_a_customer_without_one_and_a_second_card() {
         "#add-card-card_id option[value='{}']",
         id(&coffee)
     ));
-    c.shot("23-add-a-card");
+    c.shot("43-add-a-card");
     c.page.click("#add-card-submit");
     let qr = c.page.wait_for("#customer-welcome .cc-qr img");
     assert!(c
@@ -114,5 +114,5 @@ fn what_the_page_says_about_card_links_is_true() {
     assert!(notice.contains("show the QR code"), "{notice}");
     let qr = c.page.text_of("#customer-welcome .cc-qr");
     assert!(qr.contains("Phones cannot open this link"), "{qr}");
-    c.shot("24-enrolled-without-email");
+    c.shot("44-enrolled-without-email");
 }

@@ -65,7 +65,7 @@ fn stamps_given_while_stampd_is_down_go_through_by_themselves_when_it_is_back() 
         "waiting for the request before it",
     );
     c.page.wait_for_text("#pending-link", "2 requests");
-    c.shot("22-offline-queued");
+    c.shot("42-offline-queued");
     let ops = kept(&c);
     assert_eq!(ops.len(), 2, "both kept on the device: {ops:?}");
     assert!(ops[0]["key"].is_string() && ops[0]["key"] != ops[1]["key"]);

@@ -126,7 +126,7 @@ fn more_than_five_stamps_at_once_ask_first() {
         .replace_text(&format!("#cc-{cc}-several"), &format!("92{ENTER}"));
     c.page.wait_for_text("#confirm-title", "Give 92 stamps?");
     assert!(c.page.text_of("#confirm-text").contains("from 1 to 93"));
-    c.shot("20-many-stamps-ask");
+    c.shot("40-many-stamps-ask");
     c.page.click("#confirm-cancel");
     std::thread::sleep(Duration::from_millis(300));
     assert_eq!(c.app.customer_card(id(&ann), cc)["stamps_count"], json!(1));
@@ -248,7 +248,7 @@ fn a_card_that_can_pay_for_a_reward_shows_it_beside_plus_one_and_a_full_card_ask
         sizes["ready"].as_f64() > sizes["plus"].as_f64(),
         "the reward is the big button on a full card: {sizes}"
     );
-    c.shot("21-reward-ready");
+    c.shot("41-reward-ready");
 
     // +1 on the full card asks first.
     std::thread::sleep(Duration::from_millis(900));

@@ -166,7 +166,7 @@ fn number_of_stamps_stays_on_one_line_and_notices_do_not_move_the_page() {
     c.page.wait_for_text("#notice-text", "Details saved");
     c.page.execute("window.scrollTo(0, 0);", json!([]));
     assert_eq!(top(&c), before, "the notice moved +1");
-    c.shot("25-notice-over-the-page");
+    c.shot("45-notice-over-the-page-portrait");
 }
 
 #[test]
