@@ -35,7 +35,7 @@ export async function showLinkWarnings() {
   const s = await linkSetup();
   for (const el of document.querySelectorAll('.link-warning')) {
     el.hidden = !(s && s.warning);
-    el.textContent = s && s.warning ? `Card links will not open on phones: ${s.warning}.` : '';
+    el.textContent = s && s.warning ? `For the owner: ${s.warning}.` : '';
   }
 }
 

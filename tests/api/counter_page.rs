@@ -1077,6 +1077,11 @@ fn every_screen_fits_portrait_and_landscape_with_big_labelled_targets() {
         c.page.wait_for("#edit-first_name");
         check_layout(&c.page, &format!("customer, {orientation}"));
         c.shot(&format!("12-customer-{orientation}"));
+        c.page.click("#add-card");
+        c.page.wait_for("#add-card-form:not([hidden]) #add-card-cancel");
+        check_layout(&c.page, &format!("add a card, {orientation}"));
+        c.shot(&format!("12-customer-add-card-{orientation}"));
+        c.page.click("#add-card-cancel");
 
         c.page.click("a[data-nav=enrol]");
         c.page.wait_for("#enrol-first_name");
