@@ -113,6 +113,7 @@ fn endpoints(app: &TestApp, data: &Data) -> Vec<Endpoint> {
             ("stamp", _) => (None, ("note", 500), "stamps"),
             ("redeem", _) => (None, ("note", 500), "reward_id"),
             ("send_card_links", _) => (None, ("note", usize::MAX), "customer_card_id"),
+            ("customer_cards", _) => (None, ("note", usize::MAX), "card_id"),
             (_, Some("accounts")) => (Some("account"), ("name", 100), "id"),
             (_, Some("cards")) => (Some("card"), ("name", 100), "stamps_required"),
             (_, Some("rewards")) => (Some("reward"), ("name", 100), "stamps_required"),
