@@ -3,6 +3,7 @@
 // retried until they get through.
 import { session } from './session.js';
 import { sleep } from './ui.js';
+import { fieldLabel, humanise } from './words.js';
 
 // Waits between attempts of a request that did not get through; then it is "failed"
 // and waits for the staff to retry it (with the same Idempotency-Key) or cancel it.
@@ -80,7 +81,7 @@ export function describeError(e) {
     if (e.status === 429) return `Too many requests; wait ${e.retryAfter || 'a few'} seconds.`;
     if (e.status >= 500) return 'stampd had a problem (server error).';
     const fields = Object.entries(e.fieldErrors)
-      .map(([f, msgs]) => `${f.replace(/_/g, ' ')} ${msgs.join(', ')}`);
+      .map(([f, msgs]) => `${fieldLabel(f)} ${msgs.map(humanise).join(', ')}`);
     return fields.length ? `${e.message}: ${fields.join('; ')}.` : `${e.message}.`;
   }
   return String(e && e.message ? e.message : e);

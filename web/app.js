@@ -8,17 +8,19 @@ import { openCardEditor, wireCardEditor } from './card-editor.js';
 import { openCards } from './cards.js';
 import { openCustomer, wireCustomer } from './customer.js';
 import { openEnrol, wireEnrol } from './enrol.js';
-import { openFind, wireFind } from './find.js';
+import { showLinkWarnings, wireEnrolment } from './enrolment.js';
+import { openFind, openScanned, wireFind } from './find.js';
 import { openPosters, wirePosters } from './posters.js';
 import { openSettings } from './webhooks.js';
-import { pendingCount } from './queue.js';
+import { resumeQueues } from './queue.js';
 import { route, setRoutes } from './router.js';
+import { guardScans } from './scan-guard.js';
 import { session } from './session.js';
 import { checkSession, showApp, showSignIn, wireSignIn } from './signin.js';
 import { $, clearNotice } from './ui.js';
 
 const ROUTES = [
-  [/^#(\/(find)?)?$/, () => openFind()],
+  [/^#(\/(find)?)?$/, () => { openFind(); showLinkWarnings(); }],
   [/^#\/customer\/(\d+)$/, (m) => openCustomer(Number(m[1]))],
   [/^#\/enrol$/, () => openEnrol()],
   [/^#\/cards$/, () => openCards()],
@@ -36,17 +38,13 @@ function wire() {
   wireSignIn();
   $('#notice-close').addEventListener('click', clearNotice);
   wireFind();
+  guardScans(openScanned);
   wireCustomer();
   wireEnrol();
+  wireEnrolment();
   wireCardEditor();
   wirePosters();
   window.addEventListener('hashchange', () => route());
-  window.addEventListener('beforeunload', (e) => {
-    if (pendingCount() > 0) {
-      e.preventDefault();
-      e.returnValue = '';
-    }
-  });
 }
 
 function trackTopBarHeight() {
@@ -69,6 +67,7 @@ function start() {
   }
   showApp();
   route(true);
+  resumeQueues();
   checkSession();
 }
 

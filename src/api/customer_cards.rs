@@ -1,4 +1,5 @@
-//! A customer's cards (`/customers/:customer_id/customer_cards`): list and show.
+//! A customer's cards (`/customers/:customer_id/customer_cards`): list, show, and
+//! enrolling an existing customer in another card.
 
 use actix_web::http::StatusCode;
 use actix_web::web::Path;
@@ -20,6 +21,7 @@ pub const RESOURCE: Resource = Resource::new("Customer cards", ENDPOINTS, compon
 
 const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/customers/{customer_id}/customer_cards";
     Get "" => list, Doc::new("listCustomerCards", "A customer's cards, oldest enrolment first").ok(200, "The customer's cards", "CustomerCardList");
+    Post "" => enrol, Doc::new("enrolCustomerCard", "Enrol the customer in a card").describe("For a customer who has no card yet, or who joins another card of the store. `card_id` must be a card of this store (else 404 `Card not found`), neither archived nor expired (422 `card_id: is archived` / `has expired`), and not one the customer holds already (422 `card_id: is already enrolled`). The template's `initial_stamps` are credited as at create.").body("Enrolment").ok(201, "The new customer card", "CustomerCard");
     Get "/{id}" => show, Doc::new("getCustomerCard", "One customer card with its stamp progress").ok(200, "The customer card", "CustomerCard");
     Post "/{id}/stamp" => stamp, Doc::new("stampCustomerCard", "Add stamps (or correct with a negative number)").describe("`stamps` is a non-zero integer from -100 to 100; a correction may not take the card below 0 (422). Archived or expired cards accept no stamps (422). Send an `Idempotency-Key` so that a retry never stamps twice.").body("Stamp").ok(200, "The card after stamping", "CustomerCard");
     Post "/{id}/redeem" => redeem, Doc::new("redeemCustomerCard", "Spend stamps on a reward of the card").describe("The reward must belong to the card's template (else 404 `Reward not found`) and be active, and the card must hold its `stamps_required` (else 422 `Redemption failed – not enough stamps or reward inactive`).").body("Redeem").ok(200, "The redemption", "RedemptionResult");
@@ -50,6 +52,57 @@ pub async fn show(call: Call, path: Path<(String, String, String)>) -> Answer {
         })
         .await?;
     Ok(json(StatusCode::OK, &card))
+}
+
+/// `POST .../customer_cards`: enrols the customer in another card of the store.
+pub async fn enrol(call: Call, path: Path<(String, String)>, body: Body) -> Answer {
+    let (account, customer) = path.into_inner();
+    let base = call.state.public_url.clone();
+    call.write(body, EnrolInput::parse, move |tx, access, input| {
+        let (store_id, customer_id) = customer_of(tx, access, &account, &customer)?;
+        let EnrolInput { card_id } = input?;
+        // Another store's card is as unknown here as one that never was.
+        let card =
+            db::cards::find(tx, store_id, card_id)?.ok_or_else(|| ApiError::not_found("Card"))?;
+        let mut errors = FieldErrors::new();
+        if card.archived_at.is_some() {
+            errors.add("card_id", "is archived");
+        } else if card.is_expired(&time_fmt::now()) {
+            errors.add("card_id", "has expired");
+        } else if db::customer_cards::holds(tx, customer_id, card_id)? {
+            errors.add("card_id", "is already enrolled");
+        }
+        errors.into_result()?;
+        let id =
+            db::customer_cards::enrol(tx, store_id, customer_id, &card, Some(access.token_id))?;
+        let created = db::customer_cards::find(tx, store_id, customer_id, id, &base)?
+            .ok_or_else(|| ApiError::internal("customer card vanished"))?;
+        Ok(Reply {
+            status: StatusCode::CREATED,
+            body: serde_json::to_string(&created).map_err(ApiError::internal)?,
+        })
+    })
+    .await
+}
+
+/// The body of `POST .../customer_cards`.
+struct EnrolInput {
+    card_id: i64,
+}
+
+impl EnrolInput {
+    fn parse(params: &Map<String, Value>) -> Result<EnrolInput, ApiError> {
+        let mut errors = FieldErrors::new();
+        match integer(params, "card_id", &mut errors) {
+            Field::Set(card_id) => Ok(EnrolInput { card_id }),
+            _ => {
+                if !errors.has("card_id") {
+                    errors.add("card_id", "can't be blank");
+                }
+                Err(ApiError::Validation(errors))
+            }
+        }
+    }
 }
 
 /// `POST .../customer_cards/:id/stamp`: adds (or, negative, corrects) stamps.
@@ -395,6 +448,14 @@ fn components(c: &mut Components) {
                 "note": nullable(text(limits::NOTE)),
             }),
             &["stamps"],
+        ),
+    );
+    c.request_body(
+        "Enrolment",
+        true,
+        input(
+            json!({"card_id": {"type": "integer", "format": "int64", "minimum": 1}}),
+            &["card_id"],
         ),
     );
     c.request_body(

@@ -169,6 +169,14 @@ pub fn find(
     }
 }
 
+/// Whether the customer holds a card of this template already (one each at most).
+pub fn holds(conn: &Connection, customer_id: i64, card_id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM customer_cards WHERE customer_id = ?1 AND card_id = ?2)",
+    )?
+    .query_row(params![customer_id, card_id], |r| r.get(0))
+}
+
 /// Enrols a customer in a card template: a new card with a fresh code and uuid, and
 /// the template's initial stamps credited as a welcome bonus in the ledger.
 pub fn enrol(

@@ -1415,3 +1415,15 @@ fn a_delivery_has_the_documented_fields() {
     expected.sort_unstable();
     assert_eq!(keys, expected);
 }
+
+#[test]
+fn the_card_link_setup_says_which_channels_are_set_up() {
+    let smtp = SmtpServer::start();
+    let app = spawn_app_with(|s| s.smtp = Some(smtp.settings()));
+    let r = app.get_ok(&app.store_path("/card_links"));
+    assert_eq!((&r["email"], &r["sms"]), (&json!(true), &json!(false)));
+    let gw = Gateway::start();
+    let app = spawn_app_with(|s| s.sms = Some(gw.settings()));
+    let r = app.get_ok(&app.store_path("/card_links"));
+    assert_eq!((&r["email"], &r["sms"]), (&json!(false), &json!(true)));
+}

@@ -137,6 +137,7 @@ fn endpoints(app: &TestApp, data: &Data) -> Vec<Endpoint> {
                 ("description", 255),
                 "enabled",
             ),
+            ("customer_cards", _) => (None, ("note", usize::MAX), "card_id"),
             (_, Some("accounts")) => (Some("account"), ("name", 100), "id"),
             (_, Some("cards")) => (Some("card"), ("name", 100), "stamps_required"),
             (_, Some("rewards")) => (Some("reward"), ("name", 100), "stamps_required"),

@@ -952,6 +952,15 @@ fn every_operation_answers_as_documented() {
     let stamp = "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/stamp";
     let redeem = "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/redeem";
     let events = "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/events";
+    let setup = "/accounts/{account_id}/card_links";
+    let r = x.get(setup, &[s], "");
+    x.expect(&r, 200, "card link setup");
+    let r = x.get(setup, &[999_999], "");
+    x.expect(&r, 404, "card link setup of no store");
+    let r = x.json("POST", cc, &[s, bob], json!({"card_id": card}));
+    x.expect(&r, 201, "enrol in a card");
+    let r = x.json("POST", cc, &[s, bob], json!({"card_id": card}));
+    x.expect(&r, 422, "enrol in the same card again");
     let r = x.get(cc, &[s, ann], "");
     x.expect(&r, 200, "customer cards");
     let r = x.get(cc, &[s, 9999], "");
