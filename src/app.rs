@@ -272,6 +272,20 @@ impl Application {
                 Ok((n > 0).then(|| format!("forgot {n} expired idempotency keys")))
             },
         );
+        let webhook_history = every(
+            Duration::from_secs(self.state.settings.webhook_history_sweep_secs),
+            &self.state,
+            ("remove old webhook deliveries", log::Level::Warn),
+            |s| {
+                let keep = crate::db::webhooks::history::Keep {
+                    days: s.settings.webhook_history_days,
+                    per_subscription: s.settings.webhook_history_per_subscription,
+                };
+                let n = crate::db::webhooks::history::sweep(&s.db, keep)
+                    .map_err(|e| Chain(&e).to_string())?;
+                Ok((n > 0).then(|| format!("removed {n} old webhook deliveries and events")))
+            },
+        );
         let backups = (self.state.settings.backup_interval_hours > 0).then(|| {
             let period = Duration::from_secs(self.state.settings.backup_interval_hours * 3600);
             every(
@@ -341,6 +355,7 @@ impl Application {
         }
         flusher.abort();
         purger.abort();
+        webhook_history.abort();
         self.state.outbox.stop();
         let _ = web::block(move || senders.join()).await;
         let state = self.state.clone();

@@ -108,6 +108,14 @@ settings! {
     /// Webhooks: the DNS server (address:port) target names are resolved with; blank:
     /// the system's resolver.
     webhook_dns_server: Option<SocketAddr> = "", OptionalAddress;
+    /// Webhooks: how long each subscription's delivery history (its tries, and the
+    /// events they sent, which redeliver needs) is kept.
+    webhook_history_days: u64 = 30, Whole::new(1, 3650).of("days");
+    /// Webhooks: the most tries kept per subscription; older ones go sooner than
+    /// `webhook_history_days` when there are more.
+    webhook_history_per_subscription: u64 = 10000, Whole::new(1, 10_000_000);
+    /// Webhooks: seconds between sweeps of the history beyond those limits.
+    webhook_history_sweep_secs: u64 = 600, Whole::new(1, 86_400).of("seconds");
     /// CA certificates (a PEM file) trusted for outgoing https in addition to the public
     /// ones; blank: the public ones alone.
     extra_ca_file: Option<PathBuf> = "", CaFile;

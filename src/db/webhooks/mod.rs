@@ -1,10 +1,12 @@
 //! Webhook subscriptions: where a store's events go, which ones, in which shape and
 //! signed with which secret; whether they are enabled and how their last delivery went.
 //! The events themselves are outbox rows (`events` queues them in the transaction of
-//! the change, `deliveries` is what the sender reads and records).
+//! the change, `deliveries` is what the sender reads and records, `history` how much of
+//! what it recorded is kept).
 
 pub mod deliveries;
 pub mod events;
+pub mod history;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;

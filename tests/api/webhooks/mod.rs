@@ -7,6 +7,7 @@
 mod crash;
 mod delivery;
 mod guard;
+mod history;
 mod routes;
 
 use std::path::Path;
