@@ -198,7 +198,8 @@ pub fn external_reference_owner(
 }
 
 /// Inserts the reference, or updates its metadata when the customer already has it.
-/// `metadata: None` keeps what is stored.
+/// `metadata: None` keeps what is stored. Only a reference added or changed is an update
+/// of the customer (a webhook event): one sent again as it is stored changes nothing.
 pub fn upsert_external_reference(
     conn: &Connection,
     store_id: i64,
@@ -209,15 +210,17 @@ pub fn upsert_external_reference(
 ) -> rusqlite::Result<()> {
     let now = time_fmt::now();
     let meta = metadata.map(|m| m.to_string());
-    conn.prepare_cached(
+    let changed = conn.prepare_cached(
         "INSERT INTO external_references (store_id, customer_id, source, external_id, metadata, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, coalesce(?5, '{}'), ?6, ?6)
          ON CONFLICT (store_id, source, external_id) DO UPDATE
             SET metadata = coalesce(?5, metadata), updated_at = ?6
-            WHERE customer_id = excluded.customer_id",
+            WHERE customer_id = excluded.customer_id AND metadata IS NOT coalesce(?5, metadata)",
     )?
     .execute(params![store_id, customer_id, source, external_id, meta, now])?;
-    super::webhooks::events::note(Change::CustomerUpdated { customer_id });
+    if changed > 0 {
+        super::webhooks::events::note(Change::CustomerUpdated { customer_id });
+    }
     Ok(())
 }
 

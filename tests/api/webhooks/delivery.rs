@@ -432,3 +432,53 @@ fn webhook_slow_receivers_do_not_hold_up_stamps_and_lines_keep_order() {
         assert!(w[1].at.duration_since(w[0].at) >= Duration::from_millis(150));
     }
 }
+
+/// A PATCH that changes nothing (the same fields, the same external references) fires
+/// no `customer.updated`; a change of a field or of a reference's metadata does.
+#[test]
+fn webhook_customer_patch_that_changes_nothing_fires_nothing() {
+    let (app, rx) = hooked(|_| {});
+    subscribe_to(&app, &rx, json!(["customer.updated"]));
+    let refs = json!([{"source": "pos", "external_id": "A1", "metadata": {"tier": "gold"}}]);
+    let c = app.create_customer(json!({
+        "customer": {"first_name": "Ann", "email": "ann@example.com", "external_references": refs},
+    }));
+    let path = app.store_path(&format!("/customers/{}", c["id"]));
+    for body in [
+        json!({"customer": {"first_name": "Ann", "external_references": refs}}),
+        json!({"customer": {"external_references": [{"source": "pos", "external_id": "A1"}]}}),
+        json!({"customer": {"email": "ann@example.com"}}),
+        json!({"customer": {}}),
+    ] {
+        let r = app.patch(&path, &body);
+        assert_eq!(r.status, 200, "{}", r.text);
+    }
+    let r = app.patch(&path, &json!({"customer": {"last_name": "Lee"}}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.patch(
+        &path,
+        &json!({"customer": {"external_references": [
+            {"source": "pos", "external_id": "A1", "metadata": {"tier": "silver"}}
+        ]}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let got = rx.wait_for(2, WAIT);
+    std::thread::sleep(Duration::from_millis(300));
+    let got_all = rx.received();
+    assert_eq!(
+        got_all.len(),
+        2,
+        "only the two changes: {:?}",
+        types(&got_all)
+    );
+    let data = |i: usize| got[i].json()["data"]["customer"].clone();
+    assert_eq!(
+        data(0)["last_name"],
+        "Lee",
+        "the first is the name's change"
+    );
+    assert_eq!(
+        data(1)["external_references"][0]["metadata"]["tier"],
+        "silver"
+    );
+}
