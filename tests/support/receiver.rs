@@ -1,6 +1,7 @@
 //! A webhook receiver for tests: an HTTPS (or plain HTTP) server on 127.0.0.1 with a
 //! certificate of a test CA, keeping every request it gets and answering each with the
-//! next status of its plan (200 once the plan is used up), optionally after a delay.
+//! next status of its plan (200 once the plan is used up), optionally after a delay,
+//! and counting the most requests it held open at once (in all and per path).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{BufRead, BufReader, Read, Write};
@@ -41,6 +42,15 @@ struct Shared {
     plan: Mutex<VecDeque<u16>>,
     delay: Mutex<Duration>,
     stop: AtomicBool,
+    /// Requests read and not yet answered, in all and per path, and the most of each.
+    open: Mutex<Open>,
+}
+
+#[derive(Default)]
+struct Open {
+    now: usize,
+    most: usize,
+    by_path: HashMap<String, (usize, usize)>,
 }
 
 pub struct Receiver {
@@ -114,6 +124,17 @@ impl Receiver {
         *self.shared.delay.lock().unwrap() = d;
     }
 
+    /// The most requests held open at once: in all, and per path.
+    pub fn most_open(&self) -> (usize, HashMap<String, usize>) {
+        let open = self.shared.open.lock().unwrap();
+        let by_path = open
+            .by_path
+            .iter()
+            .map(|(p, (_, most))| (p.clone(), *most))
+            .collect();
+        (open.most, by_path)
+    }
+
     pub fn received(&self) -> Vec<Received> {
         self.shared.received.lock().unwrap().clone()
     }
@@ -171,9 +192,26 @@ fn serve(s: &Shared, stream: impl Read + Write) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        {
+            let mut open = s.open.lock().unwrap();
+            open.now += 1;
+            open.most = open.most.max(open.now);
+            let p = open.by_path.entry(path.clone()).or_default();
+            p.0 += 1;
+            p.1 = p.1.max(p.0);
+        }
         let delay = *s.delay.lock().unwrap();
         if !delay.is_zero() {
             std::thread::sleep(delay);
+        }
+        // Closed before the answer is written: the sender is still waiting for it, so the
+        // count never exceeds what the sender really has in flight.
+        {
+            let mut open = s.open.lock().unwrap();
+            open.now -= 1;
+            if let Some(p) = open.by_path.get_mut(&path) {
+                p.0 -= 1;
+            }
         }
         let status = s.plan.lock().unwrap().pop_front().unwrap_or(200);
         {
