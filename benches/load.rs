@@ -119,6 +119,7 @@ fn main() {
     let mut worst_searches: Option<Beside> = None;
     let mut startup = 0.0;
     let mut check = 0.0;
+    let mut webhooks: Option<Hooks> = None;
     for sync in [Synchronous::Full, Synchronous::Normal] {
         let server = Server::start(&stampd_binary(), &db_path, &cfg.dir, sync);
         if sync == Synchronous::Full {
@@ -253,6 +254,10 @@ fn main() {
                     format!("{{\"reward_id\":{reward}}}"),
                 )
             }));
+            let (row, hooks) = run_hooked_stamps(&cfg, addr, s, &tok, &card_ids);
+            rows.push(row);
+            summary["webhooks"] = hooks.to_json();
+            webhooks = Some(hooks);
         }
         peak_rss_kb = peak_rss_kb.max(server.stop());
     }
@@ -335,6 +340,21 @@ fn main() {
         println!(
             "- worst-case searches beside the show ({WORST_SEARCHES} clients): {} answered, {} of them 422 \"too broad\", {} other non-2xx; p50 {:.1} ms",
             b.answered, b.refused, b.failed, b.p50
+        );
+    }
+    if let Some(h) = &webhooks {
+        let plain = find("stamp (FULL)");
+        println!(
+            "- stamps with {} webhook subscriptions: {:.0}% of plain stamp (FULL) throughput; {} of {} deliveries reached the receiver ({} stamp.earned matched to their stamp), the last {:.1} s after the load; from a stamp's answer to its delivery: p50 {:.1} ms, p99 {:.1} ms, max {:.1} ms",
+            HOOKS,
+            if plain > 0.0 { h.rps / plain * 100.0 } else { 0.0 },
+            h.received,
+            h.expected,
+            h.matched,
+            h.drain_secs,
+            h.p50,
+            h.p99,
+            h.max
         );
     }
     println!("- machine: {}", summary["machine"].as_str().unwrap_or("?"));
@@ -581,6 +601,8 @@ impl Server {
             .env("STAMPD_SYNCHRONOUS", sync.as_pragma())
             .env("STAMPD_RATE_LIMIT_PER_MINUTE", "0")
             .env("STAMPD_WORKERS", "2")
+            // The webhook row's receiver is on loopback, over plain http.
+            .env("STAMPD_WEBHOOKS_ALLOW_PRIVATE_TARGETS", "true")
             .stdout(Stdio::null())
             .stderr(Stdio::inherit())
             .spawn()
@@ -944,6 +966,16 @@ fn run_load<F>(cfg: &Config, name: &str, make: F) -> Row
 where
     F: Fn(&mut rand::rngs::ThreadRng) -> Req + Sync,
 {
+    run_load_answered(cfg, name, make, |_, _| {})
+}
+
+/// [`run_load`], handing each 2xx answer (head and body) and the moment it was read
+/// to `answered`.
+fn run_load_answered<F, A>(cfg: &Config, name: &str, make: F, answered: A) -> Row
+where
+    F: Fn(&mut rand::rngs::ThreadRng) -> Req + Sync,
+    A: Fn(&[u8], Instant) + Sync,
+{
     let latencies = Mutex::new(Vec::<u32>::new());
     let sent = AtomicU64::new(0);
     let errors = AtomicU64::new(0);
@@ -972,6 +1004,11 @@ where
                     match result {
                         Some(Ok(status)) => {
                             mine.push(t.elapsed().as_micros() as u32);
+                            if (200..300).contains(&status) {
+                                if let Some(c) = conn.as_ref() {
+                                    answered(&c.buf, Instant::now());
+                                }
+                            }
                             if !(200..300).contains(&status)
                                 && errors.fetch_add(1, Ordering::Relaxed) == 0
                             {
@@ -1018,4 +1055,206 @@ where
         row.name, row.rps, row.p50, row.p99, row.errors
     );
     row
+}
+
+// ---------------------------------------------------------------------------------
+// Webhooks
+
+/// Subscriptions of the webhook row, all to one local receiver.
+const HOOKS: usize = 3;
+
+/// How the webhook row's deliveries went.
+struct Hooks {
+    rps: f64,
+    expected: usize,
+    received: usize,
+    matched: usize,
+    drain_secs: f64,
+    p50: f64,
+    p99: f64,
+    max: f64,
+}
+
+impl Hooks {
+    fn to_json(&self) -> Value {
+        json!({"subscriptions": HOOKS, "rps": self.rps, "stamp_earned_expected": self.expected,
+            "received": self.received, "matched": self.matched, "drain_seconds": self.drain_secs,
+            "answer_to_delivery_p50_ms": self.p50, "answer_to_delivery_p99_ms": self.p99,
+            "answer_to_delivery_max_ms": self.max})
+    }
+}
+
+/// A webhook receiver on loopback: answers 204 at once and notes when each delivery
+/// arrived; the bodies are read after the load so the receiver costs little CPU.
+struct HookReceiver {
+    addr: SocketAddr,
+    got: Arc<Mutex<Vec<(Instant, web::Bytes)>>>,
+    handle: actix_web::dev::ServerHandle,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl HookReceiver {
+    fn start() -> HookReceiver {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let addr = listener.local_addr().unwrap();
+        let got = Arc::new(Mutex::new(Vec::new()));
+        let kept = got.clone();
+        let (tx, rx) = std::sync::mpsc::channel();
+        let thread = std::thread::spawn(move || {
+            actix_web::rt::System::new().block_on(async move {
+                let server = HttpServer::new(move || {
+                    let kept = kept.clone();
+                    App::new().default_service(web::to(move |body: web::Bytes| {
+                        kept.lock().unwrap().push((Instant::now(), body));
+                        async { HttpResponse::NoContent().finish() }
+                    }))
+                })
+                .workers(1)
+                .listen(listener)
+                .unwrap()
+                .run();
+                tx.send(server.handle()).unwrap();
+                server.await.unwrap();
+            })
+        });
+        let handle = rx.recv().unwrap();
+        HookReceiver {
+            addr,
+            got,
+            handle,
+            thread,
+        }
+    }
+
+    fn count(&self) -> usize {
+        self.got.lock().unwrap().len()
+    }
+
+    fn stop(self) -> Vec<(Instant, web::Bytes)> {
+        actix_web::rt::System::new().block_on(self.handle.stop(true));
+        self.thread.join().unwrap();
+        std::mem::take(&mut *self.got.lock().unwrap())
+    }
+}
+
+/// The card id and stamps count of a customer card in a JSON body (an answer, after its
+/// head, or a delivery's `data.customer_card`).
+fn card_and_count(card: &Value) -> Option<(i64, i64)> {
+    Some((card["id"].as_i64()?, card["stamps_count"].as_i64()?))
+}
+
+/// Stamps, as the plain stamp row, with `HOOKS` subscriptions to every event sent to a
+/// local receiver; then waits for the deliveries and measures, for each `stamp.earned`,
+/// the time from the stamp's answer to its delivery reaching the receiver.
+fn run_hooked_stamps(
+    cfg: &Config,
+    addr: SocketAddr,
+    store: i64,
+    token: &str,
+    ids: &Arc<CardIds>,
+) -> (Row, Hooks) {
+    let receiver = HookReceiver::start();
+    let path = format!("/api/v1/accounts/{store}/webhook_subscriptions");
+    let mut subscriptions = Vec::new();
+    for n in 0..HOOKS {
+        let body =
+            json!({"target_url": format!("http://{}/hook{n}", receiver.addr), "events": ["*"]});
+        let answer = Req::post(addr, &path, Some(token), body.to_string())
+            .body_once()
+            .expect("a subscription");
+        let sub: Value = serde_json::from_str(&answer).expect("a subscription's JSON");
+        subscriptions.push(sub["id"].as_i64().expect("a subscription id"));
+    }
+    let answers = Mutex::new(Vec::<((i64, i64), Instant)>::new());
+    let row = run_load_answered(
+        cfg,
+        &format!("stamp with {HOOKS} webhook subscriptions (FULL)"),
+        |rng| {
+            let (customer, card, _) = ids.pick(rng);
+            Req::post(
+                addr,
+                &format!(
+                    "/api/v1/accounts/{store}/customers/{customer}/customer_cards/{card}/stamp"
+                ),
+                Some(token),
+                "{\"stamps\":1}".into(),
+            )
+        },
+        |raw, at| {
+            let body = find(raw, b"\r\n\r\n").map_or(&raw[..0], |end| &raw[end + 4..]);
+            if let Some(key) = serde_json::from_slice::<Value>(body)
+                .ok()
+                .and_then(|v| card_and_count(&v))
+            {
+                answers.lock().unwrap().push((key, at));
+            }
+        },
+    );
+    let answers: std::collections::HashMap<(i64, i64), Instant> =
+        answers.into_inner().unwrap().into_iter().collect();
+    // Every stamp's `stamp.earned` to each subscription (and some `reward.unlocked`):
+    // wait until at least those came and nothing more arrives.
+    let expected = answers.len() * HOOKS;
+    let ended = Instant::now();
+    let mut last = (receiver.count(), Instant::now());
+    loop {
+        std::thread::sleep(Duration::from_millis(100));
+        let n = receiver.count();
+        if n != last.0 {
+            last = (n, Instant::now());
+        } else if (n >= expected && last.1.elapsed() > Duration::from_millis(500))
+            || last.1.elapsed() > Duration::from_secs(30)
+        {
+            break;
+        }
+    }
+    let drain_secs = last.1.duration_since(ended).as_secs_f64();
+    for id in subscriptions {
+        let raw = format!(
+            "DELETE {path}/{id} HTTP/1.1\r\nHost: {addr}\r\nAuthorization: Bearer {token}\r\n\r\n"
+        );
+        let mut conn = Conn::open(addr).expect("a connection");
+        assert_eq!(
+            conn.send(raw.as_bytes()).ok(),
+            Some(204),
+            "subscription deleted"
+        );
+    }
+    let got = receiver.stop();
+    let mut delays = Vec::new();
+    for (at, body) in &got {
+        let Ok(v) = serde_json::from_slice::<Value>(body) else {
+            continue;
+        };
+        if v["type"] != "stamp.earned" {
+            continue;
+        }
+        let answered = card_and_count(&v["data"]["customer_card"]).and_then(|k| answers.get(&k));
+        if let Some(answered) = answered {
+            delays.push(at.saturating_duration_since(*answered).as_secs_f64() * 1000.0);
+        }
+    }
+    delays.sort_by(f64::total_cmp);
+    let pct = |p: f64| {
+        if delays.is_empty() {
+            0.0
+        } else {
+            delays[((delays.len() as f64 - 1.0) * p).round() as usize]
+        }
+    };
+    let hooks = Hooks {
+        rps: row.rps,
+        expected,
+        received: got.len(),
+        matched: delays.len(),
+        drain_secs,
+        p50: pct(0.5),
+        p99: pct(0.99),
+        max: pct(1.0),
+    };
+    eprintln!(
+        "  webhooks: {} received ({} stamp.earned expected, {} matched), answer to delivery p50 {:.1} ms p99 {:.1} ms",
+        hooks.received, hooks.expected, hooks.matched, hooks.p50, hooks.p99
+    );
+    (row, hooks)
 }
