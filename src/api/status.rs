@@ -30,6 +30,12 @@ pub async fn show(state: web::Data<AppState>) -> HttpResponse {
         } else {
             "ok"
         },
+        // Each channel of the outbox, as "ok" or "degraded" only: what is wrong (queue
+        // depths, errors) is behind a token, at /accounts/:id/deliveries/channels.
+        "channels": crate::db::outbox::CHANNELS
+            .iter()
+            .map(|&c| (c.to_string(), state.outbox.health().state(c).into()))
+            .collect::<serde_json::Map<_, _>>(),
         "rate_limit": {
             "enabled": per_minute > 0,
             "requests_per_minute": per_minute,
@@ -47,6 +53,13 @@ fn components(c: &mut Components) {
             "api_version": enum_of(&["v1"]),
             "version": string(),
             "database_check": enum_of(&["ok", "running"]),
+            "channels": object(
+                crate::db::outbox::CHANNELS
+                    .iter()
+                    .map(|&c| (c.to_string(), enum_of(&["ok", "degraded"])))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+            ),
             "rate_limit": object(json!({
                 "enabled": boolean(),
                 "requests_per_minute": count(),

@@ -24,8 +24,8 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use check::{
-    Address, Country, FilePath, HttpUrl, LogLevel, Mailbox, OneOf, Origins, PublicUrl,
-    ReadableFile, Text, Whole,
+    Address, CaFile, Country, FilePath, HttpUrl, HttpsUrl, LogLevel, Mailbox, OneOf, Origins,
+    PublicUrl, ReadableFile, Text, Whole,
 };
 pub use declare::Setting;
 
@@ -77,6 +77,27 @@ settings! {
     /// The wait before the first retry; it doubles with each further try (plus up to
     /// half again at random).
     delivery_retry_base_secs: u64 = 30, Whole::new(0, 86_400).of("seconds");
+    /// Which APNs service Apple Wallet updates are pushed through: "production" (passes
+    /// on customers' phones always use it) or "sandbox".
+    apns_environment: ApnsEnvironment = "production", OneOf(&[
+        ("production", ApnsEnvironment::Production),
+        ("sandbox", ApnsEnvironment::Sandbox),
+    ]);
+    /// An https base URL for APNs in place of the environment's (a stand-in); blank: Apple's.
+    apns_base_url: Option<String> = "", HttpsUrl;
+    /// Google Wallet: where the service account's access tokens come from.
+    google_token_url: String = "https://oauth2.googleapis.com/token", HttpUrl;
+    /// Google Wallet: the base URL of the Wallet REST API.
+    google_api_url: String = "https://walletobjects.googleapis.com/walletobjects/v1", HttpUrl;
+    /// How many times a wallet update (APNs push, Google Wallet change) is tried before it
+    /// is kept as failed.
+    push_max_attempts: u32 = 10, Whole::new(1, 100);
+    /// The wait before a wallet update's first retry; it doubles with each further try
+    /// (plus up to half again at random).
+    push_retry_base_secs: u64 = 5, Whole::new(0, 86_400).of("seconds");
+    /// CA certificates (a PEM file) trusted for outgoing https in addition to the public
+    /// ones; blank: the public ones alone.
+    extra_ca_file: Option<PathBuf> = "", CaFile;
     /// Where automatic and `stampd backup` copies go (default: `backups/` beside the database).
     backup_dir: PathBuf = "", FilePath { example: None };
     /// Hours between automatic backups; 0 turns them off.
@@ -155,6 +176,23 @@ impl Synchronous {
             Synchronous::Normal => "NORMAL",
             Synchronous::Full => "FULL",
             Synchronous::Extra => "EXTRA",
+        }
+    }
+}
+
+/// Apple's push service for Wallet updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApnsEnvironment {
+    Production,
+    Sandbox,
+}
+
+impl ApnsEnvironment {
+    /// The service's base URL.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            ApnsEnvironment::Production => "https://api.push.apple.com",
+            ApnsEnvironment::Sandbox => "https://api.sandbox.push.apple.com",
         }
     }
 }
@@ -291,6 +329,13 @@ impl Settings {
 
     pub fn database_path(&self) -> &Path {
         &self.database
+    }
+
+    /// The base URL Apple Wallet updates are pushed to.
+    pub fn apns_url(&self) -> &str {
+        self.apns_base_url
+            .as_deref()
+            .unwrap_or(self.apns_environment.base_url())
     }
 }
 

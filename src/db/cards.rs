@@ -26,6 +26,9 @@ pub struct CardDesign {
     pub show_stamps_to_reward_field: bool,
     /// A stored timestamp (`time_fmt`), compared as text with "now".
     pub expires_at: Option<String>,
+    /// The shop's wording of the notice a pass shows when its stamps change
+    /// (`domain::StampMessage`); `None`: stampd's.
+    pub stamp_message: Option<String>,
 }
 
 /// A new card template's attributes, before the client's are applied (and the defaults
@@ -52,6 +55,7 @@ impl Default for CardDesign {
             show_member_field: true,
             show_stamps_to_reward_field: true,
             expires_at: None,
+            stamp_message: None,
         }
     }
 }
@@ -91,7 +95,7 @@ pub enum Scope {
 const COLUMNS: &str = "id, store_id, name, card_color, text_color, stamp_icon, stamp_color,
     stamp_background_color, stamps_required, initial_stamps, strip_type, strip_color,
     strip_preset, header_text, show_member_field, show_stamps_to_reward_field, expires_at,
-    archived_at, rewards_count, customer_cards_count, created_at, updated_at";
+    stamp_message, archived_at, rewards_count, customer_cards_count, created_at, updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Card> {
     let mut c = Columns::of(r);
@@ -100,7 +104,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Card> {
         design: CardDesign {
             name, card_color, text_color, stamp_icon, stamp_color, stamp_background_color,
             stamps_required, initial_stamps, strip_type, strip_color, strip_preset, header_text,
-            show_member_field, show_stamps_to_reward_field, expires_at,
+            show_member_field, show_stamps_to_reward_field, expires_at, stamp_message,
         },
         archived_at, rewards_count, customer_cards_count, created_at, updated_at,
     }))
@@ -117,18 +121,21 @@ pub fn insert(
         "INSERT INTO cards (store_id, name, card_color, text_color, stamp_icon, stamp_color,
             stamp_background_color, stamps_required, initial_stamps, strip_type, strip_color,
             strip_preset, header_text, show_member_field, show_stamps_to_reward_field,
-            expires_at, archived_at, created_at, updated_at)
-         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18)",
+            expires_at, archived_at, created_at, updated_at, stamp_message)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18,
+            ?19)",
         params![
             store_id, d.name, d.card_color, d.text_color, d.stamp_icon, d.stamp_color,
             d.stamp_background_color, d.stamps_required, d.initial_stamps, d.strip_type,
             d.strip_color, d.strip_preset, d.header_text, d.show_member_field,
-            d.show_stamps_to_reward_field, d.expires_at, archived_at, now
+            d.show_stamps_to_reward_field, d.expires_at, archived_at, now, d.stamp_message
         ],
     )?;
     Ok(conn.last_insert_rowid())
 }
 
+/// Saves a template's new design (and archive), and queues the update of every pass
+/// of it.
 pub fn update(
     conn: &Connection,
     id: i64,
@@ -140,7 +147,7 @@ pub fn update(
             stamp_color = ?6, stamp_background_color = ?7, stamps_required = ?8,
             initial_stamps = ?9, strip_type = ?10, strip_color = ?11, strip_preset = ?12,
             header_text = ?13, show_member_field = ?14, show_stamps_to_reward_field = ?15,
-            expires_at = ?16, archived_at = ?17, updated_at = ?18
+            expires_at = ?16, archived_at = ?17, updated_at = ?18, stamp_message = ?19
          WHERE id = ?1",
         params![
             id,
@@ -160,10 +167,11 @@ pub fn update(
             d.show_stamps_to_reward_field,
             d.expires_at,
             archived_at,
-            time_fmt::now()
+            time_fmt::now(),
+            d.stamp_message
         ],
     )?;
-    Ok(())
+    super::pass_updates::changed(conn, super::pass_updates::Changed::Card(id), false)
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Card>> {

@@ -120,11 +120,24 @@ pub fn insert_many(
     Ok(ids)
 }
 
+/// Saves a customer's attributes; when the name changed, queues the update of their
+/// passes (which may show it).
 pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Result<()> {
+    let renamed: bool = super::one(
+        conn,
+        "SELECT first_name IS NOT ?2 OR last_name IS NOT ?3 FROM customers WHERE id = ?1",
+        params![id, f.first_name, f.last_name],
+        |r| r.get(0),
+    )?
+    .unwrap_or(false);
     let sql = "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
             birthday = ?6, metadata = ?7, updated_at = ?8, first_name_key = ?9,
             last_name_key = ?10 WHERE id = ?1";
-    write(conn, sql, id, f)
+    write(conn, sql, id, f)?;
+    if renamed {
+        super::pass_updates::changed(conn, super::pass_updates::Changed::Customer(id), false)?;
+    }
+    Ok(())
 }
 
 /// The stored attributes of one customer of the store.

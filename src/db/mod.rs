@@ -17,6 +17,8 @@
 //! - `outbox`: every side effect (card-link mail and texts, later pushes and webhooks)
 //!   as a row per channel, for the senders of `crate::outbox`;
 //! - `card_links`: every send of card links, and the throttle that holds repeats back;
+//! - `pass_updates`: what a change to a pass queues for the wallets (APNs pushes,
+//!   Google Wallet updates), the one place every such change goes through;
 //! - one module per resource (`customers`, `cards`, ...): its SQL, as plain functions
 //!   on a `Connection`;
 //! - here: what those modules share: running a query for one row or all rows, finding
@@ -36,6 +38,7 @@ pub mod ledger;
 pub mod locations;
 mod open;
 pub mod outbox;
+pub mod pass_updates;
 pub mod passes;
 pub mod posters;
 pub mod rewards;

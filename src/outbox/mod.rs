@@ -1,5 +1,5 @@
 //! The senders of the outbox: one thread per channel takes that channel's due rows from
-//! the outbox table (`crate::db::outbox`), sends each, and records the try. A failed
+//! the outbox table (`crate::db::outbox`), sends them, and records the tries. A failed
 //! try is retried after a doubling wait with a random extra (see [`Backoff`]); after the
 //! last one the row stays, marked failed, with its error. A channel without settings
 //! leaves its rows pending with the reason "not configured", to go out once it is set
@@ -7,28 +7,39 @@
 //! messages.
 //!
 //! A channel is a [`Channel`]: its name in the table, whether it has settings, and how
-//! to send one row. Today: card links by mail ([`email`]) and by text ([`sms`]).
+//! to send rows: card links by mail ([`email`]) and by text ([`sms`]), one at a time;
+//! Apple Wallet pushes ([`apns`], many at once over one HTTP/2 connection) and Google
+//! Wallet updates ([`google`]). How each channel fares is kept in [`health`] for the
+//! status.
 
+pub mod apns;
 pub mod email;
+pub mod google;
+pub mod health;
 pub mod sms;
+pub mod tls;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use rusqlite::Connection;
 
 use crate::config::Settings;
 use crate::db::outbox::{self as table, Due};
 use crate::db::Db;
 use crate::time_fmt;
+use health::Health;
 
-/// How many due rows one round takes.
+/// How many due rows one round takes, unless a channel says otherwise.
 const BATCH: i64 = 20;
 /// The longest a sender sleeps without looking at the table.
 const IDLE: Duration = Duration::from_secs(30);
 /// Network timeout of one try.
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);
 
-/// One way out: mail, text, later wallet pushes and webhooks.
+/// One way out: mail, text, wallet pushes, later webhooks.
 pub trait Channel: Send {
     /// The channel's name in the outbox table.
     fn name(&self) -> &'static str;
@@ -36,6 +47,33 @@ pub trait Channel: Send {
     fn configured(&self) -> bool;
     /// Sends one row.
     fn send(&self, due: &Due) -> Result<(), SendError>;
+    /// How many due rows a round takes, and how many of them go out together, their
+    /// tries recorded in one write.
+    fn batch(&self) -> Batch {
+        Batch {
+            rows: BATCH,
+            together: 1,
+        }
+    }
+    /// Sends rows that go out together; an outcome per row, in their order.
+    fn send_together(&self, due: &[Due]) -> Vec<Result<(), SendError>> {
+        due.iter().map(|d| self.send(d)).collect()
+    }
+    /// What the write recording a row whose address is gone ([`SendError::gone`]) also
+    /// undoes (a device's registration).
+    fn forget(&self) -> Option<Forget> {
+        None
+    }
+}
+
+/// Undoes, in the recording write, what made a row's address (see [`Channel::forget`]).
+pub type Forget = fn(&Connection, &Due) -> rusqlite::Result<()>;
+
+/// Rows a round takes, and how many of them go out together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    pub rows: i64,
+    pub together: usize,
 }
 
 /// Why a try failed, and whether another try could succeed.
@@ -43,6 +81,8 @@ pub trait Channel: Send {
 pub struct SendError {
     pub message: String,
     pub retry: bool,
+    /// The address itself is gone (a device that no longer takes pushes).
+    pub gone: bool,
 }
 
 impl SendError {
@@ -52,6 +92,7 @@ impl SendError {
         SendError {
             message: message.into(),
             retry: true,
+            gone: false,
         }
     }
 
@@ -61,6 +102,17 @@ impl SendError {
         SendError {
             message: message.into(),
             retry: false,
+            gone: false,
+        }
+    }
+
+    /// The address no longer exists: the row is kept as failed, and what made the
+    /// address is undone ([`Channel::forget`]).
+    pub fn gone(message: impl Into<String>) -> SendError {
+        SendError {
+            message: message.into(),
+            retry: false,
+            gone: true,
         }
     }
 }
@@ -92,6 +144,14 @@ impl Backoff {
         }
     }
 
+    /// The wallet channels' schedule, from `push_max_attempts` and `push_retry_base_secs`.
+    pub fn for_wallets(settings: &Settings) -> Backoff {
+        Backoff {
+            max_attempts: settings.push_max_attempts,
+            base: Duration::from_secs(settings.push_retry_base_secs),
+        }
+    }
+
     /// The doubling step after `tries` failed tries: base, 2·base, 4·base, ... (the
     /// doubling stops after 20 steps).
     pub fn step(&self, tries: u32) -> Duration {
@@ -120,12 +180,14 @@ impl Backoff {
     }
 }
 
-/// The bell request handlers ring when rows are queued, and the server rings to stop
-/// the senders. Every sender hears every ring; one that was busy when it rang goes
+/// The bell the writer rings when rows are queued (for their channels), and the server
+/// rings to stop the senders; and how each channel fares ([`Health`]). A sender hears
+/// the rings for its channel and those for all; one that was busy when it rang goes
 /// round again at once instead of missing it.
 #[derive(Clone, Default)]
 pub struct Outbox {
     bell: Arc<Bell>,
+    health: Arc<Health>,
 }
 
 #[derive(Default)]
@@ -134,10 +196,21 @@ struct Bell {
     rung: Condvar,
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct Rings {
-    count: u64,
+    /// Rings for every channel.
+    all: u64,
+    /// Rings for one channel.
+    channels: HashMap<String, u64>,
     stopped: bool,
+}
+
+impl Rings {
+    /// What a sender of `channel` has heard so far: it changes with every ring it hears.
+    fn heard(&self, channel: &str) -> u64 {
+        let own = self.channels.get(channel).copied().unwrap_or(0);
+        self.all.wrapping_add(own)
+    }
 }
 
 impl Outbox {
@@ -145,14 +218,29 @@ impl Outbox {
         Outbox::default()
     }
 
-    /// Says rows are queued.
+    /// Says rows are queued, for any channel.
     pub fn wake(&self) {
-        self.ring(|r| r.count = r.count.wrapping_add(1));
+        self.ring(|r| r.all = r.all.wrapping_add(1));
     }
 
-    /// Stops the senders after the row each is sending now.
+    /// Says rows are queued for these channels.
+    pub fn wake_channels(&self, channels: &[String]) {
+        self.ring(|r| {
+            for c in channels {
+                let n = r.channels.entry(c.clone()).or_default();
+                *n = n.wrapping_add(1);
+            }
+        });
+    }
+
+    /// Stops the senders after the rows each is sending now.
     pub fn stop(&self) {
         self.ring(|r| r.stopped = true);
+    }
+
+    /// How each channel fares.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     fn ring(&self, f: impl FnOnce(&mut Rings)) {
@@ -161,21 +249,26 @@ impl Outbox {
         self.bell.rung.notify_all();
     }
 
-    fn rings(&self) -> Rings {
-        *self.bell.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn heard(&self, channel: &str) -> u64 {
+        let rings = self.bell.state.lock().unwrap_or_else(|e| e.into_inner());
+        rings.heard(channel)
     }
 
     fn stopped(&self) -> bool {
-        self.rings().stopped
+        self.bell
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stopped
     }
 
-    /// Waits up to `timeout` for a ring after `heard`; false once stopped.
-    fn wait(&self, heard: u64, timeout: Duration) -> bool {
+    /// Waits up to `timeout` for a ring `channel` hears after `heard`; false once stopped.
+    fn wait(&self, channel: &str, heard: u64, timeout: Duration) -> bool {
         let rings = self.bell.state.lock().unwrap_or_else(|e| e.into_inner());
         let (rings, _) = self
             .bell
             .rung
-            .wait_timeout_while(rings, timeout, |r| !r.stopped && r.count == heard)
+            .wait_timeout_while(rings, timeout, |r| !r.stopped && r.heard(channel) == heard)
             .unwrap_or_else(|e| e.into_inner());
         !rings.stopped
     }
@@ -195,17 +288,36 @@ impl Senders {
     }
 }
 
-/// Starts a sender for each channel: card links by mail and by text.
+/// Starts a sender for each channel: card links by mail and by text, Apple Wallet
+/// pushes and Google Wallet updates; the writer wakes them when it commits rows of theirs.
 pub fn spawn(outbox: &Outbox, db: &Db, settings: &Settings, public_url: &str) -> Senders {
     let card_links = Backoff::from_settings(settings);
-    let channels: Vec<Box<dyn Channel>> = vec![
-        Box::new(email::Email::new(settings.smtp.as_ref(), public_url)),
-        Box::new(sms::Sms::new(settings.sms.clone(), public_url)),
+    let wallets = Backoff::for_wallets(settings);
+    let channels: Vec<(Box<dyn Channel>, Backoff)> = vec![
+        (
+            Box::new(email::Email::new(settings.smtp.as_ref(), public_url)),
+            card_links,
+        ),
+        (
+            Box::new(sms::Sms::new(
+                settings.sms.clone(),
+                public_url,
+                settings.extra_ca_file.as_deref(),
+            )),
+            card_links,
+        ),
+        (Box::new(apns::Apns::new(settings)), wallets),
+        (
+            Box::new(google::Google::new(settings, db, public_url)),
+            wallets,
+        ),
     ];
+    let bell = outbox.clone();
+    db.on_queued(move |channels| bell.wake_channels(channels));
     Senders(
         channels
             .into_iter()
-            .map(|channel| start(channel, outbox.clone(), db.clone(), card_links))
+            .map(|(channel, backoff)| start(channel, outbox.clone(), db.clone(), backoff))
             .collect(),
     )
 }
@@ -225,8 +337,10 @@ pub fn start(
 
 fn run(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) {
     let name = channel.name();
+    let health = outbox.health();
+    health.configured(name, channel.configured());
     loop {
-        let heard = outbox.rings().count;
+        let heard = outbox.heard(name);
         let wait = if channel.configured() {
             match send_due(channel, outbox, db, backoff) {
                 Round::Stopped => return,
@@ -234,12 +348,16 @@ fn run(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) {
                 Round::Done => next_wait(db, name),
             }
         } else {
-            if let Err(e) = db.write(move |tx| Ok(table::mark_unconfigured(tx, name)?)) {
-                log::warn!("outbox: {name}: {}", crate::error::Chain(&e));
+            match db.write(move |tx| Ok(table::mark_unconfigured(tx, name)?)) {
+                Ok(_) => {
+                    let waiting = db.read(|c| Ok(table::next_due_at(c, name)?));
+                    health.waiting_unconfigured(name, matches!(waiting, Ok(Some(_))));
+                }
+                Err(e) => log::warn!("outbox: {name}: {}", crate::error::Chain(&e)),
             }
             IDLE
         };
-        if !outbox.wait(heard, wait) {
+        if !outbox.wait(name, heard, wait) {
             return;
         }
     }
@@ -253,10 +371,12 @@ enum Round {
     Stopped,
 }
 
-/// Sends the channel's due rows, one by one, recording each try.
+/// Sends the channel's due rows, those that go out together at once, recording each
+/// group's tries in one write.
 fn send_due(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) -> Round {
     let name = channel.name();
-    let due = match db.read(|c| Ok(table::due(c, name, BATCH)?)) {
+    let batch = channel.batch();
+    let due = match db.read(|c| Ok(table::due(c, name, batch.rows)?)) {
         Ok(d) => d,
         Err(e) => {
             log::warn!(
@@ -266,64 +386,95 @@ fn send_due(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) -
             return Round::Done;
         }
     };
-    for d in &due {
+    for group in due.chunks(batch.together.max(1)) {
         if outbox.stopped() {
             return Round::Stopped;
         }
-        record(db, backoff, d, channel.send(d));
+        let outcomes = channel.send_together(group);
+        for outcome in &outcomes {
+            outbox.health().tried(name, outcome);
+        }
+        record(db, backoff, group, outcomes, channel.forget());
     }
-    if due.len() as i64 == BATCH {
+    if due.len() as i64 == batch.rows {
         Round::Full
     } else {
         Round::Done
     }
 }
 
-/// Records one try of `d`.
-fn record(db: &Db, backoff: Backoff, d: &Due, outcome: Result<(), SendError>) {
-    let (id, channel) = (d.id, d.channel.clone());
-    let recorded = match outcome {
-        Ok(()) => {
-            let sent = d.clone();
-            db.write(move |tx| Ok(table::mark_sent(tx, &sent)?))
-                .map(|marked| {
-                    if !marked {
+/// Records the tries of `rows`, in one write.
+fn record(
+    db: &Db,
+    backoff: Backoff,
+    rows: &[Due],
+    outcomes: Vec<Result<(), SendError>>,
+    forget: Option<Forget>,
+) {
+    let tries: Vec<(Due, Result<(), SendError>, Option<String>)> = rows
+        .iter()
+        .cloned()
+        .zip(outcomes)
+        .map(|(d, outcome)| {
+            let retry_at = match &outcome {
+                Err(error) => {
+                    let tries = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
+                    let retry_at = if error.retry {
+                        backoff.random_wait(tries).map(at)
+                    } else {
+                        None
+                    };
+                    let what = match (error.gone, &retry_at) {
+                        (true, _) => "the address is gone",
+                        (false, Some(_)) => "will retry",
+                        (false, None) => "giving up",
+                    };
+                    let level = if error.gone {
+                        log::Level::Info
+                    } else {
+                        log::Level::Warn
+                    };
+                    log::log!(
+                        level,
+                        "outbox: {} {} failed (try {tries}): {}; {what}",
+                        d.channel,
+                        d.id,
+                        error.message
+                    );
+                    retry_at
+                }
+                Ok(()) => None,
+            };
+            (d, outcome, retry_at)
+        })
+        .collect();
+    let recorded = db.write(move |tx| {
+        for (d, outcome, retry_at) in &tries {
+            match outcome {
+                Ok(()) => {
+                    if !table::mark_sent(tx, d)? {
                         log::info!(
-                            "outbox: {channel} {id} changed or went while it was sent; not marked sent"
+                            "outbox: {} {} changed or went while it was sent; not marked sent",
+                            d.channel,
+                            d.id
                         );
                     }
-                })
-        }
-        Err(error) => {
-            let tries = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
-            let retry_at = if error.retry {
-                backoff.random_wait(tries).map(at)
-            } else {
-                None
-            };
-            log::warn!(
-                "outbox: {channel} {id} failed (try {tries}): {}{}",
-                error.message,
-                if retry_at.is_some() {
-                    "; will retry"
-                } else {
-                    "; giving up"
                 }
-            );
-            db.write(move |tx| {
-                Ok(table::mark_failed_try(
-                    tx,
-                    id,
-                    &error.message,
-                    retry_at.as_deref(),
-                )?)
-            })
+                Err(error) => {
+                    table::mark_failed_try(tx, d.id, &error.message, retry_at.as_deref())?;
+                    if let (true, Some(forget)) = (error.gone, forget) {
+                        forget(tx, d)?;
+                    }
+                }
+            }
         }
-    };
+        Ok(())
+    });
     if let Err(e) = recorded {
+        let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
         log::error!(
-            "outbox: cannot record the try of {} {id}: {}",
-            d.channel,
+            "outbox: cannot record the tries of {} {ids:?}: {}",
+            rows.first().map_or("", |d| d.channel.as_str()),
             crate::error::Chain(&e)
         );
     }
@@ -404,22 +555,32 @@ mod tests {
         assert_eq!(backoff(0, 3).wait(2, 0.9), Some(Duration::ZERO));
     }
 
-    /// A ring while a sender is busy is not missed; a stop ends every wait.
+    /// A ring while a sender is busy is not missed; a ring for another channel is not
+    /// heard; a stop ends every wait.
     #[test]
     fn the_bell_keeps_rings_and_stops() {
         let outbox = Outbox::new();
-        let heard = outbox.rings().count;
+        let heard = outbox.heard("sms");
         outbox.wake();
         let start = std::time::Instant::now();
-        assert!(outbox.wait(heard, Duration::from_secs(10)));
+        assert!(outbox.wait("sms", heard, Duration::from_secs(10)));
         assert!(
             start.elapsed() < Duration::from_secs(5),
             "rang before waiting"
         );
-        let heard = outbox.rings().count;
-        assert!(outbox.wait(heard, Duration::from_millis(20)), "timed out");
+        let heard = outbox.heard("sms");
+        outbox.wake_channels(&["apns".to_string()]);
+        assert_eq!(outbox.heard("sms"), heard, "a ring for apns only");
+        assert_ne!(outbox.heard("apns"), heard);
+        outbox.wake_channels(&["google".to_string(), "sms".to_string()]);
+        assert!(outbox.wait("sms", heard, Duration::from_secs(10)));
+        let heard = outbox.heard("sms");
+        assert!(
+            outbox.wait("sms", heard, Duration::from_millis(20)),
+            "timed out"
+        );
         let other = outbox.clone();
-        let waiter = std::thread::spawn(move || other.wait(heard, Duration::from_secs(30)));
+        let waiter = std::thread::spawn(move || other.wait("sms", heard, Duration::from_secs(30)));
         std::thread::sleep(Duration::from_millis(50));
         outbox.stop();
         assert!(!waiter.join().unwrap(), "stopped");
