@@ -41,6 +41,9 @@ mod hostile;
 mod openapi;
 mod wallet;
 
+mod apns;
+mod google_wallet;
+
 mod counter_page;
 mod posters_browser;
 
