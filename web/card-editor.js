@@ -13,7 +13,9 @@ import {
 import { LIMITS, STAMP_ICONS } from './vocab.js';
 
 let editing = null;
-const CARD_TEXT_FIELDS = ['name', 'header_text', 'card_color', 'text_color', 'stamp_color', 'stamp_background_color'];
+const CARD_TEXT_FIELDS = [
+  'name', 'header_text', 'stamp_message', 'card_color', 'text_color', 'stamp_color', 'stamp_background_color',
+];
 
 function fillIconSelect() {
   const select = $('#card-stamp_icon');
@@ -107,7 +109,7 @@ function drawPreview() {
   const v = cardFormValues();
   const design = { ...(editing && editing.card ? editing.card : DEFAULT_DESIGN) };
   for (const [k, value] of Object.entries(v)) {
-    if (value === null && k !== 'header_text') continue;
+    if (value === null && k !== 'header_text' && k !== 'stamp_message') continue;
     if (k.endsWith('_color') && !isHexColour(value)) continue;
     design[k] = value;
   }
@@ -289,6 +291,7 @@ function limitInputs() {
   };
   limit('#card-name', { maxlength: LIMITS.card_name });
   limit('#card-header_text', { maxlength: LIMITS.header_text });
+  limit('#card-stamp_message', { maxlength: LIMITS.stamp_message });
   limit('#card-stamps_required', LIMITS.stamps_required);
   limit('#card-initial_stamps', LIMITS.initial_stamps);
   limit('#card-form .colour-row input:not([type=color])', { maxlength: LIMITS.hex_color });
