@@ -637,7 +637,7 @@ pub fn erase(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool
         "DELETE FROM external_references WHERE customer_id = ?1",
         [id],
     )?;
-    super::outbox::forget_customer(conn, id)?;
+    super::outbox::forget_customer(conn, store_id, id)?;
     conn.execute(
         "DELETE FROM pass_registrations
          WHERE customer_card_id IN (SELECT id FROM customer_cards WHERE customer_id = ?1)",

@@ -159,10 +159,24 @@ pub fn record_suppressed(
     insert(conn, m, SUPPRESSED, Some(reason), at)
 }
 
-/// Drops every row about an erased customer: their addresses go with them.
-pub fn forget_customer(conn: &Connection, customer_id: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached("DELETE FROM outbox WHERE customer_id = ?1")?
-        .execute([customer_id])
+/// Drops every row about an erased customer: their addresses (a device's push token
+/// among them) go with them. Wallet rows name the customer's cards, not the customer;
+/// they are found among the store's wallet rows, which are few (sent ones are not kept).
+pub fn forget_customer(
+    conn: &Connection,
+    store_id: i64,
+    customer_id: i64,
+) -> rusqlite::Result<usize> {
+    let named = conn
+        .prepare_cached("DELETE FROM outbox WHERE customer_id = ?1")?
+        .execute([customer_id])?;
+    let of_cards = conn
+        .prepare_cached(
+            "DELETE FROM outbox WHERE store_id = ?1 AND channel IN (?3, ?4)
+               AND customer_card_id IN (SELECT id FROM customer_cards WHERE customer_id = ?2)",
+        )?
+        .execute(params![store_id, customer_id, APNS, GOOGLE])?;
+    Ok(named + of_cards)
 }
 
 // ---------------------------------------------------------------------------------
@@ -188,8 +202,17 @@ pub struct Delivery {
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "id, store_id, customer_id, customer_card_id, channel, address, status,
+/// A row's columns as the list shows them; wallet rows name their customer through
+/// their card.
+const COLUMNS: &str = "id, store_id,
+    coalesce(customer_id,
+        (SELECT cc.customer_id FROM customer_cards cc WHERE cc.id = outbox.customer_card_id)),
+    customer_card_id, channel, address, status,
     attempts, last_error, next_attempt_at, sent_at, created_at, updated_at";
+
+/// The list's condition on its customer filter (`?3`), wallet rows' too.
+const OF_CUSTOMER: &str = "(?3 IS NULL OR customer_id = ?3 OR (customer_id IS NULL
+    AND customer_card_id IN (SELECT id FROM customer_cards WHERE customer_id = ?3)))";
 
 fn from_row(r: &Row) -> rusqlite::Result<Delivery> {
     let status: String = r.get(6)?;
@@ -232,17 +255,17 @@ pub fn page(
     }
     .to_string();
     let count: i64 = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT count(*) FROM outbox WHERE store_id = ?1
-               AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR customer_id = ?3)
-               AND channel IN (SELECT value FROM json_each(?4))",
-        )?
+               AND (?2 IS NULL OR status = ?2) AND {OF_CUSTOMER}
+               AND channel IN (SELECT value FROM json_each(?4))"
+        ))?
         .query_row(params![store_id, f.status, f.customer_id, channels], |r| {
             r.get(0)
         })?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbox WHERE store_id = ?1
-           AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR customer_id = ?3)
+           AND (?2 IS NULL OR status = ?2) AND {OF_CUSTOMER}
            AND channel IN (SELECT value FROM json_each(?4))
          ORDER BY id DESC LIMIT ?5 OFFSET ?6"
     ))?;
@@ -324,13 +347,13 @@ pub fn backlogs(
 // What the senders read and record
 // ---------------------------------------------------------------------------------
 
-/// How many rows of `channel` about this customer card, whose key starts with
-/// `key_prefix`, were queued since `since` and went out.
+/// How many rows of `channel` about this customer card that name its customer, whose
+/// address starts with `address_prefix`, were queued since `since` and went out.
 pub fn sent_since(
     conn: &Connection,
     channel: &str,
     customer_card_id: i64,
-    key_prefix: &str,
+    address_prefix: &str,
     since: &str,
 ) -> rusqlite::Result<i64> {
     // Found through the customer's rows (an index), then narrowed to the card.
@@ -339,9 +362,9 @@ pub fn sent_since(
          WHERE customer_id = (SELECT customer_id FROM customer_cards WHERE id = ?1)
            AND channel = ?2 AND created_at > ?4
            AND customer_card_id = ?1 AND status = 'sent'
-           AND substr(key, 1, length(?3)) = ?3",
+           AND substr(address, 1, length(?3)) = ?3",
     )?
-    .query_row(params![customer_card_id, channel, key_prefix, since], |r| {
+    .query_row(params![customer_card_id, channel, address_prefix, since], |r| {
         r.get(0)
     })
 }
@@ -420,6 +443,20 @@ pub fn next_due_at(conn: &Connection, channel: &str) -> rusqlite::Result<Option<
     .query_row([channel], |r| r.get(0))
     .optional()
     .map(Option::flatten)
+}
+
+/// Forgets `due`, which went out: a channel that keeps no record of what it sent (a
+/// wallet update per device and change would outgrow the ledger). A row merged with a
+/// newer change while it was being sent is left pending, as [`mark_sent`] does; returns
+/// whether the row went.
+pub fn delete_sent(conn: &Connection, due: &Due) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM outbox
+             WHERE id = ?1 AND status = 'pending' AND address = ?2 AND payload IS ?3",
+        )?
+        .execute(params![due.id, due.address, due.payload])?;
+    Ok(n == 1)
 }
 
 /// Records that `due` went out. A row merged with a newer change while it was being

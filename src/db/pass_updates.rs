@@ -4,16 +4,22 @@
 //! changes, inside their transaction, so the update is saved with the change or not at
 //! all.
 //!
-//! - Apple Wallet (`apns`): one row per registered device, keyed by the device. A push
-//!   only tells a device to ask which of its passes changed, so every change to any of
-//!   its passes while a push is queued or in flight is one more push at most.
-//! - Google Wallet (`google`): one row per loyalty object (a customer card) and per
-//!   loyalty class (a card template), keyed by it; the sender writes what it reads when
-//!   it sends, so merged changes go out as one. A reward that became affordable adds a
-//!   message row, which Google shows with a notification.
+//! - Apple Wallet (`apns`): a row per registered device, addressed to its push token. A
+//!   push only tells a device to ask which of its passes changed.
+//! - Google Wallet (`google`): a row per loyalty object (a customer card) and per
+//!   loyalty class (a card template) to write; the sender writes what it reads when it
+//!   sends. A reward that became affordable adds a message row, which Google shows
+//!   with a notification.
 //!
-//! Each row's payload carries a fresh random `change`, so a change merged into a row
-//! while it is being sent makes it go out again (`super::outbox::mark_sent`).
+//! Rows are only ever appended here, never looked up and merged: a stamp then writes
+//! to the end of the outbox and its indexes, pages every stamp of a commit shares,
+//! instead of a page of its own in an index by device or card, which would be written
+//! (and synced) again when the row goes. The sender merges instead: the rows of one
+//! address it finds due together go out as one push or one write (see
+//! `crate::outbox::Channel::merges`), so every change to a device's passes while a
+//! push to it is waiting or on its way is one more push at most. Rows about a customer
+//! card name the card, not the customer: an index by customer is one more page per
+//! stamp (erasing a customer finds them through the store's wallet rows).
 //!
 //! Which wallets are on is a setting: the writer thread learns it when it starts
 //! ([`feed`]); elsewhere (imports, the command line) nothing is queued.
@@ -80,16 +86,6 @@ impl Changed {
     }
 }
 
-/// The upsert every row here ends with: a pending row of the same channel and key takes
-/// the newer row's subject, address and payload.
-const MERGE: &str = "ON CONFLICT (channel, key) WHERE status = 'pending' AND key IS NOT NULL
-    DO UPDATE SET customer_id = excluded.customer_id,
-        customer_card_id = excluded.customer_card_id, address = excluded.address,
-        payload = excluded.payload, updated_at = excluded.updated_at";
-
-/// A fresh random value per row (see the module's note on `change`).
-const CHANGE: &str = "lower(hex(randomblob(8)))";
-
 /// Queues the wallet updates of a change. `quiet` (a stamp's `skip_notifications`)
 /// pushes nothing to Apple devices; the passes still show it at their next refresh.
 pub fn changed(conn: &Connection, what: Changed, quiet: bool) -> rusqlite::Result<()> {
@@ -146,46 +142,50 @@ pub fn expire_due_cards(conn: &Connection) -> rusqlite::Result<usize> {
     Ok(expired.len())
 }
 
-fn push_to_devices(conn: &Connection, what: Changed, now: &str) -> rusqlite::Result<()> {
+/// Inserts the rows `select` gives (channel, store, customer, customer card, address,
+/// payload), pending from `now`; notes their channel when there are any.
+fn append(
+    conn: &Connection,
+    channel: &str,
+    select: &str,
+    params: impl rusqlite::Params,
+) -> rusqlite::Result<()> {
     let sql = format!(
         "INSERT INTO outbox (channel, store_id, customer_id, customer_card_id, address,
-            payload, key, status, next_attempt_at, created_at, updated_at)
-         SELECT '{APNS}', cc.store_id, cc.customer_id, cc.id, pr.push_token,
-            json_object('device', pr.device_library_id, 'pass', cc.uuid, 'change', {CHANGE}),
-            'device/' || pr.device_library_id, 'pending', ?2, ?2, ?2
-         FROM pass_registrations pr JOIN customer_cards cc ON cc.id = pr.customer_card_id
-         WHERE {}
-         {MERGE}",
-        what.passes()
+            payload, status, next_attempt_at, created_at, updated_at)
+         SELECT '{channel}', store_id, customer_id, customer_card_id, address, payload,
+            'pending', now, now, now
+         FROM ({select})"
     );
-    let queued = conn
-        .prepare_cached(&sql)?
-        .execute(params![what.id(), now])?;
-    if queued > 0 {
-        outbox::note_queued(APNS);
+    if conn.prepare_cached(&sql)?.execute(params)? > 0 {
+        outbox::note_queued(channel);
     }
     Ok(())
 }
 
-fn update_objects(conn: &Connection, what: Changed, now: &str) -> rusqlite::Result<()> {
-    let sql = format!(
-        "INSERT INTO outbox (channel, store_id, customer_id, customer_card_id, address,
-            payload, key, status, next_attempt_at, created_at, updated_at)
-         SELECT '{GOOGLE}', cc.store_id, cc.customer_id, cc.id, 'object/' || cc.uuid,
-            json_object('change', {CHANGE}), 'object/' || cc.uuid, 'pending', ?2, ?2, ?2
-         FROM customer_cards cc
-         JOIN customers cu ON cu.id = cc.customer_id AND cu.erased_at IS NULL
-         WHERE {}
-         {MERGE}",
+fn push_to_devices(conn: &Connection, what: Changed, now: &str) -> rusqlite::Result<()> {
+    let select = format!(
+        "SELECT cc.store_id AS store_id, NULL AS customer_id, cc.id AS customer_card_id,
+            pr.push_token AS address,
+            json_object('device', pr.device_library_id, 'pass', cc.uuid) AS payload,
+            ?2 AS now
+         FROM pass_registrations pr JOIN customer_cards cc ON cc.id = pr.customer_card_id
+         WHERE {}",
         what.passes()
     );
-    let queued = conn
-        .prepare_cached(&sql)?
-        .execute(params![what.id(), now])?;
-    if queued > 0 {
-        outbox::note_queued(GOOGLE);
-    }
-    Ok(())
+    append(conn, APNS, &select, params![what.id(), now])
+}
+
+fn update_objects(conn: &Connection, what: Changed, now: &str) -> rusqlite::Result<()> {
+    let select = format!(
+        "SELECT cc.store_id AS store_id, NULL AS customer_id, cc.id AS customer_card_id,
+            'object/' || cc.uuid AS address, NULL AS payload, ?2 AS now
+         FROM customer_cards cc
+         JOIN customers cu ON cu.id = cc.customer_id AND cu.erased_at IS NULL
+         WHERE {}",
+        what.passes()
+    );
+    append(conn, GOOGLE, &select, params![what.id(), now])
 }
 
 /// Queues the class of each template `what` touches that has cards (a class nobody
@@ -195,26 +195,18 @@ fn update_classes(conn: &Connection, what: Changed, now: &str) -> rusqlite::Resu
         Changed::Store(_) => "c.store_id = ?1",
         _ => "c.id = ?1",
     };
-    let sql = format!(
-        "INSERT INTO outbox (channel, store_id, customer_id, customer_card_id, address,
-            payload, key, status, next_attempt_at, created_at, updated_at)
-         SELECT '{GOOGLE}', c.store_id, NULL, NULL, 'class/' || c.id,
-            json_object('change', {CHANGE}), 'class/' || c.id, 'pending', ?2, ?2, ?2
+    let select = format!(
+        "SELECT c.store_id AS store_id, NULL AS customer_id, NULL AS customer_card_id,
+            'class/' || c.id AS address, NULL AS payload, ?2 AS now
          FROM cards c
-         WHERE {condition} AND c.customer_cards_count > 0
-         {MERGE}"
+         WHERE {condition} AND c.customer_cards_count > 0"
     );
-    let queued = conn
-        .prepare_cached(&sql)?
-        .execute(params![what.id(), now])?;
-    if queued > 0 {
-        outbox::note_queued(GOOGLE);
-    }
-    Ok(())
+    append(conn, GOOGLE, &select, params![what.id(), now])
 }
 
 /// Queues a message about the dearest active reward of the card that `before` stamps
-/// did not pay for and `after` do, if any.
+/// did not pay for and `after` do, if any. Messages name their customer: they are kept
+/// once sent, and counted per card and day (`crate::outbox::google`).
 fn reward_message(
     conn: &Connection,
     customer_card_id: i64,
@@ -222,25 +214,19 @@ fn reward_message(
     after: i64,
     now: &str,
 ) -> rusqlite::Result<()> {
-    let sql = format!(
-        "INSERT INTO outbox (channel, store_id, customer_id, customer_card_id, address,
-            payload, key, status, next_attempt_at, created_at, updated_at)
-         SELECT '{GOOGLE}', cc.store_id, cc.customer_id, cc.id, 'message/' || cc.uuid,
-            json_object('reward_id', r.id, 'reward', r.name, 'change', {CHANGE}),
-            'message/' || cc.uuid, 'pending', ?4, ?4, ?4
+    let select = "SELECT cc.store_id AS store_id, cc.customer_id AS customer_id,
+            cc.id AS customer_card_id, 'message/' || cc.uuid AS address,
+            json_object('reward_id', r.id, 'reward', r.name) AS payload, ?4 AS now
          FROM customer_cards cc JOIN rewards r ON r.card_id = cc.card_id
          WHERE cc.id = ?1 AND r.active AND r.deleted_at IS NULL
            AND r.stamps_required > ?2 AND r.stamps_required <= ?3
-         ORDER BY r.stamps_required DESC, r.id LIMIT 1
-         {MERGE}"
-    );
-    let queued =
-        conn.prepare_cached(&sql)?
-            .execute(params![customer_card_id, before, after, now])?;
-    if queued > 0 {
-        outbox::note_queued(GOOGLE);
-    }
-    Ok(())
+         ORDER BY r.stamps_required DESC, r.id LIMIT 1";
+    append(
+        conn,
+        GOOGLE,
+        select,
+        params![customer_card_id, before, after, now],
+    )
 }
 
 #[cfg(test)]
@@ -280,16 +266,19 @@ mod tests {
         (dir, conn, store, card_id, cc)
     }
 
-    /// (channel, key, address) of the pending rows, by channel and key.
-    fn pending(conn: &Connection) -> Vec<(String, String, String)> {
+    /// (channel, address) of the pending rows, in the order they were queued.
+    fn pending(conn: &Connection) -> Vec<(String, String)> {
         db::all(
             conn,
-            "SELECT channel, key, address FROM outbox WHERE status = 'pending'
-             ORDER BY channel, key",
+            "SELECT channel, address FROM outbox WHERE status = 'pending' ORDER BY id",
             [],
-            |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            |r| Ok((r.get(0)?, r.get(1)?)),
         )
         .unwrap()
+    }
+
+    fn row(channel: &str, address: &str) -> (String, String) {
+        (channel.to_string(), address.to_string())
     }
 
     #[test]
@@ -302,7 +291,8 @@ mod tests {
     }
 
     /// A stamp queues a push per device and the Google object; the stamp that makes a
-    /// reward affordable adds its message; more changes merge into the pending rows.
+    /// reward affordable adds its message. Rows are appended, one per change (the sender
+    /// merges them), and name the card, not the customer, except messages.
     #[test]
     fn a_stamp_queues_a_push_per_device_and_the_google_object() {
         let (_dir, conn, _, _, cc) = a_pass_on_two_devices();
@@ -318,50 +308,50 @@ mod tests {
             })
             .unwrap();
         let object = format!("object/{uuid}");
-        assert_eq!(
-            pending(&conn),
-            [
-                ("apns".into(), "device/device-a".into(), "aa11".into()),
-                ("apns".into(), "device/device-b".into(), "bb22".into()),
-                ("google".into(), object.clone(), object.clone()),
-            ]
-        );
+        let first = [
+            row("apns", "aa11"),
+            row("apns", "bb22"),
+            row("google", &object),
+        ];
+        assert_eq!(pending(&conn), first);
         assert_eq!(outbox::take_queued(), ["apns", "google"]);
-        let payload = |key: &str| -> serde_json::Value {
-            let p: String = conn
-                .query_row(
-                    "SELECT payload FROM outbox WHERE key = ?1 AND status = 'pending'",
-                    [key],
-                    |r| r.get(0),
-                )
-                .unwrap();
-            serde_json::from_str(&p).unwrap()
-        };
-        let first = payload("device/device-a");
-        assert_eq!(first["device"], "device-a");
-        assert_eq!(first["pass"], uuid.as_str());
+        let (payload, customer, card): (String, Option<i64>, i64) = conn
+            .query_row(
+                "SELECT payload, customer_id, customer_card_id FROM outbox
+                 WHERE address = 'aa11'",
+                [],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .unwrap();
+        let payload: serde_json::Value = serde_json::from_str(&payload).unwrap();
+        assert_eq!(payload["device"], "device-a");
+        assert_eq!(payload["pass"], uuid.as_str());
+        assert_eq!((customer, card), (None, cc));
 
-        // 1 -> 3 stamps pays for the reward: its message; the other rows merge, each with
-        // a new change, so one already being sent goes out again.
+        // 1 -> 3 stamps pays for the reward: the rows again, and its message.
         stamps_changed(&conn, cc, 1, 3, false).unwrap();
-        let rows = pending(&conn);
-        assert_eq!(rows.len(), 4, "{rows:?}");
         let message = format!("message/{uuid}");
-        assert!(rows.contains(&("google".into(), message.clone(), message.clone())));
-        assert_eq!(payload(&message)["reward"], "Free coffee");
-        assert_ne!(payload("device/device-a")["change"], first["change"]);
+        let mut second = first.to_vec();
+        second.extend(first.iter().cloned());
+        second.push(row("google", &message));
+        assert_eq!(pending(&conn), second);
+        let (payload, customer): (String, Option<i64>) = conn
+            .query_row(
+                "SELECT payload, customer_id FROM outbox WHERE address = ?1",
+                [&message],
+                |r| Ok((r.get(0)?, r.get(1)?)),
+            )
+            .unwrap();
+        assert!(payload.contains("Free coffee"), "{payload}");
+        assert!(customer.is_some(), "a message names its customer");
 
         // Quiet: no push and no message, but Google's object still follows. A stamp that
         // does not cross the reward's price says nothing.
         conn.execute("DELETE FROM outbox", []).unwrap();
         stamps_changed(&conn, cc, 3, 5, true).unwrap();
+        assert_eq!(pending(&conn), [row("google", &object)]);
         stamps_changed(&conn, cc, 5, 6, false).unwrap();
-        let kinds: Vec<String> = pending(&conn).into_iter().map(|(_, k, _)| k).collect();
-        assert_eq!(
-            kinds,
-            ["device/device-a", "device/device-b", object.as_str()],
-            "the second stamp's pushes, the object; no message"
-        );
+        assert_eq!(pending(&conn).len(), 4, "no message");
     }
 
     /// A template's change reaches its class and every pass of it; a store's name its
@@ -375,7 +365,7 @@ mod tests {
         });
         changed(&conn, Changed::Card(card), false).unwrap();
         let keys = |conn: &Connection| -> Vec<String> {
-            pending(conn).into_iter().map(|(_, k, _)| k).collect()
+            pending(conn).into_iter().map(|(_, address)| address).collect()
         };
         assert_eq!(keys(&conn).len(), 2);
         assert!(keys(&conn).contains(&format!("class/{card}")));

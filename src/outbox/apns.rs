@@ -363,6 +363,20 @@ impl Channel for Apns {
     fn forget(&self) -> Option<Forget> {
         Some(unregister)
     }
+
+    /// A push that went out is not kept: there is one per device and change.
+    fn keeps_sent(&self, _due: &Due) -> bool {
+        false
+    }
+
+    /// A push stands for every change of the device's passes queued before it.
+    fn merges(&self) -> bool {
+        true
+    }
+
+    fn nice(&self) -> i32 {
+        super::WALLET_NICE
+    }
 }
 
 #[cfg(test)]

@@ -353,6 +353,22 @@ impl Channel for Google {
             together: 10,
         }
     }
+
+    /// Updates of classes and objects that went out are not kept (one per change);
+    /// messages are, as they count against Google's notifications of the day.
+    fn keeps_sent(&self, due: &Due) -> bool {
+        matches!(Write::of(&due.address), Some(Write::Message(_)))
+    }
+
+    /// One write of an object or class stands for every change queued before it; of
+    /// several messages waiting for a card, the newest goes.
+    fn merges(&self) -> bool {
+        true
+    }
+
+    fn nice(&self) -> i32 {
+        super::WALLET_NICE
+    }
 }
 
 #[cfg(test)]

@@ -43,14 +43,13 @@ impl Health {
         self.with(channel, |s| s.waiting_unconfigured = waiting);
     }
 
-    /// The outcome of a try.
-    pub fn tried(&self, channel: &'static str, outcome: &Result<(), SendError>) {
-        self.with(channel, |s| match outcome {
-            Ok(()) => s.failing = false,
-            Err(e) if e.retry => s.failing = true,
-            // The row's own failure: the channel works.
-            Err(_) => s.failing = false,
-        });
+    /// The outcomes of the rows a sender sent together: the channel fails when none
+    /// went out and one failed for a reason a retry may mend (a row's own failure says
+    /// the channel works).
+    pub fn tried(&self, channel: &'static str, outcomes: &[Result<(), SendError>]) {
+        let sent = outcomes.iter().any(Result::is_ok);
+        let failing = !sent && outcomes.iter().any(|o| matches!(o, Err(e) if e.retry));
+        self.with(channel, |s| s.failing = failing);
     }
 
     /// `"ok"` or `"degraded"`.
@@ -78,13 +77,13 @@ mod tests {
         let h = Health::default();
         assert_eq!(h.state("apns"), "ok", "not started yet");
         h.configured("apns", true);
-        h.tried("apns", &Err(SendError::transient("APNs answered 500")));
+        h.tried("apns", &[Err(SendError::transient("APNs answered 500"))]);
         assert_eq!(h.state("apns"), "degraded");
-        h.tried("apns", &Err(SendError::gone("410 Unregistered")));
+        h.tried("apns", &[Err(SendError::gone("410 Unregistered"))]);
         assert_eq!(h.state("apns"), "ok", "a device gone is the device's");
-        h.tried("apns", &Err(SendError::transient("connection refused")));
-        h.tried("apns", &Ok(()));
-        assert_eq!(h.state("apns"), "ok");
+        h.tried("apns", &[Err(SendError::transient("connection refused"))]);
+        h.tried("apns", &[Err(SendError::transient("429")), Ok(())]);
+        assert_eq!(h.state("apns"), "ok", "pushes go out");
 
         h.configured("email", false);
         assert_eq!(h.state("email"), "ok", "nothing waits");

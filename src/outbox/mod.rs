@@ -38,6 +38,10 @@ const BATCH: i64 = 20;
 const IDLE: Duration = Duration::from_secs(30);
 /// Network timeout of one try.
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// The nice value of the wallet senders' threads: their rows come with every stamp, and
+/// on a busy machine the stamps come first (merged updates wait for the CPU meanwhile),
+/// as searches do.
+const WALLET_NICE: i32 = 10;
 
 /// One way out: mail, text, wallet pushes, later webhooks.
 pub trait Channel: Send {
@@ -63,6 +67,22 @@ pub trait Channel: Send {
     /// undoes (a device's registration).
     fn forget(&self) -> Option<Forget> {
         None
+    }
+    /// Whether rows of one address found due together go out as one: the newest of
+    /// them is sent, and each is recorded with its outcome (a push to a device, or one
+    /// write of a Google object, stands for every change queued for it before).
+    fn merges(&self) -> bool {
+        false
+    }
+    /// Whether a row that went out is kept (as sent), or forgotten. Failed rows are
+    /// always kept, with their error.
+    fn keeps_sent(&self, _due: &Due) -> bool {
+        true
+    }
+    /// The nice value of the sender's thread: 0, or more for a channel whose rows come
+    /// with every request (wallet updates) and may wait for the requests' CPU.
+    fn nice(&self) -> i32 {
+        0
     }
 }
 
@@ -331,7 +351,12 @@ pub fn start(
 ) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("outbox-{}", channel.name()))
-        .spawn(move || run(channel.as_ref(), &outbox, &db, backoff))
+        .spawn(move || {
+            if channel.nice() > 0 {
+                crate::app::lower_thread_priority(channel.nice());
+            }
+            run(channel.as_ref(), &outbox, &db, backoff)
+        })
         .expect("can start an outbox sender thread")
 }
 
@@ -390,11 +415,14 @@ fn send_due(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) -
         if outbox.stopped() {
             return Round::Stopped;
         }
-        let outcomes = channel.send_together(group);
-        for outcome in &outcomes {
-            outbox.health().tried(name, outcome);
-        }
-        record(db, backoff, group, outcomes, channel.forget());
+        let outcomes = if channel.merges() {
+            send_merged(channel, group)
+        } else {
+            channel.send_together(group)
+        };
+        outbox.health().tried(name, &outcomes);
+        let kept: Vec<bool> = group.iter().map(|d| channel.keeps_sent(d)).collect();
+        record(db, backoff, group, outcomes, &kept, channel.forget());
     }
     if due.len() as i64 == batch.rows {
         Round::Full
@@ -403,58 +431,103 @@ fn send_due(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) -
     }
 }
 
-/// Records the tries of `rows`, in one write.
+/// Sends the newest row of each address of `rows` (see [`Channel::merges`]); the
+/// outcome of each row is its address's.
+fn send_merged(channel: &dyn Channel, rows: &[Due]) -> Vec<Result<(), SendError>> {
+    let mut newest: HashMap<&str, usize> = HashMap::new();
+    for (i, d) in rows.iter().enumerate() {
+        let at = newest.entry(d.address.as_str()).or_insert(i);
+        if rows[*at].id < d.id {
+            *at = i;
+        }
+    }
+    let mut sent: Vec<usize> = newest.values().copied().collect();
+    sent.sort_unstable();
+    let merged: Vec<Due> = sent.iter().map(|&i| rows[i].clone()).collect();
+    let outcomes = channel.send_together(&merged);
+    let of_address: HashMap<&str, &Result<(), SendError>> = merged
+        .iter()
+        .map(|d| d.address.as_str())
+        .zip(&outcomes)
+        .collect();
+    rows.iter()
+        .map(|d| {
+            of_address
+                .get(d.address.as_str())
+                .map_or_else(|| Err(SendError::transient("not sent")), |o| (*o).clone())
+        })
+        .collect()
+}
+
+/// Records the tries of `rows`, in one write: sent (or forgotten when not `kept`),
+/// retried later, or kept as failed. Failures are logged once per error and outcome.
 fn record(
     db: &Db,
     backoff: Backoff,
     rows: &[Due],
     outcomes: Vec<Result<(), SendError>>,
+    kept: &[bool],
     forget: Option<Forget>,
 ) {
-    let tries: Vec<(Due, Result<(), SendError>, Option<String>)> = rows
+    let mut failures: Vec<(String, &'static str, Vec<i64>)> = Vec::new();
+    let tries: Vec<(Due, bool, Result<(), SendError>, Option<String>)> = rows
         .iter()
         .cloned()
+        .zip(kept.iter().copied())
         .zip(outcomes)
-        .map(|(d, outcome)| {
-            let retry_at = match &outcome {
-                Err(error) => {
-                    let tries = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
-                    let retry_at = if error.retry {
-                        backoff.random_wait(tries).map(at)
-                    } else {
-                        None
-                    };
-                    let what = match (error.gone, &retry_at) {
-                        (true, _) => "the address is gone",
-                        (false, Some(_)) => "will retry",
-                        (false, None) => "giving up",
-                    };
-                    let level = if error.gone {
-                        log::Level::Info
-                    } else {
-                        log::Level::Warn
-                    };
-                    log::log!(
-                        level,
-                        "outbox: {} {} failed (try {tries}): {}; {what}",
-                        d.channel,
-                        d.id,
-                        error.message
-                    );
-                    retry_at
+        .map(|((d, kept), outcome)| {
+            let mut retry_at = None;
+            if let Err(error) = &outcome {
+                let tries = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
+                if error.retry {
+                    retry_at = backoff.random_wait(tries).map(at);
                 }
-                Ok(()) => None,
-            };
-            (d, outcome, retry_at)
+                let what = match (error.gone, &retry_at) {
+                    (true, _) => "the address is gone",
+                    (false, Some(_)) => "will retry",
+                    (false, None) => "giving up",
+                };
+                match failures
+                    .iter_mut()
+                    .find(|(m, w, _)| *m == error.message && *w == what)
+                {
+                    Some((_, _, ids)) => ids.push(d.id),
+                    None => failures.push((error.message.clone(), what, vec![d.id])),
+                }
+            }
+            (d, kept, outcome, retry_at)
         })
         .collect();
+    let channel = rows.first().map_or("", |d| d.channel.as_str());
+    for (message, what, ids) in &failures {
+        let level = if *what == "the address is gone" {
+            log::Level::Info
+        } else {
+            log::Level::Warn
+        };
+        let shown: Vec<i64> = ids.iter().copied().take(5).collect();
+        let more = if ids.len() > shown.len() {
+            format!(" and {} more", ids.len() - shown.len())
+        } else {
+            String::new()
+        };
+        log::log!(
+            level,
+            "outbox: {channel} {shown:?}{more} failed: {message}; {what}"
+        );
+    }
     let recorded = db.write(move |tx| {
-        for (d, outcome, retry_at) in &tries {
+        for (d, kept, outcome, retry_at) in &tries {
             match outcome {
                 Ok(()) => {
-                    if !table::mark_sent(tx, d)? {
-                        log::info!(
-                            "outbox: {} {} changed or went while it was sent; not marked sent",
+                    let done = if *kept {
+                        table::mark_sent(tx, d)?
+                    } else {
+                        table::delete_sent(tx, d)?
+                    };
+                    if !done {
+                        log::debug!(
+                            "outbox: {} {} changed while it was sent; it goes again",
                             d.channel,
                             d.id
                         );
@@ -473,8 +546,7 @@ fn record(
     if let Err(e) = recorded {
         let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
         log::error!(
-            "outbox: cannot record the tries of {} {ids:?}: {}",
-            rows.first().map_or("", |d| d.channel.as_str()),
+            "outbox: cannot record the tries of {channel} {ids:?}: {}",
             crate::error::Chain(&e)
         );
     }
