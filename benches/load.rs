@@ -315,7 +315,11 @@ fn main() {
         );
         let (pushes, google_calls) = (wallets.apns.pushes().len(), wallets.google.calls().len());
         server.stop();
-        let ratio = if plain.rps > 0.0 { row.rps / plain.rps } else { 0.0 };
+        let ratio = if plain.rps > 0.0 {
+            row.rps / plain.rps
+        } else {
+            0.0
+        };
         let stamps = row.count;
         rows.push(plain);
         rows.push(row);
@@ -746,7 +750,10 @@ impl Wallets {
             ("apple_wwdr_certificate", path(&apple.wwdr_certificate)),
             ("apns_base_url", format!("{:?}", apns.url)),
             ("extra_ca_file", path(&apns.ca_file)),
-            ("google_issuer_id", format!("{:?}", google_account.issuer_id)),
+            (
+                "google_issuer_id",
+                format!("{:?}", google_account.issuer_id),
+            ),
             (
                 "google_service_account_key",
                 path(&google_account.service_account_key),

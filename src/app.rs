@@ -1,5 +1,6 @@
-//! Builds the HTTP server: binds its own listener (port 0 in tests), opens the
-//! database, composes the routes, and on a clean stop checkpoints the WAL.
+//! Builds the HTTP server: binds its own listeners (port 0 in tests; HTTPS beside plain
+//! HTTP when it is on), opens the database, composes the routes, keeps the HTTPS
+//! certificate served, and on a clean stop checkpoints the WAL.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::Ordering;
@@ -20,17 +21,34 @@ pub enum StartError {
     Database(#[from] OpenError),
     #[error(transparent)]
     Wallet(#[from] crate::wallet::LoadError),
-    #[error("cannot listen on {bind}: {source} (is another stampd already running? choose another address with --bind)")]
+    #[error(transparent)]
+    Tls(#[from] crate::tls::TlsError),
+    #[error("cannot listen on {bind}: {source} ({})", bind_hint(.source, .flag))]
     Bind {
         bind: String,
+        flag: &'static str,
         source: std::io::Error,
     },
+}
+
+/// What to do about an address that cannot be listened on.
+fn bind_hint(e: &std::io::Error, flag: &str) -> String {
+    match e.kind() {
+        std::io::ErrorKind::PermissionDenied => format!(
+            "ports below 1024 need root or the capability CAP_NET_BIND_SERVICE, which the systemd unit grants; or choose another port with {flag}"
+        ),
+        _ => format!("is another stampd already running? choose another address with {flag}"),
+    }
 }
 
 /// A built, bound server that has not started serving yet.
 pub struct Application {
     server: Server,
     addr: SocketAddr,
+    /// With HTTPS on, the plain HTTP address (which redirects to `addr`).
+    redirect_addr: Option<SocketAddr>,
+    https: Option<crate::tls::Https>,
+    hangups: crate::tls::Hangups,
     state: web::Data<AppState>,
 }
 
@@ -47,12 +65,24 @@ impl Application {
     /// an actix runtime.
     pub fn build(settings: Settings) -> Result<Application, StartError> {
         let db = Db::open(&settings)?;
-        let bind_err = |source| StartError::Bind {
-            bind: settings.bind.clone(),
-            source,
+        let https = crate::tls::Https::start(&settings)?;
+        let hangups = crate::tls::Hangups::listen();
+        let bind = |bind: &str, flag| {
+            let bind_err = |source| StartError::Bind {
+                bind: bind.to_string(),
+                flag,
+                source,
+            };
+            let listener = TcpListener::bind(bind).map_err(bind_err)?;
+            let addr = listener.local_addr().map_err(bind_err)?;
+            Ok::<_, StartError>((listener, addr))
         };
-        let listener = TcpListener::bind(&settings.bind).map_err(bind_err)?;
-        let addr = listener.local_addr().map_err(bind_err)?;
+        let (listener, plain_addr) = bind(&settings.bind, "--bind")?;
+        let https_listener = match &https {
+            Some(_) => Some(bind(&settings.https_bind, "--https-bind")?),
+            None => None,
+        };
+        let addr = https_listener.as_ref().map_or(plain_addr, |(_, a)| *a);
         let outbox = crate::outbox::Outbox::new();
         let db_check_running = std::sync::atomic::AtomicBool::new(db.check_pending);
         let state = web::Data::new(AppState {
@@ -85,17 +115,32 @@ impl Application {
         let app_state = state.clone();
         let cors_origins = settings.cors_allowed_origins.clone();
         let own_origin = origin_of(&state.public_url);
+        let served_over = if https.is_some() { "https" } else { "http" };
         let access_log =
             log::log_enabled!(target: "actix_web::middleware::logger", log::Level::Info);
-        let server = crate::edge::http_server(&settings, listener, move || {
+        let trusted = crate::edge::peer::TrustedProxies::new(&settings.trusted_proxies);
+        let https_listener = match (&https, https_listener) {
+            (Some(h), Some((listener, addr))) => Some(crate::edge::HttpsListener {
+                listener,
+                config: h.server_config(),
+                redirect: crate::edge::redirect::Redirect::new(
+                    settings.public_url.as_deref(),
+                    addr.port(),
+                    h.http01.clone(),
+                ),
+            }),
+            _ => None,
+        };
+        let server = crate::edge::http_server(&settings, listener, https_listener, move || {
             App::new()
                 .app_data(app_state.clone())
+                .app_data(trusted.clone())
                 // Bodies read by actix-web's own extractors get the limit of ours.
                 .app_data(web::PayloadConfig::new(crate::params::BODY_LIMIT))
                 .wrap(middleware::from_fn(crate::edge::head_as_get))
                 .wrap(middleware::Condition::new(
                     !cors_origins.is_empty(),
-                    cors(&cors_origins, own_origin.clone()),
+                    cors(&cors_origins, served_over, own_origin.clone()),
                 ))
                 .wrap(middleware::from_fn(api::rate_limit::middleware))
                 // The access log is an info-level log: skipped whole when that is off.
@@ -105,16 +150,34 @@ impl Application {
                 ))
                 .configure(api::configure)
         })
-        .map_err(bind_err)?;
+        .map_err(|source| StartError::Bind {
+            bind: settings.bind.clone(),
+            flag: "--bind",
+            source,
+        })?;
         Ok(Application {
             server,
             addr,
+            redirect_addr: https.as_ref().map(|_| plain_addr),
+            https,
+            hangups,
             state,
         })
     }
 
+    /// Where the app is served: the HTTPS address when HTTPS is on.
     pub fn addr(&self) -> SocketAddr {
         self.addr
+    }
+
+    /// With HTTPS on, the plain HTTP address, which redirects to HTTPS.
+    pub fn redirect_addr(&self) -> Option<SocketAddr> {
+        self.redirect_addr
+    }
+
+    /// The base of public links.
+    pub fn public_url(&self) -> &str {
+        &self.state.public_url
     }
 
     pub fn port(&self) -> u16 {
@@ -129,6 +192,7 @@ impl Application {
     /// Serves until stopped; then finishes in-flight requests, writes token usage and
     /// checkpoints the WAL so the `.db` file alone holds everything.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let certificates = crate::tls::keep_served(self.https, self.hangups);
         let senders = crate::outbox::spawn(
             &self.state.outbox,
             &self.state.db,
@@ -221,6 +285,7 @@ impl Application {
             });
         }
         let result = self.server.await;
+        certificates.abort();
         if let Some(b) = backups {
             b.abort();
         }
@@ -313,10 +378,15 @@ fn automatic_backup(settings: &Settings) -> Result<std::path::PathBuf, String> {
 
 /// CORS: off (no cross-origin browser access) unless `cors_allowed_origins` lists origins.
 /// stampd's own pages may always call the API: those served from the address the
-/// request came to (`http://` and its `Host`: stampd itself serves plain HTTP) and,
-/// behind a proxy, those of `public_url`. An origin is compared whole — scheme, host
-/// and port — so a page of another scheme on the same host is another site.
-fn cors(origins: &[String], own_origin: Option<String>) -> actix_cors::Cors {
+/// request came to (`served_over`, the scheme stampd itself serves the app over, and
+/// its `Host`) and, behind a proxy, those of `public_url`. An origin is compared whole
+/// — scheme, host and port — so a page of another scheme on the same host is another
+/// site.
+fn cors(
+    origins: &[String],
+    served_over: &'static str,
+    own_origin: Option<String>,
+) -> actix_cors::Cors {
     use actix_web::http::header;
     let mut cors = actix_cors::Cors::default()
         .allowed_methods(["GET", "POST", "PATCH", "PUT", "DELETE"])
@@ -341,7 +411,7 @@ fn cors(origins: &[String], own_origin: Option<String>) -> actix_cors::Cors {
             .headers()
             .get(header::HOST)
             .and_then(|h| h.to_str().ok())
-            .is_some_and(|host| origin == format!("http://{host}"));
+            .is_some_and(|host| origin == format!("{served_over}://{host}"));
         let public = own_origin
             .as_deref()
             .is_some_and(|own| origin.eq_ignore_ascii_case(own));
@@ -370,7 +440,15 @@ fn origin_of(url: &str) -> Option<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::origin_of;
+    use super::{bind_hint, origin_of};
+
+    #[test]
+    fn a_port_that_needs_privileges_says_so() {
+        let denied = std::io::Error::from(std::io::ErrorKind::PermissionDenied);
+        assert!(bind_hint(&denied, "--bind").contains("CAP_NET_BIND_SERVICE"));
+        let taken = std::io::Error::from(std::io::ErrorKind::AddrInUse);
+        assert!(bind_hint(&taken, "--https-bind").ends_with("with --https-bind"));
+    }
 
     #[test]
     fn origins_of_base_urls() {

@@ -1,4 +1,5 @@
-//! The command line: `stampd [serve]`, `store`, `token`, `migrate`.
+//! The command line: `stampd [serve [DOMAIN...]]`, `store`, `token`, `migrate`,
+//! `backup`, `restore`.
 
 use std::path::PathBuf;
 
@@ -33,11 +34,23 @@ struct GlobalArgs {
 
 #[derive(Debug, Subcommand)]
 enum Command {
-    /// Serve the API (the default when no command is given)
+    /// Serve the API (the default when no command is given); with domain names, over
+    /// HTTPS with certificates from Let's Encrypt (`tls_domains`)
     Serve {
-        /// Address and port to listen on, e.g. 127.0.0.1:8080
+        /// Domain names to serve over HTTPS, e.g. shop.example.com (their DNS must point
+        /// at this machine, with ports 80 and 443 open)
+        #[arg(value_name = "DOMAIN")]
+        domains: Vec<String>,
+        /// Address and port of plain HTTP, e.g. 127.0.0.1:8080 (with HTTPS on, it
+        /// redirects to HTTPS)
         #[arg(long, value_name = "ADDR:PORT")]
         bind: Option<String>,
+        /// Address and port of HTTPS (default 0.0.0.0:443)
+        #[arg(long, value_name = "ADDR:PORT")]
+        https_bind: Option<String>,
+        /// Contact address for the ACME account (expiry and policy notices)
+        #[arg(long, value_name = "EMAIL")]
+        acme_email: Option<String>,
     },
     /// Manage stores
     #[command(subcommand)]
@@ -91,6 +104,8 @@ enum TokenCommand {
 
 /// Runs the command line; returns the process exit code.
 pub fn main() -> i32 {
+    // Before anything is created: files and folders are stampd's user's alone.
+    crate::files::restrict_umask();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => 0,
@@ -102,17 +117,31 @@ pub fn main() -> i32 {
 }
 
 fn run(cli: Cli) -> Result<(), String> {
-    let bind = match &cli.command {
-        Some(Command::Serve { bind }) => bind.clone(),
-        _ => None,
-    };
-    let overrides = Overrides {
+    let mut overrides = Overrides {
         config: cli.global.config.clone(),
         database: cli.global.database.clone(),
-        bind,
+        ..Overrides::default()
     };
+    if let Some(Command::Serve {
+        domains,
+        bind,
+        https_bind,
+        acme_email,
+    }) = &cli.command
+    {
+        overrides.tls_domains = domains.clone();
+        overrides.bind = bind.clone();
+        overrides.https_bind = https_bind.clone();
+        overrides.acme_email = acme_email.clone();
+    }
     let settings = Settings::load(&overrides).map_err(|e| e.to_string())?;
-    match cli.command.unwrap_or(Command::Serve { bind: None }) {
+    let command = cli.command.unwrap_or(Command::Serve {
+        domains: Vec::new(),
+        bind: None,
+        https_bind: None,
+        acme_email: None,
+    });
+    match command {
         Command::Serve { .. } => serve(settings),
         Command::Backup { out } => {
             let conn = open(&settings)?;
@@ -263,12 +292,19 @@ fn serve(settings: Settings) -> Result<(), String> {
     let first_run = first_run_setup(&settings)?;
     actix_web::rt::System::new().block_on(async move {
         let app = Application::build(settings.clone()).map_err(|e| e.to_string())?;
-        let base = settings.public_base(app.addr());
-        log::info!(
-            "stampd {} listening on http://{}",
-            env!("CARGO_PKG_VERSION"),
-            app.addr()
-        );
+        let base = app.public_url().to_string();
+        match app.redirect_addr() {
+            Some(plain) => log::info!(
+                "stampd {} listening on https://{} (and on http://{plain}, which redirects to it); public links start with {base}",
+                env!("CARGO_PKG_VERSION"),
+                app.addr()
+            ),
+            None => log::info!(
+                "stampd {} listening on http://{}",
+                env!("CARGO_PKG_VERSION"),
+                app.addr()
+            ),
+        }
         if let Some((store_id, token)) = first_run {
             println!(
                 "\nFirst start: created store {store_id} \"My Store\" and an API token.\n\

@@ -14,6 +14,12 @@ use crate::api::AppState;
 use crate::config::Settings;
 use crate::error::{ApiError, FieldErrors};
 
+mod list;
+mod whole;
+
+pub use list::text_list;
+pub use whole::{whole_number, within};
+
 /// Largest accepted request body.
 pub const BODY_LIMIT: usize = 64 * 1024;
 

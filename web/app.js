@@ -9,6 +9,7 @@ import { openCards } from './cards.js';
 import { openCustomer, wireCustomer } from './customer.js';
 import { openEnrol, wireEnrol } from './enrol.js';
 import { openFind, wireFind } from './find.js';
+import { openPosters, wirePosters } from './posters.js';
 import { pendingCount } from './queue.js';
 import { route, setRoutes } from './router.js';
 import { session } from './session.js';
@@ -22,6 +23,7 @@ const ROUTES = [
   [/^#\/cards$/, () => openCards()],
   [/^#\/cards\/new$/, () => openCardEditor(null)],
   [/^#\/cards\/(\d+)$/, (m) => openCardEditor(Number(m[1]))],
+  [/^#\/posters$/, () => openPosters()],
 ];
 
 function wire() {
@@ -35,6 +37,7 @@ function wire() {
   wireCustomer();
   wireEnrol();
   wireCardEditor();
+  wirePosters();
   window.addEventListener('hashchange', () => route());
   window.addEventListener('beforeunload', (e) => {
     if (pendingCount() > 0) {

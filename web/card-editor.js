@@ -1,5 +1,6 @@
 // One card template in the editor, with a live preview of its face, and the rewards
-// it pays for. Field limits and the stamp icons come from stampd (`vocab.js`).
+// it pays for. Field limits, the stamp icons and the strip types and presets come from
+// stampd (`vocab.js`).
 import { HttpError, api, describeError, sendReliably } from './api.js';
 import { catalog, rememberCard } from './catalog.js';
 import { DEFAULT_DESIGN, cardFace, isHexColour } from './card-face.js';
@@ -10,20 +11,43 @@ import {
   $, $$, busy, clearFieldErrors, confirmDialog, focusHeading, h, notify, plural, showFieldErrors,
   showFormError,
 } from './ui.js';
-import { LIMITS, STAMP_ICONS } from './vocab.js';
+import { LIMITS, STAMP_ICONS, STRIP_PRESETS, STRIP_TYPES } from './vocab.js';
 
 let editing = null;
 const CARD_TEXT_FIELDS = [
   'name', 'header_text', 'stamp_message', 'card_color', 'text_color', 'stamp_color', 'stamp_background_color',
+  'strip_color',
 ];
+const LINE_INPUTS = ['#card-auxiliary_fields', '#card-auxiliary_fields_2'];
+
+const words = (name) => {
+  const s = name.replace(/_/g, ' ');
+  return `${s[0].toUpperCase()}${s.slice(1)}`;
+};
 
 function fillIconSelect() {
   const select = $('#card-stamp_icon');
   if (select.options.length) return;
   for (const { name, glyph } of STAMP_ICONS) {
-    const label = name.replace(/_/g, ' ');
-    select.append(h('option', { value: name }, `${glyph}  ${label[0].toUpperCase()}${label.slice(1)}`));
+    select.append(h('option', { value: name }, `${glyph}  ${words(name)}`));
   }
+  const STRIP_LABELS = { color: 'A colour', image: 'An image', preset: 'A preset design' };
+  $('#card-strip_type').append(...STRIP_TYPES.map((t) => h('option', { value: t }, STRIP_LABELS[t] || words(t))));
+  $('#card-strip_preset').append(h('option', { value: '' }, 'None'),
+    ...STRIP_PRESETS.map((p) => h('option', { value: p }, words(p))));
+}
+
+// Which strip fields apply, and what the passes draw: stampd draws a colour strip with a
+// colour; it has no artwork for images and presets yet.
+function drawStripFields() {
+  const type = $('#card-strip_type').value;
+  $('#card-strip-colour').hidden = type !== 'color';
+  $('#card-strip-preset').hidden = type !== 'preset';
+  const colour = $('#card-strip_color').value.trim();
+  $('#card-strip-note').textContent = type !== 'color'
+    ? 'Passes show no strip for images and presets yet: stampd has no artwork for them.'
+    : (colour ? 'Passes and the web card show this colour behind the stamps, over the card colour at this opacity.'
+      : 'Pick a strip colour to show a strip behind the stamps.');
 }
 
 export async function openCardEditor(id) {
@@ -67,6 +91,12 @@ function fillCardForm(card) {
   $('#card-stamps_required').value = card.stamps_required;
   $('#card-initial_stamps').value = card.initial_stamps;
   $('#card-stamp_icon').value = card.stamp_icon;
+  $('#card-strip_type').value = card.strip_type;
+  $('#card-strip_preset').value = card.strip_preset || '';
+  $('#card-strip_opacity').value = card.strip_opacity;
+  const lines = card.auxiliary_fields || [];
+  LINE_INPUTS.forEach((sel, i) => { $(sel).value = lines[i] || ''; });
+  drawStripFields();
   $('#card-expires_at').value = card.expires_at ? card.expires_at.slice(0, 10) : '';
   $('#card-show_member_field').checked = Boolean(card.show_member_field);
   $('#card-show_stamps_to_reward_field').checked = Boolean(card.show_stamps_to_reward_field);
@@ -94,11 +124,14 @@ function cardFormValues() {
     const s = document.getElementById(`card-${f}`).value.trim();
     v[f] = s === '' ? null : s;
   }
-  for (const f of ['stamps_required', 'initial_stamps']) {
+  for (const f of ['stamps_required', 'initial_stamps', 'strip_opacity']) {
     const s = document.getElementById(`card-${f}`).value.trim();
     v[f] = /^-?\d+$/.test(s) ? Number(s) : (s === '' ? null : s);
   }
   v.stamp_icon = $('#card-stamp_icon').value;
+  v.strip_type = $('#card-strip_type').value;
+  v.strip_preset = $('#card-strip_preset').value || null;
+  v.auxiliary_fields = LINE_INPUTS.map((sel) => $(sel).value.trim()).filter(Boolean);
   v.expires_at = $('#card-expires_at').value || null;
   v.show_member_field = $('#card-show_member_field').checked;
   v.show_stamps_to_reward_field = $('#card-show_stamps_to_reward_field').checked;
@@ -109,13 +142,17 @@ function drawPreview() {
   const v = cardFormValues();
   const design = { ...(editing && editing.card ? editing.card : DEFAULT_DESIGN) };
   for (const [k, value] of Object.entries(v)) {
-    if (value === null && k !== 'header_text' && k !== 'stamp_message') continue;
+    if (value === null && !['header_text', 'stamp_message', 'strip_color', 'strip_preset'].includes(k)) continue;
     if (k.endsWith('_color') && !isHexColour(value)) continue;
     design[k] = value;
   }
   const { min, max } = LIMITS.stamps_required;
   if (!Number.isInteger(design.stamps_required) || design.stamps_required < min || design.stamps_required > max) {
     design.stamps_required = (editing && editing.card && editing.card.stamps_required) || DEFAULT_DESIGN.stamps_required;
+  }
+  const { min: least, max: most } = LIMITS.strip_opacity;
+  if (!Number.isInteger(design.strip_opacity) || design.strip_opacity < least || design.strip_opacity > most) {
+    design.strip_opacity = DEFAULT_DESIGN.strip_opacity;
   }
   const shown = Number.isInteger(design.initial_stamps) && design.initial_stamps > 0
     ? design.initial_stamps : Math.min(3, design.stamps_required - 1);
@@ -295,6 +332,8 @@ function limitInputs() {
   limit('#card-stamps_required', LIMITS.stamps_required);
   limit('#card-initial_stamps', LIMITS.initial_stamps);
   limit('#card-form .colour-row input:not([type=color])', { maxlength: LIMITS.hex_color });
+  limit('#card-strip_opacity', LIMITS.strip_opacity);
+  limit(LINE_INPUTS.join(', '), { maxlength: LIMITS.auxiliary_fields.length });
   limit('#reward-stamps_required', { min: LIMITS.stamps_required.min });
 }
 
@@ -308,9 +347,13 @@ export function wireCardEditor() {
     } else if (e.target.id.endsWith('_color')) {
       syncColourPickers();
     }
+    drawStripFields();
     drawPreview();
   });
-  $('#card-form').addEventListener('change', drawPreview);
+  $('#card-form').addEventListener('change', () => {
+    drawStripFields();
+    drawPreview();
+  });
   $('#card-archive').addEventListener('click', toggleArchiveFromEditor);
   $('#reward-form').addEventListener('submit', saveReward);
   $('#reward-cancel').addEventListener('click', () => {

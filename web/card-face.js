@@ -1,6 +1,7 @@
-// A card's face as customers see it: the store, the card's name and colours, and its
-// stamps drawn as the template's icon. The icons and a new card's design come from
-// stampd (`vocab.js`).
+// A card's face as customers see it: the store, the card's name and colours, its
+// stamps drawn as the template's icon on the strip (a colour strip, laid over the card
+// colour at its opacity, as stampd draws it on passes), and its extra lines. The icons
+// and a new card's design come from stampd (`vocab.js`).
 import { CARD_DEFAULTS, FALLBACK_GLYPH, LIMITS, STAMP_ICONS } from './vocab.js';
 import { session } from './session.js';
 import { h } from './ui.js';
@@ -28,13 +29,19 @@ export function cardFace(design, { count = 0, member = null, code = null, next =
     const on = i < filled;
     slots.push(h('li', { class: `stamp ${on ? 'filled' : 'empty'}`, 'aria-hidden': 'true' }, icon));
   }
+  const stamps = h('ol', { class: 'stamps', role: 'img', 'aria-label': label || `${count} of ${required} stamps` }, slots);
+  const strip = d.strip_type === 'color' && isHexColour(d.strip_color)
+    ? h('div', { class: 'face-strip', style: { '--strip': d.strip_color, '--strip-mix': `${Number(d.strip_opacity)}%` } }, stamps)
+    : stamps;
+  const lines = (d.auxiliary_fields || []).map((line) => h('p', { class: 'face-line', text: line }));
   return h('div', { class: 'face', style },
     h('p', { class: 'face-store', text: session ? session.storeName : '' }),
     h('p', { class: 'face-name', text: d.name || 'Untitled card' }),
     d.header_text ? h('p', { class: 'face-header', text: d.header_text }) : null,
     member && d.show_member_field ? h('p', { class: 'face-member', text: member }) : null,
-    h('ol', { class: 'stamps', role: 'img', 'aria-label': label || `${count} of ${required} stamps` }, slots),
+    strip,
     h('p', { class: 'face-count', text: `${count} / ${required} stamps` }),
+    lines,
     next && d.show_stamps_to_reward_field ? h('p', { class: 'face-next', text: next }) : null,
     code ? h('p', { class: 'face-code', text: `Code ${code}` }) : null);
 }

@@ -8,9 +8,11 @@ use super::crud::{self, Attributes, Done, Find, Parse, Query};
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
 use crate::db;
 use crate::db::cards::{Card, CardDesign, Scope};
-use crate::domain::{limits, HexColor, StampIcon, StripPreset, StripType};
+use crate::domain::{limits, AuxiliaryFields, HexColor, StampIcon, StripPreset, StripType};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{boolean, domain, integer, name_text, Field, Parsed};
+use crate::params::{
+    boolean, domain, integer, name_text, text_list, whole_number, within, Field, Parsed,
+};
 use crate::time_fmt;
 
 pub const RESOURCE: Resource = Resource::new("Cards", ENDPOINTS, components);
@@ -112,7 +114,11 @@ pub struct CardInput {
     pub stamp_icon: Option<StampIcon>,
     pub strip_type: Option<StripType>,
     pub strip_preset: Field<StripPreset>,
+    /// `null` means the default (100).
+    pub strip_opacity: Field<i64>,
     pub header_text: Field<String>,
+    /// `null` means none.
+    pub auxiliary_fields: Field<AuxiliaryFields>,
     pub stamps_required: Option<i64>,
     /// `null` means none (0).
     pub initial_stamps: Field<i64>,
@@ -150,7 +156,24 @@ impl crud::Attributes for CardInput {
             errors,
         );
         let strip_preset = domain(attrs, "strip_preset", errors, StripPreset::parse);
+        let strip_opacity = within(
+            whole_number(attrs, "strip_opacity", errors),
+            "strip_opacity",
+            &limits::STRIP_OPACITY,
+            errors,
+        );
         let header_text = name_text(attrs, "header_text", limits::HEADER_TEXT, errors);
+        let auxiliary_fields = match text_list(attrs, "auxiliary_fields", errors) {
+            Field::Set(lines) => match AuxiliaryFields::parse(&lines) {
+                Ok(fields) => Field::Set(fields),
+                Err(m) => {
+                    errors.add("auxiliary_fields", m);
+                    Field::Absent
+                }
+            },
+            Field::Null => Field::Null,
+            Field::Absent => Field::Absent,
+        };
         let stamps_required = match integer(attrs, "stamps_required", errors) {
             Field::Set(n) if n < *limits::STAMPS_REQUIRED.start() => {
                 let min = limits::STAMPS_REQUIRED.start();
@@ -206,7 +229,9 @@ impl crud::Attributes for CardInput {
             stamp_icon,
             strip_type,
             strip_preset,
+            strip_opacity,
             header_text,
+            auxiliary_fields,
             stamps_required,
             initial_stamps,
             show_member_field,
@@ -238,7 +263,14 @@ impl crud::Attributes for CardInput {
                 "strip_color": nullable(input_colour()),
                 "strip_preset": nullable(json!({"type": "string", "enum": StripPreset::ALL,
                     "description": "Required when strip_type is preset."})),
+                "strip_opacity": nullable(json!({"type": "integer",
+                    "minimum": limits::STRIP_OPACITY.start(), "maximum": limits::STRIP_OPACITY.end(),
+                    "default": d.strip_opacity,
+                    "description": "The strip's opacity over the card colour, in percent; null means 100. A decimal without a fraction (60.0, as Leal's SDK sends) counts as the whole number."})),
                 "header_text": nullable(text(limits::HEADER_TEXT)),
+                "auxiliary_fields": nullable(json!({"type": "array",
+                    "items": text(limits::AUXILIARY_FIELD),
+                    "description": format!("Extra lines on the front of the card's passes: at most {} once blank entries are dropped, each trimmed and at most {} characters. null or [] means none. In a form: `card[auxiliary_fields][]=...` once per line.", limits::AUXILIARY_FIELDS, limits::AUXILIARY_FIELD)})),
                 "show_member_field": boolean(),
                 "show_stamps_to_reward_field": boolean(),
                 "expires_at": nullable(json!({"type": "string", "format": "date-time",
@@ -280,7 +312,17 @@ impl CardInput {
         keep(&self.stamp_icon, &mut d.stamp_icon);
         keep(&self.strip_type, &mut d.strip_type);
         d.strip_preset = self.strip_preset.clone().merge_into(d.strip_preset.take());
+        match self.strip_opacity {
+            Field::Set(n) => d.strip_opacity = n,
+            Field::Null => d.strip_opacity = CardDesign::default().strip_opacity,
+            Field::Absent => {}
+        }
         d.header_text = self.header_text.clone().merge_into(d.header_text.take());
+        match &self.auxiliary_fields {
+            Field::Set(f) => d.auxiliary_fields = f.clone(),
+            Field::Null => d.auxiliary_fields = AuxiliaryFields::default(),
+            Field::Absent => {}
+        }
         keep(&self.stamps_required, &mut d.stamps_required);
         match self.initial_stamps {
             Field::Set(n) => d.initial_stamps = n,
@@ -356,7 +398,11 @@ fn components(c: &mut Components) {
             "strip_type": enum_of(StripType::ALL),
             "strip_color": nullable(stored_colour()),
             "strip_preset": nullable(enum_of(StripPreset::ALL)),
+            "strip_opacity": {"type": "integer", "minimum": limits::STRIP_OPACITY.start(), "maximum": limits::STRIP_OPACITY.end(),
+                "description": "The strip's opacity over the card colour, in percent (100: the strip as it is)."},
             "header_text": nullable(string()),
+            "auxiliary_fields": {"type": "array", "items": text(limits::AUXILIARY_FIELD), "maxItems": limits::AUXILIARY_FIELDS,
+                "description": "Extra lines shown on the front of the card's passes."},
             "show_member_field": boolean(),
             "show_stamps_to_reward_field": boolean(),
             "expires_at": nullable(timestamp()),

@@ -28,12 +28,13 @@ const PAGE_CSP: &str = "default-src 'none'; script-src 'self'; style-src 'self';
 /// An SVG image may draw itself and nothing more.
 const SVG_CSP: &str = "default-src 'none'; style-src 'unsafe-inline'; frame-ancestors 'none'";
 
-const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
+pub(super) const JAVASCRIPT: &str = "text/javascript; charset=utf-8";
 
-struct Asset {
-    name: &'static str,
-    content_type: &'static str,
-    body: &'static [u8],
+/// A file embedded in the binary.
+pub(super) struct Asset {
+    pub name: &'static str,
+    pub content_type: &'static str,
+    pub body: &'static [u8],
 }
 
 /// A file of `web/`, embedded.
@@ -61,6 +62,7 @@ const ASSETS: &[Asset] = &[
     asset!("customer.js", JAVASCRIPT),
     asset!("enrol.js", JAVASCRIPT),
     asset!("find.js", JAVASCRIPT),
+    asset!("posters.js", JAVASCRIPT),
     asset!("queue.js", JAVASCRIPT),
     asset!("router.js", JAVASCRIPT),
     asset!("session.js", JAVASCRIPT),
@@ -104,6 +106,16 @@ async fn vocab(req: HttpRequest, state: web::Data<AppState>) -> HttpResponse {
 /// load (`no-cache`) and get 304 while it is unchanged, so a new stampd binary is
 /// picked up at once.
 fn serve(req: &HttpRequest, content_type: &'static str, body: Bytes) -> HttpResponse {
+    serve_with(req, content_type, body, PAGE_CSP)
+}
+
+/// [`serve`] with another page's Content-Security-Policy.
+pub(super) fn serve_with(
+    req: &HttpRequest,
+    content_type: &'static str,
+    body: Bytes,
+    csp: &'static str,
+) -> HttpResponse {
     let etag = format!(
         "\"{}\"",
         hex(&Sha256::digest(&body)[..12]) // 96 bits name a version well enough
@@ -120,7 +132,7 @@ fn serve(req: &HttpRequest, content_type: &'static str, body: Bytes) -> HttpResp
     };
     res.insert_header((header::ETAG, etag))
         .insert_header((header::CACHE_CONTROL, "no-cache"));
-    security_headers(&mut res, PAGE_CSP);
+    security_headers(&mut res, csp);
     if unchanged {
         res.finish()
     } else {
@@ -188,14 +200,12 @@ mod tests {
     #[test]
     fn every_file_of_the_page_is_embedded() {
         let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/web");
+        // Files of the page; folders (`docs/`, `vendor/`) are other pages' and served there.
         let mut files: Vec<String> = std::fs::read_dir(dir)
             .expect("web/")
-            .map(|e| {
-                e.expect("an entry")
-                    .file_name()
-                    .into_string()
-                    .expect("a name")
-            })
+            .map(|e| e.expect("an entry"))
+            .filter(|e| e.file_type().is_ok_and(|t| t.is_file()))
+            .map(|e| e.file_name().into_string().expect("a name"))
             .collect();
         files.sort();
         let mut embedded: Vec<String> = ASSETS

@@ -17,7 +17,7 @@ use serde_json::{Map, Value};
 
 use super::{json, Answer, Call, Reply};
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{attributes, integer, query_map, Body, Field, Parsed};
+use crate::params::{attributes, boolean, integer, query_fields, query_map, Body, Field, Parsed};
 
 /// What the database finds by id (`None`: not there).
 pub type Found<T> = rusqlite::Result<Option<T>>;
@@ -158,6 +158,37 @@ impl<T: Attributes> OfCard<T> {
             errors,
         })
     }
+}
+
+/// The filters of a list of a card's records (rewards, posters), read as a body's fields
+/// are: `card_id`, and `active` — `true`, `1` or an empty value keeps the active ones,
+/// `false` or `0` the inactive ones; absent, all of them.
+pub fn card_filters(query: &Query) -> Done<(Option<i64>, Option<bool>)> {
+    let query = query_fields(query);
+    let mut errors = FieldErrors::new();
+    let card_id = integer(&query, "card_id", &mut errors).set();
+    let active = match boolean(&query, "active", &mut errors) {
+        Field::Set(active) => Some(active),
+        // `?active` alone: Leal's "when present, only active ones".
+        Field::Null => Some(true),
+        Field::Absent => None,
+    };
+    errors.into_result()?;
+    Ok((card_id, active))
+}
+
+/// The query parameters [`card_filters`] reads, for the OpenAPI document.
+pub fn document_card_filters(c: &mut super::endpoint::Components) {
+    c.query(
+        "card_id",
+        "Only the records of this card template.",
+        serde_json::json!({"type": "integer", "format": "int64"}),
+    );
+    c.query(
+        "active",
+        "`true`, `1` or an empty value: only active records; `false` or `0`: only inactive ones; absent: all.",
+        serde_json::json!({"type": "boolean"}),
+    );
 }
 
 /// `GET /accounts/{account_id}/<records>`.

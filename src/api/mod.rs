@@ -7,6 +7,7 @@ pub mod crud;
 pub mod customer_cards;
 pub mod customers;
 pub mod deliveries;
+pub mod docs;
 pub mod endpoint;
 pub mod locations;
 pub mod openapi;
@@ -470,6 +471,7 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
     cfg.service(web::resource("/c/{uuid}").route(web::get().to(web_card::show)));
     cfg.service(web::resource("/c/{uuid}/qr.svg").route(web::get().to(counter_page::web_card_qr)));
     counter_page::configure(cfg);
+    docs::configure(cfg);
     cfg.service(web::resource("/posters/{token}").route(web::get().to(signup::printable)));
     cfg.service(
         web::resource("/s/{token}")

@@ -1,5 +1,6 @@
-//! Public wallet endpoints: `/passes/<uuid>.pkpass`, `/passes/<uuid>/google`, and the
-//! Apple pass web service under `/passes/v1/`.
+//! Public wallet endpoints: `/passes/<uuid>.pkpass`, `/passes/<uuid>/google`, the strip
+//! image Google Wallet fetches (`/passes/<uuid>/strip.png`), and the Apple pass web
+//! service under `/passes/v1/`.
 //!
 //! Pass links need no API token: the card's uuid is the link. The pass web service
 //! checks the pass's own secret, sent by Wallet as `Authorization: ApplePass <token>`.
@@ -24,6 +25,7 @@ use crate::error::ApiError;
 use crate::params::RawBody;
 use crate::wallet::apple::{self, PassSigner};
 use crate::wallet::google::GoogleIssuer;
+use crate::wallet::strip;
 use crate::wallet::Wallets;
 
 pub fn configure(cfg: &mut web::ServiceConfig) {
@@ -32,6 +34,9 @@ pub fn configure(cfg: &mut web::ServiceConfig) {
         super::resource("/passes/{uuid}.pkpass", &[M::GET]).route(web::get().to(apple_pass)),
     )
     .service(super::resource("/passes/{uuid}/google", &[M::GET]).route(web::get().to(google_pass)))
+    .service(
+        super::resource("/passes/{uuid}/strip.png", &[M::GET]).route(web::get().to(strip_image)),
+    )
     .service(
         super::resource("/passes/assets/program-logo.png", &[M::GET])
             .route(web::get().to(program_logo)),
@@ -110,6 +115,31 @@ async fn google_pass(state: web::Data<AppState>, path: web::Path<String>) -> Ans
             Made::WebCard(web_card) => redirect(web_card),
         },
     )
+}
+
+/// `GET /passes/{uuid}/strip.png`: the card's strip as Google Wallet's hero image; 404
+/// for a card that draws no strip (see `CardDesign::drawn_strip`).
+async fn strip_image(state: web::Data<AppState>, path: web::Path<String>) -> Answer {
+    let uuid = parse_uuid(&path).ok_or_else(card_not_found)?;
+    let st = state.clone();
+    let png = web::block(move || {
+        let view = st
+            .db
+            .read(|conn| Ok(db::customer_cards::view_by_uuid(conn, &uuid)?))?
+            .ok_or_else(card_not_found)?;
+        let colour = view
+            .card
+            .design
+            .drawn_strip()
+            .ok_or_else(|| ApiError::not_found("Strip"))?;
+        strip::png(&colour, strip::GOOGLE_HERO).map_err(ApiError::internal)
+    })
+    .await??;
+    // The colour changes with the card's design: Google may keep it a little, not long.
+    Ok(HttpResponse::Ok()
+        .content_type("image/png")
+        .insert_header((header::CACHE_CONTROL, "public, max-age=300"))
+        .body(png))
 }
 
 /// What a wallet made of a card.

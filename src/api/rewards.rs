@@ -11,7 +11,7 @@ use crate::db::cards::Card;
 use crate::db::rewards::{Reward, RewardFields};
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
-use crate::params::{boolean, bounded_text, integer, name_text, query_fields, Field, Parsed};
+use crate::params::{boolean, bounded_text, integer, name_text, Field, Parsed};
 
 pub const RESOURCE: Resource = Resource::new("Rewards", ENDPOINTS, components);
 
@@ -29,13 +29,9 @@ impl crud::Plain for Reward {
 }
 
 impl crud::List for Reward {
-    /// Narrowed by `card_id` and `active`, read as a body's fields are.
+    /// Narrowed by `card_id` and `active`.
     fn list(conn: &Connection, store_id: i64, query: &Query, _: &str) -> Done<Vec<Reward>> {
-        let query = query_fields(query);
-        let mut errors = FieldErrors::new();
-        let card_id = integer(&query, "card_id", &mut errors).set();
-        let active = boolean(&query, "active", &mut errors).set();
-        errors.into_result()?;
+        let (card_id, active) = crud::card_filters(query)?;
         Ok(db::rewards::list(conn, store_id, card_id, active)?)
     }
 }
@@ -200,16 +196,7 @@ impl RewardInput {
 fn components(c: &mut Components) {
     use super::openapi::schema::*;
     use serde_json::json;
-    c.query(
-        "card_id",
-        "Only rewards of this card template.",
-        json!({"type": "integer", "format": "int64"}),
-    );
-    c.query(
-        "active",
-        "Only active (`true`/`1`) or inactive (`false`/`0`) rewards.",
-        json!({"type": "boolean"}),
-    );
+    crud::document_card_filters(c);
     c.schema(
         "Reward",
         object(json!({

@@ -20,7 +20,7 @@ use crate::db::card_links::{self, Recipient};
 use crate::db::customers::{Contact, CustomerFields};
 use crate::db::posters::{Poster, PosterFields};
 use crate::domain::links::CardLinks;
-use crate::domain::{limits, Birthday, Email, Phone};
+use crate::domain::{limits, Ask, Birthday, Email, Phone};
 use crate::edge::limit::{Buckets, Quota, Verdict};
 use crate::edge::peer::request_key;
 use crate::error::{ApiError, FieldErrors};
@@ -148,7 +148,7 @@ fn random_token() -> String {
 }
 
 fn form_page(
-    state: &AppState,
+    req: &HttpRequest,
     poster: &Poster,
     card: &db::cards::Card,
     store: &str,
@@ -165,8 +165,9 @@ fn form_page(
         colours: poster_colours(f),
         action: &poster.links("").signup(),
         csrf: &csrf,
-        contact_mode: f.contact_collection_mode.as_str(),
-        birthday_required: f.birthday_required,
+        contact: f.contact_rules(),
+        birthday: f.require_birthday,
+        minimum_age: f.minimum_age,
         typed: FormValues {
             first_name: &typed.first_name,
             last_name: &typed.last_name,
@@ -177,7 +178,12 @@ fn form_page(
         },
         errors,
     });
-    let secure = state.public_url.starts_with("https://");
+    // Secure when the browser's connection is HTTPS: stampd's own TLS, or what a
+    // trusted proxy says; where nothing says, as public_url's scheme.
+    let secure = crate::edge::peer::client_https(req).unwrap_or_else(|| {
+        req.app_data::<web::Data<AppState>>()
+            .is_some_and(|state| state.public_url.starts_with("https://"))
+    });
     let cookie = Cookie::build(CSRF_COOKIE, csrf)
         .path("/s/")
         .http_only(true)
@@ -193,12 +199,13 @@ fn form_page(
 pub async fn form(
     state: web::Data<AppState>,
     path: web::Path<String>,
+    req: HttpRequest,
 ) -> Result<HttpResponse, ApiError> {
     let Some((poster, card, store, _)) = active_poster(&state, path.into_inner()).await? else {
         return Ok(gone());
     };
     Ok(form_page(
-        &state,
+        &req,
         &poster,
         &card,
         &store,
@@ -236,7 +243,7 @@ pub async fn submit(
             .is_some_and(|v| matches!(v.as_str(), "1" | "on" | "true" | "yes")),
     };
     let again = |errors: &FieldErrors, status| {
-        form_page(&state, &poster, &card, &store, &typed, errors, status)
+        form_page(&req, &poster, &card, &store, &typed, errors, status)
     };
 
     // A form from this site, shown to this browser.
@@ -268,9 +275,9 @@ pub async fn submit(
     if !matches!(first_name, Field::Set(_)) && !errors.has("first_name") {
         errors.add("first_name", "can't be blank");
     }
-    let mode = poster.fields.contact_collection_mode.as_str();
+    let rules = poster.fields.contact_rules();
     let email = match text(p, "email", &mut errors) {
-        Field::Set(s) if mode != "phone" => match Email::parse(&s) {
+        Field::Set(s) if rules.email.shown() => match Email::parse(&s) {
             Ok(e) => Some(e),
             Err(m) => {
                 errors.add("email", m);
@@ -280,7 +287,7 @@ pub async fn submit(
         _ => None,
     };
     let phone = match text(p, "phone", &mut errors) {
-        Field::Set(s) if mode != "email" => {
+        Field::Set(s) if rules.phone.shown() => {
             match Phone::parse(&s, state.settings.default_country) {
                 Ok(ph) => Some(ph),
                 Err(m) => {
@@ -291,43 +298,47 @@ pub async fn submit(
         }
         _ => None,
     };
-    match mode {
-        "email" if email.is_none() && !errors.has("email") => errors.add("email", "can't be blank"),
-        "phone" if phone.is_none() && !errors.has("phone") => errors.add("phone", "can't be blank"),
-        "email_and_phone" => {
-            if email.is_none() && !errors.has("email") {
-                errors.add("email", "can't be blank");
-            }
-            if phone.is_none() && !errors.has("phone") {
-                errors.add("phone", "can't be blank");
-            }
+    for (key, ask, given) in [
+        ("email", rules.email, email.is_some()),
+        ("phone", rules.phone, phone.is_some()),
+    ] {
+        if ask == Ask::Required && !given && !errors.has(key) {
+            errors.add(key, "can't be blank");
         }
-        "email_or_phone"
-            if email.is_none()
-                && phone.is_none()
-                && !errors.has("email")
-                && !errors.has("phone") =>
-        {
-            errors.add("email", "can't be blank when phone is blank");
-            errors.add("phone", "can't be blank when email is blank");
-        }
-        _ => {}
     }
-    // The form asks for a birthday only when the poster requires one.
+    if rules.email == Ask::EitherOr
+        && email.is_none()
+        && phone.is_none()
+        && !errors.has("email")
+        && !errors.has("phone")
+    {
+        errors.add("email", "can't be blank when phone is blank");
+        errors.add("phone", "can't be blank when email is blank");
+    }
+    // The form asks for a birthday only when the poster requires one. Age counts on
+    // today's date in UTC: stores have no time zone of their own yet.
+    let today = time_fmt::today();
+    let required = poster.fields.require_birthday;
     let birthday = match text(p, "birthday", &mut errors) {
-        Field::Set(s) if poster.fields.birthday_required => {
-            match Birthday::parse(&s, time_fmt::today()) {
-                Ok(b) => Some(b),
-                Err(m) => {
-                    errors.add("birthday", m);
-                    None
-                }
+        Field::Set(s) if required => match Birthday::parse(&s, today) {
+            Ok(b) => Some(b),
+            Err(m) => {
+                errors.add("birthday", m);
+                None
             }
-        }
+        },
         _ => None,
     };
-    if poster.fields.birthday_required && birthday.is_none() && !errors.has("birthday") {
+    if required && birthday.is_none() && !errors.has("birthday") {
         errors.add("birthday", "can't be blank");
+    }
+    if let (Some(b), Some(age)) = (birthday, poster.fields.minimum_age) {
+        if b.age_on(today) < age {
+            errors.add(
+                "birthday",
+                format!("Sorry, you must be {age} or older to join this card."),
+            );
+        }
     }
     if !typed.consent {
         errors.add("consent", "must be accepted");

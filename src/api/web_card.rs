@@ -76,6 +76,8 @@ fn render(v: &CardView, state: &AppState, arrival: Option<Arrival>) -> Result<Ma
         glyph,
         member: d.show_member_field.then(|| wallet::member_name(v)),
         header_text: d.header_text.as_deref(),
+        strip: d.drawn_strip(),
+        lines: d.auxiliary_fields.lines(),
         stamps_count: v.stamps_count,
         stamps_required: d.stamps_required,
         next_reward: v

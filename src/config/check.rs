@@ -9,9 +9,10 @@ use std::path::PathBuf;
 
 use super::load::{Origin, Raw, RawValue};
 use super::{
-    AppleSettings, ConfigError, GoogleSettings, GroupKeys, Settings, SmsSettings, SmtpSettings,
-    SmtpTls,
+    AcmeSettings, AppleSettings, ConfigError, GoogleSettings, GroupKeys, Settings, SmsSettings,
+    SmtpSettings, SmtpTls, TlsSettings,
 };
+use crate::edge::peer::AddressRange;
 
 /// Turns a raw value into a setting's value; the error says what is wrong and what to
 /// put there instead (the key and where the value came from are added around it).
@@ -114,7 +115,7 @@ impl Check for Text {
     }
 }
 
-/// An address and port to listen on.
+/// An address and port to listen on; blank: the default `finish` picks.
 pub struct Address;
 
 impl Check for Address {
@@ -122,6 +123,7 @@ impl Check for Address {
     fn check(&self, raw: &Raw) -> Result<String, String> {
         let v = raw.text()?;
         match v.parse::<SocketAddr>() {
+            _ if v.is_empty() => Ok(String::new()),
             Ok(_) => Ok(v.to_string()),
             Err(_) => Err(format!(
                 "{v:?} is not an address and port; use e.g. \"127.0.0.1:8080\""
@@ -282,6 +284,90 @@ impl Check for Mailbox {
     }
 }
 
+/// The items of a list setting: a TOML array, or one string with the items separated
+/// by commas (the way an environment variable gives a list); blank items are dropped.
+fn items<'a>(raw: &'a Raw) -> Vec<&'a str> {
+    let given: Vec<&str> = match raw.value {
+        RawValue::Text(t) => t.split(',').collect(),
+        RawValue::List(items) => items.iter().map(String::as_str).collect(),
+    };
+    given
+        .into_iter()
+        .map(str::trim)
+        .filter(|i| !i.is_empty())
+        .collect()
+}
+
+/// Domain names a certificate can be had for by stampd's own challenges (no
+/// wildcards, no addresses), kept in lower case.
+pub struct Domains;
+
+impl Check for Domains {
+    type Value = Vec<String>;
+    fn check(&self, raw: &Raw) -> Result<Vec<String>, String> {
+        let mut domains: Vec<String> = Vec::new();
+        for d in items(raw) {
+            let name = d.trim_end_matches('.').to_ascii_lowercase();
+            if name.starts_with("*.") {
+                return Err(format!(
+                    "{d:?}: wildcard names need a DNS challenge, which stampd does not answer; list each name"
+                ));
+            }
+            let label_ok = |l: &str| {
+                (1..=63).contains(&l.len())
+                    && l.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-')
+                    && !l.starts_with('-')
+                    && !l.ends_with('-')
+            };
+            let labels: Vec<&str> = name.split('.').collect();
+            let is_name = name.len() <= 253
+                && labels.len() >= 2
+                && labels.iter().all(|l| label_ok(l))
+                && name.parse::<std::net::IpAddr>().is_err()
+                && !labels[labels.len() - 1].bytes().all(|b| b.is_ascii_digit());
+            if !is_name {
+                return Err(format!(
+                    "{d:?} is not a domain name such as \"shop.example.com\""
+                ));
+            }
+            if !domains.contains(&name) {
+                domains.push(name);
+            }
+        }
+        Ok(domains)
+    }
+}
+
+/// Addresses or CIDR blocks of reverse proxies.
+pub struct Proxies;
+
+impl Check for Proxies {
+    type Value = Vec<AddressRange>;
+    fn check(&self, raw: &Raw) -> Result<Vec<AddressRange>, String> {
+        items(raw)
+            .into_iter()
+            .map(|i| {
+                AddressRange::parse(i).map_err(|e| {
+                    format!("{e}; list addresses or blocks such as \"127.0.0.1\" or \"10.0.0.0/8\"")
+                })
+            })
+            .collect()
+    }
+}
+
+/// One email address, without a name.
+pub struct EmailAddress;
+
+impl Check for EmailAddress {
+    type Value = String;
+    fn check(&self, raw: &Raw) -> Result<String, String> {
+        let v = raw.text()?;
+        crate::domain::Email::parse(v)
+            .map(|e| e.as_str().to_string())
+            .map_err(|_| format!("{v:?} is not an email address such as \"owner@example.com\""))
+    }
+}
+
 /// Web origins (scheme and host, no path) or `*`: a TOML array, or one string with
 /// the origins separated by commas.
 pub struct Origins;
@@ -289,12 +375,8 @@ pub struct Origins;
 impl Check for Origins {
     type Value = Vec<String>;
     fn check(&self, raw: &Raw) -> Result<Vec<String>, String> {
-        let given: Vec<&str> = match raw.value {
-            RawValue::Text(t) => t.split(',').collect(),
-            RawValue::List(items) => items.iter().map(String::as_str).collect(),
-        };
         let mut origins = Vec::new();
-        for o in given.into_iter().map(str::trim).filter(|o| !o.is_empty()) {
+        for o in items(raw) {
             let o = o.trim_end_matches('/');
             let ok = o == "*"
                 || ((o.starts_with("http://") || o.starts_with("https://"))
@@ -342,6 +424,7 @@ pub fn finish(s: &mut Settings, g: GroupKeys) -> Result<(), ConfigError> {
         };
     }
 
+    finish_tls(s, &g)?;
     let apple = first_given!(
         g,
         apple_pass_type_id,
@@ -396,6 +479,90 @@ pub fn finish(s: &mut Settings, g: GroupKeys) -> Result<(), ConfigError> {
         });
     }
     Ok(())
+}
+
+/// HTTPS: ACME (`tls_domains` and the `acme_*` keys that go with it) or the shop's
+/// own files (`tls_certificate` with `tls_private_key`), not both; then the listening
+/// addresses' defaults, and `public_url`'s: `https://<first domain>`.
+fn finish_tls(s: &mut Settings, g: &GroupKeys) -> Result<(), ConfigError> {
+    let domains = g.tls_domains.as_ref().filter(|d| !d.value.is_empty());
+    let acme_on = match (domains, &g.acme_email, &g.acme_ca_certificate) {
+        (Some(d), _, _) => Some(("tls_domains", d.origin.to_string())),
+        (None, Some(e), _) => Some(("acme_email", e.origin.to_string())),
+        (None, None, Some(c)) => Some(("acme_ca_certificate", c.origin.to_string())),
+        (None, None, None) => None,
+    };
+    let files_on = first_given_of(&[
+        (
+            "tls_certificate",
+            g.tls_certificate.as_ref().map(|k| &k.origin),
+        ),
+        (
+            "tls_private_key",
+            g.tls_private_key.as_ref().map(|k| &k.origin),
+        ),
+    ]);
+    s.tls = match (acme_on, files_on) {
+        (Some(_), Some((key, origin))) => {
+            return Err(ConfigError::Invalid {
+                key: key.into(),
+                origin,
+                message: "cannot be used with `tls_domains`: HTTPS takes either certificates \
+                          obtained by ACME or your own, not both"
+                    .into(),
+            })
+        }
+        (Some(on), None) => {
+            let Some(domains) = domains else {
+                return Err(missing("tls_domains", &on));
+            };
+            Some(TlsSettings::Acme(AcmeSettings {
+                domains: domains.value.clone(),
+                email: g.acme_email.as_ref().map(|e| e.value.clone()),
+                directory: s.acme_directory.clone(),
+                ca_certificate: g.acme_ca_certificate.as_ref().map(|c| c.value.clone()),
+                challenge: s.acme_challenge,
+            }))
+        }
+        (None, Some(on)) => {
+            let need = |k: &Option<super::load::Given<PathBuf>>, key| {
+                k.as_ref()
+                    .map(|k| k.value.clone())
+                    .ok_or_else(|| missing(key, &(on.0, on.1.clone())))
+            };
+            Some(TlsSettings::Files {
+                certificate: need(&g.tls_certificate, "tls_certificate")?,
+                private_key: need(&g.tls_private_key, "tls_private_key")?,
+            })
+        }
+        (None, None) => None,
+    };
+    if s.bind.is_empty() {
+        s.bind = match s.tls {
+            Some(_) => "0.0.0.0:80",
+            None => "127.0.0.1:8080",
+        }
+        .into();
+    }
+    if s.https_bind.is_empty() {
+        s.https_bind = "0.0.0.0:443".into();
+    }
+    if let (None, Some(TlsSettings::Acme(acme))) = (&s.public_url, &s.tls) {
+        let port = s.https_bind.parse::<SocketAddr>().map_or(443, |a| a.port());
+        let port = if port == 443 {
+            String::new()
+        } else {
+            format!(":{port}")
+        };
+        s.public_url = Some(format!("https://{}{port}", acme.domains[0]));
+    }
+    Ok(())
+}
+
+/// The first of these keys that is given, and where it came from.
+fn first_given_of(keys: &[(&'static str, Option<&Origin>)]) -> Option<(&'static str, String)> {
+    keys.iter()
+        .find_map(|(key, origin)| origin.map(|o| (*key, o.to_string())))
 }
 
 fn missing(key: &str, (on, origin): &(&str, String)) -> ConfigError {

@@ -124,9 +124,29 @@ impl Layers {
                 .given
                 .insert("database", (value, Origin::Flag("--db")));
         }
-        if let Some(bind) = &overrides.bind {
-            let value = RawValue::Text(bind.clone());
-            layers.given.insert("bind", (value, Origin::Flag("--bind")));
+        let flags = [
+            ("bind", "--bind", overrides.bind.clone().map(RawValue::Text)),
+            (
+                "https_bind",
+                "--https-bind",
+                overrides.https_bind.clone().map(RawValue::Text),
+            ),
+            (
+                "acme_email",
+                "--acme-email",
+                overrides.acme_email.clone().map(RawValue::Text),
+            ),
+            (
+                "tls_domains",
+                "stampd serve DOMAIN",
+                Some(RawValue::List(overrides.tls_domains.clone()))
+                    .filter(|_| !overrides.tls_domains.is_empty()),
+            ),
+        ];
+        for (key, flag, value) in flags {
+            if let Some(value) = value {
+                layers.given.insert(key, (value, Origin::Flag(flag)));
+            }
         }
         Ok(layers)
     }

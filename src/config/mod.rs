@@ -24,14 +24,31 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use check::{
-    Address, CaFile, Country, FilePath, HttpUrl, HttpsUrl, LogLevel, Mailbox, OneOf, Origins,
-    PublicUrl, ReadableFile, Text, Whole,
+    Address, CaFile, Country, Domains, EmailAddress, FilePath, HttpUrl, HttpsUrl, LogLevel,
+    Mailbox, OneOf, Origins, Proxies, PublicUrl, ReadableFile, Text, Whole,
 };
 pub use declare::Setting;
 
+use crate::edge::peer::AddressRange;
+
 settings! {
-    /// Address and port the HTTP server listens on.
-    bind: String = "127.0.0.1:8080", Address;
+    /// Address and port of plain HTTP. Empty: 127.0.0.1:8080, or with HTTPS on
+    /// 0.0.0.0:80 (where it only redirects to HTTPS and answers ACME's HTTP-01 challenge).
+    bind: String = "", Address;
+    /// Address and port of HTTPS, when it is on (`tls_domains` or `tls_certificate`).
+    /// Empty: 0.0.0.0:443.
+    https_bind: String = "", Address;
+    /// The ACME directory certificates for `tls_domains` come from.
+    acme_directory: String = "https://acme-v02.api.letsencrypt.org/directory", HttpUrl;
+    /// How the ACME server is shown that stampd serves the domains: on the HTTPS port
+    /// (`tls-alpn-01`) or on the HTTP port (`http-01`).
+    acme_challenge: AcmeChallenge = "tls-alpn-01", OneOf(&[
+        ("tls-alpn-01", AcmeChallenge::TlsAlpn01),
+        ("http-01", AcmeChallenge::Http01),
+    ]);
+    /// Reverse proxies (addresses or CIDR blocks) whose X-Forwarded-For,
+    /// X-Forwarded-Proto and Forwarded headers are believed; empty: nobody's.
+    trusted_proxies: Vec<AddressRange> = "", Proxies;
     /// The SQLite database file (relative to the config file's folder).
     database: PathBuf = "stampd.db", FilePath { example: Some("stampd.db") };
     /// How hard SQLite works to make each commit survive a power cut.
@@ -110,6 +127,16 @@ settings! {
     signup_rate_limit_per_hour: u32 = 20, Whole::new(0, 100_000).zero("no limit");
 
     grouped {
+        /// HTTPS with certificates obtained and renewed by ACME for these domain names.
+        tls_domains: Vec<String>, Domains;
+        /// ACME: the contact address for the account (expiry and policy notices).
+        acme_email: String, EmailAddress;
+        /// ACME: a CA certificate (PEM) to trust for the directory, for a private or test CA.
+        acme_ca_certificate: PathBuf, ReadableFile;
+        /// HTTPS with a certificate of your own: the certificate chain (PEM).
+        tls_certificate: PathBuf, ReadableFile;
+        /// HTTPS with a certificate of your own: its private key (PEM).
+        tls_private_key: PathBuf, ReadableFile;
         /// Apple Wallet: the Pass Type ID.
         apple_pass_type_id: String, Text;
         /// Apple Wallet: the Apple Developer team id.
@@ -151,6 +178,8 @@ settings! {
     }
 
     assembled {
+        /// HTTPS; `None` without `tls_domains` and `tls_certificate`.
+        tls: Option<TlsSettings>,
         /// Apple Wallet passes; `None` until all the apple_* settings are given.
         apple: Option<AppleSettings>,
         /// Google Wallet; `None` until both google_* settings are given.
@@ -178,6 +207,38 @@ impl Synchronous {
             Synchronous::Extra => "EXTRA",
         }
     }
+}
+
+/// The ACME challenge stampd answers.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum AcmeChallenge {
+    /// A TLS handshake on the HTTPS port with a certificate made for the challenge.
+    TlsAlpn01,
+    /// A file under `/.well-known/acme-challenge/` on the plain HTTP port.
+    Http01,
+}
+
+/// Where the HTTPS certificate comes from.
+#[derive(Debug, Clone)]
+pub enum TlsSettings {
+    /// Obtained and renewed by stampd from an ACME CA.
+    Acme(AcmeSettings),
+    /// The shop's own PEM files, read again when they change or on SIGHUP.
+    Files {
+        certificate: PathBuf,
+        private_key: PathBuf,
+    },
+}
+
+#[derive(Debug, Clone)]
+pub struct AcmeSettings {
+    /// The names the certificate is for; the first is the public URL's by default.
+    pub domains: Vec<String>,
+    pub email: Option<String>,
+    pub directory: String,
+    /// A CA certificate (PEM) to trust for the directory's HTTPS, instead of the system's.
+    pub ca_certificate: Option<PathBuf>,
+    pub challenge: AcmeChallenge,
 }
 
 /// Apple's push service for Wallet updates.
@@ -291,6 +352,10 @@ pub struct Overrides {
     pub config: Option<PathBuf>,
     pub database: Option<PathBuf>,
     pub bind: Option<String>,
+    pub https_bind: Option<String>,
+    /// `stampd serve DOMAIN...`; empty: not given.
+    pub tls_domains: Vec<String>,
+    pub acme_email: Option<String>,
 }
 
 impl Default for Settings {
@@ -319,11 +384,21 @@ impl Settings {
         Settings::from_layers(&load::Layers::gather(overrides, env)?)
     }
 
-    /// The base URL for public links, given the address the server actually bound.
+    /// The base URL for public links, given the address the server actually bound
+    /// (the HTTPS one when HTTPS is on).
     pub fn public_base(&self, bound: SocketAddr) -> String {
         match &self.public_url {
             Some(u) => u.clone(),
+            None if self.tls.is_some() => format!("https://{bound}"),
             None => format!("http://{bound}"),
+        }
+    }
+
+    /// The folder stampd keeps its own files in: the database's.
+    pub fn data_dir(&self) -> &Path {
+        match self.database.parent() {
+            Some(p) if !p.as_os_str().is_empty() => p,
+            _ => Path::new("."),
         }
     }
 

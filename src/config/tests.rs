@@ -3,6 +3,8 @@
 
 use super::*;
 
+mod wallet;
+
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
@@ -495,39 +497,180 @@ fn secrets_never_print() {
     );
 }
 
-/// Wallet updates go to the chosen APNs service, or to an https URL given instead; the
-/// extra CA file must hold certificates.
 #[test]
-fn apns_and_the_extra_ca_file_are_checked() {
-    let s = env_settings(&[("STAMPD_APNS_ENVIRONMENT", "Sandbox")]);
-    assert_eq!(s.apns_url(), "https://api.sandbox.push.apple.com");
-    let s = env_settings(&[("STAMPD_APNS_BASE_URL", "https://localhost:8443/")]);
-    assert_eq!(s.apns_url(), "https://localhost:8443");
-    let err = env_error(&[("STAMPD_APNS_BASE_URL", "http://localhost:8443")]);
+fn https_is_off_by_default_and_its_defaults_are_the_documented_ones() {
+    let s = Settings::default();
+    assert!(s.tls.is_none());
+    assert_eq!(s.bind, "127.0.0.1:8080");
+    assert_eq!(s.https_bind, "0.0.0.0:443");
     assert_eq!(
-        err,
-        "setting `apns_base_url` (from environment variable STAMPD_APNS_BASE_URL): \
-         \"http://localhost:8443\" is not an https URL; use e.g. \"https://localhost:8443\", \
-         or \"\" for Apple's"
+        s.acme_directory,
+        "https://acme-v02.api.letsencrypt.org/directory"
     );
-    let err = env_error(&[("STAMPD_APNS_ENVIRONMENT", "staging")]);
-    assert!(
-        err.contains("\"staging\" is not one of \"production\", \"sandbox\""),
-        "{err}"
-    );
+    assert_eq!(s.acme_challenge, AcmeChallenge::TlsAlpn01);
+    assert!(s.trusted_proxies.is_empty());
+}
 
-    let dir = tempfile::tempdir().unwrap();
-    let missing = dir.path().join("ca.pem");
-    let err = env_error(&[("STAMPD_EXTRA_CA_FILE", missing.to_str().unwrap())]);
+#[test]
+fn tls_domains_turn_on_acme_with_the_ports_and_public_url_a_shop_needs() {
+    let s = env_settings(&[
+        (
+            "STAMPD_TLS_DOMAINS",
+            "Shop.Example.com, www.shop.example.com",
+        ),
+        ("STAMPD_ACME_EMAIL", "owner@example.com"),
+    ]);
+    let Some(TlsSettings::Acme(acme)) = &s.tls else {
+        panic!("ACME is on: {s:?}");
+    };
+    assert_eq!(acme.domains, ["shop.example.com", "www.shop.example.com"]);
+    assert_eq!(acme.email.as_deref(), Some("owner@example.com"));
+    assert_eq!(acme.directory, s.acme_directory);
+    assert_eq!(s.bind, "0.0.0.0:80", "plain HTTP redirects from port 80");
+    assert_eq!(s.https_bind, "0.0.0.0:443");
+    assert_eq!(s.public_url.as_deref(), Some("https://shop.example.com"));
+
+    // Another HTTPS port is part of the public address; given values win.
+    let s = env_settings(&[
+        ("STAMPD_TLS_DOMAINS", "shop.example.com"),
+        ("STAMPD_HTTPS_BIND", "0.0.0.0:8443"),
+        ("STAMPD_BIND", "127.0.0.1:8080"),
+    ]);
+    assert_eq!(
+        s.public_url.as_deref(),
+        Some("https://shop.example.com:8443")
+    );
+    assert_eq!(s.bind, "127.0.0.1:8080");
+    let s = env_settings(&[
+        ("STAMPD_TLS_DOMAINS", "shop.example.com"),
+        ("STAMPD_PUBLIC_URL", "https://cards.example.com"),
+    ]);
+    assert_eq!(s.public_url.as_deref(), Some("https://cards.example.com"));
+
+    // `stampd serve DOMAIN` and the flags.
+    let o = Overrides {
+        tls_domains: vec!["flag.example.com".into()],
+        https_bind: Some("127.0.0.1:9443".into()),
+        acme_email: Some("flag@example.com".into()),
+        ..Default::default()
+    };
+    let s = Settings::load_from(&o, &env(&[("STAMPD_TLS_DOMAINS", "env.example.com")])).unwrap();
+    let Some(TlsSettings::Acme(acme)) = &s.tls else {
+        panic!("ACME is on");
+    };
+    assert_eq!(acme.domains, ["flag.example.com"]);
+    assert_eq!(acme.email.as_deref(), Some("flag@example.com"));
+    assert_eq!(s.https_bind, "127.0.0.1:9443");
+    let err = Settings::load_from(
+        &Overrides {
+            tls_domains: vec!["*.example.com".into()],
+            ..Default::default()
+        },
+        &env(&[]),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(
         err.starts_with(
-            "setting `extra_ca_file` (from environment variable STAMPD_EXTRA_CA_FILE): cannot read"
+            "setting `tls_domains` (from stampd serve DOMAIN): \"*.example.com\": wildcard"
         ),
         "{err}"
     );
-    std::fs::write(&missing, "not a certificate\n").unwrap();
-    let err = env_error(&[("STAMPD_EXTRA_CA_FILE", missing.to_str().unwrap())]);
-    assert!(err.ends_with("holds no CERTIFICATE PEM block"), "{err}");
-    let s = env_settings(&[("STAMPD_EXTRA_CA_FILE", "")]);
-    assert_eq!(s.extra_ca_file, None);
+}
+
+#[test]
+fn tls_settings_that_do_not_fit_say_what_to_write() {
+    for (pairs, message) in [
+        (
+            vec![("STAMPD_TLS_DOMAINS", "192.0.2.1")],
+            "setting `tls_domains` (from environment variable STAMPD_TLS_DOMAINS): \"192.0.2.1\" is not a domain name such as \"shop.example.com\"",
+        ),
+        (
+            vec![("STAMPD_TLS_DOMAINS", "shop")],
+            "setting `tls_domains` (from environment variable STAMPD_TLS_DOMAINS): \"shop\" is not a domain name such as \"shop.example.com\"",
+        ),
+        (
+            vec![("STAMPD_ACME_EMAIL", "owner@example.com")],
+            "setting `tls_domains` (from environment variable STAMPD_ACME_EMAIL): is required when `acme_email` is set",
+        ),
+        (
+            vec![("STAMPD_ACME_EMAIL", "Owner <owner@example.com>")],
+            "setting `acme_email` (from environment variable STAMPD_ACME_EMAIL): \"Owner <owner@example.com>\" is not an email address such as \"owner@example.com\"",
+        ),
+        (
+            vec![("STAMPD_ACME_CHALLENGE", "dns-01")],
+            "setting `acme_challenge` (from environment variable STAMPD_ACME_CHALLENGE): \"dns-01\" is not one of \"tls-alpn-01\", \"http-01\"",
+        ),
+        (
+            vec![("STAMPD_TRUSTED_PROXIES", "10.0.0.0/8, proxy.local")],
+            "setting `trusted_proxies` (from environment variable STAMPD_TRUSTED_PROXIES): \"proxy.local\" is not an IP address; list addresses or blocks such as \"127.0.0.1\" or \"10.0.0.0/8\"",
+        ),
+        (
+            vec![("STAMPD_HTTPS_BIND", "443")],
+            "setting `https_bind` (from environment variable STAMPD_HTTPS_BIND): \"443\" is not an address and port; use e.g. \"127.0.0.1:8080\"",
+        ),
+    ] {
+        assert_eq!(env_error(&pairs), message);
+    }
+}
+
+#[test]
+fn own_certificate_files_go_together_and_not_with_acme() {
+    let d = tempfile_dir::Dir::new();
+    let cert = d.path().join("cert.pem");
+    let key = d.path().join("key.pem");
+    std::fs::write(&cert, "x").unwrap();
+    std::fs::write(&key, "x").unwrap();
+    let (cert, key) = (cert.to_str().unwrap(), key.to_str().unwrap());
+    let s = env_settings(&[
+        ("STAMPD_TLS_CERTIFICATE", cert),
+        ("STAMPD_TLS_PRIVATE_KEY", key),
+    ]);
+    assert!(
+        matches!(&s.tls, Some(TlsSettings::Files { certificate, .. }) if certificate.to_str() == Some(cert))
+    );
+    assert_eq!(s.bind, "0.0.0.0:80");
+    assert_eq!(
+        s.public_url, None,
+        "the bound HTTPS address, as without HTTPS"
+    );
+    assert_eq!(
+        s.public_base("192.0.2.1:443".parse().unwrap()),
+        "https://192.0.2.1:443"
+    );
+    assert_eq!(
+        env_error(&[("STAMPD_TLS_CERTIFICATE", cert)]),
+        "setting `tls_private_key` (from environment variable STAMPD_TLS_CERTIFICATE): is required when `tls_certificate` is set"
+    );
+    assert_eq!(
+        env_error(&[
+            ("STAMPD_TLS_CERTIFICATE", cert),
+            ("STAMPD_TLS_PRIVATE_KEY", key),
+            ("STAMPD_TLS_DOMAINS", "shop.example.com"),
+        ]),
+        "setting `tls_certificate` (from environment variable STAMPD_TLS_CERTIFICATE): cannot be used with `tls_domains`: HTTPS takes either certificates obtained by ACME or your own, not both"
+    );
+}
+
+#[test]
+fn trusted_proxies_are_addresses_or_blocks() {
+    let s = env_settings(&[("STAMPD_TRUSTED_PROXIES", "127.0.0.1, 10.0.0.0/8,fd00::/8")]);
+    let shown: Vec<String> = s.trusted_proxies.iter().map(|r| r.to_string()).collect();
+    assert_eq!(shown, ["127.0.0.1/32", "10.0.0.0/8", "fd00::/8"]);
+}
+
+#[test]
+fn the_packaged_config_is_valid_and_keeps_the_data_in_var_lib() {
+    let text = include_str!("../../dist/config.toml");
+    let (_d, p) = file(text);
+    let s = Settings::load_from(&config_file(p), &env(&[])).unwrap();
+    assert_eq!(s.database, PathBuf::from("/var/lib/stampd/stampd.db"));
+    assert_eq!(s.backup_dir, PathBuf::from("/var/lib/stampd/backups"));
+    assert_eq!(s.data_dir(), Path::new("/var/lib/stampd"));
+    // What it shows commented out are settings too.
+    for line in text.lines() {
+        if let Some((key, _)) = line.strip_prefix("# ").and_then(|l| l.split_once(" = ")) {
+            assert!(Setting::find(key).is_some(), "{key} is not a setting");
+        }
+    }
 }

@@ -54,20 +54,17 @@ pub fn backup(conn: &Connection, out: &Path) -> Result<(), BackupError> {
         .to_str()
         .ok_or_else(|| write_err("the path is not valid UTF-8; choose another --out file".into()))?
         .to_string();
-    if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
-        fs::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
+    if let Some(dir) = out.parent() {
+        crate::files::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
     }
-    // Created here, new and empty (VACUUM INTO writes into an empty file): `create_new`
-    // fails on anything already at the path, a link made meanwhile included, so the copy
-    // goes to this very file and removing it on failure removes only what we made.
-    fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(out)
-        .map_err(|e| match e.kind() {
-            std::io::ErrorKind::AlreadyExists => BackupError::Exists(out.to_path_buf()),
-            _ => write_err(e.to_string()),
-        })?;
+    // Created here, new, empty and private (VACUUM INTO writes into an empty file and
+    // keeps its mode): `create_new` fails on anything already at the path, a link made
+    // meanwhile included, so the copy goes to this very file and removing it on failure
+    // removes only what we made.
+    crate::files::create_new(out).map_err(|e| match e.kind() {
+        std::io::ErrorKind::AlreadyExists => BackupError::Exists(out.to_path_buf()),
+        _ => write_err(e.to_string()),
+    })?;
     let result = conn
         .execute("VACUUM INTO ?1", [&target])
         .map_err(|e| write_err(e.to_string()))
@@ -156,11 +153,7 @@ pub fn lock_path(database: &Path) -> PathBuf {
 impl ServeLock {
     /// `None` when another process holds the lock.
     pub fn try_acquire(database: &Path) -> std::io::Result<Option<ServeLock>> {
-        let file = fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(lock_path(database))?;
+        let file = crate::files::open_or_create(&lock_path(database))?;
         match file.try_lock() {
             Ok(()) => Ok(Some(ServeLock { _file: file })),
             Err(fs::TryLockError::WouldBlock) => Ok(None),
@@ -199,10 +192,9 @@ pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, Backup
     };
     // Copy first, beside the target, so the rename at the end is atomic.
     let incoming = sibling(".restoring");
-    fs::copy(backup, &incoming).map_err(|e| restore_err(format!("copying the backup: {e}")))?;
-    fs::File::open(&incoming)
-        .and_then(|f| f.sync_all())
-        .map_err(|e| restore_err(e.to_string()))?;
+    // Private whatever the backup's own mode (a copy may have been made readable).
+    crate::files::copy(backup, &incoming)
+        .map_err(|e| restore_err(format!("copying the backup: {e}")))?;
     let mut moved = None;
     if database.exists() {
         let to = aside("");

@@ -4,7 +4,7 @@ use super::{row, Columns};
 use rusqlite::{params, Connection, Row};
 use serde::Serialize;
 
-use crate::domain::{HexColor, StampIcon, StripPreset, StripType};
+use crate::domain::{AuxiliaryFields, HexColor, StampIcon, StripPreset, StripType};
 use crate::time_fmt;
 
 /// The attributes a client sets on a card template.
@@ -21,7 +21,10 @@ pub struct CardDesign {
     pub strip_type: StripType,
     pub strip_color: Option<HexColor>,
     pub strip_preset: Option<StripPreset>,
+    /// The strip over the card colour, in percent.
+    pub strip_opacity: i64,
     pub header_text: Option<String>,
+    pub auxiliary_fields: AuxiliaryFields,
     pub show_member_field: bool,
     pub show_stamps_to_reward_field: bool,
     /// A stored timestamp (`time_fmt`), compared as text with "now".
@@ -51,11 +54,27 @@ impl Default for CardDesign {
             strip_type: StripType::Color,
             strip_color: None,
             strip_preset: None,
+            strip_opacity: 100,
             header_text: None,
+            auxiliary_fields: AuxiliaryFields::default(),
             show_member_field: true,
             show_stamps_to_reward_field: true,
             expires_at: None,
             stamp_message: None,
+        }
+    }
+}
+
+impl CardDesign {
+    /// The colour of the strip the card's passes and web card draw: the strip colour laid
+    /// over the card colour at the strip's opacity. Only a colour strip with a colour is
+    /// drawn: stampd has no artwork for image and preset strips yet.
+    pub fn drawn_strip(&self) -> Option<HexColor> {
+        match (self.strip_type, &self.strip_color) {
+            (StripType::Color, Some(strip)) => {
+                Some(strip.over(&self.card_color, self.strip_opacity))
+            }
+            _ => None,
         }
     }
 }
@@ -94,8 +113,9 @@ pub enum Scope {
 
 const COLUMNS: &str = "id, store_id, name, card_color, text_color, stamp_icon, stamp_color,
     stamp_background_color, stamps_required, initial_stamps, strip_type, strip_color,
-    strip_preset, header_text, show_member_field, show_stamps_to_reward_field, expires_at,
-    stamp_message, archived_at, rewards_count, customer_cards_count, created_at, updated_at";
+    strip_preset, strip_opacity, header_text, auxiliary_fields, show_member_field,
+    show_stamps_to_reward_field, expires_at, stamp_message, archived_at, rewards_count,
+    customer_cards_count, created_at, updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Card> {
     let mut c = Columns::of(r);
@@ -103,8 +123,9 @@ fn from_row(r: &Row) -> rusqlite::Result<Card> {
         id, account_id,
         design: CardDesign {
             name, card_color, text_color, stamp_icon, stamp_color, stamp_background_color,
-            stamps_required, initial_stamps, strip_type, strip_color, strip_preset, header_text,
-            show_member_field, show_stamps_to_reward_field, expires_at, stamp_message,
+            stamps_required, initial_stamps, strip_type, strip_color, strip_preset, strip_opacity,
+            header_text, auxiliary_fields, show_member_field, show_stamps_to_reward_field,
+            expires_at, stamp_message,
         },
         archived_at, rewards_count, customer_cards_count, created_at, updated_at,
     }))
@@ -121,14 +142,16 @@ pub fn insert(
         "INSERT INTO cards (store_id, name, card_color, text_color, stamp_icon, stamp_color,
             stamp_background_color, stamps_required, initial_stamps, strip_type, strip_color,
             strip_preset, header_text, show_member_field, show_stamps_to_reward_field,
-            expires_at, archived_at, created_at, updated_at, stamp_message)
+            expires_at, archived_at, created_at, updated_at, strip_opacity, auxiliary_fields,
+            stamp_message)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18,
-            ?19)",
+            ?19, ?20, ?21)",
         params![
             store_id, d.name, d.card_color, d.text_color, d.stamp_icon, d.stamp_color,
             d.stamp_background_color, d.stamps_required, d.initial_stamps, d.strip_type,
             d.strip_color, d.strip_preset, d.header_text, d.show_member_field,
-            d.show_stamps_to_reward_field, d.expires_at, archived_at, now, d.stamp_message
+            d.show_stamps_to_reward_field, d.expires_at, archived_at, now, d.strip_opacity,
+            d.auxiliary_fields, d.stamp_message
         ],
     )?;
     Ok(conn.last_insert_rowid())
@@ -147,7 +170,8 @@ pub fn update(
             stamp_color = ?6, stamp_background_color = ?7, stamps_required = ?8,
             initial_stamps = ?9, strip_type = ?10, strip_color = ?11, strip_preset = ?12,
             header_text = ?13, show_member_field = ?14, show_stamps_to_reward_field = ?15,
-            expires_at = ?16, archived_at = ?17, updated_at = ?18, stamp_message = ?19
+            expires_at = ?16, archived_at = ?17, updated_at = ?18, strip_opacity = ?19,
+            auxiliary_fields = ?20, stamp_message = ?21
          WHERE id = ?1",
         params![
             id,
@@ -168,6 +192,8 @@ pub fn update(
             d.expires_at,
             archived_at,
             time_fmt::now(),
+            d.strip_opacity,
+            d.auxiliary_fields,
             d.stamp_message
         ],
     )?;

@@ -104,6 +104,10 @@ pub fn sqlite_path(path: &Path) -> PathBuf {
 /// Opens one connection with stampd's pragmas (used by migrations and the command line).
 pub fn open_connection(path: &Path, settings: &Settings) -> Result<Connection, OpenError> {
     init_sqlite();
+    // A new database starts as an empty private file: SQLite keeps the mode of the file
+    // it finds and gives its -wal and -shm files the same. (Where the file cannot be
+    // made, SQLite's own open below says why.)
+    let _ = crate::files::create_if_missing(path);
     let conn = Connection::open_with_flags(
         sqlite_path(path),
         OpenFlags::SQLITE_OPEN_READ_WRITE

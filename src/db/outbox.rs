@@ -364,9 +364,10 @@ pub fn sent_since(
            AND customer_card_id = ?1 AND status = 'sent'
            AND substr(address, 1, length(?3)) = ?3",
     )?
-    .query_row(params![customer_card_id, channel, address_prefix, since], |r| {
-        r.get(0)
-    })
+    .query_row(
+        params![customer_card_id, channel, address_prefix, since],
+        |r| r.get(0),
+    )
 }
 
 /// A row whose time has come, with what a message about it names.

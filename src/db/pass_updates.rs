@@ -365,7 +365,10 @@ mod tests {
         });
         changed(&conn, Changed::Card(card), false).unwrap();
         let keys = |conn: &Connection| -> Vec<String> {
-            pending(conn).into_iter().map(|(_, address)| address).collect()
+            pending(conn)
+                .into_iter()
+                .map(|(_, address)| address)
+                .collect()
         };
         assert_eq!(keys(&conn).len(), 2);
         assert!(keys(&conn).contains(&format!("class/{card}")));

@@ -52,6 +52,17 @@ pub fn active_for_cards(conn: &Connection, card_ids: &[i64]) -> rusqlite::Result
     super::all(conn, &sql, [ids], from_row)
 }
 
+/// A card template's first active reward by position (what a poster offers when its
+/// title is left to stampd).
+pub fn first_active(conn: &Connection, card_id: i64) -> rusqlite::Result<Option<Reward>> {
+    let sql = format!(
+        "SELECT {COLUMNS} FROM rewards
+         WHERE card_id = ?1 AND active = 1 AND deleted_at IS NULL
+         ORDER BY position, stamps_required, id LIMIT 1"
+    );
+    super::one(conn, &sql, [card_id], from_row)
+}
+
 /// The attributes a client sets on a reward.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RewardFields {

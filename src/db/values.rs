@@ -7,8 +7,8 @@ use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRe
 use rusqlite::ToSql;
 
 use crate::domain::{
-    Birthday, CardCode, ContactMode, Email, HexColor, PaperSize, Phone, StampIcon, StripPreset,
-    StripType,
+    AuxiliaryFields, Birthday, CardCode, ContactMode, Email, HexColor, PaperSize, Phone, StampIcon,
+    StripPreset, StripType,
 };
 
 macro_rules! as_text {
@@ -54,6 +54,18 @@ from_stored_text!(Email, Phone);
 impl FromSql for HexColor {
     fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
         HexColor::parse(value.as_str()?).map_err(|e| FromSqlError::Other(e.into()))
+    }
+}
+
+impl ToSql for AuxiliaryFields {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        Ok(ToSqlOutput::from(self.to_stored()))
+    }
+}
+
+impl FromSql for AuxiliaryFields {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        AuxiliaryFields::from_stored(value.as_str()?).ok_or(FromSqlError::InvalidType)
     }
 }
 

@@ -140,12 +140,35 @@ impl Birthday {
     pub fn to_iso(self) -> String {
         crate::time_fmt::format_date(self.0)
     }
+
+    /// Whole years of age on `day`. Someone born on 29 February turns a year older on
+    /// 1 March in years without one.
+    pub fn age_on(self, day: Date) -> i64 {
+        let born = self.0;
+        let years = i64::from(day.year()) - i64::from(born.year());
+        let before_birthday = (day.month() as u8, day.day()) < (born.month() as u8, born.day());
+        years - i64::from(before_birthday)
+    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use phonenumber::country::Id;
+
+    #[test]
+    fn age_counts_whole_years() {
+        use time::macros::date;
+        let b = |s: &str| Birthday::parse(s, date!(2026 - 06 - 01)).unwrap();
+        assert_eq!(b("2008-06-01").age_on(date!(2026 - 06 - 01)), 18);
+        assert_eq!(b("2008-06-02").age_on(date!(2026 - 06 - 01)), 17);
+        assert_eq!(b("2008-05-31").age_on(date!(2026 - 06 - 01)), 18);
+        assert_eq!(b("2026-06-01").age_on(date!(2026 - 06 - 01)), 0);
+        let leap = b("2008-02-29");
+        assert_eq!(leap.age_on(date!(2026 - 02 - 28)), 17);
+        assert_eq!(leap.age_on(date!(2026 - 03 - 01)), 18);
+        assert_eq!(leap.age_on(date!(2028 - 02 - 29)), 20);
+    }
 
     #[test]
     fn emails_are_trimmed_and_lowercased() {

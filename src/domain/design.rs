@@ -1,6 +1,9 @@
-//! How a card template looks: colours, the stamp icon, the strip.
+//! How a card template looks: colours, the stamp icon, the strip, the extra lines on
+//! the front of its passes.
 
 use std::borrow::Cow;
+
+use super::limits;
 
 /// A colour as `#RRGGBB`, stored upper-case.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -40,6 +43,26 @@ impl HexColor {
 
     pub fn as_str(&self) -> &str {
         &self.0
+    }
+
+    /// Red, green and blue.
+    pub fn rgb(&self) -> [u8; 3] {
+        let channel = |i: usize| u8::from_str_radix(&self.0[i..i + 2], 16).unwrap_or(0);
+        [channel(1), channel(3), channel(5)]
+    }
+
+    /// This colour laid over `under` at `opacity` percent (0: `under` alone, 100: this
+    /// colour alone), as the eye sees it on a solid background.
+    pub fn over(&self, under: &HexColor, opacity: i64) -> HexColor {
+        let a = opacity.clamp(0, 100);
+        let (top, bottom) = (self.rgb(), under.rgb());
+        let mix = |i: usize| (i64::from(top[i]) * a + i64::from(bottom[i]) * (100 - a) + 50) / 100;
+        HexColor(Cow::Owned(format!(
+            "#{:02X}{:02X}{:02X}",
+            mix(0),
+            mix(1),
+            mix(2)
+        )))
     }
 }
 
@@ -123,9 +146,100 @@ vocabulary! {
     }
 }
 
+/// The extra lines a card's passes show on their front (`auxiliary_fields`): at most
+/// [`limits::AUXILIARY_FIELDS`], each trimmed, of at most [`limits::AUXILIARY_FIELD`]
+/// characters; blank ones are dropped, as Leal does.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+#[serde(transparent)]
+pub struct AuxiliaryFields(Vec<String>);
+
+impl AuxiliaryFields {
+    /// The lines as a client sent them.
+    pub fn parse<S: AsRef<str>>(lines: &[S]) -> Result<AuxiliaryFields, String> {
+        let kept: Vec<String> = lines
+            .iter()
+            .map(|l| l.as_ref().trim())
+            .filter(|l| !l.is_empty())
+            .map(str::to_string)
+            .collect();
+        if kept.len() > limits::AUXILIARY_FIELDS {
+            return Err(format!(
+                "is too long (maximum is {} entries)",
+                limits::AUXILIARY_FIELDS
+            ));
+        }
+        for line in &kept {
+            if line.chars().count() > limits::AUXILIARY_FIELD {
+                return Err(format!(
+                    "has an entry that is too long (maximum is {} characters)",
+                    limits::AUXILIARY_FIELD
+                ));
+            }
+            super::check_name(line).map_err(|m| format!("has an entry that {m}"))?;
+        }
+        Ok(AuxiliaryFields(kept))
+    }
+
+    /// Lines stampd stored (a JSON array of text, checked when it was stored).
+    pub fn from_stored(json: &str) -> Option<AuxiliaryFields> {
+        serde_json::from_str(json).ok().map(AuxiliaryFields)
+    }
+
+    /// As stored: a JSON array of text.
+    pub fn to_stored(&self) -> String {
+        serde_json::Value::from(self.0.clone()).to_string()
+    }
+
+    pub fn lines(&self) -> &[String] {
+        &self.0
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn auxiliary_fields_drop_blanks_and_keep_their_limits() {
+        let f = AuxiliaryFields::parse(&[" Open 7–19 ", "", "  ", "Oat milk free"]).unwrap();
+        assert_eq!(f.lines(), ["Open 7–19", "Oat milk free"]);
+        assert_eq!(
+            AuxiliaryFields::parse::<&str>(&[]).unwrap().lines().len(),
+            0
+        );
+        assert_eq!(
+            AuxiliaryFields::parse(&["a", "b", "c"]).unwrap_err(),
+            "is too long (maximum is 2 entries)"
+        );
+        let forty = "é".repeat(40);
+        assert!(AuxiliaryFields::parse(&[forty.as_str()]).is_ok());
+        assert_eq!(
+            AuxiliaryFields::parse(&[format!("{forty}x")]).unwrap_err(),
+            "has an entry that is too long (maximum is 40 characters)"
+        );
+        assert!(AuxiliaryFields::parse(&["two\nlines"])
+            .unwrap_err()
+            .starts_with("has an entry that contains characters that are not allowed"));
+        let stored = f.to_stored();
+        assert_eq!(stored, r#"["Open 7–19","Oat milk free"]"#);
+        assert_eq!(AuxiliaryFields::from_stored(&stored), Some(f));
+    }
+
+    #[test]
+    fn colours_blend() {
+        let red = HexColor::from_static("#FF0000");
+        let blue = HexColor::from_static("#0000FF");
+        assert_eq!(red.rgb(), [255, 0, 0]);
+        assert_eq!(red.over(&blue, 100), red);
+        assert_eq!(red.over(&blue, 0), blue);
+        assert_eq!(red.over(&blue, 60).as_str(), "#990066");
+        assert_eq!(
+            HexColor::from_static("#FFFFFF")
+                .over(&HexColor::from_static("#000000"), 50)
+                .as_str(),
+            "#808080"
+        );
+    }
 
     #[test]
     fn colours() {

@@ -34,6 +34,11 @@ impl<'a> CardLinks<'a> {
     pub fn google_pass(&self) -> String {
         format!("{}/passes/{}/google", self.base, self.uuid)
     }
+
+    /// The strip image Google Wallet fetches as the card's hero image.
+    pub fn strip_image(&self) -> String {
+        format!("{}/passes/{}/strip.png", self.base, self.uuid)
+    }
 }
 
 /// Where Apple Wallet reaches the pass web service (`webServiceURL` of a pass).
@@ -90,6 +95,10 @@ mod tests {
         assert_eq!(
             l.google_pass(),
             format!("https://cards.example.com/passes/{UUID}/google")
+        );
+        assert_eq!(
+            l.strip_image(),
+            format!("https://cards.example.com/passes/{UUID}/strip.png")
         );
         assert_eq!(CardLinks::new("", UUID).web_card(), format!("/c/{UUID}"));
     }

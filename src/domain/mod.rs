@@ -2,7 +2,8 @@
 //! knows it is well-formed. Error strings are the Rails-style messages the API returns.
 
 /// A closed list of names a field takes (`stamp_icon`, `paper_size`, ...): an enum whose
-/// names are what the API sends and stores, read case-insensitively.
+/// names are what the API sends and stores, read case-insensitively. A name may have
+/// aliases (`Variant = "name" | "earlier_name"`): read as the name, never written.
 macro_rules! vocabulary {
     // Names drawn as a glyph each (stamp icons): `Variant = "name": "glyph"`.
     ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal: $glyph:literal),+ $(,)? }) => {
@@ -19,7 +20,7 @@ macro_rules! vocabulary {
             }
         }
     };
-    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal),+ $(,)? }) => {
+    ($(#[$doc:meta])* $name:ident { $($variant:ident = $text:literal $(| $alias:literal)*),+ $(,)? }) => {
         $(#[$doc])*
         #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $name {
@@ -40,7 +41,7 @@ macro_rules! vocabulary {
             pub fn parse(input: &str) -> Result<$name, String> {
                 let s = input.trim().to_ascii_lowercase();
                 match s.as_str() {
-                    $($text => Ok($name::$variant),)+
+                    $($text $(| $alias)* => Ok($name::$variant),)+
                     _ => Err(format!("is not included in the list ({})", Self::ALL.join(", "))),
                 }
             }
@@ -72,9 +73,9 @@ pub mod stamp_message;
 
 pub use card_code::CardCode;
 pub use contact::{Birthday, Email, Phone, UncheckedPhone};
-pub use design::{HexColor, StampIcon, StripPreset, StripType};
+pub use design::{AuxiliaryFields, HexColor, StampIcon, StripPreset, StripType};
 pub use name::check_name;
-pub use poster::{ContactMode, PaperSize};
+pub use poster::{Ask, ContactMode, ContactRules, PaperSize};
 
 /// Rails' message for a string over its limit.
 pub fn too_long(max: usize) -> String {
@@ -105,4 +106,13 @@ pub mod limits {
     pub const STAMPS_REQUIRED: RangeInclusive<i64> = 1..=21;
     /// Most stamps one request may give, or take back as a correction.
     pub const STAMPS_PER_REQUEST: i64 = 100;
+    /// A card's strip over its colour, in percent (100: the strip colour as it is).
+    pub const STRIP_OPACITY: RangeInclusive<i64> = 0..=100;
+    /// Extra lines on the front of a card's pass, and the characters of each.
+    pub const AUXILIARY_FIELDS: usize = 2;
+    pub const AUXILIARY_FIELD: usize = 40;
+    /// A poster's title.
+    pub const POSTER_TITLE: usize = 100;
+    /// The age, in years, a poster may ask its customers to have reached.
+    pub const MINIMUM_AGE: RangeInclusive<i64> = 1..=120;
 }

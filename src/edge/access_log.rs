@@ -1,4 +1,5 @@
-//! The access log: one line per request with the peer address, method, path, status,
+//! The access log: one line per request with the client address (the peer's, or behind
+//! a trusted proxy the one it reports: `peer`), method, path, status,
 //! size and time — never a query string (searches carry emails and phone numbers) and
 //! never the secret part of a public link (a card's uuid, a poster's token, a pass's
 //! serial or a device's id), which would let anyone who reads the log open them.
@@ -32,8 +33,14 @@ const PUBLIC_WORDS: &[&str] = &[
 /// The access log middleware. Its lines go to the target `actix_web::middleware::logger`
 /// at INFO, as actix-web's own do.
 pub fn logger() -> Logger {
-    Logger::new("%a \"%{request}xi\" %s %b %Dms")
+    Logger::new("%{client}xi \"%{request}xi\" %s %b %Dms")
+        .custom_request_replace("client", |req: &ServiceRequest| client(req))
         .custom_request_replace("request", |req: &ServiceRequest| request_line(req))
+}
+
+/// The client's address: the peer's, or behind a trusted proxy the one it reports.
+fn client(req: &ServiceRequest) -> String {
+    super::peer::client_address(req.request()).map_or_else(|| "-".into(), |a| a.to_string())
 }
 
 fn request_line(req: &ServiceRequest) -> String {

@@ -80,6 +80,7 @@ impl Drop for Counted {
 /// is held until `inner` is done with the connection.
 pub fn counted<SF>(
     table: Arc<OpenConnections>,
+    trusted: peer::TrustedProxies,
     inner: SF,
 ) -> impl ServiceFactory<
     TcpStream,
@@ -96,7 +97,7 @@ where
         let admitted = match stream.peer_addr() {
             // Gone before it was served: nothing to count or to serve.
             Err(_) => None,
-            Ok(addr) => match peer::connection_key(addr) {
+            Ok(addr) => match peer::connection_key(addr, &trusted) {
                 None => Some(None),
                 Some(key) => match table.admit(key) {
                     Some(counted) => Some(Some(counted)),

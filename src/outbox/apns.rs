@@ -21,7 +21,7 @@ use bytes::Bytes;
 use h2::client::SendRequest;
 use http::{Method, Request, StatusCode, Uri};
 use rusqlite::Connection;
-use rustls_pki_types::ServerName;
+use rustls::pki_types::ServerName;
 use tokio::net::TcpStream;
 use tokio::runtime::Runtime;
 use tokio_rustls::TlsConnector;

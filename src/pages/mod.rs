@@ -8,6 +8,7 @@
 //! and send the answer, and the outbox sends the mail.
 
 pub mod card_link_mail;
+pub mod docs;
 pub mod poster;
 pub mod signup;
 pub mod web_card;
@@ -141,6 +142,9 @@ h1 { font-size: 26px; margin: 4px 0 2px; }
 .stamp { aspect-ratio: 1; display: flex; align-items: center; justify-content: center; border-radius: 50%; font-size: 26px; }
 .stamp.filled { background: var(--stamp); color: var(--stamp-bg); }
 .stamp.empty { background: var(--stamp-bg); color: var(--stamp); opacity: .55; border: 2px dashed var(--stamp); }
+.strip { border-radius: 14px; background: var(--strip); }
+.strip .stamps { background: transparent; }
+.lines { list-style: none; margin: 10px 0 0; padding: 0; font-weight: 600; }
 .progress { margin: 12px 0 0; font-size: 20px; font-weight: 700; }
 .next { margin: 2px 0 0; opacity: .9; }
 .rewards { margin: 14px 0 0; padding: 12px 14px; border-radius: 12px; background: rgba(255,255,255,.18); }

@@ -6,7 +6,7 @@
 use maud::{html, Markup, PreEscaped};
 
 use super::{layout, message_page, plain_message, PageColours};
-use crate::domain::limits;
+use crate::domain::{limits, Ask, ContactRules};
 use crate::error::FieldErrors;
 
 /// What the customer typed, to fill the form in again.
@@ -29,20 +29,27 @@ pub struct SignupForm<'a> {
     /// Where the form is sent.
     pub action: &'a str,
     pub csrf: &'a str,
-    /// The poster's contact collection mode: `email_or_phone`, `email`, `phone` or
-    /// `email_and_phone`.
-    pub contact_mode: &'a str,
-    pub birthday_required: bool,
+    /// How the email and the phone are asked for.
+    pub contact: ContactRules,
+    /// Whether a birthday is asked for (and required).
+    pub birthday: bool,
+    /// Customers younger than this may not sign up.
+    pub minimum_age: Option<i64>,
     pub typed: FormValues<'a>,
     pub errors: &'a FieldErrors,
 }
 
+/// What follows a contact field's label: how it is asked for beside the other one.
+fn contact_note(ask: Ask, other: &str) -> Option<String> {
+    match ask {
+        Ask::EitherOr => Some(format!("(or {other})")),
+        Ask::Optional => Some("(optional)".into()),
+        Ask::Required | Ask::Not => None,
+    }
+}
+
 pub fn form(f: &SignupForm) -> Markup {
-    let mode = f.contact_mode;
-    let want_email = mode != "phone";
-    let want_phone = mode != "email";
-    let email_required = matches!(mode, "email" | "email_and_phone");
-    let phone_required = matches!(mode, "phone" | "email_and_phone");
+    let (email, phone) = (f.contact.email, f.contact.phone);
     let errors = f.errors;
     let invalid = |key: &str| errors.has(key).then_some("true");
     let described = |key: &str| errors.has(key).then(|| format!("{key}-error"));
@@ -68,30 +75,34 @@ pub fn form(f: &SignupForm) -> Markup {
                     autocomplete="family-name" value=(t.last_name)
                     aria-invalid=[invalid("last_name")] aria-describedby=[described("last_name")];
                 (field_error(errors, "last_name"))
-                @if want_email {
+                @if email.shown() {
                     label for="email" {
                         "Email"
-                        @if !email_required { " " span.opt { "(or phone)" } }
+                        @if let Some(note) = contact_note(email, "phone") { " " span.opt { (note) } }
                     }
                     input #email name="email" type="email" maxlength=(limits::EMAIL)
-                        autocomplete="email" value=(t.email) required[email_required]
+                        autocomplete="email" value=(t.email) required[email == Ask::Required]
                         aria-invalid=[invalid("email")] aria-describedby=[described("email")];
                     (field_error(errors, "email"))
                 }
-                @if want_phone {
+                @if phone.shown() {
                     label for="phone" {
                         "Mobile phone"
-                        @if !phone_required && want_email { " " span.opt { "(or email)" } }
+                        @if let Some(note) = contact_note(phone, "email") { " " span.opt { (note) } }
                     }
                     input #phone name="phone" type="tel" maxlength=(limits::PHONE_INPUT)
-                        autocomplete="tel" value=(t.phone) required[phone_required]
+                        autocomplete="tel" value=(t.phone) required[phone == Ask::Required]
                         aria-invalid=[invalid("phone")] aria-describedby=[described("phone")];
                     (field_error(errors, "phone"))
                 }
-                @if f.birthday_required {
+                @if f.birthday {
                     label for="birthday" { "Birthday" }
+                    @if let Some(age) = f.minimum_age {
+                        p.hint #birthday-hint { "You must be " (age) " or older to join." }
+                    }
                     input #birthday name="birthday" type="date" required value=(t.birthday)
-                        aria-invalid=[invalid("birthday")] aria-describedby=[described("birthday")];
+                        aria-invalid=[invalid("birthday")]
+                        aria-describedby=[birthday_described(f.minimum_age.is_some(), errors.has("birthday"))];
                     (field_error(errors, "birthday"))
                 }
                 label.consent for="consent" {
@@ -110,6 +121,15 @@ pub fn form(f: &SignupForm) -> Markup {
         }
     };
     layout(f.title, &f.colours, Some(PreEscaped(FORM_CSS.into())), body)
+}
+
+/// What describes the birthday field: the age it must show, and its error.
+fn birthday_described(hint: bool, error: bool) -> Option<String> {
+    let ids: Vec<&str> = [(hint, "birthday-hint"), (error, "birthday-error")]
+        .into_iter()
+        .filter_map(|(on, id)| on.then_some(id))
+        .collect();
+    (!ids.is_empty()).then(|| ids.join(" "))
 }
 
 /// The message beside a field in error, which the field points at.
@@ -212,6 +232,7 @@ pub fn masked_phone(typed: &str) -> String {
 const FORM_CSS: &str = r#"form { display: flex; flex-direction: column; gap: 6px; margin: 16px 0 0; }
 label { font-weight: 600; margin: 8px 0 0; }
 .opt { font-weight: 400; opacity: .8; }
+.hint { margin: 0; opacity: .85; }
 input[type=text], input:not([type]), input[type=email], input[type=tel], input[type=date] { font: inherit; min-height: 48px; padding: 10px 12px; border-radius: 10px; border: 2px solid rgba(0,0,0,.2); }
 input[aria-invalid=true] { border-color: #c62828; }
 .consent { display: flex; gap: 10px; align-items: flex-start; margin: 14px 0 0; font-weight: 400; }
@@ -224,11 +245,12 @@ button { font: inherit; font-weight: 700; min-height: 52px; margin: 18px 0 0; bo
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::ContactMode;
 
     const HOSTILE: &str = "\"><script>alert('x')</script>";
     const ESCAPED: &str = "&quot;&gt;&lt;script&gt;alert('x')&lt;/script&gt;";
 
-    fn signup<'a>(errors: &'a FieldErrors, mode: &'a str) -> SignupForm<'a> {
+    fn signup(errors: &FieldErrors, contact: ContactRules) -> SignupForm<'_> {
         SignupForm {
             store_name: HOSTILE,
             title: HOSTILE,
@@ -236,8 +258,9 @@ mod tests {
             colours: PageColours::plain(),
             action: "/s/ab12",
             csrf: "c0ffee",
-            contact_mode: mode,
-            birthday_required: true,
+            contact,
+            birthday: true,
+            minimum_age: None,
             typed: FormValues {
                 first_name: HOSTILE,
                 last_name: HOSTILE,
@@ -254,7 +277,7 @@ mod tests {
     fn typed_values_names_and_messages_are_escaped() {
         let mut errors = FieldErrors::new();
         errors.add("email", HOSTILE);
-        let html = form(&signup(&errors, "email_or_phone")).into_string();
+        let html = form(&signup(&errors, either())).into_string();
         assert!(!html.contains("<script"), "{html}");
         // Title (twice), store (twice), card, five typed values, one message.
         assert_eq!(html.matches(ESCAPED).count(), 11, "{html}");
@@ -265,7 +288,8 @@ mod tests {
     fn a_field_in_error_points_at_its_message() {
         let mut errors = FieldErrors::new();
         errors.add("phone", "is invalid");
-        let html = form(&signup(&errors, "email_and_phone")).into_string();
+        let both = ContactRules::new(ContactMode::EmailAndPhone, true, true);
+        let html = form(&signup(&errors, both)).into_string();
         assert!(
             html.contains("aria-invalid=\"true\" aria-describedby=\"phone-error\">"),
             "{html}"
@@ -308,22 +332,63 @@ mod tests {
         assert!(html.contains("<strong>••• ••• •132</strong>"), "{html}");
     }
 
+    fn either() -> ContactRules {
+        ContactRules::new(ContactMode::EmailAndPhone, false, false)
+    }
+
     #[test]
     fn the_contact_mode_decides_the_fields() {
         let errors = FieldErrors::new();
-        let html = form(&signup(&errors, "phone")).into_string();
+        let phone_only = ContactRules::new(ContactMode::PhoneOnly, false, false);
+        let html = form(&signup(&errors, phone_only)).into_string();
         assert!(!html.contains("name=\"email\""), "{html}");
         assert!(
             html.contains("<label for=\"phone\">Mobile phone</label>"),
             "{html}"
         );
-        let html = form(&signup(&errors, "email_or_phone")).into_string();
+        let html = form(&signup(&errors, either())).into_string();
         assert!(
             html.contains("Email <span class=\"opt\">(or phone)</span>"),
             "{html}"
         );
         assert!(
             html.contains("Mobile phone <span class=\"opt\">(or email)</span>"),
+            "{html}"
+        );
+        let email_first = ContactRules::new(ContactMode::EmailAndPhone, true, false);
+        let html = form(&signup(&errors, email_first)).into_string();
+        assert!(
+            html.contains("<label for=\"email\">Email</label>"),
+            "{html}"
+        );
+        assert!(
+            html.contains("Mobile phone <span class=\"opt\">(optional)</span>"),
+            "{html}"
+        );
+    }
+
+    #[test]
+    fn a_minimum_age_is_said_beside_the_birthday() {
+        let mut errors = FieldErrors::new();
+        let mut f = signup(&errors, either());
+        f.minimum_age = Some(18);
+        let html = form(&f).into_string();
+        assert!(
+            html.contains(
+                "<p class=\"hint\" id=\"birthday-hint\">You must be 18 or older to join.</p>"
+            ),
+            "{html}"
+        );
+        assert!(
+            html.contains("aria-describedby=\"birthday-hint\""),
+            "{html}"
+        );
+        errors.add("birthday", "too young");
+        let mut f = signup(&errors, either());
+        f.minimum_age = Some(18);
+        let html = form(&f).into_string();
+        assert!(
+            html.contains("aria-describedby=\"birthday-hint birthday-error\""),
             "{html}"
         );
     }

@@ -40,6 +40,10 @@ pub struct WebCard<'a> {
     /// The holder's name, when the card shows it.
     pub member: Option<String>,
     pub header_text: Option<&'a str>,
+    /// The colour of the strip band behind the stamps, when the card draws one.
+    pub strip: Option<HexColor>,
+    /// The card's extra lines (`auxiliary_fields`).
+    pub lines: &'a [String],
     pub stamps_count: i64,
     pub stamps_required: i64,
     /// Shown when the card shows how far the next reward is.
@@ -71,20 +75,21 @@ pub fn page(card: &WebCard) -> Markup {
             @if let Some(header) = card.header_text {
                 p.header { (header) }
             }
-            ul.stamps aria-label={ (count) " of " (required) " stamps" } {
-                @for i in 0..required {
-                    @if i < on_card {
-                        li.stamp.filled aria-label="stamp" { (card.glyph) }
-                    } @else {
-                        li.stamp.empty aria-label="empty slot" { (card.glyph) }
-                    }
-                }
+            @if let Some(strip) = &card.strip {
+                div.strip style={ "--strip: " (strip) ";" } { (stamps(card, required, on_card)) }
+            } @else {
+                (stamps(card, required, on_card))
             }
             p.progress data-stamps=(count) { (count) " / " (required) " stamps" }
             @if let Some(next) = &card.next_reward {
                 p.next {
                     (next.stamps_to_go) " more stamp" @if next.stamps_to_go != 1 { "s" }
                     " to " (next.name)
+                }
+            }
+            @if !card.lines.is_empty() {
+                ul.lines {
+                    @for line in card.lines { li { (line) } }
                 }
             }
             @if !card.available_rewards.is_empty() {
@@ -118,6 +123,20 @@ pub fn page(card: &WebCard) -> Markup {
     layout(&title, &card.colours, None, body)
 }
 
+fn stamps(card: &WebCard, required: i64, on_card: i64) -> Markup {
+    html! {
+        ul.stamps aria-label={ (card.stamps_count) " of " (required) " stamps" } {
+            @for i in 0..required {
+                @if i < on_card {
+                    li.stamp.filled aria-label="stamp" { (card.glyph) }
+                } @else {
+                    li.stamp.empty aria-label="empty slot" { (card.glyph) }
+                }
+            }
+        }
+    }
+}
+
 /// The page of a link that leads to no card.
 pub fn not_found() -> Markup {
     plain_message(
@@ -143,6 +162,8 @@ mod tests {
             glyph: "☕",
             member: Some(hostile.to_string()),
             header_text: Some(hostile),
+            strip: None,
+            lines: &[],
             stamps_count: 3,
             stamps_required: 5,
             next_reward: Some(NextReward {
@@ -188,5 +209,27 @@ mod tests {
             html.contains("<div class=\"qr\" data-code=\"AC3D7FGH\"><svg"),
             "{html}"
         );
+    }
+
+    #[test]
+    fn the_strip_band_holds_the_stamps_and_the_lines_follow() {
+        let lines = vec!["Open 7–19".to_string(), HOSTILE.to_string()];
+        let html = page(&WebCard {
+            strip: Some(HexColor::parse("#99aa00").unwrap()),
+            lines: &lines,
+            ..card("Cafe")
+        })
+        .into_string();
+        assert!(
+            html.contains("<div class=\"strip\" style=\"--strip: #99AA00;\"><ul class=\"stamps\""),
+            "{html}"
+        );
+        assert!(
+            html.contains("<ul class=\"lines\"><li>Open 7–19</li><li>&lt;script&gt;"),
+            "{html}"
+        );
+        let plain = page(&card("Cafe")).into_string();
+        assert!(!plain.contains("class=\"strip\""), "{plain}");
+        assert!(!plain.contains("class=\"lines\""), "{plain}");
     }
 }

@@ -20,7 +20,7 @@ use x509_cert::name::Name;
 use x509_cert::spki::AlgorithmIdentifierOwned;
 use x509_cert::Certificate;
 
-use super::{keys, LoadError};
+use super::{keys, strip, LoadError};
 use crate::config::AppleSettings;
 use crate::db::customer_cards::CardView;
 use crate::domain::links::{self, CardLinks};
@@ -255,6 +255,17 @@ impl PassSigner {
                 "altText": view.code,
             }]),
         );
+        // The card's own lines follow stampd's, so that a pass keeps its rewards line
+        // where Wallet has room for fewer fields.
+        let mut auxiliary = vec![json!({
+            "key": "rewards",
+            "label": "Rewards available",
+            "value": super::available_rewards_text(view),
+        })];
+        for (i, line) in design.auxiliary_fields.lines().iter().enumerate() {
+            // The shop's own line, without a label: Wallet shows the value alone.
+            auxiliary.push(json!({"key": format!("card_line_{}", i + 1), "value": line}));
+        }
         put(
             "storeCard",
             json!({
@@ -267,11 +278,7 @@ impl PassSigner {
                     "changeMessage": change_message(&super::stamps_notice(view)),
                 }],
                 "secondaryFields": secondary,
-                "auxiliaryFields": [{
-                    "key": "rewards",
-                    "label": "Rewards available",
-                    "value": super::available_rewards_text(view),
-                }],
+                "auxiliaryFields": auxiliary,
                 "backFields": back,
             }),
         );
@@ -282,8 +289,16 @@ impl PassSigner {
     pub fn pkpass(&self, view: &CardView, public_url: &str) -> Result<Vec<u8>, String> {
         let pass_json = serde_json::to_vec_pretty(&self.pass_json(view, public_url))
             .map_err(|e| format!("encoding pass.json: {e}"))?;
+        let strips = match view.card.design.drawn_strip() {
+            Some(colour) => vec![
+                ("strip.png", strip::png(&colour, strip::APPLE)?),
+                ("strip@2x.png", strip::png(&colour, strip::APPLE_2X)?),
+            ],
+            None => Vec::new(),
+        };
         let mut files: Vec<(&str, &[u8])> = vec![("pass.json", &pass_json)];
         files.extend_from_slice(IMAGES);
+        files.extend(strips.iter().map(|(name, png)| (*name, png.as_slice())));
         let manifest: Map<String, Value> = files
             .iter()
             .map(|(name, bytes)| (name.to_string(), json!(hex(&Sha1::digest(bytes)))))

@@ -147,6 +147,10 @@ impl GoogleIssuer {
             "header": "Rewards available",
             "body": super::available_rewards_text(view),
         }));
+        for (i, line) in design.auxiliary_fields.lines().iter().enumerate() {
+            modules.push(json!({"id": format!("card_line_{}", i + 1), "body": line}));
+        }
+        let links = CardLinks::new(public_url, &view.uuid);
         let mut object = json!({
             "id": self.object_id(view),
             "classId": self.class_id(view),
@@ -163,12 +167,19 @@ impl GoogleIssuer {
             },
             "textModulesData": modules,
             "linksModuleData": {"uris": [{
-                "uri": CardLinks::new(public_url, &view.uuid).web_card(),
+                "uri": links.web_card(),
                 "description": "Your card online",
             }]},
         });
         if design.show_member_field {
             object["accountName"] = json!(super::member_name(view));
+        }
+        // Google fetches the image from stampd (`GET /passes/<uuid>/strip.png`).
+        if design.drawn_strip().is_some() {
+            object["heroImage"] = json!({
+                "sourceUri": {"uri": links.strip_image()},
+                "contentDescription": {"defaultValue": {"language": "en", "value": "Card strip"}},
+            });
         }
         object
     }

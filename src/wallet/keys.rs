@@ -104,7 +104,7 @@ pub fn tls_identity(
     use x509_cert::der::Encode;
     let der = |c: Certificate| {
         c.to_der()
-            .map(rustls_pki_types::CertificateDer::from)
+            .map(rustls::pki_types::CertificateDer::from)
             .map_err(|e| format!("the certificate cannot be encoded: {e}"))
     };
     let chain = vec![
@@ -114,7 +114,7 @@ pub fn tls_identity(
     let key = rsa_private_key(&settings.private_key)?
         .to_pkcs8_der()
         .map_err(|e| format!("the private key cannot be encoded: {e}"))?;
-    let key = rustls_pki_types::PrivatePkcs8KeyDer::from(key.as_bytes().to_vec());
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(key.as_bytes().to_vec());
     Ok((chain, key.into()))
 }
 

@@ -6,6 +6,7 @@
 pub mod apple;
 pub mod google;
 pub mod keys;
+pub mod strip;
 
 use crate::config::Settings;
 use crate::db::customer_cards::CardView;

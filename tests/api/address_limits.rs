@@ -243,14 +243,22 @@ fn a_flood_of_made_up_tokens_leaves_memory_flat() {
     // their size (under a busy machine they grow further while requests queue), so what
     // the measured flood adds is what it leaves per token.
     let warm = flood(server.port, 4, 300_000, 0);
-    let before = rss_kib(pid);
-    let counts = flood(server.port, 4, 300_000, 1_000_000);
-    let after = rss_kib(pid);
-
-    let grown = after.saturating_sub(before);
+    // Two measured floods: state kept per token would grow memory in each (by ~19 MB
+    // apiece when it did); a buffer that grows once on a loaded machine grows in one at
+    // most, so the smaller growth is what the tokens themselves cost.
+    let mut grown = Vec::new();
+    let mut counts = Vec::new();
+    for round in 1..=2 {
+        let before = rss_kib(pid);
+        counts = flood(server.port, 4, 300_000, round * 1_000_000);
+        let after = rss_kib(pid);
+        grown.push((after.saturating_sub(before), before, after));
+    }
+    let (least, before, after) = *grown.iter().min().expect("two rounds");
     assert!(
-        grown < 4 * 1024,
-        "memory grew by {grown} KiB ({before} → {after} KiB) for 300,000 made-up tokens"
+        least < 4 * 1024,
+        "memory grew by {least} KiB ({before} → {after} KiB) for 300,000 made-up tokens \
+         (both rounds: {grown:?})"
     );
     let refused = counts
         .iter()

@@ -52,8 +52,8 @@ fn wallet() -> Wallet {
 
 /// The DER of the first certificate of a PEM text.
 fn pem_der(pem: &str) -> Vec<u8> {
-    use rustls_pki_types::pem::PemObject;
-    rustls_pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
+    use rustls::pki_types::pem::PemObject;
+    rustls::pki_types::CertificateDer::from_pem_slice(pem.as_bytes())
         .expect("a PEM certificate")
         .to_vec()
 }
@@ -223,7 +223,9 @@ fn apns_a_stamp_pushes_once_to_each_registered_device() {
     w.no_more_pushes(2);
 
     // A push that went out is not kept (failed ones are, see below): nothing waits.
-    w.until(PUSH_WITHIN, "nothing left to send", || w.deliveries().is_empty());
+    w.until(PUSH_WITHIN, "nothing left to send", || {
+        w.deliveries().is_empty()
+    });
     assert_eq!(w.status(), "ok");
     let channel = w.channel();
     assert_eq!(
@@ -294,7 +296,9 @@ fn apns_ten_quick_stamps_are_coalesced() {
     w.no_more_pushes(2);
     assert!(pushes.iter().all(|p| p.token == "aa01" && p.status == 200));
     assert_eq!(w.card(ann)["stamps_count"], 10);
-    w.until(PUSH_WITHIN, "nothing left to send", || w.deliveries().is_empty());
+    w.until(PUSH_WITHIN, "nothing left to send", || {
+        w.deliveries().is_empty()
+    });
 
     // Ten at once, from ten clients.
     let before = w.apns.pushes().len();
@@ -400,7 +404,9 @@ fn apns_a_500_is_retried_until_it_goes_through() {
     w.apns.release();
     let pushes = w.apns.wait_for(2, PUSH_WITHIN);
     assert_eq!(pushes[1].status, 200);
-    w.until(PUSH_WITHIN, "the delivery sent", || w.deliveries().is_empty());
+    w.until(PUSH_WITHIN, "the delivery sent", || {
+        w.deliveries().is_empty()
+    });
     assert_eq!(w.status(), "ok");
     assert_eq!(w.channel()["failed"], 0);
     w.no_more_pushes(2);

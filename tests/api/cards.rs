@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::support::app::*;
 
-const CARD_KEYS: [&str; 23] = [
+const CARD_KEYS: [&str; 25] = [
     "id",
     "account_id",
     "name",
@@ -18,7 +18,9 @@ const CARD_KEYS: [&str; 23] = [
     "strip_type",
     "strip_color",
     "strip_preset",
+    "strip_opacity",
     "header_text",
+    "auxiliary_fields",
     "show_member_field",
     "show_stamps_to_reward_field",
     "expires_at",
@@ -159,7 +161,9 @@ fn create_with_defaults_has_the_full_shape() {
     assert_eq!(c["strip_type"], "color");
     assert_eq!(c["strip_color"], Value::Null);
     assert_eq!(c["strip_preset"], Value::Null);
+    assert_eq!(c["strip_opacity"], 100);
     assert_eq!(c["header_text"], Value::Null);
+    assert_eq!(c["auxiliary_fields"], json!([]));
     assert_eq!(c["show_member_field"], true);
     assert_eq!(c["show_stamps_to_reward_field"], true);
     assert_eq!(c["expires_at"], Value::Null);
@@ -194,7 +198,9 @@ fn create_with_every_attribute() {
             "strip_type": "preset",
             "strip_color": "#0000ff",
             "strip_preset": "waves",
+            "strip_opacity": 40,
             "header_text": "Welcome back",
+            "auxiliary_fields": ["Open 7–19", "Oat milk free"],
             "show_member_field": false,
             "show_stamps_to_reward_field": "0",
             "expires_at": "2099-12-31",
@@ -217,7 +223,9 @@ fn create_with_every_attribute() {
             "strip_type": "preset",
             "strip_color": "#0000FF",
             "strip_preset": "waves",
+            "strip_opacity": 40,
             "header_text": "Welcome back",
+            "auxiliary_fields": ["Open 7–19", "Oat milk free"],
             "show_member_field": false,
             "show_stamps_to_reward_field": false,
             "expires_at": "2099-12-31T23:59:59.999Z",
@@ -847,4 +855,106 @@ fn stamp_message_takes_known_placeholders_and_null_clears_it() {
     assert_eq!(r.body["stamp_message"], "{stamps}/{required}", "{}", r.text);
     let r = app.patch(&path, &json!({"card": {"stamp_message": null}}));
     assert_eq!(r.body["stamp_message"], Value::Null, "{}", r.text);
+}
+
+#[test]
+fn strip_opacity_is_a_whole_percentage() {
+    let app = spawn_app();
+    for (given, stored) in [
+        (json!(0), 0),
+        (json!(100), 100),
+        (json!("55"), 55),
+        // Leal's SDK types the field as a float: a whole one is the number it writes.
+        (json!(60.0), 60),
+        (json!("70.0"), 70),
+    ] {
+        let c = app.create_card(json!({"name": "C", "strip_opacity": given}));
+        assert_eq!(c["strip_opacity"], stored, "{given}");
+    }
+    for (given, message) in [
+        (json!(-1), "must be greater than or equal to 0"),
+        (json!(101), "must be less than or equal to 100"),
+        (json!(60.5), "must be an integer"),
+        (json!("half"), "is not a number"),
+        (json!([50]), "is not a number"),
+    ] {
+        assert_create_refused(
+            &app,
+            json!({"name": "C", "strip_opacity": given}),
+            json!({ "strip_opacity": [message] }),
+        );
+    }
+
+    // Changed alone; null is the default again; a refused value changes nothing.
+    let c = app.create_card(json!({"name": "C", "strip_opacity": 30}));
+    let path = app.store_path(&format!("/cards/{}", c["id"]));
+    let r = app.patch(&path, &json!({"card": {"strip_opacity": 80}}));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["strip_opacity"], 80);
+    let r = app.patch(&path, &json!({"card": {"strip_opacity": 200}}));
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(app.get(&path).body["strip_opacity"], 80);
+    let r = app.patch(&path, &json!({"card": {"strip_opacity": null}}));
+    assert_eq!(r.body["strip_opacity"], 100, "{}", r.text);
+}
+
+#[test]
+fn auxiliary_fields_are_at_most_two_short_lines() {
+    let app = spawn_app();
+    let c = app.create_card(
+        json!({"name": "C", "auxiliary_fields": [" Open 7–19 ", "", "   ", null, "Oat milk free"]}),
+    );
+    assert_eq!(
+        c["auxiliary_fields"],
+        json!(["Open 7–19", "Oat milk free"]),
+        "trimmed, blanks dropped"
+    );
+    let forty = "x".repeat(40);
+    let c = app.create_card(json!({"name": "C", "auxiliary_fields": [forty, 7]}));
+    assert_eq!(c["auxiliary_fields"], json!([forty, "7"]));
+    let r = app.post_form(
+        &app.store_path("/cards"),
+        "card[name]=Form&card[auxiliary_fields][]=Open+late&card[auxiliary_fields][]=",
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["auxiliary_fields"], json!(["Open late"]));
+
+    for (given, message) in [
+        (json!(["a", "b", "c"]), "is too long (maximum is 2 entries)"),
+        (
+            json!([format!("{forty}y")]),
+            "has an entry that is too long (maximum is 40 characters)",
+        ),
+        (
+            json!(["two\nlines"]),
+            "has an entry that contains characters that are not allowed (control characters, line breaks, text-direction controls or invisible characters)",
+        ),
+        (json!("Open late"), "must be an array of text"),
+        (json!([["nested"]]), "must be an array of text"),
+        (json!({"line": "x"}), "must be an array of text"),
+    ] {
+        assert_create_refused(
+            &app,
+            json!({"name": "C", "auxiliary_fields": given}),
+            json!({ "auxiliary_fields": [message] }),
+        );
+    }
+
+    // Replaced whole on update; null or [] clears them.
+    let path = app.store_path(&format!("/cards/{}", c["id"]));
+    let r = app.patch(&path, &json!({"card": {"auxiliary_fields": ["Only one"]}}));
+    assert_eq!(
+        r.body["auxiliary_fields"],
+        json!(["Only one"]),
+        "{}",
+        r.text
+    );
+    let r = app.patch(&path, &json!({"card": {"header_text": "Hi"}}));
+    assert_eq!(r.body["auxiliary_fields"], json!(["Only one"]), "kept");
+    for clear in [json!(null), json!([]), json!(["", " "])] {
+        app.patch(&path, &json!({"card": {"auxiliary_fields": ["Back"]}}));
+        let r = app.patch(&path, &json!({"card": { "auxiliary_fields": clear }}));
+        assert_eq!(r.status, 200, "{clear}: {}", r.text);
+        assert_eq!(r.body["auxiliary_fields"], json!([]), "{clear}");
+    }
 }

@@ -18,6 +18,8 @@ use crate::support::browser::{
 };
 use crate::support::webdriver::{Driver, Session, ENTER};
 
+mod leal_fields;
+
 /// A stampd and a browser window on its counter page.
 struct Counter {
     app: TestApp,

@@ -11,6 +11,7 @@ mod auth;
 mod cards;
 mod customer_cards;
 mod customers;
+mod docs;
 mod errors;
 mod search;
 mod search_cost;
@@ -36,9 +37,13 @@ mod stamps;
 mod stored_totals;
 mod web_card;
 
+mod acme;
 mod edge;
 mod hostile;
 mod openapi;
+mod own_certificates;
+mod private_files;
+mod proxies;
 mod wallet;
 
 mod apns;

@@ -233,6 +233,7 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<
                     | "maximum"
                     | "minLength"
                     | "maxLength"
+                    | "maxItems"
                     | "format"
                     // No regex engine here; schemathesis checks patterns.
                     | "pattern"
@@ -311,6 +312,11 @@ fn check(doc: &Value, schema: &Value, value: &Value, at: &str, errors: &mut Vec<
         }
     }
     if let Some(items) = value.as_array() {
+        if let Some(max) = s.get("maxItems").and_then(Value::as_u64) {
+            if items.len() as u64 > max {
+                errors.push(format!("{at}: more than {max} items"));
+            }
+        }
         if let Some(item_schema) = s.get("items") {
             for (i, v) in items.iter().enumerate() {
                 check(doc, item_schema, v, &format!("{at}[{i}]"), errors);
@@ -386,6 +392,7 @@ fn the_checker_catches_what_it_should() {
             "a": {"type": "integer", "minimum": 1},
             "b": {"type": "string", "nullable": true, "enum": ["x", null]},
             "c": {"type": "array", "items": {"type": "string", "format": "date-time"}},
+            "d": {"type": "array", "items": {"type": "string"}, "maxItems": 1},
         }},
     }}});
     let t = json!({"$ref": "#/components/schemas/T"});
@@ -400,7 +407,12 @@ fn the_checker_catches_what_it_should() {
     assert_eq!(errs(json!({"a": 1.5, "b": "x"})).len(), 1);
     assert_eq!(errs(json!({"a": 1})).len(), 1);
     assert_eq!(errs(json!({"a": 1, "b": "y"})).len(), 1);
-    assert_eq!(errs(json!({"a": 1, "b": "x", "d": 1})).len(), 1);
+    assert_eq!(errs(json!({"a": 1, "b": "x", "e": 1})).len(), 1);
+    assert!(errs(json!({"a": 1, "b": "x", "d": ["one"]})).is_empty());
+    assert_eq!(
+        errs(json!({"a": 1, "b": "x", "d": ["one", "two"]})).len(),
+        1
+    );
     assert_eq!(
         errs(json!({"a": 1, "b": "x", "c": ["2026-11-25"]})).len(),
         1
@@ -666,7 +678,8 @@ fn every_operation_answers_as_documented() {
         &[s],
         json!({"card": {"name": "Coffee", "stamps_required": 10, "initial_stamps": 2,
             "stamp_icon": "coffee", "strip_type": "preset", "strip_preset": "waves",
-            "header_text": "Hi", "expires_at": "2099-12-31", "strip_color": "#aabbcc"}}),
+            "header_text": "Hi", "expires_at": "2099-12-31", "strip_color": "#aabbcc",
+            "strip_opacity": 60.0, "auxiliary_fields": ["Open 7-19", "", "Oat milk free"]}}),
     );
     x.expect(&r, 201, "create card");
     let card = r.body["id"].as_i64().unwrap_or(0);
@@ -675,7 +688,7 @@ fn every_operation_answers_as_documented() {
         "/accounts/{account_id}/cards",
         &[s],
         Some("application/x-www-form-urlencoded"),
-        b"card[name]=Small&card[stamps_required]=3",
+        b"card[name]=Small&card[stamps_required]=3&card[auxiliary_fields][]=Open+late",
     );
     x.expect(&r, 201, "create card by form");
     let small_card = r.body["id"].as_i64().unwrap_or(0);
@@ -1115,6 +1128,25 @@ fn every_operation_answers_as_documented() {
         format!("card_id={card}&poster[title]=Counter").as_bytes(),
     );
     x.expect(&r, 201, "create poster by form");
+    let r = x.json(
+        "POST",
+        pos,
+        &[s],
+        json!({"poster": {"card_id": card, "contact_collection_mode": "phone_only",
+            "require_phone": true, "require_birthday": true, "minimum_age": 18}}),
+    );
+    x.expect(&r, 201, "create poster with Leal's fields");
+    let r = x.json(
+        "POST",
+        pos,
+        &[s],
+        json!({"poster": {"card_id": card, "minimum_age": 18}}),
+    );
+    x.expect(&r, 422, "a minimum age without a birthday");
+    let r = x.get(pos, &[s], &format!("?card_id={card}&active"));
+    x.expect(&r, 200, "posters of a card, active");
+    let r = x.get(pos, &[s], "?active=maybe");
+    x.expect(&r, 422, "posters, a filter that is no boolean");
     let r = x.json(
         "POST",
         pos,

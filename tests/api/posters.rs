@@ -1,7 +1,9 @@
 //! Posters (`/accounts/:account_id/posters`): QR-code signup sheets for one card. CRUD
-//! with the contract's fields, defaults and validations (`card_id` of this store, active,
-//! and immutable; `title` required; paper sizes and contact modes from their lists;
-//! `#RRGGBB` colours; booleans), the three public URLs, `posters_count` on the store.
+//! with the contract's fields (Leal's), defaults and validations (`card_id` of this store,
+//! active, and immutable; `title` optional with stampd's default; paper sizes and contact
+//! modes from their lists, stampd's earlier names as aliases; `#RRGGBB` colours;
+//! booleans; `minimum_age` only with `require_birthday`), the `card_id` and `active`
+//! filters of the list, the three public URLs, `posters_count` on the store.
 //! The public side: the printable poster at `display_url` (print CSS for its paper size,
 //! its colours, title, card name, reward offer, and an inline SVG QR code that really
 //! decodes to `qr_code_url`), and 404 pages once a poster is deleted or deactivated.
@@ -112,9 +114,42 @@ fn create_with_defaults_and_the_three_urls() {
     assert_eq!(p["primary_color"], "#3B2F2F");
     assert_eq!(p["secondary_color"], "#F5B041");
     assert_eq!(p["text_color"], "#FFFFFF");
-    assert_eq!(p["contact_collection_mode"], "email_or_phone");
-    assert_eq!(p["birthday_required"], false);
+    assert_eq!(p["contact_collection_mode"], "email_and_phone");
+    assert_eq!(p["collect_email"], true);
+    assert_eq!(p["collect_phone"], true);
+    assert_eq!(p["require_email"], false);
+    assert_eq!(p["require_phone"], false);
+    assert_eq!(p["require_birthday"], false);
+    assert_eq!(p["minimum_age"], Value::Null);
     assert_eq!(p["active"], true);
+    // Leal's fields, in Leal's order, and nothing else.
+    let keys: Vec<&str> = p.as_object().unwrap().keys().map(String::as_str).collect();
+    assert_eq!(
+        keys,
+        [
+            "id",
+            "account_id",
+            "card_id",
+            "title",
+            "paper_size",
+            "primary_color",
+            "secondary_color",
+            "text_color",
+            "active",
+            "contact_collection_mode",
+            "collect_email",
+            "collect_phone",
+            "require_email",
+            "require_phone",
+            "require_birthday",
+            "minimum_age",
+            "signup_url",
+            "qr_code_url",
+            "display_url",
+            "created_at",
+            "updated_at"
+        ]
+    );
     for key in ["created_at", "updated_at"] {
         assert!(p[key].as_str().is_some_and(|s| !s.is_empty()), "{key}");
     }
@@ -166,8 +201,11 @@ fn every_field_can_be_set_on_create() {
             "primary_color": "#112233",
             "secondary_color": "#abcdef",
             "text_color": "#000000",
-            "contact_collection_mode": "email_and_phone",
-            "birthday_required": true,
+            "contact_collection_mode": "email_only",
+            "require_email": true,
+            "require_phone": true,
+            "require_birthday": true,
+            "minimum_age": 21,
             "active": false,
         }),
     );
@@ -178,8 +216,16 @@ fn every_field_can_be_set_on_create() {
         "colours are stored upper-case"
     );
     assert_eq!(p["text_color"], "#000000");
-    assert_eq!(p["contact_collection_mode"], "email_and_phone");
-    assert_eq!(p["birthday_required"], true);
+    assert_eq!(p["contact_collection_mode"], "email_only");
+    assert_eq!(p["collect_email"], true);
+    assert_eq!(p["collect_phone"], false);
+    assert_eq!(p["require_email"], true);
+    assert_eq!(
+        p["require_phone"], true,
+        "kept as set, though not collected"
+    );
+    assert_eq!(p["require_birthday"], true);
+    assert_eq!(p["minimum_age"], 21);
     assert_eq!(p["active"], false);
 }
 
@@ -204,14 +250,15 @@ fn card_id_may_sit_beside_the_root_key_and_forms_work() {
     let r = app.post_form(
         &app.store_path("/posters"),
         &format!(
-            "poster[card_id]={card_id}&poster[title]=Form+poster&poster[paper_size]=a6&poster[active]=1&poster[birthday_required]=true"
+            "poster[card_id]={card_id}&poster[title]=Form+poster&poster[paper_size]=a6&poster[active]=1&poster[require_birthday]=true&poster[minimum_age]=16"
         ),
     );
     assert_eq!(r.status, 201, "{}", r.text);
     assert_eq!(r.body["title"], "Form poster");
     assert_eq!(r.body["paper_size"], "a6");
     assert_eq!(r.body["active"], true);
-    assert_eq!(r.body["birthday_required"], true);
+    assert_eq!(r.body["require_birthday"], true);
+    assert_eq!(r.body["minimum_age"], 16);
     assert_eq!(posters_count(&app), 3);
 }
 
@@ -220,6 +267,13 @@ fn card_id_is_required_and_must_be_an_open_card_of_this_store() {
     let app = spawn_app();
     let r = create(&app, json!({"title": "No card"}));
     assert_eq!(errors_of(&r, "card_id"), ["can't be blank"]);
+    let r = create(&app, json!({}));
+    assert_eq!(errors_of(&r, "card_id"), ["can't be blank"]);
+    assert_eq!(
+        r.body["errors"].as_object().map(|e| e.len()),
+        Some(1),
+        "only card_id is required"
+    );
     let r = create(&app, json!({"title": "Blank card", "card_id": ""}));
     assert_eq!(errors_of(&r, "card_id"), ["can't be blank"]);
     let r = create(&app, json!({"title": "Word", "card_id": "three"}));
@@ -266,18 +320,56 @@ fn card_id_is_required_and_must_be_an_open_card_of_this_store() {
 }
 
 #[test]
-fn title_is_required_and_bounded() {
+fn without_a_title_stampd_writes_one_from_the_card() {
     let app = spawn_app();
     let card_id = card(&app, "Coffee Card");
+    // No reward: the card's name.
     for attrs in [
         json!({"card_id": card_id}),
         json!({"card_id": card_id, "title": ""}),
         json!({"card_id": card_id, "title": "   "}),
         json!({"card_id": card_id, "title": null}),
     ] {
-        let r = create(&app, attrs.clone());
-        assert_eq!(errors_of(&r, "title"), ["can't be blank"], "{attrs}");
+        let p = create_ok(&app, attrs.clone());
+        assert_eq!(p["title"], "Join Coffee Card", "{attrs}");
     }
+    // The first active reward by position (not the cheapest, not an inactive one).
+    let reward = |name: &str, stamps: i64, position: i64, active: bool| {
+        app.post_ok(
+            &app.store_path("/rewards"),
+            json!({"reward": {"card_id": card_id, "name": name, "stamps_required": stamps,
+                "position": position, "active": active}}),
+        )
+    };
+    reward("Muffin", 3, 0, false);
+    reward("Free flat white", 8, 1, true);
+    reward("Cookie", 2, 2, true);
+    let p = create_ok(&app, json!({"card_id": card_id}));
+    assert_eq!(p["title"], "Collect 8 stamps for Free flat white");
+
+    // Given, it is kept; null or blank on update writes stampd's again.
+    let path = poster_path(&app, &p["id"]);
+    let r = app.patch(&path, &json!({"poster": {"title": "Our club"}}));
+    assert_eq!(r.body["title"], "Our club", "{}", r.text);
+    let r = app.patch(&path, &json!({"poster": {"paper_size": "a5"}}));
+    assert_eq!(r.body["title"], "Our club", "kept");
+    for blank in [json!(null), json!(" ")] {
+        app.patch(&path, &json!({"poster": {"title": "Our club"}}));
+        let r = app.patch(&path, &json!({"poster": { "title": blank }}));
+        assert_eq!(r.status, 200, "{}", r.text);
+        assert_eq!(r.body["title"], "Collect 8 stamps for Free flat white");
+    }
+
+    // Within the title's 100 characters, cut short when the names are long.
+    let long = card(&app, &"L".repeat(100));
+    let p = create_ok(&app, json!({"card_id": long}));
+    let title = p["title"].as_str().unwrap();
+    assert_eq!(title.chars().count(), 100, "{title}");
+    assert!(
+        title.starts_with("Join LLL") && title.ends_with("L…"),
+        "{title}"
+    );
+
     let r = create(&app, json!({"card_id": card_id, "title": "t".repeat(101)}));
     assert_eq!(
         errors_of(&r, "title"),
@@ -285,11 +377,6 @@ fn title_is_required_and_bounded() {
     );
     let p = create_ok(&app, json!({"card_id": card_id, "title": "t".repeat(100)}));
     assert_eq!(p["title"].as_str().map(str::len), Some(100));
-
-    // Both missing: both reported at once.
-    let r = create(&app, json!({}));
-    assert_eq!(errors_of(&r, "card_id"), ["can't be blank"]);
-    assert_eq!(errors_of(&r, "title"), ["can't be blank"]);
 }
 
 #[test]
@@ -330,12 +417,24 @@ fn paper_size_and_contact_mode_come_from_their_lists() {
     );
     assert_eq!(errors_of(&r, "paper_size"), ["can't be blank"]);
 
-    for mode in ["email_or_phone", "email", "phone", "email_and_phone"] {
+    // Leal's names, and stampd's earlier ones as aliases; answers use Leal's.
+    for (mode, answer, email, phone) in [
+        ("email_and_phone", "email_and_phone", true, true),
+        ("email_only", "email_only", true, false),
+        ("PHONE_ONLY", "phone_only", false, true),
+        ("email_or_phone", "email_and_phone", true, true),
+        ("email", "email_only", true, false),
+        ("phone", "phone_only", false, true),
+    ] {
         let p = create_ok(
             &app,
             json!({"card_id": card_id, "title": mode, "contact_collection_mode": mode}),
         );
-        assert_eq!(p["contact_collection_mode"], mode);
+        assert_eq!(p["contact_collection_mode"], answer, "{mode}");
+        assert_eq!(p["collect_email"], email, "{mode}");
+        assert_eq!(p["collect_phone"], phone, "{mode}");
+        assert_eq!(p["require_email"], false, "{mode}");
+        assert_eq!(p["require_phone"], false, "{mode}");
     }
     let r = create(
         &app,
@@ -343,9 +442,15 @@ fn paper_size_and_contact_mode_come_from_their_lists() {
     );
     assert_eq!(
         errors_of(&r, "contact_collection_mode"),
-        ["is not included in the list (email_or_phone, email, phone, email_and_phone)"]
+        ["is not included in the list (email_and_phone, email_only, phone_only)"]
     );
-    assert_eq!(posters_count(&app), 9);
+    // Read-only fields sent anyway change nothing.
+    let p = create_ok(
+        &app,
+        json!({"card_id": card_id, "contact_collection_mode": "email_only", "collect_phone": true}),
+    );
+    assert_eq!(p["collect_phone"], false);
+    assert_eq!(posters_count(&app), 12);
 }
 
 #[test]
@@ -372,10 +477,15 @@ fn colours_are_hex_and_stored_upper_case() {
 }
 
 #[test]
-fn active_and_birthday_required_are_booleans() {
+fn flags_are_booleans() {
     let app = spawn_app();
     let card_id = card(&app, "Coffee Card");
-    for key in ["active", "birthday_required"] {
+    for key in [
+        "active",
+        "require_email",
+        "require_phone",
+        "require_birthday",
+    ] {
         for (given, stored) in [
             (json!(true), true),
             (json!(false), false),
@@ -427,11 +537,11 @@ fn update_changes_the_given_fields_and_card_id_is_immutable() {
     // PUT is an update too.
     let r = app.put(
         &path,
-        &json!({"poster": {"contact_collection_mode": "phone", "birthday_required": "1"}}),
+        &json!({"poster": {"contact_collection_mode": "phone_only", "require_birthday": "1"}}),
     );
     assert_eq!(r.status, 200, "{}", r.text);
-    assert_eq!(r.body["contact_collection_mode"], "phone");
-    assert_eq!(r.body["birthday_required"], true);
+    assert_eq!(r.body["contact_collection_mode"], "phone_only");
+    assert_eq!(r.body["require_birthday"], true);
     assert_eq!(r.body["title"], "After");
 
     // card_id: the same value is fine; another or none is refused.
@@ -453,7 +563,6 @@ fn update_changes_the_given_fields_and_card_id_is_immutable() {
 
     // The create rules hold on update.
     for (attrs, field) in [
-        (json!({"title": ""}), "title"),
         (json!({"title": "x".repeat(101)}), "title"),
         (json!({"paper_size": "a3"}), "paper_size"),
         (
@@ -462,12 +571,164 @@ fn update_changes_the_given_fields_and_card_id_is_immutable() {
         ),
         (json!({"text_color": "white"}), "text_color"),
         (json!({"active": "sometimes"}), "active"),
+        (json!({"require_birthday": null}), "require_birthday"),
         (json!({"birthday_required": null}), "birthday_required"),
+        (json!({"minimum_age": 0}), "minimum_age"),
     ] {
         let r = app.patch(&path, &json!({ "poster": attrs }));
         assert_eq!(errors_of(&r, field).len(), 1, "{attrs}: {}", r.text);
     }
     assert_eq!(app.get(&path).body, now);
+}
+
+#[test]
+fn birthday_required_is_read_as_require_birthday() {
+    let app = spawn_app();
+    let card_id = card(&app, "Coffee Card");
+    let p = create_ok(&app, json!({"card_id": card_id, "birthday_required": true}));
+    assert_eq!(p["require_birthday"], true);
+    assert!(
+        p.get("birthday_required").is_none(),
+        "answers use Leal's name: {p}"
+    );
+    let path = poster_path(&app, &p["id"]);
+    let r = app.patch(&path, &json!({"poster": {"birthday_required": "0"}}));
+    assert_eq!(r.body["require_birthday"], false, "{}", r.text);
+    // Both given: Leal's name wins.
+    let r = app.patch(
+        &path,
+        &json!({"poster": {"require_birthday": true, "birthday_required": false}}),
+    );
+    assert_eq!(r.body["require_birthday"], true, "{}", r.text);
+}
+
+#[test]
+fn a_minimum_age_goes_with_a_required_birthday() {
+    let app = spawn_app();
+    let card_id = card(&app, "Coffee Card");
+    let with_birthday =
+        |age: Value| json!({"card_id": card_id, "require_birthday": true, "minimum_age": age});
+    for (given, stored) in [
+        (json!(1), json!(1)),
+        (json!(120), json!(120)),
+        (json!("18"), json!(18)),
+        // Leal's SDK sends its float: 18.0 is 18.
+        (json!(18.0), json!(18)),
+        (json!(null), json!(null)),
+    ] {
+        let p = create_ok(&app, with_birthday(given.clone()));
+        assert_eq!(p["minimum_age"], stored, "{given}");
+    }
+    for (given, message) in [
+        (json!(0), "must be greater than or equal to 1"),
+        (json!(121), "must be less than or equal to 120"),
+        (json!(18.5), "must be an integer"),
+        (json!("adult"), "is not a number"),
+    ] {
+        let r = create(&app, with_birthday(given.clone()));
+        assert_eq!(errors_of(&r, "minimum_age"), [message], "{given}");
+    }
+    // Without a required birthday there is no age to check.
+    for attrs in [
+        json!({"card_id": card_id, "minimum_age": 18}),
+        json!({"card_id": card_id, "minimum_age": 18, "require_birthday": false}),
+    ] {
+        let r = create(&app, attrs.clone());
+        assert_eq!(
+            errors_of(&r, "minimum_age"),
+            ["can only be set when require_birthday is true"],
+            "{attrs}"
+        );
+    }
+    let p = create_ok(&app, json!({"card_id": card_id, "minimum_age": null}));
+    assert_eq!(p["minimum_age"], Value::Null);
+
+    // On update: judged against the stored birthday rule; turning it off clears the age.
+    let path = poster_path(&app, &p["id"]);
+    let r = app.patch(&path, &json!({"poster": {"minimum_age": 16}}));
+    assert_eq!(
+        errors_of(&r, "minimum_age"),
+        ["can only be set when require_birthday is true"]
+    );
+    let r = app.patch(
+        &path,
+        &json!({"poster": {"require_birthday": true, "minimum_age": 16}}),
+    );
+    assert_eq!(r.body["minimum_age"], 16, "{}", r.text);
+    let r = app.patch(&path, &json!({"poster": {"minimum_age": 21}}));
+    assert_eq!(r.body["minimum_age"], 21, "{}", r.text);
+    let r = app.patch(
+        &path,
+        &json!({"poster": {"require_birthday": false, "minimum_age": 21}}),
+    );
+    assert_eq!(
+        errors_of(&r, "minimum_age"),
+        ["can only be set when require_birthday is true"]
+    );
+    assert_eq!(
+        app.get(&path).body["minimum_age"],
+        21,
+        "a refused update changes nothing"
+    );
+    let r = app.patch(&path, &json!({"poster": {"require_birthday": false}}));
+    assert_eq!(r.body["require_birthday"], false, "{}", r.text);
+    assert_eq!(
+        r.body["minimum_age"],
+        Value::Null,
+        "cleared with the birthday"
+    );
+    let r = app.patch(&path, &json!({"poster": {"require_birthday": true}}));
+    assert_eq!(r.body["minimum_age"], Value::Null, "not brought back");
+}
+
+#[test]
+fn the_list_filters_by_card_and_active() {
+    let app = spawn_app();
+    let coffee = card(&app, "Coffee Card");
+    let tea = card(&app, "Tea Card");
+    let id = |p: &Value| p["id"].as_i64().unwrap();
+    let a = id(&create_ok(&app, json!({"card_id": coffee})));
+    let b = id(&create_ok(
+        &app,
+        json!({"card_id": coffee, "active": false}),
+    ));
+    let c = id(&create_ok(&app, json!({"card_id": tea})));
+    let listed = |query: &str| -> Vec<i64> {
+        let r = app.get(&app.store_path(&format!("/posters{query}")));
+        assert_eq!(r.status, 200, "{query}: {}", r.text);
+        r.body.as_array().unwrap().iter().map(id).collect()
+    };
+    assert_eq!(listed(""), [a, b, c]);
+    assert_eq!(listed(&format!("?card_id={coffee}")), [a, b]);
+    assert_eq!(listed(&format!("?card_id={tea}")), [c]);
+    assert_eq!(listed("?card_id=999999"), Vec::<i64>::new());
+    // `active` present with a true or empty value: the active ones.
+    for q in [
+        "?active=true",
+        "?active=1",
+        "?active=",
+        "?active",
+        "?active=TRUE",
+    ] {
+        assert_eq!(listed(q), [a, c], "{q}");
+    }
+    for q in ["?active=false", "?active=0"] {
+        assert_eq!(listed(q), [b], "{q}");
+    }
+    assert_eq!(listed(&format!("?card_id={coffee}&active=true")), [a]);
+    assert_eq!(
+        listed(&format!("?card_id={tea}&active=false")),
+        Vec::<i64>::new()
+    );
+    assert_eq!(
+        listed("?card_id="),
+        [a, b, c],
+        "a blank card_id is no filter"
+    );
+    for (q, field) in [("?active=maybe", "active"), ("?card_id=three", "card_id")] {
+        let r = app.get(&app.store_path(&format!("/posters{q}")));
+        assert_eq!(errors_of(&r, field).len(), 1, "{q}: {}", r.text);
+    }
 }
 
 #[test]

@@ -441,3 +441,71 @@ fn each_paper_size_prints_on_one_page_of_that_size() {
         wrong.join("\n")
     );
 }
+
+// ---------------------------------------------------------------------------------
+// A poster for adults only
+// ---------------------------------------------------------------------------------
+
+#[test]
+fn a_customer_under_the_minimum_age_is_refused_with_a_clear_message() {
+    let Some(v) = visitor("a_customer_under_the_minimum_age_is_refused_with_a_clear_message")
+    else {
+        return;
+    };
+    let app = &v.app;
+    let card = app.create_card(json!({"name": "Wine Club", "stamps_required": 6}));
+    let poster = app.post_ok(
+        &app.store_path("/posters"),
+        json!({"poster": {"card_id": id(&card), "require_birthday": true, "minimum_age": 18}}),
+    );
+    v.page.set_window_size(390, 844);
+    v.page.goto(poster["signup_url"].as_str().unwrap());
+    v.page.wait_for_text("h1", "Join Wine Club");
+    v.page
+        .wait_for_text("#birthday-hint", "You must be 18 or older to join.");
+
+    // Seventeen today, by the date in UTC: typed as a person types a date (month, day,
+    // year in this browser's locale).
+    let today = time::OffsetDateTime::now_utc().date();
+    let born = |years: i32| {
+        let day = today
+            .replace_year(today.year() - years)
+            .unwrap_or_else(|_| {
+                today
+                    .previous_day()
+                    .unwrap()
+                    .replace_year(today.year() - years)
+                    .unwrap()
+            });
+        (
+            day,
+            format!("{:02}{:02}{}", u8::from(day.month()), day.day(), day.year()),
+        )
+    };
+    let (_, seventeen) = born(17);
+    v.fill_in_and_send(&[
+        ("first_name", "Teo"),
+        ("email", "teo@example.com"),
+        ("birthday", &seventeen),
+    ]);
+    let error = v.page.wait_for_text(
+        "#birthday-error",
+        "Sorry, you must be 18 or older to join this card.",
+    );
+    assert!(v.page.is_displayed(&error));
+    let described =
+        v.js("return document.getElementById('birthday').getAttribute('aria-describedby');");
+    assert_eq!(described, "birthday-hint birthday-error");
+    v.page.scroll_to(&error);
+    v.shot("poster-signup-too-young");
+    let none = app.get_ok(&app.store_path("/customers"));
+    assert_eq!(none["pagination"]["count"], 0, "no one enrolled");
+
+    // Eighteen today is old enough.
+    let (day, eighteen) = born(18);
+    v.fill_in_and_send(&[("birthday", &eighteen)]);
+    v.wait_for_card("Welcome! Your card is ready", "new");
+    let customers = app.get_ok(&app.store_path("/customers"));
+    assert_eq!(customers["pagination"]["count"], 1);
+    assert_eq!(customers["customers"][0]["birthday"], day.to_string());
+}

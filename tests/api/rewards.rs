@@ -388,6 +388,9 @@ fn list_filters_by_card_and_active() {
     assert_eq!(q("?active=1"), vec![a1, b1]);
     assert_eq!(q("?active=false"), vec![a2]);
     assert_eq!(q("?active=0"), vec![a2]);
+    // Present with an empty value, as Leal reads it: only the active ones.
+    assert_eq!(q("?active="), vec![a1, b1]);
+    assert_eq!(q("?active"), vec![a1, b1]);
     assert_eq!(q(&format!("?card_id={a}&active=true")), vec![a1]);
     assert_eq!(q(&format!("?card_id={b}&active=false")), Vec::<i64>::new());
     assert_eq!(q("?card_id=999999"), Vec::<i64>::new());

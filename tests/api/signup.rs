@@ -12,8 +12,8 @@
 //! known contact again at most once an hour); without one, a new customer gets 303 to
 //! `/c/<uuid>?joined=new` and a known one (same email or phone, however typed) 409
 //! "already registered". The page never changes a known customer. The poster's contact
-//! mode and `birthday_required` decide what is asked; per-address rate limit
-//! (`signup_rate_limit_per_hour`).
+//! mode, `require_email` / `require_phone` and `require_birthday` decide what is asked,
+//! `minimum_age` who may join; per-address rate limit (`signup_rate_limit_per_hour`).
 
 use serde_json::{json, Value};
 
@@ -884,9 +884,12 @@ fn a_phone_only_poster_asks_for_a_phone() {
 }
 
 #[test]
-fn an_email_and_phone_poster_asks_for_both() {
+fn a_poster_requiring_both_asks_for_both() {
     let app = spawn_app();
-    let (_, p) = coffee_poster(&app, json!({"contact_collection_mode": "email_and_phone"}));
+    let (_, p) = coffee_poster(
+        &app,
+        json!({"contact_collection_mode": "email_and_phone", "require_email": true, "require_phone": true}),
+    );
     let page = open(&p);
     for field in ["email", "phone"] {
         let tag = input_tag(&page.html, field).unwrap_or_else(|| panic!("{field} field"));
@@ -929,6 +932,47 @@ fn an_email_and_phone_poster_asks_for_both() {
     let c = only_customer(&app);
     assert_eq!(c["email"], "ann@example.com");
     assert_eq!(c["phone"], "+14155550132");
+}
+
+#[test]
+fn a_poster_requiring_the_email_takes_the_phone_too() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({"require_email": true}));
+    let page = open(&p);
+    assert!(input_tag(&page.html, "email")
+        .unwrap()
+        .contains(" required"));
+    assert!(!input_tag(&page.html, "phone")
+        .unwrap()
+        .contains(" required"));
+    assert!(page
+        .html
+        .contains("Mobile phone <span class=\"opt\">(optional)</span>"));
+
+    let r = sign_up(
+        &p,
+        &[
+            ("first_name", "Ann"),
+            ("phone", "4155550132"),
+            ("consent", "1"),
+        ],
+    );
+    assert_eq!(r.status, 422);
+    assert_eq!(r.field_error("email").as_deref(), Some("can't be blank"));
+    assert_eq!(r.field_error("phone"), None);
+    let (_, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Ann"),
+            ("email", "ann@example.com"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+    let c = only_customer(&app);
+    assert_eq!(c["email"], "ann@example.com");
+    assert_eq!(c["phone"], Value::Null);
 }
 
 #[test]
@@ -1006,6 +1050,78 @@ fn a_birthday_is_asked_when_the_poster_requires_it() {
         &[
             ("first_name", "Bob"),
             ("email", "bob@example.com"),
+            ("consent", "1"),
+        ],
+    )
+    .joined();
+    assert_eq!(joined, "new");
+}
+
+#[test]
+fn customers_younger_than_the_minimum_age_are_refused() {
+    let app = spawn_app();
+    let (_, p) = coffee_poster(&app, json!({"require_birthday": true, "minimum_age": 18}));
+    let page = open(&p);
+    assert!(
+        page.html.contains("You must be 18 or older to join."),
+        "the form says so: {}",
+        page.html
+    );
+    // Counted on today's date in UTC: 18 today is old enough, 18 tomorrow is not.
+    let today = time::OffsetDateTime::now_utc().date();
+    let years_ago = |years: i32, days: i64| {
+        let d = today
+            .replace_year(today.year() - years)
+            .unwrap_or_else(|_| {
+                // 29 February of a leap year, in a year without one.
+                today
+                    .previous_day()
+                    .unwrap()
+                    .replace_year(today.year() - years)
+                    .unwrap()
+            });
+        (d + time::Duration::days(days)).to_string()
+    };
+    let base = [
+        ("first_name", "Teo"),
+        ("email", "teo@example.com"),
+        ("consent", "1"),
+    ];
+    let young = years_ago(18, 1);
+    let mut f = base.to_vec();
+    f.push(("birthday", &young));
+    let r = sign_up(&p, &f);
+    assert_eq!(r.status, 422, "{}", r.html);
+    assert_eq!(
+        r.field_error("birthday").as_deref(),
+        Some("Sorry, you must be 18 or older to join this card.")
+    );
+    assert!(customers(&app).is_empty(), "no one enrolled");
+    assert!(
+        r.html.contains(&format!("value=\"{young}\"")),
+        "what was typed stays"
+    );
+
+    let of_age = years_ago(18, 0);
+    let mut f = base.to_vec();
+    f.push(("birthday", &of_age));
+    let (_, joined) = sign_up(&p, &f).joined();
+    assert_eq!(joined, "new");
+    assert_eq!(only_customer(&app)["birthday"], of_age);
+
+    // Without a minimum age, any birthday will do.
+    let r = app.patch(
+        &app.store_path(&format!("/posters/{}", p["id"])),
+        &json!({"poster": {"minimum_age": null}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let today_born = today.to_string();
+    let (_, joined) = sign_up(
+        &p,
+        &[
+            ("first_name", "Baby"),
+            ("email", "baby@example.com"),
+            ("birthday", &today_born),
             ("consent", "1"),
         ],
     )

@@ -661,6 +661,117 @@ fn google_link_carries_a_signed_jwt_with_the_card() {
 }
 
 // ---------------------------------------------------------------------------------
+// The card's strip and extra lines on both wallets
+// ---------------------------------------------------------------------------------
+
+/// `(width, height, palette)` of a one-colour PNG.
+fn png_of(bytes: &[u8]) -> (u32, u32, Vec<u8>) {
+    let reader = png::Decoder::new(Cursor::new(bytes.to_vec()))
+        .read_info()
+        .expect("a PNG");
+    let info = reader.info();
+    (
+        info.width,
+        info.height,
+        info.palette.as_deref().unwrap_or_default().to_vec(),
+    )
+}
+
+#[test]
+fn the_cards_strip_and_lines_reach_both_wallets() {
+    let app = spawn_app_in(|s, dir| {
+        s.apple = Some(apple_chain(dir));
+        s.google = Some(google_key(dir));
+    });
+    let cc = app.enrolled_customer(1);
+    let uuid = cc["uuid"].as_str().unwrap().to_string();
+    let strip_url = format!("{}/passes/{uuid}/strip.png", app.base);
+    let google_object = |cc: &Value| -> Value {
+        let r = fetch("GET", cc["google_wallet_url"].as_str().unwrap(), &[], None);
+        let jwt = r
+            .header("location")
+            .unwrap()
+            .rsplit('/')
+            .next()
+            .unwrap()
+            .to_string();
+        let claims: Value = serde_json::from_slice(
+            &URL_SAFE_NO_PAD
+                .decode(jwt.split('.').nth(1).unwrap())
+                .unwrap(),
+        )
+        .unwrap();
+        claims["payload"]["loyaltyObjects"][0].clone()
+    };
+
+    // A card without a colour strip draws none: no strip files, no hero image.
+    let files = unzip(&fetch("GET", cc["apple_wallet_url"].as_str().unwrap(), &[], None).bytes);
+    assert!(!files.iter().any(|(n, _)| n.starts_with("strip")));
+    assert!(google_object(&cc).get("heroImage").is_none());
+    assert_eq!(fetch("GET", &strip_url, &[], None).status, 404);
+
+    // The strip colour #F5B041 at 60% over the card colour #112233.
+    let r = app.api(
+        "PATCH",
+        &format!("/cards/{}", cc["card_id"]),
+        Some(
+            json!({"card": {"strip_type": "color", "strip_color": "#F5B041", "strip_opacity": 60,
+            "auxiliary_fields": ["Open 7–19", "Oat milk free"]}}),
+        ),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let blended = vec![154, 119, 59];
+
+    let files = unzip(&fetch("GET", cc["apple_wallet_url"].as_str().unwrap(), &[], None).bytes);
+    assert_eq!(
+        png_of(file(&files, "strip.png")),
+        (375, 123, blended.clone())
+    );
+    assert_eq!(
+        png_of(file(&files, "strip@2x.png")),
+        (750, 246, blended.clone())
+    );
+    let manifest: Value = serde_json::from_slice(file(&files, "manifest.json")).unwrap();
+    for name in ["strip.png", "strip@2x.png"] {
+        let hash: String = Sha1::digest(file(&files, name))
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect();
+        assert_eq!(manifest[name], hash, "{name} is signed with the pass");
+    }
+    let auxiliary = &pass_json(&files)["storeCard"]["auxiliaryFields"];
+    assert_eq!(auxiliary[0]["key"], "rewards", "stampd's line first");
+    assert_eq!(
+        auxiliary.as_array().unwrap()[1..],
+        [
+            json!({"key": "card_line_1", "value": "Open 7–19"}),
+            json!({"key": "card_line_2", "value": "Oat milk free"}),
+        ]
+    );
+
+    let object = google_object(&cc);
+    assert_eq!(object["heroImage"]["sourceUri"]["uri"], strip_url);
+    let modules = object["textModulesData"].as_array().unwrap();
+    let lines: Vec<&Value> = modules.iter().map(|m| &m["body"]).collect();
+    assert!(lines.contains(&&json!("Open 7–19")), "{modules:?}");
+    assert!(lines.contains(&&json!("Oat milk free")), "{modules:?}");
+    let r = fetch("GET", &strip_url, &[], None);
+    assert_eq!(r.status, 200);
+    assert_eq!(r.header("content-type"), Some("image/png"));
+    assert_eq!(png_of(&r.bytes), (1032, 336, blended));
+
+    // A preset strip has no artwork in stampd: none is drawn.
+    app.api(
+        "PATCH",
+        &format!("/cards/{}", cc["card_id"]),
+        Some(json!({"card": {"strip_type": "preset", "strip_preset": "waves"}})),
+    );
+    assert_eq!(fetch("GET", &strip_url, &[], None).status, 404);
+    let unknown = format!("{}/passes/{}/strip.png", app.base, uuid::Uuid::new_v4());
+    assert_eq!(fetch("GET", &unknown, &[], None).status, 404);
+}
+
+// ---------------------------------------------------------------------------------
 // Without wallets, and with broken wallet settings
 // ---------------------------------------------------------------------------------
 

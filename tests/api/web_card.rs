@@ -272,3 +272,43 @@ fn an_unknown_card_is_a_404_page() {
     let r = page(&app, "not-a-uuid");
     assert_eq!(r.status, 404, "{}", r.text);
 }
+
+#[test]
+fn the_strip_band_and_the_cards_lines_show() {
+    let app = spawn_app();
+    let plain = card(
+        &app,
+        json!({"card_color": "#112233", "auxiliary_fields": []}),
+    );
+    let (_, cc) = enrol(&app, plain["id"].as_i64().unwrap());
+    let r = page(&app, cc["uuid"].as_str().unwrap());
+    assert_eq!(r.status, 200);
+    assert!(
+        !r.text.contains("class=\"strip\""),
+        "no strip colour, no band"
+    );
+    assert!(!r.text.contains("class=\"lines\""));
+
+    let striped = card(
+        &app,
+        json!({"card_color": "#112233", "strip_type": "color", "strip_color": "#F5B041",
+            "strip_opacity": 60, "auxiliary_fields": ["Open 7–19", "<b>Oat</b> milk"]}),
+    );
+    let (_, cc) = enrol(&app, striped["id"].as_i64().unwrap());
+    let r = page(&app, cc["uuid"].as_str().unwrap());
+    assert_eq!(r.status, 200);
+    // The strip colour at 60% over the card colour, behind the stamps.
+    assert!(
+        r.text
+            .contains("<div class=\"strip\" style=\"--strip: #9A773B;\"><ul class=\"stamps\""),
+        "{}",
+        r.text
+    );
+    assert!(
+        r.text.contains(
+            "<ul class=\"lines\"><li>Open 7–19</li><li>&lt;b&gt;Oat&lt;/b&gt; milk</li></ul>"
+        ),
+        "{}",
+        r.text
+    );
+}

@@ -155,7 +155,7 @@ pub fn open_db(path: &Path) -> rusqlite::Connection {
     rusqlite::Connection::open(path).expect("open db")
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     let l = TcpListener::bind("127.0.0.1:0").expect("bind");
     l.local_addr().expect("addr").port()
 }

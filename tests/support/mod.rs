@@ -7,5 +7,7 @@ pub mod app;
 pub mod apple_chain;
 pub mod binary;
 pub mod browser;
+pub mod pebble;
+pub mod tls;
 pub mod wallet_stand_ins;
 pub mod webdriver;

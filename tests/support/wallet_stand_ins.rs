@@ -22,8 +22,8 @@ use std::time::{Duration, Instant};
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
 use bytes::Bytes;
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use serde_json::{json, Value};
 
 // ---------------------------------------------------------------------------------
@@ -94,13 +94,12 @@ pub fn server_identity(
     ca.distinguished_name
         .push(rcgen::DnType::CommonName, format!("stampd test {name} CA"));
     let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+    let issuer = rcgen::Issuer::new(ca, ca_key);
     let key = KeyPair::generate().expect("server key");
     let mut leaf = CertificateParams::new(vec!["localhost".to_string()]).expect("params");
     leaf.subject_alt_names
         .push(SanType::IpAddress(std::net::Ipv4Addr::LOCALHOST.into()));
-    let cert = leaf
-        .signed_by(&key, &ca_cert, &ca_key)
-        .expect("server certificate");
+    let cert = leaf.signed_by(&key, &issuer).expect("server certificate");
     let ca_file = dir.join(format!("{name}-ca.pem"));
     std::fs::write(&ca_file, ca_cert.pem()).expect("write the CA");
     let key = PrivateKeyDer::Pkcs8(PrivatePkcs8KeyDer::from(key.serialize_der()));

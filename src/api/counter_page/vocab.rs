@@ -1,7 +1,8 @@
 //! `/assets/vocab.js`: the counter page's vocabulary as a JavaScript module, written from
-//! the definitions the API validates with — stamp icons and their glyphs, field limits,
-//! the card code alphabet, a new card's design, and the shape of a card's web links — so
-//! the page keeps no copy of its own.
+//! the definitions the API validates with — stamp icons and their glyphs, strip types and
+//! presets, poster paper sizes and contact modes, field limits, the card code alphabet, a
+//! new card's design and a new poster's, and the shape of a card's web links — so the
+//! page keeps no copy of its own.
 
 use std::fmt::Write;
 use std::sync::OnceLock;
@@ -9,8 +10,11 @@ use std::sync::OnceLock;
 use serde_json::{json, Value};
 
 use crate::db::cards::CardDesign;
+use crate::db::posters::PosterFields;
 use crate::domain::links::CardLinks;
-use crate::domain::{limits, CardCode, HexColor, StampIcon};
+use crate::domain::{
+    limits, CardCode, ContactMode, HexColor, PaperSize, StampIcon, StripPreset, StripType,
+};
 
 /// Stands for a card's uuid in the link shapes; the page puts the card's in its place.
 const UUID: &str = "{uuid}";
@@ -41,6 +45,12 @@ fn fixed_part() -> String {
     );
     let defaults = serde_json::to_value(CardDesign::default()).expect("a card design is JSON");
     export(&mut js, "CARD_DEFAULTS", &defaults);
+    export(&mut js, "STRIP_TYPES", &json!(StripType::ALL));
+    export(&mut js, "STRIP_PRESETS", &json!(StripPreset::ALL));
+    export(&mut js, "PAPER_SIZES", &json!(PaperSize::ALL));
+    export(&mut js, "CONTACT_MODES", &json!(ContactMode::ALL));
+    let poster = serde_json::to_value(PosterFields::default()).expect("a poster is JSON");
+    export(&mut js, "POSTER_DEFAULTS", &poster);
     js
 }
 
@@ -66,6 +76,10 @@ fn limits_json() -> Value {
         // Welcome stamps must leave at least one stamp to collect.
         "initial_stamps": {"min": 0, "max": stamps.end() - 1},
         "stamps_per_request": limits::STAMPS_PER_REQUEST,
+        "strip_opacity": {"min": limits::STRIP_OPACITY.start(), "max": limits::STRIP_OPACITY.end()},
+        "auxiliary_fields": {"count": limits::AUXILIARY_FIELDS, "length": limits::AUXILIARY_FIELD},
+        "poster_title": limits::POSTER_TITLE,
+        "minimum_age": {"min": limits::MINIMUM_AGE.start(), "max": limits::MINIMUM_AGE.end()},
     })
 }
 
@@ -137,6 +151,24 @@ mod tests {
         assert!(generated.as_str().chars().all(|c| alphabet.contains(c)));
         let defaults = constant(&js, "CARD_DEFAULTS");
         assert_eq!(defaults["stamp_icon"], json!("star"));
+        assert_eq!(defaults["strip_opacity"], json!(100));
+        assert_eq!(defaults["auxiliary_fields"], json!([]));
+        assert_eq!(l["strip_opacity"], json!({"min": 0, "max": 100}));
+        assert_eq!(l["auxiliary_fields"], json!({"count": 2, "length": 40}));
+        assert_eq!(l["minimum_age"], json!({"min": 1, "max": 120}));
+        assert_eq!(constant(&js, "STRIP_TYPES"), json!(StripType::ALL));
+        assert_eq!(constant(&js, "STRIP_PRESETS"), json!(StripPreset::ALL));
+        assert_eq!(
+            constant(&js, "PAPER_SIZES"),
+            json!(["a4", "a5", "a6", "letter"])
+        );
+        assert_eq!(
+            constant(&js, "CONTACT_MODES"),
+            json!(["email_and_phone", "email_only", "phone_only"])
+        );
+        let poster = constant(&js, "POSTER_DEFAULTS");
+        assert_eq!(poster["contact_collection_mode"], json!("email_and_phone"));
+        assert_eq!(poster["minimum_age"], json!(null));
     }
 
     #[test]

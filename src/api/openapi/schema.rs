@@ -115,7 +115,7 @@ pub fn top_level_id(key: &str) -> Map<String, Value> {
 }
 
 /// The Rails-style form version of a JSON request schema: nested keys flattened to
-/// `root[field]` and `root[list][][field]`; free-form objects (metadata) left out; no
+/// `root[field]`, `root[list][][field]` and `root[list][]`; free-form objects (metadata) left out; no
 /// nulls (a blank value counts as null).
 pub fn form_schema(schema: &Value) -> Value {
     let mut props = Map::new();
@@ -123,7 +123,7 @@ pub fn form_schema(schema: &Value) -> Value {
     flatten(schema, "", true, &mut props, &mut required);
     let mut o = json!({
         "type": "object",
-        "description": "Rails-style form: nested attributes as `root[field]`, list entries as `root[list][][field]`, metadata keys as `root[metadata][key]` (values are text). Every value is text: numbers and booleans (`true`, `false`, `1`, `0`) as written; a blank value counts as null.",
+        "description": "Rails-style form: nested attributes as `root[field]`, list entries as `root[list][][field]` (`root[list][]` for a list of text), metadata keys as `root[metadata][key]` (values are text). Every value is text: numbers and booleans (`true`, `false`, `1`, `0`) as written; a blank value counts as null.",
         "properties": props,
     });
     if !required.is_empty() {
@@ -156,11 +156,16 @@ pub fn flatten(
         let is_required = parent_required && req.contains(&key.as_str());
         match sub.get("type").and_then(Value::as_str) {
             Some("object") => flatten(sub, &name, is_required, props, required),
-            Some("array") => {
-                if let Some(items) = sub.get("items") {
+            Some("array") => match sub.get("items") {
+                Some(items) if items.get("properties").is_some() => {
                     flatten(items, &format!("{name}[]"), false, props, required);
                 }
-            }
+                // A list of plain values: `root[list][]` once per value.
+                Some(items) => {
+                    props.insert(format!("{name}[]"), items.clone());
+                }
+                None => {}
+            },
             _ => {
                 let mut s = sub.clone();
                 if let Some(m) = s.as_object_mut() {

@@ -237,6 +237,9 @@ fn a_first_schema_database_migrates_forward_with_its_data() {
         ("header_text", json!("Welcome back")),
         ("show_member_field", json!(true)),
         ("show_stamps_to_reward_field", json!(false)),
+        // V7: Leal's card fields, at their defaults.
+        ("strip_opacity", json!(100)),
+        ("auxiliary_fields", json!([])),
         ("rewards_count", json!(1)),
         ("customer_cards_count", json!(1)),
     ] {
@@ -562,5 +565,147 @@ fn a_third_schema_database_keeps_its_deliveries_in_the_outbox() {
         ids.iter().all(|id| *id > 25),
         "new ids follow the old: {ids:?}"
     );
+    server.stop();
+}
+
+/// A schema-6 database (the last with stampd's own poster fields) holding a poster of
+/// each contact mode, some with a required birthday: V7 gives each Leal's fields and
+/// keeps what its signup form asks for.
+#[test]
+fn a_sixth_schema_database_keeps_what_its_posters_ask() {
+    let env = Env::new(&[]);
+    build_v1(&env.db);
+    {
+        let mut conn = rusqlite::Connection::open(&env.db).expect("open");
+        stampd::db::migrate_to(&mut conn, 6).expect("migrate to V6");
+        conn.execute_batch(
+            "INSERT INTO posters (id, store_id, card_id, token, title, paper_size, primary_color,
+                 secondary_color, text_color, contact_collection_mode, birthday_required, active,
+                 created_at, updated_at)
+             VALUES
+                 (21, 7, 3, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa1', 'Either', 'a4', '#3B2F2F',
+                  '#F5B041', '#FFFFFF', 'email_or_phone', 0, 1, '2024-03-01T09:00:00.000Z',
+                  '2024-03-01T09:00:00.000Z'),
+                 (22, 7, 3, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2', 'Both', 'a5', '#3B2F2F',
+                  '#F5B041', '#FFFFFF', 'email_and_phone', 1, 1, '2024-03-01T09:00:00.000Z',
+                  '2024-03-01T09:00:00.000Z'),
+                 (23, 7, 3, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa3', 'Mail', 'a6', '#3B2F2F',
+                  '#F5B041', '#FFFFFF', 'email', 0, 0, '2024-03-01T09:00:00.000Z',
+                  '2024-03-01T09:00:00.000Z'),
+                 (24, 7, 3, 'aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa4', 'Text', 'letter', '#3B2F2F',
+                  '#F5B041', '#FFFFFF', 'phone', 1, 1, '2024-03-01T09:00:00.000Z',
+                  '2024-03-01T09:00:00.000Z');",
+        )
+        .expect("posters of V6");
+    }
+    assert_eq!(schema_version(&env.db), 6);
+
+    env.ok(&["migrate"]);
+    assert_eq!(schema_version(&env.db), stampd::db::known_schema_version());
+    {
+        let conn = open_db(&env.db);
+        assert_eq!(integrity_check(&conn), "ok");
+        assert_eq!(foreign_key_violations(&conn), 0);
+    }
+
+    let mut server = Server::start(&env);
+    let client = Client::new(&server, TOKEN, 7);
+    let r = client.get(&client.store_path("/posters"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    let fields = |p: &serde_json::Value| {
+        json!([
+            p["id"],
+            p["contact_collection_mode"],
+            p["collect_email"],
+            p["collect_phone"],
+            p["require_email"],
+            p["require_phone"],
+            p["require_birthday"],
+            p["minimum_age"],
+            p["active"]
+        ])
+    };
+    let got: Vec<serde_json::Value> = r
+        .body
+        .as_array()
+        .expect("posters")
+        .iter()
+        .map(fields)
+        .collect();
+    assert_eq!(
+        got,
+        vec![
+            json!([
+                21,
+                "email_and_phone",
+                true,
+                true,
+                false,
+                false,
+                false,
+                null,
+                true
+            ]),
+            json!([
+                22,
+                "email_and_phone",
+                true,
+                true,
+                true,
+                true,
+                true,
+                null,
+                true
+            ]),
+            json!([
+                23,
+                "email_only",
+                true,
+                false,
+                false,
+                false,
+                false,
+                null,
+                false
+            ]),
+            json!([
+                24,
+                "phone_only",
+                false,
+                true,
+                false,
+                false,
+                true,
+                null,
+                true
+            ]),
+        ],
+        "{}",
+        r.text
+    );
+    assert!(r.body[0].get("birthday_required").is_none(), "{}", r.text);
+    assert_eq!(r.body[1]["title"], "Both");
+    assert_eq!(r.body[1]["paper_size"], "a5");
+
+    // The form of the poster that required both still requires both.
+    let form = client.send("GET", "/s/aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa2", None);
+    assert_eq!(form.status, 200, "{}", form.text);
+    for name in ["email", "phone", "birthday"] {
+        let tag = form
+            .text
+            .split("<input")
+            .find(|t| t.contains(&format!("name=\"{name}\"")))
+            .unwrap_or_else(|| panic!("a {name} field: {}", form.text));
+        assert!(tag.contains(" required"), "{name}: {tag}");
+    }
+    // Old names keep working as aliases on the way in.
+    let r = client.send(
+        "PATCH",
+        &client.store_path("/posters/21"),
+        Some(&json!({"poster": {"contact_collection_mode": "phone", "birthday_required": true}})),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["contact_collection_mode"], "phone_only");
+    assert_eq!(r.body["require_birthday"], true);
     server.stop();
 }
