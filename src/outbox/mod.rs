@@ -411,52 +411,63 @@ fn send_due(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) -
             return Round::Done;
         }
     };
-    for group in due.chunks(batch.together.max(1)) {
+    let due_count = due.len();
+    for group in groups(due, batch.together.max(1), channel.merges()) {
         if outbox.stopped() {
             return Round::Stopped;
         }
-        let outcomes = if channel.merges() {
-            send_merged(channel, group)
-        } else {
-            channel.send_together(group)
-        };
+        let sent: Vec<Due> = group
+            .iter()
+            .filter_map(|rows| rows.last().cloned())
+            .collect();
+        let outcomes = channel.send_together(&sent);
         outbox.health().tried(name, &outcomes);
-        let kept: Vec<bool> = group.iter().map(|d| channel.keeps_sent(d)).collect();
-        record(db, backoff, group, outcomes, &kept, channel.forget());
+        // Each row of an address has the outcome of the one sent for it.
+        let (rows, outcomes): (Vec<Due>, Vec<Result<(), SendError>>) = group
+            .into_iter()
+            .zip(outcomes)
+            .flat_map(|(rows, outcome)| rows.into_iter().map(move |d| (d, outcome.clone())))
+            .unzip();
+        let kept: Vec<bool> = rows.iter().map(|d| channel.keeps_sent(d)).collect();
+        record(db, backoff, &rows, outcomes, &kept, channel.forget());
     }
-    if due.len() as i64 == batch.rows {
+    if due_count as i64 == batch.rows {
         Round::Full
     } else {
         Round::Done
     }
 }
 
-/// Sends the newest row of each address of `rows` (see [`Channel::merges`]); the
-/// outcome of each row is its address's.
-fn send_merged(channel: &dyn Channel, rows: &[Due]) -> Vec<Result<(), SendError>> {
-    let mut newest: HashMap<&str, usize> = HashMap::new();
-    for (i, d) in rows.iter().enumerate() {
-        let at = newest.entry(d.address.as_str()).or_insert(i);
-        if rows[*at].id < d.id {
-            *at = i;
+/// The rows of a round in groups that go out together, `together` sends a group. A
+/// send is a list of rows, the last of which goes out: one row each, or with merging
+/// (see [`Channel::merges`]) every row of an address the round found, oldest first,
+/// so that rows of one device found in one round are one push whatever their number.
+fn groups(due: Vec<Due>, together: usize, merges: bool) -> Vec<Vec<Vec<Due>>> {
+    let sends: Vec<Vec<Due>> = if merges {
+        let mut of_address: HashMap<String, usize> = HashMap::new();
+        let mut sends: Vec<Vec<Due>> = Vec::new();
+        for d in due {
+            match of_address.get(&d.address) {
+                Some(&i) => sends[i].push(d),
+                None => {
+                    of_address.insert(d.address.clone(), sends.len());
+                    sends.push(vec![d]);
+                }
+            }
         }
+        for rows in &mut sends {
+            rows.sort_by_key(|d| d.id);
+        }
+        sends
+    } else {
+        due.into_iter().map(|d| vec![d]).collect()
+    };
+    let mut groups = Vec::new();
+    let mut sends = sends.into_iter().peekable();
+    while sends.peek().is_some() {
+        groups.push(sends.by_ref().take(together).collect());
     }
-    let mut sent: Vec<usize> = newest.values().copied().collect();
-    sent.sort_unstable();
-    let merged: Vec<Due> = sent.iter().map(|&i| rows[i].clone()).collect();
-    let outcomes = channel.send_together(&merged);
-    let of_address: HashMap<&str, &Result<(), SendError>> = merged
-        .iter()
-        .map(|d| d.address.as_str())
-        .zip(&outcomes)
-        .collect();
-    rows.iter()
-        .map(|d| {
-            of_address
-                .get(d.address.as_str())
-                .map_or_else(|| Err(SendError::transient("not sent")), |o| (*o).clone())
-        })
-        .collect()
+    groups
 }
 
 /// Records the tries of `rows`, in one write: sent (or forgotten when not `kept`),
@@ -470,6 +481,8 @@ fn record(
     forget: Option<Forget>,
 ) {
     let mut failures: Vec<(String, &'static str, Vec<i64>)> = Vec::new();
+    // The rows of an address that failed together are tried again together.
+    let mut retry_of_address: HashMap<String, Option<String>> = HashMap::new();
     let tries: Vec<(Due, bool, Result<(), SendError>, Option<String>)> = rows
         .iter()
         .cloned()
@@ -480,7 +493,10 @@ fn record(
             if let Err(error) = &outcome {
                 let tries = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
                 if error.retry {
-                    retry_at = backoff.random_wait(tries).map(at);
+                    retry_at = retry_of_address
+                        .entry(d.address.clone())
+                        .or_insert_with(|| backoff.random_wait(tries).map(at))
+                        .clone();
                 }
                 let what = match (error.gone, &retry_at) {
                     (true, _) => "the address is gone",
@@ -574,88 +590,4 @@ fn next_wait(db: &Db, channel: &'static str) -> Duration {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn backoff(base_secs: u64, max_attempts: u32) -> Backoff {
-        Backoff {
-            max_attempts,
-            base: Duration::from_secs(base_secs),
-        }
-    }
-
-    /// Every wait lies between the doubling step and half as long again, whatever the
-    /// draw; the draws differ; after the last try there is no wait.
-    #[test]
-    fn the_jittered_wait_stays_within_its_bounds() {
-        let b = backoff(30, 8);
-        for tries in 1..8 {
-            let step = Duration::from_secs(30 << (tries - 1));
-            assert_eq!(b.step(tries), step);
-            assert_eq!(b.wait(tries, 0.0), Some(step), "no extra at 0");
-            assert_eq!(b.wait(tries, 1.0), Some(step + step / 2), "at most half");
-            let mut seen = std::collections::BTreeSet::new();
-            for _ in 0..200 {
-                let w = b.random_wait(tries).expect("a retry follows");
-                assert!(w >= step && w <= step + step / 2, "try {tries}: {w:?}");
-                seen.insert(w);
-            }
-            assert!(
-                seen.len() > 100,
-                "the extra is random: {} draws",
-                seen.len()
-            );
-        }
-        assert_eq!(b.wait(8, 0.5), None, "the 8th failure was the last try");
-        assert_eq!(b.random_wait(9), None);
-        // Odd draws are taken as no extra.
-        assert_eq!(b.wait(1, f64::NAN), Some(Duration::from_secs(30)));
-        assert_eq!(b.wait(1, -1.0), Some(Duration::from_secs(30)));
-    }
-
-    #[test]
-    fn the_step_stops_doubling_and_never_overflows() {
-        let b = backoff(86_400, 100);
-        assert_eq!(b.step(21), Duration::from_secs(86_400 << 20));
-        assert_eq!(b.step(99), b.step(21));
-        let w = b.wait(99, 0.999).unwrap();
-        assert!(w >= b.step(99));
-        // Far beyond what a timestamp holds: the last one it does.
-        assert_eq!(at(Duration::MAX), "9999-12-31T23:59:59.999Z");
-        assert!(at(w).as_str() > time_fmt::now().as_str());
-        // A zero base retries at once.
-        assert_eq!(backoff(0, 3).wait(2, 0.9), Some(Duration::ZERO));
-    }
-
-    /// A ring while a sender is busy is not missed; a ring for another channel is not
-    /// heard; a stop ends every wait.
-    #[test]
-    fn the_bell_keeps_rings_and_stops() {
-        let outbox = Outbox::new();
-        let heard = outbox.heard("sms");
-        outbox.wake();
-        let start = std::time::Instant::now();
-        assert!(outbox.wait("sms", heard, Duration::from_secs(10)));
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "rang before waiting"
-        );
-        let heard = outbox.heard("sms");
-        outbox.wake_channels(&["apns".to_string()]);
-        assert_eq!(outbox.heard("sms"), heard, "a ring for apns only");
-        assert_ne!(outbox.heard("apns"), heard);
-        outbox.wake_channels(&["google".to_string(), "sms".to_string()]);
-        assert!(outbox.wait("sms", heard, Duration::from_secs(10)));
-        let heard = outbox.heard("sms");
-        assert!(
-            outbox.wait("sms", heard, Duration::from_millis(20)),
-            "timed out"
-        );
-        let other = outbox.clone();
-        let waiter = std::thread::spawn(move || other.wait("sms", heard, Duration::from_secs(30)));
-        std::thread::sleep(Duration::from_millis(50));
-        outbox.stop();
-        assert!(!waiter.join().unwrap(), "stopped");
-        assert!(outbox.stopped());
-    }
-}
+mod tests;
