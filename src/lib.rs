@@ -14,6 +14,7 @@ pub mod edge;
 pub mod error;
 pub mod files;
 pub mod logging;
+pub mod metrics;
 pub mod outbox;
 pub mod pages;
 pub mod params;

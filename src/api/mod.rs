@@ -61,6 +61,8 @@ pub struct AppState {
     pub read_gate: read_gate::ReadGate,
     /// Per-address limit of the Apple pass web service's public log route.
     pub pass_log_limit: crate::edge::limit::PerAddressLimit,
+    /// What `/metrics` reports (kept whether or not it is served).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// When each token was last used, kept in memory and written to the database in the

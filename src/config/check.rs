@@ -132,6 +132,38 @@ impl Check for Address {
     }
 }
 
+/// An optional address and port to listen on; blank: none.
+pub struct ListenAddress;
+
+impl Check for ListenAddress {
+    type Value = Option<String>;
+    fn check(&self, raw: &Raw) -> Result<Option<String>, String> {
+        match raw.text()? {
+            "" => Ok(None),
+            _ => Address.check(raw).map(Some),
+        }
+    }
+}
+
+/// An optional secret sent as `Authorization: Bearer <secret>`; blank: none. Long
+/// enough not to be guessed, and without characters a header cannot carry.
+pub struct BearerSecret;
+
+impl Check for BearerSecret {
+    type Value = Option<String>;
+    fn check(&self, raw: &Raw) -> Result<Option<String>, String> {
+        let v = raw.text()?;
+        if v.is_empty() {
+            Ok(None)
+        } else if v.len() < 24 || v.len() > 256 || !v.bytes().all(|b| b.is_ascii_graphic()) {
+            // The value itself is a secret: never repeated in the message.
+            Err("must be 24 to 256 visible ASCII characters (no spaces), e.g. the output of `openssl rand -hex 24`".into())
+        } else {
+            Ok(Some(v.to_string()))
+        }
+    }
+}
+
 /// A file or folder path; blank is refused when `example` is given (it shows what to
 /// write), else it stands for "the default place" (an empty path).
 pub struct FilePath {

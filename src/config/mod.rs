@@ -24,8 +24,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use check::{
-    Address, CaFile, Country, Domains, EmailAddress, FilePath, HttpUrl, HttpsUrl, LogLevel,
-    Mailbox, OneOf, Origins, Proxies, PublicUrl, ReadableFile, Text, Whole,
+    Address, BearerSecret, CaFile, Country, Domains, EmailAddress, FilePath, HttpUrl, HttpsUrl,
+    ListenAddress, LogLevel, Mailbox, OneOf, Origins, Proxies, PublicUrl, ReadableFile, Text,
+    Whole,
 };
 pub use declare::Setting;
 
@@ -121,6 +122,21 @@ settings! {
     backup_interval_hours: u64 = 24, Whole::new(0, 24 * 365).of("hours").zero("off");
     /// How many automatic backups to keep.
     backup_keep: usize = 7, Whole::new(1, 10_000);
+    /// Seconds between refreshes of `latest.db` in `backup_dir` (a consistent copy that
+    /// is always safe to copy), made only when something was written since; 0: off.
+    latest_backup_interval_secs: u64 = 900, Whole::new(0, 86_400).of("seconds").zero("off");
+    /// Who copies the WAL into the database file: stampd itself, or an external tool
+    /// that replicates the WAL (Litestream), which must be the only one to checkpoint.
+    checkpoint_mode: CheckpointMode = "stampd", OneOf(&[
+        ("stampd", CheckpointMode::Stampd),
+        ("external", CheckpointMode::External),
+    ]);
+    /// A separate address and port serving `GET /metrics` alone; blank: none.
+    metrics_bind: Option<String> = "", ListenAddress;
+    /// The bearer token `GET /metrics` requires; with it and without `metrics_bind`,
+    /// `/metrics` is served on `bind` too. Blank: no token (only with a loopback
+    /// `metrics_bind`).
+    metrics_token: Option<String> = "", BearerSecret, secret;
     /// Web origins allowed to call the API from a browser (CORS); empty: none.
     cors_allowed_origins: Vec<String> = "", Origins;
     /// Self-signups a poster's page accepts per hour from one address; 0: no limit.
@@ -189,6 +205,17 @@ settings! {
         /// Card links by SMS; `None` until sms_base_url is given.
         sms: Option<SmsSettings>,
     }
+}
+
+/// Who checkpoints the WAL (copies it into the database file and starts it over).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointMode {
+    /// stampd's checkpointer thread, the writer past 500 pages, and a TRUNCATE at a
+    /// clean stop.
+    Stampd,
+    /// Nobody in stampd while the WAL stays below [`crate::db::EXTERNAL_WAL_LIMIT`]:
+    /// the tool that replicates the WAL (Litestream) checkpoints after it has read it.
+    External,
 }
 
 /// How hard SQLite works to make a commit survive a power cut.

@@ -7,7 +7,7 @@ use rusqlite::Connection;
 
 use super::connections::QueuedListener;
 use super::pass_updates::{self, Feeds};
-use super::{exec, outbox, Db};
+use super::{exec, outbox, Db, Stats};
 use crate::error::ApiError;
 
 /// Work for the writer thread.
@@ -90,6 +90,7 @@ impl Db {
         self.writer
             .send(Job::Tx { run, done })
             .map_err(|_| ApiError::internal("the database writer has stopped"))?;
+        self.stats.write_queue.inc();
         let outcome = committed
             .recv()
             .map_err(|_| ApiError::internal("the database writer has stopped"))?;
@@ -108,6 +109,7 @@ impl Db {
 pub(super) fn run_writer(
     conn: Connection,
     jobs: std::sync::mpsc::Receiver<Job>,
+    stats: Stats,
     feeds: Feeds,
     queued: Arc<OnceLock<QueuedListener>>,
 ) {
@@ -137,6 +139,7 @@ pub(super) fn run_writer(
             while let Some(Job::Tx { done, .. }) = pending.front() {
                 let _ = done.send(Err(err.clone()));
                 pending.pop_front();
+                stats.write_queue.dec();
             }
             continue;
         }
@@ -148,6 +151,7 @@ pub(super) fn run_writer(
             let Some(Job::Tx { run, done }) = pending.pop_front() else {
                 break;
             };
+            stats.write_queue.dec();
             if let Err(e) = control(&conn, "SAVEPOINT job") {
                 broken = Some(e);
                 group.push(done);
@@ -183,6 +187,10 @@ pub(super) fn run_writer(
             Some(e) => Err(e),
             None => control(&conn, "COMMIT"),
         };
+        if outcome.is_ok() {
+            stats.commits.inc();
+            stats.group_sizes.observe(group.len() as f64);
+        }
         if outcome.is_err() && !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }

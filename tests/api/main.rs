@@ -26,6 +26,7 @@ mod idempotency;
 mod import;
 mod ledger_model;
 mod locations;
+mod metrics;
 mod names;
 mod posters;
 mod qr;
