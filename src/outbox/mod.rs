@@ -470,6 +470,15 @@ fn groups(due: Vec<Due>, together: usize, merges: bool) -> Vec<Vec<Vec<Due>>> {
     groups
 }
 
+/// A row's try, as it is recorded.
+struct Try {
+    due: Due,
+    /// Kept as sent when it went out; forgotten otherwise.
+    kept: bool,
+    outcome: Result<(), SendError>,
+    retry_at: Option<String>,
+}
+
 /// Records the tries of `rows`, in one write: sent (or forgotten when not `kept`),
 /// retried later, or kept as failed. Failures are logged once per error and outcome.
 fn record(
@@ -483,7 +492,7 @@ fn record(
     let mut failures: Vec<(String, &'static str, Vec<i64>)> = Vec::new();
     // The rows of an address that failed together are tried again together.
     let mut retry_of_address: HashMap<String, Option<String>> = HashMap::new();
-    let tries: Vec<(Due, bool, Result<(), SendError>, Option<String>)> = rows
+    let tries: Vec<Try> = rows
         .iter()
         .cloned()
         .zip(kept.iter().copied())
@@ -511,7 +520,12 @@ fn record(
                     None => failures.push((error.message.clone(), what, vec![d.id])),
                 }
             }
-            (d, kept, outcome, retry_at)
+            Try {
+                due: d,
+                kept,
+                outcome,
+                retry_at,
+            }
         })
         .collect();
     let channel = rows.first().map_or("", |d| d.channel.as_str());
@@ -533,7 +547,13 @@ fn record(
         );
     }
     let recorded = db.write(move |tx| {
-        for (d, kept, outcome, retry_at) in &tries {
+        for Try {
+            due: d,
+            kept,
+            outcome,
+            retry_at,
+        } in &tries
+        {
             match outcome {
                 Ok(()) => {
                     let done = if *kept {
