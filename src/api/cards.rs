@@ -126,6 +126,8 @@ pub struct CardInput {
     pub show_stamps_to_reward_field: Option<bool>,
     /// A stored timestamp.
     pub expires_at: Field<String>,
+    /// The wording of the notice a pass shows when its stamps change.
+    pub stamp_message: Field<String>,
     /// `true` archives, `false` restores.
     pub archived: Option<bool>,
 }
@@ -206,6 +208,16 @@ impl crud::Attributes for CardInput {
                 .map(time_fmt::format_timestamp)
                 .ok_or_else(|| "is invalid (use an ISO 8601 time or YYYY-MM-DD)".to_string())
         });
+        let stamp_message = match name_text(attrs, "stamp_message", limits::STAMP_MESSAGE, errors) {
+            Field::Set(m) => match crate::domain::stamp_message::check(&m) {
+                Ok(()) => Field::Set(m),
+                Err(message) => {
+                    errors.add("stamp_message", message);
+                    Field::Absent
+                }
+            },
+            f => f,
+        };
         let archived = boolean(attrs, "archived", errors).set();
         CardInput {
             name,
@@ -225,6 +237,7 @@ impl crud::Attributes for CardInput {
             show_member_field,
             show_stamps_to_reward_field,
             expires_at,
+            stamp_message,
             archived,
         }
     }
@@ -262,6 +275,8 @@ impl crud::Attributes for CardInput {
                 "show_stamps_to_reward_field": boolean(),
                 "expires_at": nullable(json!({"type": "string", "format": "date-time",
                     "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC; years 1900 to 9999."})),
+                "stamp_message": nullable(json!({"type": "string", "maxLength": limits::STAMP_MESSAGE,
+                    "description": stamp_message_doc()})),
                 "archived": {"type": "boolean", "description": "true archives, false restores."},
             }),
             if creating { &["name"] } else { &[] },
@@ -320,6 +335,10 @@ impl CardInput {
             &mut d.show_stamps_to_reward_field,
         );
         d.expires_at = self.expires_at.clone().merge_into(d.expires_at.take());
+        d.stamp_message = self
+            .stamp_message
+            .clone()
+            .merge_into(d.stamp_message.take());
 
         if d.strip_type == StripType::Preset
             && d.strip_preset.is_none()
@@ -337,6 +356,21 @@ impl CardInput {
             );
         }
     }
+}
+
+/// What `stamp_message` is, for the OpenAPI document.
+fn stamp_message_doc() -> String {
+    use crate::domain::stamp_message::{DEFAULT, PLACEHOLDERS};
+    let placeholders: Vec<String> = PLACEHOLDERS
+        .iter()
+        .map(|(p, what)| format!("`{p}` ({what})"))
+        .collect();
+    format!(
+        "The notice a saved Apple Wallet pass shows on the lock screen when its stamps \
+         change, with {}; null: \"{DEFAULT}\". When a reward is ready, the notice says so \
+         after it.",
+        placeholders.join(", ")
+    )
 }
 
 fn components(c: &mut Components) {
@@ -372,6 +406,7 @@ fn components(c: &mut Components) {
             "show_member_field": boolean(),
             "show_stamps_to_reward_field": boolean(),
             "expires_at": nullable(timestamp()),
+            "stamp_message": {"type": "string", "nullable": true, "description": stamp_message_doc()},
             "archived_at": nullable(timestamp()),
             "rewards_count": count(),
             "customer_cards_count": count(),

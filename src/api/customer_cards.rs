@@ -23,8 +23,8 @@ const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/customers/{cus
     Get "" => list, Doc::new("listCustomerCards", "A customer's cards, oldest enrolment first").ok(200, "The customer's cards", "CustomerCardList");
     Post "" => enrol, Doc::new("enrolCustomerCard", "Enrol the customer in a card").describe("For a customer who has no card yet, or who joins another card of the store. `card_id` must be a card of this store (else 404 `Card not found`), neither archived nor expired (422 `card_id: is archived` / `has expired`), and not one the customer holds already (422 `card_id: is already enrolled`). The template's `initial_stamps` are credited as at create.").body("Enrolment").ok(201, "The new customer card", "CustomerCard");
     Get "/{id}" => show, Doc::new("getCustomerCard", "One customer card with its stamp progress").ok(200, "The customer card", "CustomerCard");
-    Post "/{id}/stamp" => stamp, Doc::new("stampCustomerCard", "Add stamps (or correct with a negative number)").describe("`stamps` is a non-zero integer from -100 to 100; a correction may not take the card below 0 (422). Archived or expired cards accept no stamps (422). Send an `Idempotency-Key` so that a retry never stamps twice.").body("Stamp").ok(200, "The card after stamping", "CustomerCard");
-    Post "/{id}/redeem" => redeem, Doc::new("redeemCustomerCard", "Spend stamps on a reward of the card").describe("The reward must belong to the card's template (else 404 `Reward not found`) and be active, and the card must hold its `stamps_required` (else 422 `Redemption failed – not enough stamps or reward inactive`).").body("Redeem").ok(200, "The redemption", "RedemptionResult");
+    Post "/{id}/stamp" => stamp, Doc::new("stampCustomerCard", "Add stamps (or correct with a negative number)").describe("`stamps` is a non-zero integer from -100 to 100; a correction may not take the card below 0 (422). Archived or expired cards accept no stamps (422). Send an `Idempotency-Key` so that a retry never stamps twice. Saved wallet passes follow: each Apple device holding the pass gets a push and the Google Wallet object is updated, with a notifying message when a reward became affordable; `skip_notifications: true` sends no push and no message (the passes show the change at their next refresh).").body("Stamp").ok(200, "The card after stamping", "CustomerCard");
+    Post "/{id}/redeem" => redeem, Doc::new("redeemCustomerCard", "Spend stamps on a reward of the card").describe("The reward must belong to the card's template (else 404 `Reward not found`) and be active, and the card must hold its `stamps_required` (else 422 `Redemption failed – not enough stamps or reward inactive`). Saved wallet passes follow as after a stamp; `skip_notifications: true` sends no push.").body("Redeem").ok(200, "The redemption", "RedemptionResult");
     Get "/{id}/events" => events, Doc::new("listCustomerCardEvents", "The card's stamp ledger, newest first").describe("The sum of a card's `stamps` deltas equals its `stamps_count`.").query(&["page", "items"]).ok(200, "One page of ledger rows", "EventPage");
 ];
 
@@ -174,7 +174,11 @@ pub async fn redeem(call: Call, path: Path<(String, String, String)>, body: Body
     let (account, customer, id) = path.into_inner();
     call.write(body, RedeemInput::parse, move |tx, access, input| {
         let (store_id, _, id, balance) = locate_balance(tx, access, &account, &customer, &id)?;
-        let RedeemInput { reward_id, note } = input?;
+        let RedeemInput {
+            reward_id,
+            note,
+            skip_notifications,
+        } = input?;
         let reward = db::rewards::find(tx, store_id, reward_id)?
             .filter(|r| r.card_id == balance.card_id)
             .ok_or_else(|| ApiError::not_found("Reward"))?;
@@ -208,7 +212,7 @@ pub async fn redeem(call: Call, path: Path<(String, String, String)>, body: Body
                 reward: Some((reward.id, &reward.name)),
                 note: note.as_deref(),
                 token_id: Some(access.token_id),
-                skip_notifications: false,
+                skip_notifications,
             },
         )?;
         Reply::ok(&json!({
@@ -277,6 +281,7 @@ impl StampInput {
 struct RedeemInput {
     reward_id: i64,
     note: Option<String>,
+    skip_notifications: bool,
 }
 
 impl RedeemInput {
@@ -292,8 +297,15 @@ impl RedeemInput {
             }
         };
         let note = bounded_text(params, "note", limits::NOTE, &mut errors).set();
+        let skip_notifications = boolean(params, "skip_notifications", &mut errors)
+            .set()
+            .unwrap_or(false);
         errors.into_result()?;
-        Ok(RedeemInput { reward_id, note })
+        Ok(RedeemInput {
+            reward_id,
+            note,
+            skip_notifications,
+        })
     }
 }
 
@@ -444,7 +456,8 @@ fn components(c: &mut Components) {
                 "stamps": {"type": "integer", "minimum": -limits::STAMPS_PER_REQUEST,
                     "maximum": limits::STAMPS_PER_REQUEST, "not": {"enum": [0]},
                     "description": "Non-zero; negative corrects a mistake."},
-                "skip_notifications": {"type": "boolean", "default": false},
+                "skip_notifications": {"type": "boolean", "default": false,
+                    "description": "true: no Apple Wallet push and no Google Wallet message for these stamps (the passes still show them at their next refresh)."},
                 "note": nullable(text(limits::NOTE)),
             }),
             &["stamps"],
@@ -464,6 +477,8 @@ fn components(c: &mut Components) {
         input(
             json!({
                 "reward_id": {"type": "integer", "format": "int64", "minimum": 1},
+                "skip_notifications": {"type": "boolean", "default": false,
+                    "description": "true: no Apple Wallet push for this redemption (the pass still shows it at its next refresh)."},
                 "note": nullable(text(limits::NOTE)),
             }),
             &["reward_id"],

@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use check::{
     Address, BearerSecret, CaFile, Country, Decimal, Domains, EmailAddress, FilePath, Flag,
-    HttpUrl, ListenAddress, LogLevel, Mailbox, OneOf, OptionalAddress, Origins, Proxies, PublicUrl,
-    ReadableFile, Text, Whole,
+    HttpUrl, HttpsUrl, ListenAddress, LogLevel, Mailbox, OneOf, OptionalAddress, Origins, Proxies,
+    PublicUrl, ReadableFile, Text, Whole,
 };
 pub use declare::Setting;
 
@@ -108,6 +108,24 @@ settings! {
     /// Webhooks: the DNS server (address:port) target names are resolved with; blank:
     /// the system's resolver.
     webhook_dns_server: Option<SocketAddr> = "", OptionalAddress;
+    /// Which APNs service Apple Wallet updates are pushed through: "production" (passes
+    /// on customers' phones always use it) or "sandbox".
+    apns_environment: ApnsEnvironment = "production", OneOf(&[
+        ("production", ApnsEnvironment::Production),
+        ("sandbox", ApnsEnvironment::Sandbox),
+    ]);
+    /// An https base URL for APNs in place of the environment's (a stand-in); blank: Apple's.
+    apns_base_url: Option<String> = "", HttpsUrl;
+    /// Google Wallet: where the service account's access tokens come from.
+    google_token_url: String = "https://oauth2.googleapis.com/token", HttpUrl;
+    /// Google Wallet: the base URL of the Wallet REST API.
+    google_api_url: String = "https://walletobjects.googleapis.com/walletobjects/v1", HttpUrl;
+    /// How many times a wallet update (APNs push, Google Wallet change) is tried before it
+    /// is kept as failed.
+    push_max_attempts: u32 = 10, Whole::new(1, 100);
+    /// The wait before a wallet update's first retry; it doubles with each further try
+    /// (plus up to half again at random).
+    push_retry_base_secs: u64 = 5, Whole::new(0, 86_400).of("seconds");
     /// CA certificates (a PEM file) trusted for outgoing https in addition to the public
     /// ones; blank: the public ones alone.
     extra_ca_file: Option<PathBuf> = "", CaFile;
@@ -263,6 +281,23 @@ pub struct AcmeSettings {
     pub challenge: AcmeChallenge,
 }
 
+/// Apple's push service for Wallet updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApnsEnvironment {
+    Production,
+    Sandbox,
+}
+
+impl ApnsEnvironment {
+    /// The service's base URL.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            ApnsEnvironment::Production => "https://api.push.apple.com",
+            ApnsEnvironment::Sandbox => "https://api.sandbox.push.apple.com",
+        }
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct AppleSettings {
     pub pass_type_id: String,
@@ -409,6 +444,13 @@ impl Settings {
 
     pub fn database_path(&self) -> &Path {
         &self.database
+    }
+
+    /// The base URL Apple Wallet updates are pushed to.
+    pub fn apns_url(&self) -> &str {
+        self.apns_base_url
+            .as_deref()
+            .unwrap_or(self.apns_environment.base_url())
     }
 }
 

@@ -417,8 +417,9 @@ pub fn balance(
     .optional()
 }
 
-/// Moves the entry's card to its new balance and records the ledger row, in the
-/// caller's transaction. The caller has checked the new balance is not negative.
+/// Moves the entry's card to its new balance, records the ledger row and queues the
+/// pass's updates, in the caller's transaction. The caller has checked the new balance
+/// is not negative.
 pub fn apply(conn: &Connection, entry: ledger::Entry) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "UPDATE customer_cards SET stamps_count = ?2, updated_at = ?3 WHERE id = ?1",
@@ -428,6 +429,13 @@ pub fn apply(conn: &Connection, entry: ledger::Entry) -> rusqlite::Result<i64> {
         entry.balance_after,
         time_fmt::now()
     ])?;
+    super::pass_updates::stamps_changed(
+        conn,
+        entry.customer_card_id,
+        entry.balance_after - entry.stamps,
+        entry.balance_after,
+        entry.skip_notifications,
+    )?;
     let ledger_event_id = ledger::append(conn, &entry)?;
     note(Change::Ledger {
         customer_card_id: entry.customer_card_id,

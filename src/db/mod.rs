@@ -23,6 +23,8 @@
 //! - `webhooks`: webhook subscriptions, their events (queued in the outbox by the
 //!   writer at the end of each write job) and their delivery history;
 //! - `card_links`: every send of card links, and the throttle that holds repeats back;
+//! - `pass_updates`: what a change to a pass queues for the wallets (APNs pushes,
+//!   Google Wallet updates), the one place every such change goes through;
 //! - one module per resource (`customers`, `cards`, ...): its SQL, as plain functions
 //!   on a `Connection`;
 //! - here: what those modules share: running a query for one row or all rows, finding
@@ -42,6 +44,7 @@ pub mod ledger;
 pub mod locations;
 mod open;
 pub mod outbox;
+pub mod pass_updates;
 pub mod passes;
 pub mod posters;
 pub mod replica;

@@ -68,6 +68,8 @@ mod design;
 pub mod links;
 mod name;
 mod poster;
+/// The notice a pass shows when its stamps change.
+pub mod stamp_message;
 
 pub use card_code::CardCode;
 pub use contact::{Birthday, Email, Phone, UncheckedPhone};
@@ -91,6 +93,7 @@ pub mod limits {
     pub const PHONE_INPUT: usize = 40;
     pub const CARD_NAME: usize = 100;
     pub const HEADER_TEXT: usize = 100;
+    pub const STAMP_MESSAGE: usize = 100;
     pub const METADATA_BYTES: usize = 16 * 1024;
     pub const EXTERNAL_SOURCE: usize = 100;
     pub const EXTERNAL_ID: usize = 255;

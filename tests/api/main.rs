@@ -48,6 +48,9 @@ mod proxies;
 mod wallet;
 mod webhooks;
 
+mod apns;
+mod google_wallet;
+
 mod counter_page;
 mod posters_browser;
 

@@ -1047,6 +1047,12 @@ fn every_operation_answers_as_documented() {
     x.expect(&r, 200, "deliveries by channel");
     let r = x.get("/accounts/{account_id}/deliveries", &[s], "?channel=fax");
     x.expect(&r, 422, "bad channel");
+    let r = x.get("/accounts/{account_id}/deliveries", &[s], "?channel=apns");
+    x.expect(&r, 200, "wallet deliveries");
+    let r = x.get("/accounts/{account_id}/deliveries/channels", &[s], "");
+    x.expect(&r, 200, "delivery channels");
+    let r = x.get("/accounts/{account_id}/deliveries/channels", &[9999], "");
+    x.expect(&r, 404, "delivery channels of no store");
 
     // Locations.
     let loc = "/accounts/{account_id}/locations";
