@@ -6,11 +6,13 @@ use actix_web::HttpRequest;
 use serde_json::{json, Map, Value};
 
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
+use super::roles;
 use super::{
     id_or_404, json, pagination_params, parse_id, Access, Answer, Call, Pagination, Reply,
 };
 use crate::db;
 use crate::db::ledger::{self, Kind};
+use crate::db::ledger_limits;
 use crate::domain::limits;
 use crate::error::{ApiError, FieldErrors};
 use crate::params::{boolean, bounded_text, integer, query_map, Body, Field};
@@ -19,11 +21,11 @@ use crate::time_fmt;
 pub const RESOURCE: Resource = Resource::new("Customer cards", ENDPOINTS, components);
 
 const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/customers/{customer_id}/customer_cards";
-    Get "" => list, Doc::new("listCustomerCards", "A customer's cards, oldest enrolment first").ok(200, "The customer's cards", "CustomerCardList");
-    Get "/{id}" => show, Doc::new("getCustomerCard", "One customer card with its stamp progress").ok(200, "The customer card", "CustomerCard");
-    Post "/{id}/stamp" => stamp, Doc::new("stampCustomerCard", "Add stamps (or correct with a negative number)").describe("`stamps` is a non-zero integer from -100 to 100; a correction may not take the card below 0 (422). Archived or expired cards accept no stamps (422). Send an `Idempotency-Key` so that a retry never stamps twice.").body("Stamp").ok(200, "The card after stamping", "CustomerCard");
-    Post "/{id}/redeem" => redeem, Doc::new("redeemCustomerCard", "Spend stamps on a reward of the card").describe("The reward must belong to the card's template (else 404 `Reward not found`) and be active, and the card must hold its `stamps_required` (else 422 `Redemption failed – not enough stamps or reward inactive`).").body("Redeem").ok(200, "The redemption", "RedemptionResult");
-    Get "/{id}/events" => events, Doc::new("listCustomerCardEvents", "The card's stamp ledger, newest first").describe("The sum of a card's `stamps` deltas equals its `stamps_count`.").query(&["page", "items"]).ok(200, "One page of ledger rows", "EventPage");
+    Get "" => list, Doc::new("listCustomerCards", "A customer's cards, oldest enrolment first").ok(200, "The customer's cards", "CustomerCardList").staff();
+    Get "/{id}" => show, Doc::new("getCustomerCard", "One customer card with its stamp progress").ok(200, "The customer card", "CustomerCard").staff();
+    Post "/{id}/stamp" => stamp, Doc::new("stampCustomerCard", "Add stamps (or correct with a negative number)").describe("`stamps` is a non-zero integer from -100 to 100; a correction may not take the card below 0 (422). Archived or expired cards accept no stamps (422). Send an `Idempotency-Key` so that a retry never stamps twice.").body("Stamp").ok(200, "The card after stamping", "CustomerCard").staff();
+    Post "/{id}/redeem" => redeem, Doc::new("redeemCustomerCard", "Spend stamps on a reward of the card").describe("The reward must belong to the card's template (else 404 `Reward not found`) and be active, and the card must hold its `stamps_required` (else 422 `Redemption failed – not enough stamps or reward inactive`).").body("Redeem").ok(200, "The redemption", "RedemptionResult").staff();
+    Get "/{id}/events" => events, Doc::new("listCustomerCardEvents", "The card's stamp ledger, newest first").describe("The sum of a card's `stamps` deltas equals its `stamps_count`.").query(&["staff_id", "device_id", "page", "items"]).ok(200, "One page of ledger rows", "EventPage").staff();
 ];
 
 pub async fn list(call: Call, path: Path<(String, String)>) -> Answer {
@@ -63,7 +65,22 @@ pub async fn stamp(call: Call, path: Path<(String, String, String)>, body: Body)
             stamps,
             note,
             skip_notifications,
+            override_limits,
         } = input?;
+        let owner = access.credential.is_owner();
+        if override_limits && !owner {
+            return Err(ApiError::Forbidden(roles::OWNERS_ONLY.into()));
+        }
+        let who = access.who();
+        if stamps < 0 && !owner {
+            let own = match who.staff_id {
+                Some(staff_id) => ledger_limits::own_last_stamp(tx, id, staff_id, stamps)?,
+                None => false,
+            };
+            if !own {
+                return Err(ApiError::Forbidden(OWN_LAST_STAMP.into()));
+            }
+        }
         if balance.card_archived || balance.card_expired {
             let why = if balance.card_archived {
                 "is archived"
@@ -87,6 +104,46 @@ pub async fn stamp(call: Call, path: Path<(String, String, String)>, body: Body)
                 ),
             ));
         }
+        let visit = if stamps > 0 {
+            let visit = ledger_limits::current_visit(tx, customer_id)?;
+            let refusal = ledger_limits::check(tx, &balance.limits, id, stamps, &visit)?;
+            if let Some(refusal) = refusal {
+                let flag = |kind, message: &str| {
+                    db::flags::add(
+                        tx,
+                        &db::flags::NewFlag {
+                            store_id,
+                            kind,
+                            limit_name: Some(refusal.limit),
+                            message,
+                            customer_id: Some(customer_id),
+                            customer_card_id: Some(id),
+                            stamps: Some(stamps),
+                            who: &who,
+                        },
+                    )
+                };
+                let message = format!("{} {}", refusal.limit, refusal.message);
+                if !override_limits {
+                    flag(db::flags::Kind::Refused, &message)?;
+                    // Answered, not failed: the flag stays with the refusal.
+                    let mut errors = FieldErrors::new();
+                    errors.add(refusal.limit, refusal.message.clone());
+                    let refused = ApiError::Unprocessable {
+                        message: format!("Stamp refused – limit {} reached", refusal.limit),
+                        errors,
+                    };
+                    return Ok(Reply {
+                        status: StatusCode::UNPROCESSABLE_ENTITY,
+                        body: refused.body().to_string(),
+                    });
+                }
+                flag(db::flags::Kind::Override, &message)?;
+            }
+            Some(visit.started_at)
+        } else {
+            None
+        };
         db::customer_cards::apply(
             tx,
             ledger::Entry {
@@ -101,7 +158,8 @@ pub async fn stamp(call: Call, path: Path<(String, String, String)>, body: Body)
                 balance_after: after,
                 reward: None,
                 note: note.as_deref(),
-                token_id: Some(access.token_id),
+                who: &who,
+                visit_started_at: visit.as_deref(),
                 skip_notifications,
             },
         )?;
@@ -154,7 +212,8 @@ pub async fn redeem(call: Call, path: Path<(String, String, String)>, body: Body
                 balance_after: after,
                 reward: Some((reward.id, &reward.name)),
                 note: note.as_deref(),
-                token_id: Some(access.token_id),
+                who: &access.who(),
+                visit_started_at: None,
                 skip_notifications: false,
             },
         )?;
@@ -179,7 +238,12 @@ struct StampInput {
     stamps: i64,
     note: Option<String>,
     skip_notifications: bool,
+    /// An owner's `override: true` passes the card's stamp limits (and is flagged).
+    override_limits: bool,
 }
+
+/// The 403 of a staff member's correction of anything but their own last stamp.
+const OWN_LAST_STAMP: &str = "Forbidden – staff may only correct their own last stamp";
 
 impl StampInput {
     fn parse(params: &Map<String, Value>) -> Result<StampInput, ApiError> {
@@ -211,11 +275,15 @@ impl StampInput {
         let skip_notifications = boolean(params, "skip_notifications", &mut errors)
             .set()
             .unwrap_or(false);
+        let override_limits = boolean(params, "override", &mut errors)
+            .set()
+            .unwrap_or(false);
         errors.into_result()?;
         Ok(StampInput {
             stamps,
             note,
             skip_notifications,
+            override_limits,
         })
     }
 }
@@ -254,7 +322,11 @@ pub async fn events(call: Call, path: Path<(String, String, String)>, req: HttpR
             db::customer_cards::balance(conn, store_id, customer_id, id)?
                 .ok_or_else(|| ApiError::not_found("Customer card"))?;
             let (page, items) = pagination_params(&q)?;
-            let (events, count) = ledger::page(conn, id, page, items)?;
+            let filter = ledger::Filter {
+                staff_id: id_filter(&q, "staff_id")?,
+                device_id: id_filter(&q, "device_id")?,
+            };
+            let (events, count) = ledger::page(conn, id, filter, page, items)?;
             Ok(json!({
                 "events": events,
                 "pagination": Pagination::new(count, items, page),
@@ -262,6 +334,19 @@ pub async fn events(call: Call, path: Path<(String, String, String)>, req: HttpR
         })
         .await?;
     Ok(json(StatusCode::OK, &body))
+}
+
+/// An id a list is filtered by; 422 when it is not a positive integer.
+fn id_filter(
+    q: &std::collections::HashMap<String, String>,
+    key: &str,
+) -> Result<Option<i64>, ApiError> {
+    match q.get(key).map(|s| s.trim()) {
+        None | Some("") => Ok(None),
+        Some(v) => parse_id(v)
+            .map(Some)
+            .ok_or_else(|| FieldErrors::single(key, "must be a positive integer")),
+    }
 }
 
 /// The ids of a customer-card path and the card's balance, in one look-up; when it
@@ -319,6 +404,16 @@ fn customer_of(
 fn components(c: &mut Components) {
     use super::openapi::schema::*;
     use serde_json::json;
+    c.query(
+        "staff_id",
+        "Only the rows this staff member gave.",
+        json!({"type": "integer", "format": "int64", "minimum": 1}),
+    );
+    c.query(
+        "device_id",
+        "Only the rows given on this paired device.",
+        json!({"type": "integer", "format": "int64", "minimum": 1}),
+    );
     c.schema(
         "CustomerCard",
         object(json!({
@@ -364,6 +459,9 @@ fn components(c: &mut Components) {
             "reward_name": nullable(string()),
             "note": nullable(string()),
             "token_id": nullable(id()),
+            "staff_id": nullable(id()),
+            "staff_name": nullable(string()),
+            "device_id": nullable(id()),
             "skip_notifications": boolean(),
             "created_at": timestamp(),
         })),
@@ -393,6 +491,8 @@ fn components(c: &mut Components) {
                     "description": "Non-zero; negative corrects a mistake."},
                 "skip_notifications": {"type": "boolean", "default": false},
                 "note": nullable(text(limits::NOTE)),
+                "override": {"type": "boolean", "default": false,
+                    "description": "An owner's `true` passes the card's stamp limits; the stamp is listed in the flags. From staff: 403."},
             }),
             &["stamps"],
         ),

@@ -16,8 +16,8 @@ use crate::params::{attributes, name_text, Body, Field};
 pub const RESOURCE: Resource = Resource::new("Stores", ENDPOINTS, components);
 
 const ENDPOINTS: &[Endpoint] = endpoints!["/accounts";
-    Get "" => list, Doc::new("listAccounts", "The stores this token may reach").ok(200, "The stores, by id", "StoreList");
-    Get "/{account_id}" => show, Doc::new("getAccount", "One store").ok(200, "The store", "Store");
+    Get "" => list, Doc::new("listAccounts", "The stores this token may reach").ok(200, "The stores, by id", "StoreList").device();
+    Get "/{account_id}" => show, Doc::new("getAccount", "One store").ok(200, "The store", "Store").device();
     Patch "/{account_id}" => update, Doc::new("updateAccount", "Rename a store").describe("Partial: only the given keys change. `store_name: null` clears it.").body("AccountUpdate").ok(200, "The updated store", "Store"), Put "updateAccountPut" "Rename a store (same as PATCH)";
 ];
 

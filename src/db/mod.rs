@@ -17,6 +17,9 @@
 //! - `outbox`: every side effect (card-link mail and texts, later pushes and webhooks)
 //!   as a row per channel, for the senders of `crate::outbox`;
 //! - `card_links`: every send of card links, and the throttle that holds repeats back;
+//! - `staff`, `devices`, `flags`: who serves at the counter, the devices they sign in
+//!   on, and the suspicious activity an owner reviews; `ledger_limits`: visits and the
+//!   stamp limits of card templates;
 //! - one module per resource (`customers`, `cards`, ...): its SQL, as plain functions
 //!   on a `Connection`;
 //! - here: what those modules share: running a query for one row or all rows, finding
@@ -31,8 +34,11 @@ mod checkpoint;
 mod connections;
 pub mod customer_cards;
 pub mod customers;
+pub mod devices;
+pub mod flags;
 pub mod idempotency;
 pub mod ledger;
+pub mod ledger_limits;
 pub mod locations;
 mod open;
 pub mod outbox;
@@ -40,6 +46,7 @@ pub mod passes;
 pub mod posters;
 pub mod rewards;
 mod schema;
+pub mod staff;
 pub mod stores;
 pub mod tokens;
 mod values;
