@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::support::app::*;
 
-const CARD_KEYS: [&str; 24] = [
+const CARD_KEYS: [&str; 27] = [
     "id",
     "account_id",
     "name",
@@ -25,6 +25,9 @@ const CARD_KEYS: [&str; 24] = [
     "show_stamps_to_reward_field",
     "expires_at",
     "archived_at",
+    "max_stamps_per_visit",
+    "min_minutes_between_visits",
+    "max_stamps_per_day",
     "rewards_count",
     "customer_cards_count",
     "created_at",
@@ -202,6 +205,9 @@ fn create_with_every_attribute() {
             "show_member_field": false,
             "show_stamps_to_reward_field": "0",
             "expires_at": "2099-12-31",
+            "max_stamps_per_visit": 2,
+            "min_minutes_between_visits": "30",
+            "max_stamps_per_day": 4.0,
         }}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
@@ -226,6 +232,9 @@ fn create_with_every_attribute() {
             "show_member_field": false,
             "show_stamps_to_reward_field": false,
             "expires_at": "2099-12-31T23:59:59.999Z",
+            "max_stamps_per_visit": 2,
+            "min_minutes_between_visits": 30,
+            "max_stamps_per_day": 4,
             "archived_at": null,
             "rewards_count": 0,
             "customer_cards_count": 0,
