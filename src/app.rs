@@ -1,6 +1,8 @@
 //! Builds the HTTP server: binds its own listeners (port 0 in tests; HTTPS beside plain
-//! HTTP when it is on), opens the database, composes the routes, keeps the HTTPS
-//! certificate served, and on a clean stop checkpoints the WAL.
+//! HTTP when it is on) and the metrics listener if it has one, opens the database,
+//! composes the routes, keeps the HTTPS certificate served, runs the periodic tasks
+//! (token usage, purges, automatic backups, `latest.db`), and on a clean stop
+//! checkpoints the WAL.
 
 use std::net::{SocketAddr, TcpListener};
 use std::sync::atomic::Ordering;
@@ -29,6 +31,13 @@ pub enum StartError {
         flag: &'static str,
         source: std::io::Error,
     },
+    #[error("{0}")]
+    Metrics(String),
+    #[error("cannot listen on metrics_bind {bind}: {source}")]
+    MetricsBind {
+        bind: String,
+        source: std::io::Error,
+    },
 }
 
 /// What to do about an address that cannot be listened on.
@@ -49,6 +58,8 @@ pub struct Application {
     redirect_addr: Option<SocketAddr>,
     https: Option<crate::tls::Https>,
     hangups: crate::tls::Hangups,
+    /// The separate listener of `/metrics` (`metrics_bind`), and its address.
+    metrics: Option<(Server, SocketAddr)>,
     state: web::Data<AppState>,
 }
 
@@ -61,6 +72,7 @@ impl Application {
     /// Opens (and migrates) the database and binds the listener. Must be called inside
     /// an actix runtime.
     pub fn build(settings: Settings) -> Result<Application, StartError> {
+        crate::metrics::check_settings(&settings).map_err(StartError::Metrics)?;
         let db = Db::open(&settings)?;
         let https = crate::tls::Https::start(&settings)?;
         let hangups = crate::tls::Hangups::listen();
@@ -82,6 +94,12 @@ impl Application {
         let addr = https_listener.as_ref().map_or(plain_addr, |(_, a)| *a);
         let outbox = crate::outbox::Outbox::new();
         let db_check_running = std::sync::atomic::AtomicBool::new(db.check_pending);
+        // One turn per reader: a request with a turn never waits in the pool.
+        let read_gate = crate::api::read_gate::ReadGate::new(
+            settings.read_pool_size as usize,
+            settings.search_readers as usize,
+        );
+        let metrics = crate::metrics::Metrics::new(&settings, &db, &read_gate);
         let state = web::Data::new(AppState {
             db_check_running,
             outbox,
@@ -93,12 +111,9 @@ impl Application {
                 settings.signup_rate_limit_per_hour,
             ),
             wallets: crate::wallet::Wallets::load(&settings)?,
-            // One turn per reader: a request with a turn never waits in the pool.
-            read_gate: crate::api::read_gate::ReadGate::new(
-                settings.read_pool_size as usize,
-                settings.search_readers as usize,
-            ),
+            read_gate,
             pass_log_limit: api::passes::log_limit(),
+            metrics,
             settings: settings.clone(),
         });
         // The phone number plans load on a thread of their own now, not in the first
@@ -128,6 +143,9 @@ impl Application {
             }),
             _ => None,
         };
+        // Requests are counted only when someone can read the counts.
+        let counted = settings.metrics_bind.is_some() || settings.metrics_token.is_some();
+        let metrics_here = crate::metrics::on_main_address(&settings);
         let server = crate::edge::http_server(&settings, listener, https_listener, move || {
             App::new()
                 .app_data(app_state.clone())
@@ -145,6 +163,16 @@ impl Application {
                     access_log,
                     crate::edge::access_log::logger(),
                 ))
+                // Outermost: every answer counts, the rate limits' 429s included.
+                .wrap(middleware::Condition::new(
+                    counted,
+                    middleware::from_fn(crate::metrics::track),
+                ))
+                .configure(|cfg| {
+                    if metrics_here {
+                        crate::metrics::configure(cfg);
+                    }
+                })
                 .configure(api::configure)
         })
         .map_err(|source| StartError::Bind {
@@ -152,14 +180,34 @@ impl Application {
             flag: "--bind",
             source,
         })?;
+        let metrics = match &settings.metrics_bind {
+            None => None,
+            Some(bind) => {
+                let bind_err = |source| StartError::MetricsBind {
+                    bind: bind.clone(),
+                    source,
+                };
+                let listener = TcpListener::bind(bind).map_err(bind_err)?;
+                let addr = listener.local_addr().map_err(bind_err)?;
+                let server =
+                    crate::metrics::server(&settings, listener, state.clone()).map_err(bind_err)?;
+                Some((server, addr))
+            }
+        };
         Ok(Application {
             server,
             addr,
+            metrics,
             redirect_addr: https.as_ref().map(|_| plain_addr),
             https,
             hangups,
             state,
         })
+    }
+
+    /// The address of the separate `/metrics` listener, when `metrics_bind` is set.
+    pub fn metrics_addr(&self) -> Option<SocketAddr> {
+        self.metrics.as_ref().map(|(_, addr)| *addr)
     }
 
     /// Where the app is served: the HTTPS address when HTTPS is on.
@@ -231,10 +279,20 @@ impl Application {
                 &self.state,
                 ("write the automatic backup", log::Level::Error),
                 |s| {
-                    let path = automatic_backup(&s.settings)?;
+                    let path = automatic_backup(&s.settings).inspect_err(|_| {
+                        s.metrics.backup_failed();
+                    })?;
+                    s.metrics.backup_written();
                     Ok(Some(format!("backup written to {}", path.display())))
                 },
             )
+        });
+        let latest = LatestBackups::start(&self.state);
+        let metrics_server = self.metrics.map(|(server, addr)| {
+            log::info!("metrics on http://{addr}/metrics");
+            let handle = server.handle();
+            actix_web::rt::spawn(server);
+            handle
         });
         // A big database was only partly checked before starting: check the rest now,
         // on a thread of its own at the lowest priority (so requests come first), and
@@ -275,6 +333,12 @@ impl Application {
         if let Some(b) = backups {
             b.abort();
         }
+        if let Some(m) = metrics_server {
+            m.stop(true).await;
+        }
+        if let Some(l) = latest {
+            let _ = web::block(move || l.stop()).await;
+        }
         flusher.abort();
         purger.abort();
         self.state.outbox.stop();
@@ -285,7 +349,14 @@ impl Application {
             state.db.checkpoint()
         })
         .await;
+        let external =
+            self.state.settings.checkpoint_mode == crate::config::CheckpointMode::External;
         match closed {
+            Ok(Ok(())) if external => {
+                log::info!(
+                    "stopped; the WAL is left to Litestream (checkpoint_mode = \"external\")"
+                )
+            }
             Ok(Ok(())) => log::info!("stopped; database checkpointed"),
             Ok(Err(e)) => log::error!(
                 "stopped, but the final checkpoint failed: {}",
@@ -359,6 +430,71 @@ fn automatic_backup(settings: &Settings) -> Result<std::path::PathBuf, String> {
     crate::db::backup::prune(&settings.backup_dir, settings.backup_keep)
         .map_err(|e| e.to_string())?;
     Ok(out)
+}
+
+/// The thread that keeps `backup_dir/latest.db` fresh: every
+/// `latest_backup_interval_secs`, when something was committed since its last refresh
+/// (or there is none), a new copy is made and put in place (`db::backup::refresh_latest`).
+/// A thread of its own at a low priority: the copy and its check read the whole file.
+struct LatestBackups {
+    stop: std::sync::mpsc::Sender<()>,
+    thread: std::thread::JoinHandle<()>,
+}
+
+impl LatestBackups {
+    fn start(state: &web::Data<AppState>) -> Option<LatestBackups> {
+        let every = Duration::from_secs(state.settings.latest_backup_interval_secs);
+        if every.is_zero() {
+            return None;
+        }
+        let (stop, stopped) = std::sync::mpsc::channel::<()>();
+        let state = state.clone();
+        let thread = std::thread::Builder::new()
+            .name("latest-backup".into())
+            .spawn(move || {
+                lower_thread_priority(10);
+                let latest = state.settings.backup_dir.join(crate::db::backup::LATEST);
+                let mut copied_at_commit = None;
+                while let Err(std::sync::mpsc::RecvTimeoutError::Timeout) =
+                    stopped.recv_timeout(every)
+                {
+                    let commits = state.db.stats.commits.get();
+                    if copied_at_commit == Some(commits) && latest.exists() {
+                        continue;
+                    }
+                    match refresh_latest(&state.settings) {
+                        Ok(_) => {
+                            copied_at_commit = Some(commits);
+                            state.metrics.backup_written();
+                        }
+                        Err(e) => {
+                            state.metrics.backup_failed();
+                            log::error!("could not refresh {}: {e}", latest.display());
+                        }
+                    }
+                }
+            });
+        match thread {
+            Ok(thread) => Some(LatestBackups { stop, thread }),
+            Err(e) => {
+                log::error!("latest.db will not be refreshed: cannot start its thread: {e}");
+                None
+            }
+        }
+    }
+
+    /// Stops the thread after the copy it is making, if any. Blocking.
+    fn stop(self) {
+        let _ = self.stop.send(());
+        let _ = self.thread.join();
+    }
+}
+
+/// One refresh of `latest.db`, on a connection of its own.
+fn refresh_latest(settings: &Settings) -> Result<std::path::PathBuf, String> {
+    let conn = crate::db::open_connection(settings.database_path(), settings)
+        .map_err(|e| e.to_string())?;
+    crate::db::backup::refresh_latest(&conn, &settings.backup_dir).map_err(|e| e.to_string())
 }
 
 /// CORS: off (no cross-origin browser access) unless `cors_allowed_origins` lists origins.

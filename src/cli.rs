@@ -66,11 +66,31 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
-    /// Put a backup in place of the database (stampd must be stopped); the current
-    /// file is moved aside, not deleted
+    /// Put a backup, or the database as a Litestream replica holds it, in place of the
+    /// database (stampd must be stopped); the current file is moved aside, not deleted
     Restore {
         /// The backup file to restore
-        file: PathBuf,
+        #[arg(
+            required_unless_present = "from_replica",
+            conflicts_with = "from_replica"
+        )]
+        file: Option<PathBuf>,
+        /// Restore from a Litestream replica instead: its URL (s3://bucket/path,
+        /// sftp://user@host/path, file:///path) or the folder of a file replica
+        #[arg(long, value_name = "REPLICA")]
+        from_replica: Option<String>,
+        /// With --from-replica: the point in time to restore, e.g. 2026-11-26T14:05:00Z
+        /// (default: the latest the replica holds)
+        #[arg(long, value_name = "TIME", requires = "from_replica")]
+        timestamp: Option<String>,
+        /// With --from-replica: the litestream executable
+        #[arg(
+            long,
+            value_name = "PATH",
+            default_value = "litestream",
+            requires = "from_replica"
+        )]
+        litestream: PathBuf,
     },
 }
 
@@ -151,17 +171,36 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("{}", out.display());
             Ok(())
         }
-        Command::Restore { file } => {
-            let moved =
-                db::backup::restore(&file, settings.database_path()).map_err(|e| e.to_string())?;
-            if let Some(old) = moved {
+        Command::Restore {
+            file,
+            from_replica,
+            timestamp,
+            litestream,
+        } => {
+            let database = settings.database_path();
+            let (moved, source) = match (file, from_replica) {
+                (Some(file), _) => (
+                    db::backup::restore(&file, database),
+                    file.display().to_string(),
+                ),
+                (None, Some(replica)) => {
+                    let how = db::replica::ReplicaRestore {
+                        litestream: &litestream,
+                        replica: &replica,
+                        timestamp: timestamp.as_deref(),
+                    };
+                    let at = timestamp.as_deref().unwrap_or("its latest");
+                    (
+                        db::replica::restore(&how, database),
+                        format!("replica {replica} (as of {at})"),
+                    )
+                }
+                (None, None) => return Err("name a backup FILE or --from-replica".into()),
+            };
+            if let Some(old) = moved.map_err(|e| e.to_string())? {
                 eprintln!("the previous database was moved to {}", old.display());
             }
-            println!(
-                "restored {} to {}",
-                file.display(),
-                settings.database_path().display()
-            );
+            println!("restored {source} to {}", database.display());
             Ok(())
         }
         Command::Migrate => {

@@ -10,6 +10,7 @@ import { openCustomer, wireCustomer } from './customer.js';
 import { openEnrol, wireEnrol } from './enrol.js';
 import { openFind, wireFind } from './find.js';
 import { openPosters, wirePosters } from './posters.js';
+import { openSettings } from './webhooks.js';
 import { pendingCount } from './queue.js';
 import { route, setRoutes } from './router.js';
 import { session } from './session.js';
@@ -24,6 +25,7 @@ const ROUTES = [
   [/^#\/cards\/new$/, () => openCardEditor(null)],
   [/^#\/cards\/(\d+)$/, (m) => openCardEditor(Number(m[1]))],
   [/^#\/posters$/, () => openPosters()],
+  [/^#\/settings$/, () => openSettings()],
 ];
 
 function wire() {

@@ -68,6 +68,7 @@ const ASSETS: &[Asset] = &[
     asset!("session.js", JAVASCRIPT),
     asset!("signin.js", JAVASCRIPT),
     asset!("ui.js", JAVASCRIPT),
+    asset!("webhooks.js", JAVASCRIPT),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
 ];

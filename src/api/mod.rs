@@ -24,6 +24,7 @@ pub mod staff;
 pub mod status;
 pub mod stores;
 pub mod web_card;
+pub mod webhook_subscriptions;
 
 use std::collections::HashMap;
 use std::future::{ready, Ready};
@@ -65,6 +66,8 @@ pub struct AppState {
     pub read_gate: read_gate::ReadGate,
     /// Per-address limit of the Apple pass web service's public log route.
     pub pass_log_limit: crate::edge::limit::PerAddressLimit,
+    /// What `/metrics` reports (kept whether or not it is served).
+    pub metrics: crate::metrics::Metrics,
 }
 
 /// When each token was last used, kept in memory and written to the database in the
@@ -234,6 +237,8 @@ impl Call {
                             && e.status_code() != StatusCode::TOO_MANY_REQUESTS =>
                     {
                         db::exec(tx, "ROLLBACK TO request")?;
+                        // What the refused request changed fires no webhook event.
+                        db::webhooks::events::discard();
                         let body = e.body().to_string();
                         (Reply { status: e.status_code(), body }, true)
                     }
@@ -541,6 +546,7 @@ pub const RESOURCES: &[endpoint::Resource] = &[
     staff::RESOURCE,
     devices::RESOURCE,
     flags::RESOURCE,
+    webhook_subscriptions::RESOURCE,
 ];
 
 fn endpoints() -> impl Iterator<Item = &'static endpoint::Endpoint> {

@@ -16,6 +16,9 @@
 
 use std::sync::mpsc::{channel, Receiver, Sender};
 use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use prometheus_client::metrics::histogram::Histogram;
 
 use actix_web::web;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
@@ -45,6 +48,9 @@ pub struct ReadGate {
     /// Work for the search threads, one per search turn; `None` when none could be
     /// started (then searches run where other reads do).
     search_threads: Option<Mutex<Sender<Job>>>,
+    /// Seconds cheap reads and searches waited for their turn (for `/metrics`).
+    pub cheap_waits: Histogram,
+    pub search_waits: Histogram,
 }
 
 /// A read's place at a reader; the next read in line goes when it is dropped.
@@ -63,6 +69,8 @@ impl ReadGate {
             readers: Arc::new(Semaphore::new(readers)),
             searches: Arc::new(Semaphore::new(searches)),
             search_threads: start_search_threads(searches).map(Mutex::new),
+            cheap_waits: Histogram::new(crate::db::wait_buckets()),
+            search_waits: Histogram::new(crate::db::wait_buckets()),
         }
     }
 
@@ -71,6 +79,7 @@ impl ReadGate {
         // The semaphores are closed only if dropped, which never happens while the
         // server runs.
         let closed = |_| ApiError::internal("the read gate is closed");
+        let asked = Instant::now();
         let search = match cost {
             Cost::Cheap => None,
             Cost::Search => Some(
@@ -82,6 +91,11 @@ impl ReadGate {
             ),
         };
         let reader = self.readers.clone().acquire_owned().await.map_err(closed)?;
+        let waits = match cost {
+            Cost::Cheap => &self.cheap_waits,
+            Cost::Search => &self.search_waits,
+        };
+        waits.observe(asked.elapsed().as_secs_f64());
         Ok(Turn {
             _reader: reader,
             _search: search,

@@ -24,8 +24,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use check::{
-    Address, Country, Domains, EmailAddress, FilePath, HttpUrl, LogLevel, Mailbox, OneOf, Origins,
-    Proxies, PublicUrl, ReadableFile, Text, Whole,
+    Address, BearerSecret, CaFile, Country, Decimal, Domains, EmailAddress, FilePath, Flag,
+    HttpUrl, ListenAddress, LogLevel, Mailbox, OneOf, OptionalAddress, Origins, Proxies, PublicUrl,
+    ReadableFile, Text, Whole,
 };
 pub use declare::Setting;
 
@@ -94,12 +95,43 @@ settings! {
     /// The wait before the first retry; it doubles with each further try (plus up to
     /// half again at random).
     delivery_retry_base_secs: u64 = 30, Whole::new(0, 86_400).of("seconds");
+    /// Webhooks: allow targets that resolve to loopback, private, link-local or other
+    /// non-public addresses, and plain http targets (a shop's own LAN).
+    webhooks_allow_private_targets: bool = false, Flag;
+    /// Webhooks: the wait before a failed event's first retry; the whole schedule (5 s,
+    /// 5 min, 30 min, 2 h, 5 h, then every 10 h, for 3 days at 5) scales with it.
+    webhook_retry_base_secs: f64 = 5, Decimal::new(0.000_1, 86_400.0).of("seconds");
+    /// Webhooks: deliveries in flight at once, over all subscriptions.
+    webhook_concurrency: usize = 16, Whole::new(1, 256);
+    /// Webhooks: deliveries in flight at once to one subscription.
+    webhook_concurrency_per_subscription: usize = 4, Whole::new(1, 64);
+    /// Webhooks: the DNS server (address:port) target names are resolved with; blank:
+    /// the system's resolver.
+    webhook_dns_server: Option<SocketAddr> = "", OptionalAddress;
+    /// CA certificates (a PEM file) trusted for outgoing https in addition to the public
+    /// ones; blank: the public ones alone.
+    extra_ca_file: Option<PathBuf> = "", CaFile;
     /// Where automatic and `stampd backup` copies go (default: `backups/` beside the database).
     backup_dir: PathBuf = "", FilePath { example: None };
     /// Hours between automatic backups; 0 turns them off.
     backup_interval_hours: u64 = 24, Whole::new(0, 24 * 365).of("hours").zero("off");
     /// How many automatic backups to keep.
     backup_keep: usize = 7, Whole::new(1, 10_000);
+    /// Seconds between refreshes of `latest.db` in `backup_dir` (a consistent copy that
+    /// is always safe to copy), made only when something was written since; 0: off.
+    latest_backup_interval_secs: u64 = 900, Whole::new(0, 86_400).of("seconds").zero("off");
+    /// Who copies the WAL into the database file: stampd itself, or an external tool
+    /// that replicates the WAL (Litestream), which must be the only one to checkpoint.
+    checkpoint_mode: CheckpointMode = "stampd", OneOf(&[
+        ("stampd", CheckpointMode::Stampd),
+        ("external", CheckpointMode::External),
+    ]);
+    /// A separate address and port serving `GET /metrics` alone; blank: none.
+    metrics_bind: Option<String> = "", ListenAddress;
+    /// The bearer token `GET /metrics` requires; with it and without `metrics_bind`,
+    /// `/metrics` is served on `bind` too. Blank: no token (only with a loopback
+    /// `metrics_bind`).
+    metrics_token: Option<String> = "", BearerSecret, secret;
     /// Web origins allowed to call the API from a browser (CORS); empty: none.
     cors_allowed_origins: Vec<String> = "", Origins;
     /// Self-signups a poster's page accepts per hour from one address; 0: no limit.
@@ -173,6 +205,17 @@ settings! {
         /// Card links by SMS; `None` until sms_base_url is given.
         sms: Option<SmsSettings>,
     }
+}
+
+/// Who checkpoints the WAL (copies it into the database file and starts it over).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckpointMode {
+    /// stampd's checkpointer thread, the writer past 500 pages, and a TRUNCATE at a
+    /// clean stop.
+    Stampd,
+    /// Nobody in stampd while the WAL stays below [`crate::db::EXTERNAL_WAL_LIMIT`]:
+    /// the tool that replicates the WAL (Litestream) checkpoints after it has read it.
+    External,
 }
 
 /// How hard SQLite works to make a commit survive a power cut.

@@ -464,18 +464,23 @@ fn secrets_never_print() {
         ("STAMPD_SMS_ACCOUNT_SID", "AC1"),
         ("STAMPD_SMS_AUTH_TOKEN", "token-secret"),
         ("STAMPD_SMS_FROM", "+14155550100"),
+        ("STAMPD_METRICS_TOKEN", "metrics-token-secret-0123456789"),
     ]);
     let printed = format!("{s:?}");
     assert!(printed.contains("mail.example.com"), "{printed}");
     assert!(printed.contains("https://sms.example.com\""), "{printed}");
     assert!(!printed.contains("hunter2-secret"), "{printed}");
     assert!(!printed.contains("token-secret"), "{printed}");
+    assert!(!printed.contains("metrics-token-secret"), "{printed}");
     let secrets: Vec<&str> = SETTINGS
         .iter()
         .filter(|s| s.secret)
         .map(|s| s.key)
         .collect();
-    assert_eq!(secrets, ["smtp_password", "sms_auth_token"]);
+    assert_eq!(
+        secrets,
+        ["metrics_token", "smtp_password", "sms_auth_token"]
+    );
     // An error about a secret's value never repeats it.
     assert_eq!(
         load::mask(

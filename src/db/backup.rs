@@ -1,5 +1,7 @@
 //! Backups: a consistent copy of the database made while stampd serves (`VACUUM INTO`
-//! reads one snapshot, so writers carry on), and putting a backup back in place.
+//! reads one snapshot, so writers carry on), `latest.db` (the copy kept fresh, always
+//! safe to copy), and putting a backup back in place.
+//!
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -73,6 +75,57 @@ pub fn backup(conn: &Connection, out: &Path) -> Result<(), BackupError> {
         let _ = fs::remove_file(out);
     }
     result
+}
+
+/// The name of `latest.db` in the backup folder.
+pub const LATEST: &str = "latest.db";
+
+/// Refreshes `dir/latest.db`: a consistent copy (`VACUUM INTO`, one read transaction)
+/// written to a temporary file beside it, checked like a backup to restore, synced, and
+/// renamed over the old one, so that `latest.db` is at every moment a whole database
+/// (copying it mid-refresh copies the old one, still open by its inode). The folder is
+/// synced too, so the new name survives a power cut. Returns its path.
+pub fn refresh_latest(conn: &Connection, dir: &Path) -> Result<PathBuf, BackupError> {
+    let latest = dir.join(LATEST);
+    let temp = dir.join(format!(".{LATEST}.new"));
+    let write_err = |detail: String| BackupError::Write {
+        path: latest.clone(),
+        detail,
+    };
+    crate::files::create_dir_all(dir).map_err(|e| write_err(e.to_string()))?;
+    // Left by a refresh that died halfway (stampd killed): ours to replace.
+    match fs::remove_file(&temp) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(write_err(e.to_string())),
+        _ => {}
+    }
+    backup(conn, &temp).map_err(|e| match e {
+        BackupError::Write { detail, .. } => write_err(detail),
+        other => other,
+    })?;
+    let put_in_place = fs::File::open(&temp)
+        .and_then(|f| f.sync_all())
+        .and_then(|()| fs::rename(&temp, &latest))
+        .and_then(|()| fs::File::open(dir))
+        .and_then(|d| d.sync_all());
+    if let Err(e) = put_in_place {
+        let _ = fs::remove_file(&temp);
+        return Err(write_err(e.to_string()));
+    }
+    Ok(latest)
+}
+
+/// `path` with `suffix` added to its file name: `sibling("x.db", "-wal")` is `x.db-wal`.
+pub fn sibling(path: &Path, suffix: &str) -> PathBuf {
+    let mut p = path.as_os_str().to_owned();
+    p.push(suffix);
+    PathBuf::from(p)
+}
+
+/// Litestream's own state beside a database `x.db`: the folder `.x.db-litestream`.
+/// It describes the file that was there; a restored file needs a fresh one.
+pub fn litestream_state(database: &Path) -> Option<PathBuf> {
+    let name = database.file_name()?.to_str()?;
+    Some(database.with_file_name(format!(".{name}-litestream")))
 }
 
 /// Refuses an `--out` path where something already is, a symbolic link included (it is
@@ -165,8 +218,10 @@ impl ServeLock {
 /// Puts `backup` in place as `database` (stampd stopped). The backup is checked first
 /// (whole, and a schema stampd wrote, of a version it knows), so a refused file changes
 /// nothing. The current database and any `-wal`/`-shm` files beside it are moved aside
-/// as `<name>.before-restore-<time>...`, never deleted. Returns where the old file went,
-/// if there was one.
+/// as `<name>.before-restore-<time>...`, never deleted, and so is Litestream's state
+/// folder of the old file (`.<name>-litestream`), so that a Litestream started again
+/// begins a fresh replica history from the restored file. Returns where the old file
+/// went, if there was one.
 pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, BackupError> {
     verify(backup)?;
     let restore_err = |detail: String| BackupError::Restore {
@@ -185,11 +240,7 @@ pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, Backup
         p.push(format!(".before-restore-{stamp}{suffix}"));
         PathBuf::from(p)
     };
-    let sibling = |suffix: &str| {
-        let mut p = database.as_os_str().to_owned();
-        p.push(suffix);
-        PathBuf::from(p)
-    };
+    let sibling = |suffix: &str| sibling(database, suffix);
     // Copy first, beside the target, so the rename at the end is atomic.
     let incoming = sibling(".restoring");
     // Private whatever the backup's own mode (a copy may have been made readable).
@@ -206,6 +257,11 @@ pub fn restore(backup: &Path, database: &Path) -> Result<Option<PathBuf>, Backup
         if stale.exists() {
             fs::rename(&stale, aside(suffix)).map_err(|e| restore_err(e.to_string()))?;
         }
+    }
+    if let Some(state) = litestream_state(database).filter(|p| p.exists()) {
+        let mut to = state.clone().into_os_string();
+        to.push(format!(".before-restore-{stamp}"));
+        fs::rename(&state, to).map_err(|e| restore_err(e.to_string()))?;
     }
     fs::rename(&incoming, database).map_err(|e| restore_err(e.to_string()))?;
     if let Some(dir) = database.parent().filter(|d| !d.as_os_str().is_empty()) {

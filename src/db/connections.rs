@@ -15,8 +15,9 @@ use super::open::{
     classify, configure, migrate, open_connection, sqlite_path, startup_check, ConnectionOptions,
     OpenError,
 };
+use super::stats::Stats;
 use super::writer::{run_writer, Job};
-use crate::config::Settings;
+use crate::config::{CheckpointMode, Settings};
 use crate::error::ApiError;
 
 /// The connections a running server uses: a pool of readers and one writer.
@@ -34,6 +35,12 @@ pub struct Db {
     _checkpointer: std::sync::mpsc::Sender<()>,
     /// True when the full integrity check of a big database is still to run.
     pub check_pending: bool,
+    /// Who checkpoints the WAL: stampd, or the tool that replicates it.
+    pub(super) checkpoint_mode: CheckpointMode,
+    /// The writer's queue and groups and the readers' waits, for `/metrics`.
+    pub stats: Stats,
+    /// What the writer needs to record webhook events (see `webhooks::events`).
+    pub(super) webhooks: super::webhooks::events::SharedHooks,
 }
 
 /// Ends a reader's transaction however its work ended (an error or a panic included),
@@ -85,38 +92,63 @@ impl Db {
                 source,
             })?;
         let conn = open_connection(&path, settings)?;
+        let mode = settings.checkpoint_mode;
         // Copying the WAL into the database file is mostly the checkpointer thread's
         // work, done while the writer goes on committing. The writer still checkpoints
         // when the WAL passes 500 pages: by then most of it is copied, so that is short
         // (shorter than at SQLite's default 1,000: stamp p99 ~14 -> ~10 ms under 32
         // connections), and it lets the WAL start over, so it stays small under any
         // load (and is cut back to 64 MB if it ever grew).
-        conn.execute_batch(
-            "PRAGMA wal_autocheckpoint = 500;
-             PRAGMA journal_size_limit = 67108864;",
-        )
+        // With checkpoint_mode = "external" the writer never checkpoints: Litestream
+        // must read every page of the WAL before it is copied and the WAL starts over
+        // (its "tips and caveats": `wal_autocheckpoint = 0` in the application).
+        let autocheckpoint = match mode {
+            CheckpointMode::Stampd => 500,
+            CheckpointMode::External => 0,
+        };
+        conn.execute_batch(&format!(
+            "PRAGMA wal_autocheckpoint = {autocheckpoint};
+             PRAGMA journal_size_limit = 67108864;"
+        ))
         .map_err(|source| classify(&path, source))?;
         let checkpoints = open_connection(&path, settings)?;
         let thread_error = |e: std::io::Error| OpenError::Migrate {
             path: path.clone(),
             message: format!("cannot start a database thread: {e}"),
         };
+        let stats = Stats::default();
         let (writer, jobs) = std::sync::mpsc::channel();
+        let writer_stats = stats.clone();
         std::thread::Builder::new()
             .name("db-writer".into())
-            .spawn(move || run_writer(conn, jobs))
+            .spawn(move || run_writer(conn, jobs, writer_stats))
             .map_err(thread_error)?;
         let (checkpointer, stop) = std::sync::mpsc::channel();
+        let wal = super::backup::sibling(&path, "-wal");
         std::thread::Builder::new()
             .name("db-checkpoint".into())
-            .spawn(move || run_checkpointer(checkpoints, stop))
+            .spawn(move || run_checkpointer(checkpoints, stop, mode, wal))
             .map_err(thread_error)?;
         Ok(Db {
             read,
             writer,
             _checkpointer: checkpointer,
             check_pending,
+            checkpoint_mode: mode,
+            stats,
+            webhooks: Default::default(),
         })
+    }
+
+    /// The base of the links in webhook events' `data` (the server's `public_url`), and
+    /// whom to tell once a commit holds webhook events. Set once; later calls are ignored.
+    pub fn set_webhook_hooks(
+        &self,
+        public_url: &str,
+        on_queued: impl Fn() + Send + Sync + 'static,
+    ) {
+        let _ = self.webhooks.public_url.set(public_url.to_string());
+        let _ = self.webhooks.on_queued.set(Box::new(on_queued));
     }
 
     /// Runs `f` on a read connection, in one read transaction: every query of `f` sees
@@ -126,7 +158,9 @@ impl Db {
         &self,
         f: impl FnOnce(&Connection) -> Result<T, ApiError>,
     ) -> Result<T, ApiError> {
+        let asked = std::time::Instant::now();
         let conn = self.read.get()?;
+        (self.stats.read_pool_waits).observe(asked.elapsed().as_secs_f64());
         conn.prepare_cached("BEGIN")?.execute([])?;
         let _snapshot = Snapshot(&conn);
         f(&conn)

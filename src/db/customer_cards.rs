@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::cards::{Card, StampLimits};
 use super::ledger::{self, Kind};
 use super::rewards::{self, Reward};
+use super::webhooks::events::{note, Change};
 use crate::domain::links::CardLinks;
 use crate::domain::CardCode;
 use crate::time_fmt;
@@ -201,8 +202,11 @@ pub fn enrol(
         pass_auth_token()
     ])?;
     let id = conn.last_insert_rowid();
+    note(Change::CardCreated {
+        customer_card_id: id,
+    });
     if initial > 0 {
-        ledger::append(
+        let ledger_event_id = ledger::append(
             conn,
             &ledger::Entry {
                 store_id,
@@ -217,6 +221,13 @@ pub fn enrol(
                 skip_notifications: false,
             },
         )?;
+        note(Change::Ledger {
+            customer_card_id: id,
+            ledger_event_id,
+            stamps: initial,
+            balance_after: initial,
+            redemption: false,
+        });
     }
     Ok(id)
 }
@@ -417,7 +428,15 @@ pub fn apply(conn: &Connection, entry: ledger::Entry) -> rusqlite::Result<i64> {
         entry.balance_after,
         time_fmt::now()
     ])?;
-    ledger::append(conn, &entry)
+    let ledger_event_id = ledger::append(conn, &entry)?;
+    note(Change::Ledger {
+        customer_card_id: entry.customer_card_id,
+        ledger_event_id,
+        stamps: entry.stamps,
+        balance_after: entry.balance_after,
+        redemption: entry.kind == Kind::Redemption,
+    });
+    Ok(ledger_event_id)
 }
 
 /// The secret a Wallet device presents for one pass (128 random bits, hex).

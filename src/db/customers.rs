@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::customer_cards::{self, CustomerCard};
+use super::webhooks::events::Change;
 use crate::domain::{Birthday, CardCode, Email, Phone, UncheckedPhone};
 use crate::time_fmt;
 
@@ -51,7 +52,9 @@ pub fn insert(conn: &Connection, store_id: i64, f: &CustomerFields) -> rusqlite:
             metadata, first_name_key, last_name_key, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?8, ?8)";
     write(conn, sql, store_id, f)?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    super::webhooks::events::note(Change::CustomerCreated { customer_id: id });
+    Ok(id)
 }
 
 /// Runs an insert or update of a customer: `key` (the store or the customer) is ?1, the
@@ -124,7 +127,9 @@ pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Resul
     let sql = "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
             birthday = ?6, metadata = ?7, updated_at = ?8, first_name_key = ?9,
             last_name_key = ?10 WHERE id = ?1";
-    write(conn, sql, id, f)
+    write(conn, sql, id, f)?;
+    super::webhooks::events::note(Change::CustomerUpdated { customer_id: id });
+    Ok(())
 }
 
 /// The stored attributes of one customer of the store.
@@ -212,6 +217,7 @@ pub fn upsert_external_reference(
             WHERE customer_id = excluded.customer_id",
     )?
     .execute(params![store_id, customer_id, source, external_id, meta, now])?;
+    super::webhooks::events::note(Change::CustomerUpdated { customer_id });
     Ok(())
 }
 

@@ -122,9 +122,7 @@ pub fn page(
         )?;
     let offset = (page - 1).saturating_mul(items);
     let mut stmt = conn.prepare_cached(&format!(
-        "SELECT id, customer_card_id, kind, stamps, balance_after, reward_id, reward_name, note,
-                token_id, staff_id, staff_name, device_id, skip_notifications, created_at
-         FROM stamp_events WHERE {KEEP} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
+        "SELECT {EVENT_COLUMNS} FROM stamp_events WHERE {KEEP} ORDER BY id DESC LIMIT ?4 OFFSET ?5"
     ))?;
     let rows = stmt.query_map(
         params![
@@ -134,13 +132,28 @@ pub fn page(
             items,
             offset
         ],
-        |r| {
-            let mut c = Columns::of(r);
-            Ok(row!(c => Event {
-                id, customer_card_id, kind, stamps, balance_after, reward_id, reward_name, note,
-                token_id, staff_id, staff_name, device_id, skip_notifications, created_at,
-            }))
-        },
+        event_row,
     )?;
     Ok((rows.collect::<rusqlite::Result<_>>()?, count))
+}
+
+/// One ledger row by id.
+pub fn find(conn: &Connection, id: i64) -> rusqlite::Result<Option<Event>> {
+    super::one(
+        conn,
+        &format!("SELECT {EVENT_COLUMNS} FROM stamp_events WHERE id = ?1"),
+        [id],
+        event_row,
+    )
+}
+
+const EVENT_COLUMNS: &str = "id, customer_card_id, kind, stamps, balance_after, reward_id,
+    reward_name, note, token_id, staff_id, staff_name, device_id, skip_notifications, created_at";
+
+fn event_row(r: &rusqlite::Row) -> rusqlite::Result<Event> {
+    let mut c = Columns::of(r);
+    Ok(row!(c => Event {
+        id, customer_card_id, kind, stamps, balance_after, reward_id, reward_name, note,
+        token_id, staff_id, staff_name, device_id, skip_notifications, created_at,
+    }))
 }

@@ -11,11 +11,17 @@
 //! - `connections`: `Db`, the readers' pool and the handles of the threads below, and
 //!   the CPU budget of costly reads;
 //! - `writer`: the writer thread, group commit and `Db::write`;
-//! - `checkpoint`: the checkpointer thread and `Db::checkpoint`;
+//! - `checkpoint`: the checkpointer thread and `Db::checkpoint` (or, with
+//!   `checkpoint_mode = "external"`, the watch on the WAL that leaves them to Litestream);
+//! - `stats`: what the writer and the readers count for `/metrics`;
+//! - `backup`, `replica`: backups, `latest.db`, and restoring either a backup or a
+//!   Litestream replica;
 //! - `bulk`: many-row inserts and the search index's settings for big imports;
 //! - `values`: domain values (`Email`, `HexColor`, `StampIcon`, ...) as SQLite values;
 //! - `outbox`: every side effect (card-link mail and texts, later pushes and webhooks)
 //!   as a row per channel, for the senders of `crate::outbox`;
+//! - `webhooks`: webhook subscriptions, their events (queued in the outbox by the
+//!   writer at the end of each write job) and their delivery history;
 //! - `card_links`: every send of card links, and the throttle that holds repeats back;
 //! - `staff`, `devices`, `flags`: who serves at the counter, the devices they sign in
 //!   on, and the suspicious activity an owner reviews; `ledger_limits`: visits and the
@@ -44,20 +50,25 @@ mod open;
 pub mod outbox;
 pub mod passes;
 pub mod posters;
+pub mod replica;
 pub mod rewards;
 mod schema;
 pub mod staff;
+mod stats;
 pub mod stores;
 pub mod tokens;
 mod values;
+pub mod webhooks;
 mod writer;
 
 pub use bulk::{insert_rows, opt_text, text};
+pub use checkpoint::EXTERNAL_WAL_LIMIT;
 pub use connections::{within_budget, Db, OverBudget};
 pub use open::{
     configure, known_schema_version, migrate, migrate_to, open_connection, quick_check,
     startup_check, ConnectionOptions, OpenError, FULL_CHECK_BEFORE_START_BYTES,
 };
+pub use stats::{wait_buckets, Stats};
 
 use rusqlite::types::FromSql;
 use rusqlite::{Connection, OptionalExtension, Params, Row};

@@ -355,6 +355,38 @@ pub fn mark_unconfigured(conn: &Connection, channel: &str) -> rusqlite::Result<u
     .execute(params![channel, time_fmt::now(), NOT_CONFIGURED])
 }
 
+/// One channel's rows in one status, for `/metrics`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ChannelCount {
+    pub channel: String,
+    pub status: String,
+    pub rows: i64,
+    /// Pending rows whose last try failed (0 for other statuses).
+    pub retrying: i64,
+    /// When the oldest row was queued (for pending rows: how long the oldest has waited).
+    pub oldest: Option<String>,
+}
+
+/// The rows of every channel in the table (whatever channels exist, not a fixed
+/// list), by status.
+pub fn counts_by_channel(conn: &Connection) -> rusqlite::Result<Vec<ChannelCount>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT channel, status, count(*), sum(status = 'pending' AND attempts > 0),
+                min(created_at)
+         FROM outbox GROUP BY channel, status ORDER BY channel, status",
+    )?;
+    let rows = stmt.query_map([], |r| {
+        Ok(ChannelCount {
+            channel: r.get(0)?,
+            status: r.get(1)?,
+            rows: r.get(2)?,
+            retrying: r.get(3)?,
+            oldest: r.get(4)?,
+        })
+    })?;
+    rows.collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

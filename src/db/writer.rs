@@ -5,7 +5,8 @@ use std::sync::Arc;
 
 use rusqlite::Connection;
 
-use super::{exec, Db};
+use super::webhooks::events;
+use super::{exec, Db, Stats};
 use crate::error::ApiError;
 
 /// Work for the writer thread.
@@ -79,8 +80,22 @@ impl Db {
         let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
         let out = slot.clone();
         let (done, committed) = std::sync::mpsc::sync_channel(1);
+        let hooks = self.webhooks.clone();
+        let queued = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let queued_here = queued.clone();
         let run = Box::new(move |conn: &Connection| {
-            let result = f(conn);
+            // The job's changes become webhook events in its own savepoint, read as the
+            // job leaves things; a job that fails leaves none.
+            events::discard();
+            let result = f(conn).and_then(|t| {
+                let base = hooks.public_url.get().map_or("", String::as_str);
+                let n = events::record(conn, base)?;
+                queued_here.store(n > 0, std::sync::atomic::Ordering::Relaxed);
+                Ok(t)
+            });
+            if result.is_err() {
+                events::discard();
+            }
             let ok = result.is_ok();
             *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             ok
@@ -88,10 +103,16 @@ impl Db {
         self.writer
             .send(Job::Tx { run, done })
             .map_err(|_| ApiError::internal("the database writer has stopped"))?;
+        self.stats.write_queue.inc();
         let outcome = committed
             .recv()
             .map_err(|_| ApiError::internal("the database writer has stopped"))?;
         let own = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if outcome.is_ok() && queued.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(wake) = self.webhooks.on_queued.get() {
+                wake();
+            }
+        }
         match (outcome, own) {
             (Ok(()), Some(result)) => result,
             (Err(_), Some(Err(own))) => Err(own),
@@ -102,7 +123,7 @@ impl Db {
 }
 
 /// The writer thread: runs until every `Db` handle is gone.
-pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>) {
+pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>, stats: Stats) {
     use std::panic::{catch_unwind, AssertUnwindSafe};
     let mut pending: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
     loop {
@@ -128,6 +149,7 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
             while let Some(Job::Tx { done, .. }) = pending.front() {
                 let _ = done.send(Err(err.clone()));
                 pending.pop_front();
+                stats.write_queue.dec();
             }
             continue;
         }
@@ -138,6 +160,7 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
             let Some(Job::Tx { run, done }) = pending.pop_front() else {
                 break;
             };
+            stats.write_queue.dec();
             if let Err(e) = control(&conn, "SAVEPOINT job") {
                 broken = Some(e);
                 group.push(done);
@@ -167,6 +190,10 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>)
             Some(e) => Err(e),
             None => control(&conn, "COMMIT"),
         };
+        if outcome.is_ok() {
+            stats.commits.inc();
+            stats.group_sizes.observe(group.len() as f64);
+        }
         if outcome.is_err() && !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
         }

@@ -11,6 +11,8 @@
 
 pub mod email;
 pub mod sms;
+pub mod tls;
+pub mod webhooks;
 
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
@@ -195,19 +197,20 @@ impl Senders {
     }
 }
 
-/// Starts a sender for each channel: card links by mail and by text.
+/// Starts a sender for each channel: card links by mail and by text, and webhooks
+/// (a sender of their own, see [`webhooks`]).
 pub fn spawn(outbox: &Outbox, db: &Db, settings: &Settings, public_url: &str) -> Senders {
     let card_links = Backoff::from_settings(settings);
     let channels: Vec<Box<dyn Channel>> = vec![
         Box::new(email::Email::new(settings.smtp.as_ref(), public_url)),
         Box::new(sms::Sms::new(settings.sms.clone(), public_url)),
     ];
-    Senders(
-        channels
-            .into_iter()
-            .map(|channel| start(channel, outbox.clone(), db.clone(), card_links))
-            .collect(),
-    )
+    let mut senders: Vec<JoinHandle<()>> = channels
+        .into_iter()
+        .map(|channel| start(channel, outbox.clone(), db.clone(), card_links))
+        .collect();
+    senders.extend(webhooks::start(outbox, db, settings, public_url));
+    Senders(senders)
 }
 
 /// Starts one channel's sender on a thread of its own.

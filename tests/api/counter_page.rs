@@ -19,6 +19,7 @@ use crate::support::browser::{
 use crate::support::webdriver::{Driver, Session, ENTER};
 
 mod leal_fields;
+mod webhooks_screen;
 
 /// A stampd and a browser window on its counter page.
 struct Counter {

@@ -26,6 +26,7 @@ mod idempotency;
 mod import;
 mod ledger_model;
 mod locations;
+mod metrics;
 mod names;
 mod posters;
 mod qr;
@@ -46,6 +47,7 @@ mod own_certificates;
 mod private_files;
 mod proxies;
 mod wallet;
+mod webhooks;
 
 mod counter_page;
 mod posters_browser;

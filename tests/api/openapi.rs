@@ -587,7 +587,8 @@ impl<'a> Exerciser<'a> {
 
 #[test]
 fn every_operation_answers_as_documented() {
-    let app = spawn_app_with(|_| {});
+    let app = spawn_app_with(|s| s.webhooks_allow_private_targets = true);
+    let receiver = crate::support::receiver::Receiver::http();
     let doc = fetch_document(&app);
     let mut x = Exerciser::new(&app, doc.clone());
     let s = app.store_id;
@@ -1346,6 +1347,80 @@ fn every_operation_answers_as_documented() {
     let c = x.call("DELETE", one_device, &[s, device]);
     let r = x.run(c);
     x.expect(&r, 404, "revoke again");
+    // Webhook subscriptions, to a receiver of the test's own (plain http, allowed here).
+    let hooks = "/accounts/{account_id}/webhook_subscriptions";
+    let hook = "/accounts/{account_id}/webhook_subscriptions/{id}";
+    let target = format!("http://127.0.0.1:{}/in", receiver.port);
+    let r = x.json(
+        "POST",
+        hooks,
+        &[s],
+        json!({"target_url": target, "events": ["*"]}),
+    );
+    x.expect(&r, 201, "create subscription");
+    let sub = r.json()["id"].as_i64().unwrap();
+    let r = x.json("POST", hooks, &[s], json!({"events": ["*"]}));
+    x.expect(&r, 422, "subscription without a target");
+    let r = x.get(hooks, &[s], "?event=stamp.earned");
+    x.expect(&r, 200, "list subscriptions");
+    let r = x.get(hooks, &[s], "?event=nope");
+    x.expect(&r, 422, "list subscriptions of no event");
+    let r = x.get(hook, &[s, sub], "");
+    x.expect(&r, 200, "show subscription");
+    let r = x.get(hook, &[s, 999_999], "");
+    x.expect(&r, 404, "show missing subscription");
+    for method in ["PATCH", "PUT"] {
+        let r = x.json(method, hook, &[s, sub], json!({"description": "POS"}));
+        x.expect(&r, 200, "update subscription");
+        let r = x.json(method, hook, &[s, sub], json!({"payload_format": "flat"}));
+        x.expect(&r, 422, "flat for every event");
+    }
+    let rotate = "/accounts/{account_id}/webhook_subscriptions/{id}/rotate_secret";
+    let r = x.json("POST", rotate, &[s, sub], json!({}));
+    x.expect(&r, 200, "rotate secret");
+    let r = x.json("POST", rotate, &[s, 999_999], json!({}));
+    x.expect(&r, 404, "rotate a missing subscription's secret");
+    let test = "/accounts/{account_id}/webhook_subscriptions/{id}/test";
+    let r = x.json("POST", test, &[s, sub], json!({}));
+    x.expect(&r, 200, "test subscription");
+    let r = x.json("POST", test, &[s, 999_999], json!({}));
+    x.expect(&r, 404, "test a missing subscription");
+    let list = "/accounts/{account_id}/webhook_subscriptions/{id}/deliveries";
+    let r = x.get(list, &[s, sub], "?items=1");
+    x.expect(&r, 200, "delivery attempts");
+    let r = x.get(list, &[s, sub], "?page=0");
+    x.expect(&r, 422, "delivery attempts, page 0");
+    let redeliver =
+        "/accounts/{account_id}/webhook_subscriptions/{id}/deliveries/{delivery_id}/redeliver";
+    let stamped = app
+        .create_customer(json!({"customer": {"first_name": "Hook", "email": "hook@example.com"}}));
+    assert!(stamped["id"].is_i64());
+    receiver.wait_for(2, std::time::Duration::from_secs(15));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let delivered = loop {
+        let found = app.conn().query_row(
+            "SELECT id FROM webhook_deliveries WHERE outbox_id IS NOT NULL LIMIT 1",
+            [],
+            |r| r.get::<_, i64>(0),
+        );
+        match found {
+            Ok(id) => break id,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
+            Err(e) => panic!("no delivery recorded: {e}"),
+        }
+    };
+    let r = x.json("POST", redeliver, &[s, sub, delivered], json!({}));
+    x.expect(&r, 202, "redeliver");
+    let r = x.json("POST", redeliver, &[s, sub, 999_999], json!({}));
+    x.expect(&r, 404, "redeliver a missing delivery");
+    let c = x.call("DELETE", hook, &[s, sub]);
+    let r = x.run(c);
+    x.expect(&r, 204, "delete subscription");
+    let c = x.call("DELETE", hook, &[s, sub]);
+    let r = x.run(c);
+    x.expect(&r, 404, "delete subscription again");
 
     // Erasure, last: the customer is gone afterwards.
     let c = x.call("DELETE", "/accounts/{account_id}/customers/{id}", &[s, bob]);

@@ -7,5 +7,6 @@ pub mod apple_chain;
 pub mod binary;
 pub mod browser;
 pub mod pebble;
+pub mod receiver;
 pub mod tls;
 pub mod webdriver;

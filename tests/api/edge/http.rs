@@ -91,6 +91,12 @@ fn get_routes(app: &TestApp) -> Vec<String> {
         json!({"poster": {"card_id": card, "title": "Join us"}}),
     );
     let poster_id = poster["id"].as_i64().unwrap();
+    let webhook = app.post_ok(
+        &app.store_path("/webhook_subscriptions"),
+        json!({"target_url": "https://hooks.invalid/in", "events": ["*"]}),
+    )["id"]
+        .as_i64()
+        .unwrap();
     let token = poster["signup_url"]
         .as_str()
         .unwrap()
@@ -119,6 +125,7 @@ fn get_routes(app: &TestApp) -> Vec<String> {
                     ("{id}", Some("customer_cards")) => cc_id.to_string(),
                     ("{id}", Some("locations")) => location.to_string(),
                     ("{id}", Some("posters")) => poster_id.to_string(),
+                    ("{id}", Some("webhook_subscriptions")) => webhook.to_string(),
                     (s, _) if s.starts_with('{') => panic!("no data for {s} in {template}"),
                     (s, _) => s.to_string(),
                 }

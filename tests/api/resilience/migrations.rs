@@ -9,14 +9,14 @@ use super::checks::*;
 use crate::support::binary::*;
 
 /// The token of the old database (only its SHA-256 is stored, as stampd does).
-const TOKEN: &str = "stampd_00112233445566778899aabbccddeeff0011223344556677";
+pub(super) const TOKEN: &str = "stampd_00112233445566778899aabbccddeeff0011223344556677";
 const UUID: &str = "6f1c1a52-5b0e-4c39-9a0e-2f1d8b7c9e41";
 const T0: &str = "2024-03-01T09:00:00.000Z";
 
 /// Builds a schema-1 database at `path` with one store, token, card, reward, customer
 /// (with an external reference), an enrolment with five stamps and its ledger, and a
 /// delivery.
-fn build_v1(path: &std::path::Path) {
+pub(super) fn build_v1(path: &std::path::Path) {
     let mut conn = rusqlite::Connection::open(path).expect("open");
     stampd::db::migrate_to(&mut conn, 1).expect("migrate to V1");
     let version = count(
@@ -113,7 +113,7 @@ fn build_v1(path: &std::path::Path) {
     assert_eq!(counts, (1, 1));
 }
 
-fn schema_version(path: &std::path::Path) -> i64 {
+pub(super) fn schema_version(path: &std::path::Path) -> i64 {
     count(
         &open_db(path),
         "SELECT max(version) FROM refinery_schema_history",
