@@ -105,8 +105,8 @@ fn get_routes(app: &TestApp) -> Vec<String> {
         .unwrap()
         .to_string();
 
-    let staff = crate::staff::add_staff(&app, "Sam", "1234", "staff");
-    let (_, device) = crate::staff::pair_device(&app, "Tablet");
+    let staff = crate::staff::add_staff(app, "Sam", "1234", "staff");
+    let (_, device) = crate::staff::pair_device(app, "Tablet");
 
     let mut routes = Vec::new();
     for (template, method) in stampd::api::api_route_list() {
