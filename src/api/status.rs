@@ -11,7 +11,7 @@ use super::AppState;
 pub const RESOURCE: Resource = Resource::new("Status", ENDPOINTS, components);
 
 /// The operations answered without a token.
-pub const PUBLIC_PATHS: &[&str] = &["/status", "/openapi.json"];
+pub const PUBLIC_PATHS: &[&str] = &["/status", "/openapi.json", "/devices/pair"];
 
 const ENDPOINTS: &[Endpoint] = endpoints!["";
     Get "/status" => show, Doc::new("getStatus", "Readiness check and rate-limit settings (no token needed)").ok(200, "The server is up", "Status");

@@ -154,6 +154,11 @@ settings! {
     cors_allowed_origins: Vec<String> = "", Origins;
     /// Self-signups a poster's page accepts per hour from one address; 0: no limit.
     signup_rate_limit_per_hour: u32 = 20, Whole::new(0, 100_000).zero("no limit");
+    /// Seconds without a touch after which the counter page locks back to the staff
+    /// picker on a paired device; 0: never.
+    counter_idle_lock_secs: u32 = 120, Whole::new(0, 86_400).zero("never");
+    /// Hours a staff member's sign-in on a paired device lasts at most.
+    staff_session_hours: u32 = 12, Whole::new(1, 168);
 
     grouped {
         /// HTTPS with certificates obtained and renewed by ACME for these domain names.

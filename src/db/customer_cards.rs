@@ -6,7 +6,7 @@ use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::cards::Card;
+use super::cards::{Card, StampLimits};
 use super::ledger::{self, Kind};
 use super::rewards::{self, Reward};
 use super::webhooks::events::{note, Change};
@@ -184,7 +184,7 @@ pub fn enrol(
     store_id: i64,
     customer_id: i64,
     card: &Card,
-    token_id: Option<i64>,
+    who: &ledger::Who,
 ) -> rusqlite::Result<i64> {
     let code = loop {
         let c = CardCode::generate();
@@ -224,7 +224,8 @@ pub fn enrol(
                 balance_after: initial,
                 reward: None,
                 note: None,
-                token_id,
+                who,
+                visit_started_at: None,
                 skip_notifications: false,
             },
         )?;
@@ -394,6 +395,7 @@ pub struct Balance {
     pub card_id: i64,
     pub card_archived: bool,
     pub card_expired: bool,
+    pub limits: super::cards::StampLimits,
 }
 
 pub fn balance(
@@ -405,14 +407,20 @@ pub fn balance(
     let now = time_fmt::now();
     conn.prepare_cached(
         "SELECT cc.stamps_count, cc.card_id, c.archived_at IS NOT NULL,
-                coalesce(c.expires_at <= ?4, 0)
+                coalesce(c.expires_at <= ?4, 0), c.max_stamps_per_visit,
+                c.min_minutes_between_visits, c.max_stamps_per_day
          FROM customer_cards cc JOIN cards c ON c.id = cc.card_id
          JOIN customers cu ON cu.id = cc.customer_id AND cu.erased_at IS NULL
          WHERE cc.id = ?1 AND cc.customer_id = ?2 AND cc.store_id = ?3",
     )?
     .query_row(params![id, customer_id, store_id, now], |r| {
         let mut c = Columns::of(r);
-        Ok(row!(c => Balance { stamps_count, card_id, card_archived, card_expired }))
+        Ok(row!(c => Balance {
+            stamps_count, card_id, card_archived, card_expired,
+            limits: StampLimits {
+                max_stamps_per_visit, min_minutes_between_visits, max_stamps_per_day,
+            },
+        }))
     })
     .optional()
 }

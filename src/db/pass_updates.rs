@@ -259,7 +259,8 @@ mod tests {
         };
         let customer = customers::insert(&conn, store, &ann).unwrap();
         let card = cards::find(&conn, store, card_id).unwrap().unwrap();
-        let cc = db::customer_cards::enrol(&conn, store, customer, &card, None).unwrap();
+        let cc =
+            db::customer_cards::enrol(&conn, store, customer, &card, &Default::default()).unwrap();
         passes::register(&conn, "device-a", cc, "aa11").unwrap();
         passes::register(&conn, "device-b", cc, "bb22").unwrap();
         conn.execute("DELETE FROM outbox", []).unwrap();

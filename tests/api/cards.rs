@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::support::app::*;
 
-const CARD_KEYS: [&str; 25] = [
+const CARD_KEYS: [&str; 28] = [
     "id",
     "account_id",
     "name",
@@ -26,6 +26,9 @@ const CARD_KEYS: [&str; 25] = [
     "expires_at",
     "stamp_message",
     "archived_at",
+    "max_stamps_per_visit",
+    "min_minutes_between_visits",
+    "max_stamps_per_day",
     "rewards_count",
     "customer_cards_count",
     "created_at",
@@ -205,6 +208,9 @@ fn create_with_every_attribute() {
             "show_stamps_to_reward_field": "0",
             "expires_at": "2099-12-31",
             "stamp_message": "{stamps} of {required}, {remaining} to go",
+            "max_stamps_per_visit": 2,
+            "min_minutes_between_visits": "30",
+            "max_stamps_per_day": 4.0,
         }}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
@@ -230,6 +236,9 @@ fn create_with_every_attribute() {
             "show_stamps_to_reward_field": false,
             "expires_at": "2099-12-31T23:59:59.999Z",
             "stamp_message": "{stamps} of {required}, {remaining} to go",
+            "max_stamps_per_visit": 2,
+            "min_minutes_between_visits": 30,
+            "max_stamps_per_day": 4,
             "archived_at": null,
             "rewards_count": 0,
             "customer_cards_count": 0,

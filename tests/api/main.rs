@@ -34,6 +34,7 @@ mod rate_limits;
 mod rewards;
 mod send_throttle;
 mod signup;
+mod staff;
 mod stamps;
 mod stored_totals;
 mod web_card;
