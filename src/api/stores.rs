@@ -16,9 +16,9 @@ use crate::params::{attributes, name_text, Body, Field};
 pub const RESOURCE: Resource = Resource::new("Stores", ENDPOINTS, components);
 
 const ENDPOINTS: &[Endpoint] = endpoints!["/accounts";
-    Get "" => list, Doc::new("listAccounts", "The stores this token may reach").ok(200, "The stores, by id", "StoreList");
-    Get "/{account_id}" => show, Doc::new("getAccount", "One store").ok(200, "The store", "Store");
-    Get "/{account_id}/card_links" => card_links, Doc::new("getCardLinkSetup", "How card links reach this store's customers").describe("Whether card links can go out by email (`smtp_host` set) and by SMS (`sms_base_url` set), the address links and QR codes start with, and whether customers' phones can open it: `phones_can_open` is false when that address is this machine only (loopback, 0.0.0.0), and `warning` says what to set when `public_url` is unset or unreachable.").ok(200, "The store's card link setup", "CardLinkSetup");
+    Get "" => list, Doc::new("listAccounts", "The stores this token may reach").ok(200, "The stores, by id", "StoreList").device();
+    Get "/{account_id}" => show, Doc::new("getAccount", "One store").ok(200, "The store", "Store").device();
+    Get "/{account_id}/card_links" => card_links, Doc::new("getCardLinkSetup", "How card links reach this store's customers").describe("Whether card links can go out by email (`smtp_host` set) and by SMS (`sms_base_url` set), the address links and QR codes start with, and whether customers' phones can open it: `phones_can_open` is false when that address is this machine only (loopback, 0.0.0.0), and `warning` says what to set when `public_url` is unset or unreachable.").ok(200, "The store's card link setup", "CardLinkSetup").staff();
     Patch "/{account_id}" => update, Doc::new("updateAccount", "Rename a store").describe("Partial: only the given keys change. `store_name: null` clears it.").body("AccountUpdate").ok(200, "The updated store", "Store"), Put "updateAccountPut" "Rename a store (same as PATCH)";
 ];
 

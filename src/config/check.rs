@@ -313,6 +313,28 @@ impl Check for HttpUrl {
     }
 }
 
+/// An https URL, kept without a trailing slash; blank: none.
+pub struct HttpsUrl;
+
+impl Check for HttpsUrl {
+    type Value = Option<String>;
+    fn check(&self, raw: &Raw) -> Result<Option<String>, String> {
+        let v = raw.text()?.trim_end_matches('/');
+        if v.is_empty() {
+            Ok(None)
+        } else if v.starts_with("https://")
+            && v.len() > "https://".len()
+            && !v.contains(char::is_whitespace)
+        {
+            Ok(Some(v.to_string()))
+        } else {
+            Err(format!(
+                "{v:?} is not an https URL; use e.g. \"https://localhost:8443\", or \"\" for Apple's"
+            ))
+        }
+    }
+}
+
 /// A two-letter country code.
 pub struct Country;
 

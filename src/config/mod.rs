@@ -25,8 +25,8 @@ use std::path::{Path, PathBuf};
 
 use check::{
     Address, BearerSecret, CaFile, Country, Decimal, Domains, EmailAddress, FilePath, Flag,
-    HttpUrl, ListenAddress, LogLevel, Mailbox, OneOf, OptionalAddress, Origins, Proxies, PublicUrl,
-    ReadableFile, Text, Whole,
+    HttpUrl, HttpsUrl, ListenAddress, LogLevel, Mailbox, OneOf, OptionalAddress, Origins, Proxies,
+    PublicUrl, ReadableFile, Text, Whole,
 };
 pub use declare::Setting;
 
@@ -116,6 +116,24 @@ settings! {
     webhook_history_per_subscription: u64 = 10000, Whole::new(1, 10_000_000);
     /// Webhooks: seconds between sweeps of the history beyond those limits.
     webhook_history_sweep_secs: u64 = 600, Whole::new(1, 86_400).of("seconds");
+    /// Which APNs service Apple Wallet updates are pushed through: "production" (passes
+    /// on customers' phones always use it) or "sandbox".
+    apns_environment: ApnsEnvironment = "production", OneOf(&[
+        ("production", ApnsEnvironment::Production),
+        ("sandbox", ApnsEnvironment::Sandbox),
+    ]);
+    /// An https base URL for APNs in place of the environment's (a stand-in); blank: Apple's.
+    apns_base_url: Option<String> = "", HttpsUrl;
+    /// Google Wallet: where the service account's access tokens come from.
+    google_token_url: String = "https://oauth2.googleapis.com/token", HttpUrl;
+    /// Google Wallet: the base URL of the Wallet REST API.
+    google_api_url: String = "https://walletobjects.googleapis.com/walletobjects/v1", HttpUrl;
+    /// How many times a wallet update (APNs push, Google Wallet change) is tried before it
+    /// is kept as failed.
+    push_max_attempts: u32 = 10, Whole::new(1, 100);
+    /// The wait before a wallet update's first retry; it doubles with each further try
+    /// (plus up to half again at random).
+    push_retry_base_secs: u64 = 5, Whole::new(0, 86_400).of("seconds");
     /// CA certificates (a PEM file) trusted for outgoing https in addition to the public
     /// ones; blank: the public ones alone.
     extra_ca_file: Option<PathBuf> = "", CaFile;
@@ -144,6 +162,11 @@ settings! {
     cors_allowed_origins: Vec<String> = "", Origins;
     /// Self-signups a poster's page accepts per hour from one address; 0: no limit.
     signup_rate_limit_per_hour: u32 = 20, Whole::new(0, 100_000).zero("no limit");
+    /// Seconds without a touch after which the counter page locks back to the staff
+    /// picker on a paired device; 0: never.
+    counter_idle_lock_secs: u32 = 120, Whole::new(0, 86_400).zero("never");
+    /// Hours a staff member's sign-in on a paired device lasts at most.
+    staff_session_hours: u32 = 12, Whole::new(1, 168);
 
     grouped {
         /// HTTPS with certificates obtained and renewed by ACME for these domain names.
@@ -269,6 +292,23 @@ pub struct AcmeSettings {
     /// A CA certificate (PEM) to trust for the directory's HTTPS, instead of the system's.
     pub ca_certificate: Option<PathBuf>,
     pub challenge: AcmeChallenge,
+}
+
+/// Apple's push service for Wallet updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApnsEnvironment {
+    Production,
+    Sandbox,
+}
+
+impl ApnsEnvironment {
+    /// The service's base URL.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            ApnsEnvironment::Production => "https://api.push.apple.com",
+            ApnsEnvironment::Sandbox => "https://api.sandbox.push.apple.com",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -417,6 +457,13 @@ impl Settings {
 
     pub fn database_path(&self) -> &Path {
         &self.database
+    }
+
+    /// The base URL Apple Wallet updates are pushed to.
+    pub fn apns_url(&self) -> &str {
+        self.apns_base_url
+            .as_deref()
+            .unwrap_or(self.apns_environment.base_url())
     }
 }
 

@@ -6,7 +6,7 @@ use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::cards::Card;
+use super::cards::{Card, StampLimits};
 use super::ledger::{self, Kind};
 use super::rewards::{self, Reward};
 use super::webhooks::events::{note, Change};
@@ -184,7 +184,7 @@ pub fn enrol(
     store_id: i64,
     customer_id: i64,
     card: &Card,
-    token_id: Option<i64>,
+    who: &ledger::Who,
 ) -> rusqlite::Result<i64> {
     let code = loop {
         let c = CardCode::generate();
@@ -224,7 +224,8 @@ pub fn enrol(
                 balance_after: initial,
                 reward: None,
                 note: None,
-                token_id,
+                who,
+                visit_started_at: None,
                 skip_notifications: false,
             },
         )?;
@@ -394,6 +395,7 @@ pub struct Balance {
     pub card_id: i64,
     pub card_archived: bool,
     pub card_expired: bool,
+    pub limits: super::cards::StampLimits,
 }
 
 pub fn balance(
@@ -405,20 +407,27 @@ pub fn balance(
     let now = time_fmt::now();
     conn.prepare_cached(
         "SELECT cc.stamps_count, cc.card_id, c.archived_at IS NOT NULL,
-                coalesce(c.expires_at <= ?4, 0)
+                coalesce(c.expires_at <= ?4, 0), c.max_stamps_per_visit,
+                c.min_minutes_between_visits, c.max_stamps_per_day
          FROM customer_cards cc JOIN cards c ON c.id = cc.card_id
          JOIN customers cu ON cu.id = cc.customer_id AND cu.erased_at IS NULL
          WHERE cc.id = ?1 AND cc.customer_id = ?2 AND cc.store_id = ?3",
     )?
     .query_row(params![id, customer_id, store_id, now], |r| {
         let mut c = Columns::of(r);
-        Ok(row!(c => Balance { stamps_count, card_id, card_archived, card_expired }))
+        Ok(row!(c => Balance {
+            stamps_count, card_id, card_archived, card_expired,
+            limits: StampLimits {
+                max_stamps_per_visit, min_minutes_between_visits, max_stamps_per_day,
+            },
+        }))
     })
     .optional()
 }
 
-/// Moves the entry's card to its new balance and records the ledger row, in the
-/// caller's transaction. The caller has checked the new balance is not negative.
+/// Moves the entry's card to its new balance, records the ledger row and queues the
+/// pass's updates, in the caller's transaction. The caller has checked the new balance
+/// is not negative.
 pub fn apply(conn: &Connection, entry: ledger::Entry) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "UPDATE customer_cards SET stamps_count = ?2, updated_at = ?3 WHERE id = ?1",
@@ -428,6 +437,13 @@ pub fn apply(conn: &Connection, entry: ledger::Entry) -> rusqlite::Result<i64> {
         entry.balance_after,
         time_fmt::now()
     ])?;
+    super::pass_updates::stamps_changed(
+        conn,
+        entry.customer_card_id,
+        entry.balance_after - entry.stamps,
+        entry.balance_after,
+        entry.skip_notifications,
+    )?;
     let ledger_event_id = ledger::append(conn, &entry)?;
     note(Change::Ledger {
         customer_card_id: entry.customer_card_id,

@@ -123,12 +123,24 @@ pub fn insert_many(
     Ok(ids)
 }
 
+/// Saves a customer's attributes; when the name changed, queues the update of their
+/// passes (which may show it).
 pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Result<()> {
+    let renamed: bool = super::one(
+        conn,
+        "SELECT first_name IS NOT ?2 OR last_name IS NOT ?3 FROM customers WHERE id = ?1",
+        params![id, f.first_name, f.last_name],
+        |r| r.get(0),
+    )?
+    .unwrap_or(false);
     let sql = "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
             birthday = ?6, metadata = ?7, updated_at = ?8, first_name_key = ?9,
             last_name_key = ?10 WHERE id = ?1";
     write(conn, sql, id, f)?;
     super::webhooks::events::note(Change::CustomerUpdated { customer_id: id });
+    if renamed {
+        super::pass_updates::changed(conn, super::pass_updates::Changed::Customer(id), false)?;
+    }
     Ok(())
 }
 
@@ -692,7 +704,7 @@ pub fn erase(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool
         "DELETE FROM external_references WHERE customer_id = ?1",
         [id],
     )?;
-    super::outbox::forget_customer(conn, id)?;
+    super::outbox::forget_customer(conn, store_id, id)?;
     conn.execute(
         "DELETE FROM pass_registrations
          WHERE customer_card_id IN (SELECT id FROM customer_cards WHERE customer_id = ?1)",

@@ -6,9 +6,9 @@
 use std::path::Path;
 use std::sync::Arc;
 
+use rustls::pki_types::pem::PemObject;
+use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use rustls::{ClientConfig, RootCertStore};
-use rustls_pki_types::pem::PemObject;
-use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 
 /// The certificates of a PEM file of CA certificates; an error names the file and says
 /// what is wrong (unreadable, damaged, no certificate, not a CA certificate).

@@ -111,8 +111,8 @@ pub fn start(
     let bell = outbox.clone();
     let to_dispatcher = tx.clone();
     threads.push(spawn("webhook-bell", move || loop {
-        let heard = bell.rings().count;
-        if !bell.wait(heard, IDLE) {
+        let heard = bell.heard(crate::db::webhooks::CHANNEL);
+        if !bell.wait(crate::db::webhooks::CHANNEL, heard, IDLE) {
             let _ = to_dispatcher.send(Msg::Stop);
             return;
         }

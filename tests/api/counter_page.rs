@@ -902,6 +902,8 @@ fn edit_a_card_template_with_live_preview_and_manage_its_rewards() {
         .replace_text("#card-header_text", "Every 8th coffee is on us");
     c.page
         .wait_for_text("#card-preview .face-header", "Every 8th coffee is on us");
+    c.page
+        .replace_text("#card-stamp_message", "{remaining} more to a free coffee");
     assert_eq!(
         c.app
             .get_ok(&c.app.store_path(&format!("/cards/{card_id}")))["name"],
@@ -927,6 +929,10 @@ fn edit_a_card_template_with_live_preview_and_manage_its_rewards() {
     assert_eq!(saved["stamp_icon"], json!("heart"));
     assert_eq!(saved["card_color"], json!("#112233"));
     assert_eq!(saved["header_text"], json!("Every 8th coffee is on us"));
+    assert_eq!(
+        saved["stamp_message"],
+        json!("{remaining} more to a free coffee")
+    );
 
     // Rewards: add, edit, delete.
     c.page.wait_for_text("#rewards-status", "No rewards yet");
@@ -1159,6 +1165,10 @@ fn the_card_editor_offers_stampds_stamp_icons_and_limits() {
     assert_eq!(
         attribute("#card-header_text", "maxlength"),
         number(limits::HEADER_TEXT as i64)
+    );
+    assert_eq!(
+        attribute("#card-stamp_message", "maxlength"),
+        number(limits::STAMP_MESSAGE as i64)
     );
     let stamps = limits::STAMPS_REQUIRED;
     assert_eq!(

@@ -1339,12 +1339,12 @@ fn the_list_filters_by_channel_and_refuses_other_channels() {
         "an empty filter is no filter"
     );
 
-    for bad in ["fax", "apns", "EMAIL"] {
+    for bad in ["fax", "webhook", "EMAIL"] {
         let r = app.get(&app.store_path(&format!("/deliveries?channel={bad}")));
         assert_eq!(r.status, 422, "{bad}: {}", r.text);
         assert_eq!(
             r.body["errors"]["channel"],
-            json!(["is not included in the list (email, sms)"]),
+            json!(["is not included in the list (email, sms, apns, google)"]),
             "{bad}: {}",
             r.text
         );

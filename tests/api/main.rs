@@ -34,6 +34,7 @@ mod rate_limits;
 mod rewards;
 mod send_throttle;
 mod signup;
+mod staff;
 mod stamps;
 mod stored_totals;
 mod web_card;
@@ -47,6 +48,9 @@ mod private_files;
 mod proxies;
 mod wallet;
 mod webhooks;
+
+mod apns;
+mod google_wallet;
 
 mod counter_page;
 mod posters_browser;

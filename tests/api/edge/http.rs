@@ -105,6 +105,9 @@ fn get_routes(app: &TestApp) -> Vec<String> {
         .unwrap()
         .to_string();
 
+    let staff = crate::staff::add_staff(app, "Sam", "1234", "staff");
+    let (_, device) = crate::staff::pair_device(app, "Tablet");
+
     let mut routes = Vec::new();
     for (template, method) in stampd::api::api_route_list() {
         if method.as_str() != "GET" {
@@ -126,6 +129,8 @@ fn get_routes(app: &TestApp) -> Vec<String> {
                     ("{id}", Some("locations")) => location.to_string(),
                     ("{id}", Some("posters")) => poster_id.to_string(),
                     ("{id}", Some("webhook_subscriptions")) => webhook.to_string(),
+                    ("{id}", Some("staff")) => staff.to_string(),
+                    ("{id}", Some("devices")) => device.to_string(),
                     (s, _) if s.starts_with('{') => panic!("no data for {s} in {template}"),
                     (s, _) => s.to_string(),
                 }
