@@ -264,8 +264,12 @@ impl Dispatcher {
             .filter(|(_, n)| **n >= self.per_subscription)
             .map(|(s, _)| *s)
             .collect();
-        let limit = (self.total * 4) as i64;
-        let due = match self.db.read(|c| Ok(deliveries::due(c, &busy, limit)?)) {
+        let limit = self.total * 4;
+        let lines = self.lines.clone();
+        let due = match self
+            .db
+            .read(move |c| Ok(deliveries::due(c, &busy, &lines, limit)?))
+        {
             Ok(d) => d,
             Err(e) => {
                 log::warn!(

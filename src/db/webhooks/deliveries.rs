@@ -3,6 +3,8 @@
 //! try kept in `webhook_deliveries` (the subscription's delivery list), and a delivery
 //! queued again by hand.
 
+use std::collections::{HashMap, HashSet};
+
 use rusqlite::{params, Connection, OptionalExtension};
 use serde::Serialize;
 
@@ -28,24 +30,69 @@ pub struct DueEvent {
     pub secrets: Vec<String>,
 }
 
+/// How many due rows one look at the queue reads (ids and lines only, through the
+/// `outbox_due` index), whatever the backlog: the lines in flight are skipped among them.
+const LOOK_AHEAD: i64 = 2000;
+
 /// The events due now, oldest first: of each subscription and customer, only the
-/// oldest due event (the next in its line); none of the subscriptions in `busy`.
-pub fn due(conn: &Connection, busy: &[i64], limit: i64) -> rusqlite::Result<Vec<DueEvent>> {
+/// oldest due event (the next in its line); none of the subscriptions in `busy`, none
+/// of the `lines` in flight (subscription, customer or `-id`).
+///
+/// Cheap however long the queue: the due rows are read in the order of the `outbox_due`
+/// index without their payloads, at most [`LOOK_AHEAD`] of them, and only the chosen
+/// ones are then read whole (a window over the whole backlog, payloads and all, made
+/// the sender spend a core sorting it on every dispatch).
+pub fn due(
+    conn: &Connection,
+    busy: &[i64],
+    lines: &HashSet<(i64, i64)>,
+    limit: usize,
+) -> rusqlite::Result<Vec<DueEvent>> {
     let now = time_fmt::now();
-    let busy = serde_json::to_string(busy).expect("ids serialise");
+    let busy: Vec<String> = busy.iter().map(i64::to_string).collect();
+    let busy = serde_json::to_string(&busy).expect("ids serialise");
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, CAST(address AS INTEGER), customer_id FROM outbox
+         WHERE channel = ?1 AND status = 'pending' AND next_attempt_at <= ?2
+           AND address NOT IN (SELECT value FROM json_each(?3))
+         ORDER BY next_attempt_at, id LIMIT ?4",
+    )?;
+    let rows = stmt.query_map(params![CHANNEL, now, busy, LOOK_AHEAD], |r| {
+        Ok((
+            r.get::<_, i64>(0)?,
+            r.get::<_, i64>(1)?,
+            r.get::<_, Option<i64>>(2)?,
+        ))
+    })?;
+    // The oldest due row of each line not in flight.
+    let mut first: HashMap<(i64, i64), i64> = HashMap::new();
+    for row in rows {
+        let (id, subscription, customer) = row?;
+        let line = (subscription, customer.unwrap_or(-id));
+        if lines.contains(&line) {
+            continue;
+        }
+        first
+            .entry(line)
+            .and_modify(|f| *f = (*f).min(id))
+            .or_insert(id);
+    }
+    let mut chosen: Vec<i64> = first.into_values().collect();
+    chosen.sort_unstable();
+    chosen.truncate(limit);
+    if chosen.is_empty() {
+        return Ok(Vec::new());
+    }
+    let chosen = serde_json::to_string(&chosen).expect("ids serialise");
     let mut stmt = conn.prepare_cached(
         "SELECT o.id, s.id, o.customer_id, o.payload, o.attempts, s.target_url,
                 s.payload_format, s.secret, s.previous_secret, s.previous_secret_expires_at
-         FROM (SELECT id, address, customer_id, payload, attempts,
-                      row_number() OVER (PARTITION BY address, coalesce(customer_id, -id)
-                                         ORDER BY id) AS place
-               FROM outbox
-               WHERE channel = ?1 AND status = 'pending' AND next_attempt_at <= ?2) o
+         FROM outbox o
          JOIN webhook_subscriptions s ON s.id = CAST(o.address AS INTEGER) AND s.enabled
-         WHERE o.place = 1 AND s.id NOT IN (SELECT value FROM json_each(?3))
-         ORDER BY o.id LIMIT ?4",
+         WHERE o.id IN (SELECT value FROM json_each(?1)) AND o.status = 'pending'
+         ORDER BY o.id",
     )?;
-    let rows = stmt.query_map(params![CHANNEL, now, busy, limit], |r| {
+    let rows = stmt.query_map(params![chosen], |r| {
         let mut c = Columns::of(r);
         let id = c.read()?;
         let subscription_id = c.read()?;
