@@ -30,16 +30,17 @@ pub struct DueEvent {
     pub secrets: Vec<String>,
 }
 
-/// How many due rows one look at the queue reads (ids and lines only, through the
-/// `outbox_due` index), whatever the backlog: the lines in flight are skipped among them.
-const LOOK_AHEAD: i64 = 2000;
+/// How many due rows one look at the queue reads (ids and lines only, from the
+/// `outbox_webhooks_due` index), whatever the backlog: the lines in flight are skipped
+/// among them.
+const LOOK_AHEAD: i64 = 500;
 
 /// The events due now, oldest first: of each subscription and customer, only the
 /// oldest due event (the next in its line); none of the subscriptions in `busy`, none
 /// of the `lines` in flight (subscription, customer or `-id`).
 ///
-/// Cheap however long the queue: the due rows are read in the order of the `outbox_due`
-/// index without their payloads, at most [`LOOK_AHEAD`] of them, and only the chosen
+/// Cheap however long the queue: the due rows are read from the `outbox_webhooks_due`
+/// index alone, without their payloads, at most [`LOOK_AHEAD`] of them, and only the chosen
 /// ones are then read whole (a window over the whole backlog, payloads and all, made
 /// the sender spend a core sorting it on every dispatch).
 pub fn due(
@@ -52,12 +53,13 @@ pub fn due(
     let busy: Vec<String> = busy.iter().map(i64::to_string).collect();
     let busy = serde_json::to_string(&busy).expect("ids serialise");
     let mut stmt = conn.prepare_cached(
-        "SELECT id, CAST(address AS INTEGER), customer_id FROM outbox
-         WHERE channel = ?1 AND status = 'pending' AND next_attempt_at <= ?2
-           AND address NOT IN (SELECT value FROM json_each(?3))
-         ORDER BY next_attempt_at, id LIMIT ?4",
+        "SELECT id, CAST(address AS INTEGER), customer_id
+         FROM outbox INDEXED BY outbox_webhooks_due
+         WHERE channel = 'webhook' AND status = 'pending' AND next_attempt_at <= ?1
+           AND address NOT IN (SELECT value FROM json_each(?2))
+         ORDER BY next_attempt_at LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![CHANNEL, now, busy, LOOK_AHEAD], |r| {
+    let rows = stmt.query_map(params![now, busy, LOOK_AHEAD], |r| {
         Ok((
             r.get::<_, i64>(0)?,
             r.get::<_, i64>(1)?,
