@@ -209,9 +209,8 @@ pub fn external_reference_owner(
     .optional()
 }
 
-/// Inserts the reference, or updates its metadata when the customer already has it.
-/// `metadata: None` keeps what is stored. Only a reference added or changed is an update
-/// of the customer (a webhook event): one sent again as it is stored changes nothing.
+/// Inserts the reference, or updates its metadata when the customer already has it
+/// (`metadata: None` keeps it); only a reference added or changed is a customer update.
 pub fn upsert_external_reference(
     conn: &Connection,
     store_id: i64,
@@ -220,7 +219,6 @@ pub fn upsert_external_reference(
     external_id: &str,
     metadata: Option<&Value>,
 ) -> rusqlite::Result<()> {
-    let now = time_fmt::now();
     let meta = metadata.map(|m| m.to_string());
     let changed = conn.prepare_cached(
         "INSERT INTO external_references (store_id, customer_id, source, external_id, metadata, created_at, updated_at)
@@ -229,7 +227,7 @@ pub fn upsert_external_reference(
             SET metadata = coalesce(?5, metadata), updated_at = ?6
             WHERE customer_id = excluded.customer_id AND metadata IS NOT coalesce(?5, metadata)",
     )?
-    .execute(params![store_id, customer_id, source, external_id, meta, now])?;
+    .execute(params![store_id, customer_id, source, external_id, meta, time_fmt::now()])?;
     if changed > 0 {
         super::webhooks::events::note(Change::CustomerUpdated { customer_id });
     }
