@@ -150,7 +150,7 @@ async function showPairingCode() {
       h('p', { class: 'hint' }, h('span', { text: 'Link: ' }), h('code', { id: 'pairing-url', text: code.pair_url })),
       h('button', { type: 'button', class: 'secondary', text: 'Done', onclick: () => { $('#pairing-slot').replaceChildren(); loadDevices(); } })),
     h('img', { src: qr, alt: `QR code to pair a tablet, code ${code.code}`, width: '240', height: '240' })));
-  $('#pairing-code').scrollIntoView({ block: 'nearest' });
+  $('#pairing-code-panel').scrollIntoView({ block: 'center' });
 }
 
 async function loadDevices() {

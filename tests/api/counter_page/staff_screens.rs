@@ -106,6 +106,7 @@ fn staff_pair_a_tablet_with_the_code_then_switch_staff_by_pin() {
     assert_eq!(c.page.text_of("#staff-name"), "Olga");
     assert!(shown(&c, "a[data-nav=staff]"));
     assert!(shown(&c, "a[data-nav=cards]"));
+    c.shot("staff-find-as-owner-768");
 }
 
 fn regex_like_code(code: &str) -> bool {
