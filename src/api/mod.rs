@@ -9,6 +9,7 @@ pub mod customers;
 pub mod deliveries;
 pub mod docs;
 pub mod endpoint;
+pub mod insights;
 pub mod locations;
 pub mod openapi;
 pub mod passes;
@@ -497,6 +498,7 @@ pub const RESOURCES: &[endpoint::Resource] = &[
     customers::RESOURCE,
     customer_cards::RESOURCE,
     deliveries::RESOURCE,
+    insights::RESOURCE,
     locations::RESOURCE,
     posters::RESOURCE,
     webhook_subscriptions::RESOURCE,

@@ -38,7 +38,10 @@ pub struct Entry<'a> {
     pub skip_notifications: bool,
 }
 
+/// Appends a ledger row and counts it in the day's rollups, in the caller's transaction:
+/// every stamp, correction and redemption passes here.
 pub fn append(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {
+    let now = time_fmt::now();
     conn.prepare_cached(
         "INSERT INTO stamp_events (store_id, customer_card_id, kind, stamps, balance_after,
             reward_id, reward_name, note, token_id, skip_notifications, created_at)
@@ -55,9 +58,11 @@ pub fn append(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {
         e.note,
         e.token_id,
         e.skip_notifications,
-        time_fmt::now()
+        now
     ])?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    super::insights::rollup::entry(conn, e, &now)?;
+    Ok(id)
 }
 
 /// A ledger row as the API shows it.

@@ -38,6 +38,7 @@ mod connections;
 pub mod customer_cards;
 pub mod customers;
 pub mod idempotency;
+pub mod insights;
 pub mod ledger;
 pub mod locations;
 mod open;

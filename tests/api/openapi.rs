@@ -1048,6 +1048,21 @@ fn every_operation_answers_as_documented() {
     let r = x.get("/accounts/{account_id}/deliveries", &[s], "?channel=fax");
     x.expect(&r, 422, "bad channel");
 
+    // Insights.
+    let insights = "/accounts/{account_id}/insights";
+    let r = x.get(
+        insights,
+        &[s],
+        "?interval=week&from=2026-01-01&to=2026-03-01",
+    );
+    x.expect(&r, 200, "insights");
+    let r = x.get(insights, &[s], "?interval=year");
+    x.expect(&r, 422, "insights bad interval");
+    let r = x.get("/accounts/{account_id}/insights/segments", &[s], "?items=5");
+    x.expect(&r, 200, "segments");
+    let r = x.get("/accounts/{account_id}/insights/segments", &[s], "?page=0");
+    x.expect(&r, 422, "segments bad page");
+
     // Locations.
     let loc = "/accounts/{account_id}/locations";
     let loc1 = "/accounts/{account_id}/locations/{id}";
