@@ -10,6 +10,7 @@ import { openCustomer, wireCustomer } from './customer.js';
 import { openEnrol, wireEnrol } from './enrol.js';
 import { showLinkWarnings, wireEnrolment } from './enrolment.js';
 import { openFind, openScanned, wireFind } from './find.js';
+import { openInsights, wireInsights } from './insights.js';
 import { openPosters, wirePosters } from './posters.js';
 import { openSettings } from './webhooks.js';
 import { resumeQueues } from './queue.js';
@@ -27,6 +28,7 @@ const ROUTES = [
   [/^#\/cards\/new$/, () => openCardEditor(null)],
   [/^#\/cards\/(\d+)$/, (m) => openCardEditor(Number(m[1]))],
   [/^#\/posters$/, () => openPosters()],
+  [/^#\/insights$/, () => openInsights()],
   [/^#\/settings$/, () => openSettings()],
 ];
 
@@ -44,6 +46,7 @@ function wire() {
   wireEnrolment();
   wireCardEditor();
   wirePosters();
+  wireInsights();
   window.addEventListener('hashchange', () => route());
 }
 

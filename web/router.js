@@ -3,7 +3,7 @@
 import { session } from './session.js';
 import { $, $$ } from './ui.js';
 
-const views = ['signin', 'find', 'customer', 'enrol', 'cards', 'card', 'posters', 'settings', 'missing'];
+const views = ['signin', 'find', 'customer', 'enrol', 'cards', 'card', 'posters', 'insights', 'settings', 'missing'];
 let currentRoute = '';
 let routes = [];
 let signInScreen = () => {};
@@ -17,7 +17,7 @@ export function setRoutes(table, signIn) {
 
 export function showView(name) {
   for (const v of views) $(`#view-${v}`).hidden = v !== name;
-  const nav = { find: 'find', customer: 'find', enrol: 'enrol', cards: 'cards', card: 'cards', posters: 'posters', settings: 'settings' }[name];
+  const nav = { find: 'find', customer: 'find', enrol: 'enrol', cards: 'cards', card: 'cards', posters: 'posters', insights: 'insights', settings: 'settings' }[name];
   $$('[data-nav]').forEach((a) => {
     if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
