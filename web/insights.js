@@ -5,7 +5,7 @@
 import { api, describeError } from './api.js';
 import { showView } from './router.js';
 import { storePath } from './session.js';
-import { $, focusHeading, fullName, h } from './ui.js';
+import { $, busy, confirmDialog, focusHeading, fullName, h, notify, plural } from './ui.js';
 
 const RANGES = {
   month: { days: 28, interval: 'day', label: 'Last 4 weeks, by day' },
@@ -183,6 +183,30 @@ async function loadSegments() {
       h('ul', {}, seg.customers.map((e) => h('li', {},
         h('a', { href: `#/customer/${e.customer.id}` }, fullName(e.customer)),
         ` · ${e.visits} visits`))),
-      more > 0 ? h('p', { class: 'hint' }, `and ${more} more`) : null);
+      more > 0 ? h('p', { class: 'hint' }, `and ${more} more`) : null,
+      data.counts[key] > 0
+        ? h('button', { type: 'button', class: 'secondary', onclick: (e) => sendLinks(e.currentTarget, key, name, data.counts[key]) },
+          'Send their card links')
+        : null);
   }));
+}
+
+// Queues each customer of the segment their card links; the card-link throttle holds
+// back whoever was sent them too recently, and the answer says how many.
+async function sendLinks(button, key, name, count) {
+  const ok = await confirmDialog({
+    title: `Send card links to ${name.toLowerCase()} customers?`,
+    text: `${plural(count, 'customer')} get their card links by email or SMS.`,
+    ok: 'Send',
+  });
+  if (!ok) return;
+  await busy(button, 'Sending…', async () => {
+    try {
+      const r = await api('POST', storePath('/insights/segments/send_card_links'), { body: { segment: key } });
+      const held = r.suppressed ? `; ${r.suppressed} held back (sent too recently)` : '';
+      notify(`Card links queued: ${r.queued}${held}.`);
+    } catch (e) {
+      notify(`Could not send the card links: ${describeError(e)}`, true);
+    }
+  });
 }

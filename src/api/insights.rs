@@ -23,6 +23,7 @@ const DEFAULT_DAYS: i64 = 28;
 const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/insights";
     Get "" => show, Doc::new("getInsights", "The store's figures over a range of days").describe("Days, weeks (from Monday) and months are the store's own (its `time_zone`); `from` and `to` are local days, both included (default: the last 28 days), at most 731 days apart. Stamps, corrections, redemptions, rewards unlocked and new customers are kept per day with the ledger; visits, active and returning customers (two visits or more in the period), visits by hour of week (0 is Monday 00:00), the average days between visits and the reward liability come from a recompute every few minutes (`computed_at`).").query(&["from", "to", "interval"]).ok(200, "The figures", "Insights");
     Get "/segments" => segments, Doc::new("getInsightSegments", "Customers by segment").describe("`new`: first visit in the last 30 days; `lapsed`: no visit for 90 days; `at_risk`: no visit for twice their usual gap (14 days for a customer seen once); `regular`: the rest. Counts, and one page of each segment's customers (newest first; `page`, `items` as for customers), as of `computed_at`.").query(&["page", "items"]).ok(200, "The segments", "InsightSegments");
+    Post "/segments/send_card_links" => send_card_links, Doc::new("sendSegmentCardLinks", "Send a segment's customers their card links").describe("Queues the card links of every card of each customer in `segment` (as of the last recompute), by each channel they have an address for, through the same throttle as every card-link send: a customer sent links too recently gets `suppressed` deliveries instead (see the deliveries list).").body("SegmentSendBody").ok(201, "What was queued", "SegmentSend");
 ];
 
 struct Range {
@@ -165,6 +166,63 @@ pub async fn segments(call: Call, path: web::Path<String>, req: HttpRequest) -> 
     Ok(json(StatusCode::OK, &body))
 }
 
+/// `POST /insights/segments/:segment/send_card_links`: one card-link send per customer
+/// of the segment, in one write.
+pub async fn send_card_links(
+    call: Call,
+    path: web::Path<String>,
+    body: crate::params::Body,
+) -> Answer {
+    let account = path.into_inner();
+    computed_first(&call, &account).await?;
+    let parse = |params: &Map<String, Value>| {
+        let mut errors = FieldErrors::new();
+        let segment = crate::params::text(params, "segment", &mut errors).set();
+        match segment {
+            Some(s) if SEGMENTS.contains(&s.as_str()) => Ok(s),
+            Some(_) => Err(FieldErrors::single(
+                "segment",
+                &format!("is not included in the list ({})", SEGMENTS.join(", ")),
+            )),
+            None => {
+                errors.into_result()?;
+                Err(FieldErrors::single("segment", "can't be blank"))
+            }
+        }
+    };
+    let response = call
+        .write(body, parse, move |tx, access, segment| {
+            let store_id = access.store(&account)?;
+            let segment = segment?;
+            let (mut customers, mut queued, mut suppressed) = (0, 0, 0);
+            for id in read::segment_ids(tx, store_id, &segment)? {
+                let Some(c) = db::customers::find_fields(tx, store_id, id)? else {
+                    continue;
+                };
+                let cards = db::customer_cards::ids_of_customer(tx, id)?;
+                let to = db::card_links::Recipient {
+                    store_id,
+                    customer_id: id,
+                    email: c.email.as_ref().map(|e| e.as_str()),
+                    phone: c.phone.as_ref().map(|p| p.as_str()),
+                };
+                let sent = db::card_links::send(tx, &to, &cards, db::card_links::CARD_LINKS)?;
+                customers += 1;
+                queued += sent.queued.len();
+                suppressed += sent.suppressed.len();
+            }
+            super::Reply::created(&json!({
+                "segment": segment,
+                "customers": customers,
+                "queued": queued,
+                "suppressed": suppressed,
+            }))
+        })
+        .await;
+    call.state.outbox.wake();
+    response
+}
+
 fn at(seconds: i64) -> String {
     jiff::Timestamp::from_second(seconds)
         .map(|t| t.strftime("%Y-%m-%dT%H:%M:%S.000Z").to_string())
@@ -231,6 +289,20 @@ fn components(c: &mut Components) {
         counts.insert(s.into(), count());
         lists.insert(s.into(), page.clone());
     }
+    c.request_body(
+        "SegmentSendBody",
+        true,
+        input(json!({"segment": enum_of(SEGMENTS)}), &["segment"]),
+    );
+    c.schema(
+        "SegmentSend",
+        object(json!({
+            "segment": enum_of(SEGMENTS),
+            "customers": count(),
+            "queued": count(),
+            "suppressed": count(),
+        })),
+    );
     c.schema(
         "InsightSegments",
         object(json!({

@@ -3,6 +3,7 @@
 
 mod figures;
 mod rollups;
+mod segment_actions;
 
 use std::collections::BTreeMap;
 

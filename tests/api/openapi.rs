@@ -1062,6 +1062,11 @@ fn every_operation_answers_as_documented() {
     x.expect(&r, 200, "segments");
     let r = x.get("/accounts/{account_id}/insights/segments", &[s], "?page=0");
     x.expect(&r, 422, "segments bad page");
+    let send = "/accounts/{account_id}/insights/segments/send_card_links";
+    let r = x.json("POST", send, &[s], json!({"segment": "new"}));
+    x.expect(&r, 201, "send a segment its card links");
+    let r = x.json("POST", send, &[s], json!({"segment": "everyone"}));
+    x.expect(&r, 422, "send to no segment");
 
     // Locations.
     let loc = "/accounts/{account_id}/locations";

@@ -281,3 +281,14 @@ pub fn segment_page(
         |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?, r.get(3)?)),
     )
 }
+
+/// Every customer id of a segment, as last recomputed.
+pub fn segment_ids(conn: &Connection, store_id: i64, segment: &str) -> rusqlite::Result<Vec<i64>> {
+    super::super::all(
+        conn,
+        "SELECT customer_id FROM insight_customers WHERE store_id = ?1 AND segment = ?2
+         ORDER BY customer_id DESC",
+        params![store_id, segment],
+        |r| r.get(0),
+    )
+}

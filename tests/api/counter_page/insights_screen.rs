@@ -96,6 +96,14 @@ fn the_insights_dashboard_draws_its_charts_with_data_at_both_tablet_sizes() {
         assert!(totals.contains(&stamps.to_string()), "{totals}");
         let segments = c.page.wait_for_text("#insights-segments", "New: 6");
         assert!(c.page.text(&segments).contains("Guest Number0"));
+        if width == 1280 {
+            // "Send their card links" to the new customers: one send each.
+            c.page.click("[data-segment=new] button");
+            c.page.click("#confirm-ok");
+            c.page.wait_for_text("#notice", "Card links queued: 6");
+            let d = c.app.get_ok(&c.app.store_path("/deliveries?items=100"));
+            assert_eq!(d["pagination"]["count"], 6, "{d}");
+        }
         c.shot(name);
         let charts = c.page.wait_for("#insights-charts");
         c.page.scroll_to(&charts);
