@@ -7,6 +7,7 @@ use actix_web::{web, HttpRequest};
 use serde_json::{json, Map, Value};
 
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};
+use super::read_gate::Cost;
 use super::{json, pagination_params, Answer, Call, Pagination};
 use crate::db;
 use crate::db::insights::read::{self, Interval, SEGMENTS};
@@ -112,8 +113,10 @@ async fn computed_first(call: &Call, path: &str) -> Result<(), ApiError> {
 pub async fn show(call: Call, path: web::Path<String>, req: HttpRequest) -> Answer {
     let range = parse_range(&query_map(&req))?;
     computed_first(&call, &path).await?;
+    // Its cost grows with the visits in the range, not with its answer: it queues with
+    // the searches, so the counter's reads keep their readers.
     let body = call
-        .read(move |conn, access| {
+        .read_at_cost(Cost::Search, move |conn, access| {
             let store_id = access.store(&path)?;
             let tz = db::insights::zone(conn, store_id)?;
             let (from, to) = days(&range, &tz)?;
