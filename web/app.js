@@ -11,6 +11,7 @@ import { openEnrol, wireEnrol } from './enrol.js';
 import { showLinkWarnings, wireEnrolment } from './enrolment.js';
 import { openFind, openScanned, wireFind } from './find.js';
 import { openFlags } from './flags.js';
+import { openInsights, wireInsights } from './insights.js';
 import { openPosters, wirePosters } from './posters.js';
 import { openSettings } from './webhooks.js';
 import { resumeQueues } from './queue.js';
@@ -39,6 +40,7 @@ const ROUTES = [
   [/^#\/cards\/new$/, owners(() => openCardEditor(null))],
   [/^#\/cards\/(\d+)$/, owners((m) => openCardEditor(Number(m[1])))],
   [/^#\/posters$/, owners(() => openPosters())],
+  [/^#\/insights$/, owners(() => openInsights())],
   [/^#\/settings$/, owners(() => openSettings())],
   [/^#\/staff$/, owners(() => openStaff())],
   [/^#\/flags$/, owners(() => openFlags())],
@@ -59,6 +61,7 @@ function wire() {
   wireEnrolment();
   wireCardEditor();
   wirePosters();
+  wireInsights();
   window.addEventListener('hashchange', () => route());
 }
 

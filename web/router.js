@@ -3,7 +3,7 @@
 import { session } from './session.js';
 import { $, $$ } from './ui.js';
 
-const views = ['signin', 'picker', 'find', 'customer', 'enrol', 'cards', 'card', 'posters', 'settings', 'staff', 'flags', 'owners', 'missing'];
+const views = ['signin', 'picker', 'find', 'customer', 'enrol', 'cards', 'card', 'posters', 'insights', 'settings', 'staff', 'flags', 'owners', 'missing'];
 let currentRoute = '';
 let routes = [];
 let signInScreen = () => {};
@@ -19,7 +19,7 @@ export function setRoutes(table, signIn, picker) {
 
 export function showView(name) {
   for (const v of views) $(`#view-${v}`).hidden = v !== name;
-  const nav = { find: 'find', customer: 'find', enrol: 'enrol', cards: 'cards', card: 'cards', posters: 'posters', settings: 'settings', staff: 'staff', flags: 'staff' }[name];
+  const nav = { find: 'find', customer: 'find', enrol: 'enrol', cards: 'cards', card: 'cards', posters: 'posters', insights: 'insights', settings: 'settings', staff: 'staff', flags: 'staff' }[name];
   $$('[data-nav]').forEach((a) => {
     if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');

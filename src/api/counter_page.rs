@@ -80,6 +80,23 @@ const ASSETS: &[Asset] = &[
     asset!("words.js", JAVASCRIPT),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
+    asset!("insights.js", JAVASCRIPT),
+    asset!("insights.css", "text/css; charset=utf-8"),
+];
+
+/// The charting library of the insights screen (`web/vendor/uplot/`, its version and
+/// licence beside it), served under `/assets/` with the page's files.
+const VENDORED: &[Asset] = &[
+    Asset {
+        name: "uPlot.iife.min.js",
+        content_type: JAVASCRIPT,
+        body: include_bytes!("../../web/vendor/uplot/uPlot.iife.min.js"),
+    },
+    Asset {
+        name: "uPlot.min.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../web/vendor/uplot/uPlot.min.css"),
+    },
 ];
 
 /// Pixel size of the web card QR code.
@@ -99,6 +116,7 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse
     let name = path.into_inner();
     let asset = ASSETS
         .iter()
+        .chain(VENDORED)
         .find(|a| a.name == name)
         .ok_or_else(|| ApiError::NotFound("Not found".into()))?;
     Ok(serve(

@@ -19,6 +19,7 @@ use crate::support::browser::{
 use crate::support::webdriver::{Driver, Session, ENTER};
 
 mod enrolment;
+mod insights_screen;
 mod leal_fields;
 mod offline;
 mod scan_and_taps;
