@@ -247,6 +247,34 @@ fn main() {
                     "email": format!("new{n}-{}@bench.example", std::process::id())}, "card_id": data.card_id});
                 Req::post(addr, &format!("/api/v1/accounts/{s}/customers"), auth, body.to_string())
             }));
+            // Insights: a store's first look recomputes it (one pass over its ledger),
+            // which is not what the rows below time; then the owner's dashboard call
+            // (four weeks by day) and the segments.
+            let first_look = Instant::now();
+            Req::get(
+                addr,
+                &format!("/api/v1/accounts/{s}/insights/segments"),
+                auth,
+            )
+            .send_once();
+            summary["insights_first_recompute_seconds"] = json!(first_look.elapsed().as_secs_f64());
+            rows.push(run_load(&cfg, "insights 4 weeks by day", |_| {
+                Req::get(addr, &format!("/api/v1/accounts/{s}/insights"), auth)
+            }));
+            let year_ago = (jiff::Timestamp::now() - jiff::SignedDuration::from_hours(24 * 364))
+                .strftime("%Y-%m-%d")
+                .to_string();
+            rows.push(run_load(&cfg, "insights 12 months by month", |_| {
+                let path = format!("/api/v1/accounts/{s}/insights?interval=month&from={year_ago}");
+                Req::get(addr, &path, auth)
+            }));
+            rows.push(run_load(&cfg, "insights segments", |_| {
+                Req::get(
+                    addr,
+                    &format!("/api/v1/accounts/{s}/insights/segments"),
+                    auth,
+                )
+            }));
         }
         let ids = card_ids.clone();
         rows.push(run_load(&cfg, &label("stamp"), |rng| {

@@ -70,6 +70,10 @@ const PURGE_EVERY: Duration = Duration::from_secs(600);
 /// How often card templates whose expiry time came are marked changed, so their saved
 /// passes are updated.
 const EXPIRY_EVERY: Duration = Duration::from_secs(60);
+/// How often the insights' recompute looks for stores whose figures moved; a store
+/// untouched is still recomputed hourly, since its segments move with the clock.
+const INSIGHTS_EVERY: Duration = Duration::from_secs(300);
+const INSIGHTS_MAX_AGE: Duration = Duration::from_secs(3600);
 
 impl Application {
     /// Opens (and migrates) the database and binds the listener. Must be called inside
@@ -300,6 +304,16 @@ impl Application {
                 Ok((n > 0).then(|| format!("{n} card templates expired; their passes follow")))
             },
         );
+        let insights = every(
+            INSIGHTS_EVERY,
+            &self.state,
+            ("recompute insights", log::Level::Warn),
+            |s| {
+                let n = crate::db::insights::recompute::refresh_stale(&s.db, INSIGHTS_MAX_AGE)
+                    .map_err(|e| Chain(&e).to_string())?;
+                Ok((n > 0).then(|| format!("recomputed the insights of {n} stores")))
+            },
+        );
         let backups = (self.state.settings.backup_interval_hours > 0).then(|| {
             let period = Duration::from_secs(self.state.settings.backup_interval_hours * 3600);
             every(
@@ -371,6 +385,7 @@ impl Application {
         purger.abort();
         webhook_history.abort();
         expiries.abort();
+        insights.abort();
         self.state.outbox.stop();
         let _ = web::block(move || senders.join()).await;
         let state = self.state.clone();

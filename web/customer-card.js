@@ -204,6 +204,7 @@ function ledgerItem(ev) {
   }[ev.kind] || ev.kind;
   return h('li', { dataset: { kind: ev.kind } },
     h('span', { class: `delta ${sign}`, text: ev.stamps > 0 ? `+${ev.stamps}` : `−${Math.abs(ev.stamps)}` }),
-    h('span', { class: 'what' }, what, ev.note ? ` – ${ev.note}` : '', ` (${ev.balance_after} after)`),
+    h('span', { class: 'what' }, what, ev.note ? ` – ${ev.note}` : '', ` (${ev.balance_after} after)`,
+      ev.staff_name ? h('span', { class: 'by', text: ` · ${ev.staff_name}` }) : null),
     h('time', { class: 'when', datetime: ev.created_at, text: formatWhen(ev.created_at) }));
 }

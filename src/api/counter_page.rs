@@ -3,8 +3,9 @@
 //!
 //! The page is plain HTML, CSS and JavaScript modules from `web/`, embedded in the
 //! binary, plus `/assets/vocab.js`, which stampd writes from its own definitions (see
-//! `vocab`). It holds no data of its own: it signs in with an API token and speaks only
-//! the public JSON API, so everything it does an API client can do too.
+//! `vocab`). It holds no data of its own: it signs in with an API token or as a paired
+//! tablet and speaks only the public JSON API, so everything it does an API client can
+//! do too.
 
 mod vocab;
 
@@ -63,6 +64,7 @@ const ASSETS: &[Asset] = &[
     asset!("enrol.js", JAVASCRIPT),
     asset!("enrolment.js", JAVASCRIPT),
     asset!("find.js", JAVASCRIPT),
+    asset!("flags.js", JAVASCRIPT),
     asset!("posters.js", JAVASCRIPT),
     asset!("queue.js", JAVASCRIPT),
     asset!("queue-store.js", JAVASCRIPT),
@@ -70,12 +72,31 @@ const ASSETS: &[Asset] = &[
     asset!("scan-guard.js", JAVASCRIPT),
     asset!("session.js", JAVASCRIPT),
     asset!("signin.js", JAVASCRIPT),
+    asset!("staff-admin.js", JAVASCRIPT),
     asset!("stamp-guard.js", JAVASCRIPT),
+    asset!("tablet.js", JAVASCRIPT),
     asset!("ui.js", JAVASCRIPT),
     asset!("webhooks.js", JAVASCRIPT),
     asset!("words.js", JAVASCRIPT),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
+    asset!("insights.js", JAVASCRIPT),
+    asset!("insights.css", "text/css; charset=utf-8"),
+];
+
+/// The charting library of the insights screen (`web/vendor/uplot/`, its version and
+/// licence beside it), served under `/assets/` with the page's files.
+const VENDORED: &[Asset] = &[
+    Asset {
+        name: "uPlot.iife.min.js",
+        content_type: JAVASCRIPT,
+        body: include_bytes!("../../web/vendor/uplot/uPlot.iife.min.js"),
+    },
+    Asset {
+        name: "uPlot.min.css",
+        content_type: "text/css; charset=utf-8",
+        body: include_bytes!("../../web/vendor/uplot/uPlot.min.css"),
+    },
 ];
 
 /// Pixel size of the web card QR code.
@@ -95,6 +116,7 @@ async fn asset(req: HttpRequest, path: web::Path<String>) -> Result<HttpResponse
     let name = path.into_inner();
     let asset = ASSETS
         .iter()
+        .chain(VENDORED)
         .find(|a| a.name == name)
         .ok_or_else(|| ApiError::NotFound("Not found".into()))?;
     Ok(serve(

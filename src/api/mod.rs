@@ -11,6 +11,7 @@ pub mod devices;
 pub mod docs;
 pub mod endpoint;
 pub mod flags;
+pub mod insights;
 pub mod locations;
 pub mod openapi;
 pub mod passes;
@@ -541,6 +542,7 @@ pub const RESOURCES: &[endpoint::Resource] = &[
     customers::RESOURCE,
     customer_cards::RESOURCE,
     deliveries::RESOURCE,
+    insights::RESOURCE,
     locations::RESOURCE,
     posters::RESOURCE,
     staff::RESOURCE,

@@ -19,7 +19,7 @@ const ENDPOINTS: &[Endpoint] = endpoints!["/accounts";
     Get "" => list, Doc::new("listAccounts", "The stores this token may reach").ok(200, "The stores, by id", "StoreList").device();
     Get "/{account_id}" => show, Doc::new("getAccount", "One store").ok(200, "The store", "Store").device();
     Get "/{account_id}/card_links" => card_links, Doc::new("getCardLinkSetup", "How card links reach this store's customers").describe("Whether card links can go out by email (`smtp_host` set) and by SMS (`sms_base_url` set), the address links and QR codes start with, and whether customers' phones can open it: `phones_can_open` is false when that address is this machine only (loopback, 0.0.0.0), and `warning` says what to set when `public_url` is unset or unreachable.").ok(200, "The store's card link setup", "CardLinkSetup").staff();
-    Patch "/{account_id}" => update, Doc::new("updateAccount", "Rename a store").describe("Partial: only the given keys change. `store_name: null` clears it.").body("AccountUpdate").ok(200, "The updated store", "Store"), Put "updateAccountPut" "Rename a store (same as PATCH)";
+    Patch "/{account_id}" => update, Doc::new("updateAccount", "Rename a store").describe("Partial: only the given keys change. `store_name: null` clears it. A new `time_zone` recounts the store's insights by its days.").body("AccountUpdate").ok(200, "The updated store", "Store"), Put "updateAccountPut" "Rename a store (same as PATCH)";
 ];
 
 pub async fn list(call: Call) -> Answer {
@@ -69,6 +69,7 @@ pub async fn update(call: Call, path: Path<String>, body: Body) -> Answer {
         let fields = StoreFields {
             name: input.name.unwrap_or(current.name),
             store_name: input.store_name.merge_into(current.store_name),
+            time_zone: input.time_zone.unwrap_or(current.time_zone),
         };
         db::stores::update(tx, id, &fields)?;
         Reply::ok(&db::stores::find(tx, id)?)
@@ -81,6 +82,8 @@ pub struct StoreInput {
     /// The name, when given (it can't be cleared).
     pub name: Option<String>,
     pub store_name: Field<String>,
+    /// A new time zone, checked against the tz database stampd carries.
+    pub time_zone: Option<String>,
 }
 
 impl StoreInput {
@@ -93,8 +96,22 @@ impl StoreInput {
             &mut errors,
         );
         let store_name = name_text(attrs, "store_name", limits::STORE_NAME, &mut errors);
+        let time_zone = match attrs.get("time_zone") {
+            None => None,
+            Some(Value::String(z)) if jiff::tz::TimeZone::get(z.trim()).is_ok() => {
+                Some(z.trim().to_string())
+            }
+            Some(_) => {
+                errors.add("time_zone", "is not a time zone name such as Europe/Berlin");
+                None
+            }
+        };
         errors.into_result()?;
-        Ok(StoreInput { name, store_name })
+        Ok(StoreInput {
+            name,
+            store_name,
+            time_zone,
+        })
     }
 
     /// The OpenAPI schema of the attributes, from the same limits `parse` checks.
@@ -105,6 +122,7 @@ impl StoreInput {
             json!({
                 "name": text(limits::STORE_NAME),
                 "store_name": nullable(text(limits::STORE_NAME)),
+                "time_zone": {"type": "string", "description": "An IANA time zone name (`Europe/Berlin`); insights count days and hours by it."},
             }),
             &[],
         )
@@ -126,6 +144,7 @@ fn components(c: &mut Components) {
             "cards_count": count(),
             "customers_count": count(),
             "posters_count": count(),
+            "time_zone": string(),
             "created_at": timestamp(),
             "updated_at": timestamp(),
         })),

@@ -7,6 +7,7 @@ use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 use super::cards::{Card, StampLimits};
+use super::insights;
 use super::ledger::{self, Kind};
 use super::rewards::{self, Reward};
 use super::webhooks::events::{note, Change};
@@ -210,6 +211,9 @@ pub fn enrol(
         pass_auth_token()
     ])?;
     let id = conn.last_insert_rowid();
+    if first_card(conn, customer_id)? {
+        insights::rollup::new_customer(conn, store_id, card.id, &now)?;
+    }
     note(Change::CardCreated {
         customer_card_id: id,
     });
@@ -296,6 +300,7 @@ fn import_cards_with(
                 events.push((id, kind, stamps, balance));
             }
         }
+        count_import(conn, store_id, card, &chunk_ids, &events, &now)?;
         for part in events.chunks(EVENTS_PER_STATEMENT) {
             let mut values = Vec::with_capacity(part.len() * 6);
             for &(id, kind, stamps, balance) in part {
@@ -319,6 +324,45 @@ fn import_cards_with(
         ids.extend(chunk_ids);
     }
     Ok(ids)
+}
+
+/// Adds an import statement's cards and ledger rows to the rollups: the cards were
+/// inserted together, so their ids span `ids`'s range and nothing else.
+fn count_import(
+    conn: &Connection,
+    store_id: i64,
+    card: &Card,
+    ids: &[i64],
+    events: &[(i64, Kind, i64, i64)],
+    now: &str,
+) -> rusqlite::Result<()> {
+    let (Some(low), Some(high)) = (ids.iter().min(), ids.iter().max()) else {
+        return Ok(());
+    };
+    let new_customers: i64 = conn
+        .prepare_cached(
+            "SELECT count(*) FROM customer_cards cc WHERE cc.id BETWEEN ?1 AND ?2
+             AND NOT EXISTS (SELECT 1 FROM customer_cards o
+                             WHERE o.customer_id = cc.customer_id AND o.id < cc.id)",
+        )?
+        .query_row([low, high], |r| r.get(0))?;
+    let required = card.design.stamps_required;
+    let figures = events
+        .iter()
+        .map(|&(_, kind, stamps, balance)| {
+            insights::rollup::Figures::of_entry(kind, stamps, balance, required)
+        })
+        .chain([insights::rollup::Figures {
+            new_customers,
+            ..Default::default()
+        }]);
+    insights::rollup::many(conn, store_id, card.id, now, figures)
+}
+
+/// Whether a customer's only card is the one just issued.
+fn first_card(conn: &Connection, customer_id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached("SELECT count(*) = 1 FROM customer_cards WHERE customer_id = ?1")?
+        .query_row([customer_id], |r| r.get(0))
 }
 
 /// One statement of an import's cards, each with a fresh code (looked up first when

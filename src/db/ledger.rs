@@ -50,7 +50,10 @@ pub struct Entry<'a> {
     pub skip_notifications: bool,
 }
 
+/// Appends a ledger row and counts it in the day's rollups, in the caller's transaction:
+/// every stamp, correction and redemption passes here.
 pub fn append(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {
+    let now = time_fmt::now();
     conn.prepare_cached(
         "INSERT INTO stamp_events (store_id, customer_card_id, kind, stamps, balance_after,
             reward_id, reward_name, note, token_id, skip_notifications, created_at, staff_id,
@@ -68,13 +71,15 @@ pub fn append(conn: &Connection, e: &Entry) -> rusqlite::Result<i64> {
         e.note,
         e.who.token_id,
         e.skip_notifications,
-        time_fmt::now(),
+        now,
         e.who.staff_id,
         e.who.staff_name,
         e.who.device_id,
         e.visit_started_at
     ])?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    super::insights::rollup::entry(conn, e, &now)?;
+    Ok(id)
 }
 
 /// A ledger row as the API shows it.

@@ -45,6 +45,7 @@ pub mod customers;
 pub mod devices;
 pub mod flags;
 pub mod idempotency;
+pub mod insights;
 pub mod ledger;
 pub mod ledger_limits;
 pub mod locations;

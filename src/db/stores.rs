@@ -17,11 +17,13 @@ pub struct Store {
     pub cards_count: i64,
     pub customers_count: i64,
     pub posters_count: i64,
+    /// The shop's clock (an IANA name) that insights count days and hours by.
+    pub time_zone: String,
     pub created_at: String,
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "s.name, s.store_name, s.id, s.locations_count, s.cards_count, s.customers_count, s.posters_count, s.created_at, s.updated_at";
+const COLUMNS: &str = "s.name, s.store_name, s.id, s.locations_count, s.cards_count, s.customers_count, s.posters_count, s.time_zone, s.created_at, s.updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Store> {
     let mut c = Columns::of(r);
@@ -37,6 +39,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Store> {
         cards_count: c.read()?,
         customers_count: c.read()?,
         posters_count: c.read()?,
+        time_zone: c.read()?,
         created_at: c.read()?,
         updated_at: c.read()?,
     })
@@ -94,13 +97,26 @@ pub fn list_all(conn: &Connection) -> rusqlite::Result<Vec<Store>> {
 pub struct StoreFields {
     pub name: String,
     pub store_name: Option<String>,
+    pub time_zone: String,
 }
 
-/// Saves a store's names, and queues the update of every pass of it (they show the name).
+/// Saves a store's names and time zone, and queues the update of every pass of it (they
+/// show the name). A new time zone moves the days its insights count in, so its rollups
+/// are recounted in the same transaction.
 pub fn update(conn: &Connection, id: i64, f: &StoreFields) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE stores SET name = ?2, store_name = ?3, updated_at = ?4 WHERE id = ?1",
-        params![id, f.name, f.store_name, time_fmt::now()],
+    let zone_before: Option<String> = super::one(
+        conn,
+        "SELECT time_zone FROM stores WHERE id = ?1",
+        [id],
+        |r| r.get(0),
     )?;
+    conn.execute(
+        "UPDATE stores SET name = ?2, store_name = ?3, time_zone = ?4, updated_at = ?5
+         WHERE id = ?1",
+        params![id, f.name, f.store_name, f.time_zone, time_fmt::now()],
+    )?;
+    if zone_before.as_deref() != Some(f.time_zone.as_str()) {
+        super::insights::rollup::rebuild(conn, id)?;
+    }
     super::pass_updates::changed(conn, super::pass_updates::Changed::Store(id), false)
 }

@@ -19,10 +19,12 @@ use crate::support::browser::{
 use crate::support::webdriver::{Driver, Session, ENTER};
 
 mod enrolment;
+mod insights_screen;
 mod leal_fields;
 mod offline;
 mod scan_and_taps;
 mod small_points;
+mod staff_screens;
 mod webhooks_screen;
 
 /// A stampd and a browser window on its counter page.
@@ -41,8 +43,18 @@ fn counter(test: &'static str) -> Option<Counter> {
 }
 
 fn counter_sized(test: &'static str, width: u32, height: u32) -> Option<Counter> {
+    counter_with(test, width, height, |_| {})
+}
+
+/// [`counter_sized`] with stampd's settings changed first.
+fn counter_with(
+    test: &'static str,
+    width: u32,
+    height: u32,
+    tweak: impl FnOnce(&mut stampd::config::Settings),
+) -> Option<Counter> {
     let guard = browser_available(test)?;
-    let app = corner_coffee();
+    let app = TestApp::start("Corner Coffee", |s, _| tweak(s));
     let driver = Driver::start(Path::new(CHROMEDRIVER));
     let page = driver.session(Path::new(CHROMIUM), width, height);
     Some(Counter {

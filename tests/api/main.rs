@@ -24,6 +24,7 @@ mod concurrency;
 mod deliveries;
 mod idempotency;
 mod import;
+mod insights;
 mod ledger_model;
 mod locations;
 mod metrics;

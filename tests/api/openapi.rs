@@ -1056,6 +1056,26 @@ fn every_operation_answers_as_documented() {
     let r = x.get("/accounts/{account_id}/deliveries/channels", &[9999], "");
     x.expect(&r, 404, "delivery channels of no store");
 
+    // Insights.
+    let insights = "/accounts/{account_id}/insights";
+    let r = x.get(
+        insights,
+        &[s],
+        "?interval=week&from=2026-01-01&to=2026-03-01",
+    );
+    x.expect(&r, 200, "insights");
+    let r = x.get(insights, &[s], "?interval=year");
+    x.expect(&r, 422, "insights bad interval");
+    let r = x.get("/accounts/{account_id}/insights/segments", &[s], "?items=5");
+    x.expect(&r, 200, "segments");
+    let r = x.get("/accounts/{account_id}/insights/segments", &[s], "?page=0");
+    x.expect(&r, 422, "segments bad page");
+    let send = "/accounts/{account_id}/insights/segments/send_card_links";
+    let r = x.json("POST", send, &[s], json!({"segment": "new"}));
+    x.expect(&r, 201, "send a segment its card links");
+    let r = x.json("POST", send, &[s], json!({"segment": "everyone"}));
+    x.expect(&r, 422, "send to no segment");
+
     // Locations.
     let loc = "/accounts/{account_id}/locations";
     let loc1 = "/accounts/{account_id}/locations/{id}";

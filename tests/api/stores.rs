@@ -34,7 +34,7 @@ fn store_show_and_update() {
     assert_eq!(r.body["errors"]["name"][0], "can't be blank");
 }
 
-const STORE_KEYS: [&str; 11] = [
+const STORE_KEYS: [&str; 12] = [
     "cards_count",
     "created_at",
     "customers_count",
@@ -45,6 +45,7 @@ const STORE_KEYS: [&str; 11] = [
     "personal",
     "posters_count",
     "store_name",
+    "time_zone",
     "updated_at",
 ];
 

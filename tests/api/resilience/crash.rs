@@ -161,6 +161,23 @@ fn verify(client: &Client, env: &Env, cards: &[(i64, i64)], attempts: &[Attempt]
     );
     assert_eq!(stored_ok, keys, "{when}: every stored answer is a 200");
     assert_eq!(integrity_check(&conn), "ok", "{when}: integrity_check");
+    // The insights' daily rollups are written with each ledger row: a kill leaves
+    // them equal to a recount of the ledger (the store counts UTC days).
+    let differing = count(
+        &conn,
+        "SELECT count(*) FROM (
+            SELECT substr(e.created_at, 1, 10) AS day, cc.card_id, sum(e.stamps) AS stamps
+            FROM stamp_events e JOIN customer_cards cc ON cc.id = e.customer_card_id
+            WHERE e.kind = 'stamp' GROUP BY 1, 2) l
+         FULL JOIN (SELECT day, card_id, stamps FROM insight_days WHERE stamps > 0) r
+            ON r.day = l.day AND r.card_id = l.card_id
+         WHERE l.stamps IS NOT r.stamps",
+        [],
+    );
+    assert_eq!(
+        differing, 0,
+        "{when}: rollups equal a recount of the ledger"
+    );
 }
 
 /// Right after a restart, before any retry: every acknowledged key is stored with the
