@@ -41,6 +41,7 @@ pub mod cards;
 mod checkpoint;
 mod connections;
 pub mod customer_cards;
+pub mod customer_search;
 pub mod customers;
 pub mod devices;
 pub mod flags;
