@@ -63,6 +63,7 @@ macro_rules! vocabulary {
 
 mod card_code;
 mod contact;
+mod ledger;
 mod design;
 /// The public URLs of cards, wallet passes and posters.
 pub mod links;
@@ -71,6 +72,7 @@ mod poster;
 
 pub use card_code::CardCode;
 pub use contact::{Birthday, Email, Phone, UncheckedPhone};
+pub use ledger::LedgerKind;
 pub use design::{AuxiliaryFields, HexColor, StampIcon, StripPreset, StripType};
 pub use name::check_name;
 pub use poster::{Ask, ContactMode, ContactRules, PaperSize};
