@@ -63,8 +63,8 @@ macro_rules! vocabulary {
 
 mod card_code;
 mod contact;
-mod ledger;
 mod design;
+mod ledger;
 /// The public URLs of cards, wallet passes and posters.
 pub mod links;
 mod name;
@@ -72,8 +72,8 @@ mod poster;
 
 pub use card_code::CardCode;
 pub use contact::{Birthday, Email, Phone, UncheckedPhone};
-pub use ledger::LedgerKind;
 pub use design::{AuxiliaryFields, HexColor, StampIcon, StripPreset, StripType};
+pub use ledger::LedgerKind;
 pub use name::check_name;
 pub use poster::{Ask, ContactMode, ContactRules, PaperSize};
 

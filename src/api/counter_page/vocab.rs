@@ -13,7 +13,8 @@ use crate::db::cards::CardDesign;
 use crate::db::posters::PosterFields;
 use crate::domain::links::CardLinks;
 use crate::domain::{
-    limits, CardCode, ContactMode, LedgerKind, HexColor, PaperSize, StampIcon, StripPreset, StripType,
+    limits, CardCode, ContactMode, HexColor, LedgerKind, PaperSize, StampIcon, StripPreset,
+    StripType,
 };
 
 /// Stands for a card's uuid in the link shapes; the page puts the card's in its place.
@@ -167,7 +168,13 @@ mod tests {
         );
         assert_eq!(
             constant(&js, "LEDGER_KINDS"),
-            json!(["welcome_bonus", "stamp", "adjustment", "redemption", "import"])
+            json!([
+                "welcome_bonus",
+                "stamp",
+                "adjustment",
+                "redemption",
+                "import"
+            ])
         );
         let poster = constant(&js, "POSTER_DEFAULTS");
         assert_eq!(poster["contact_collection_mode"], json!("email_and_phone"));
