@@ -19,6 +19,7 @@ pub mod rewards;
 pub mod signup;
 pub mod status;
 pub mod stores;
+pub mod transfers;
 pub mod web_card;
 
 use std::collections::HashMap;
@@ -496,6 +497,7 @@ pub const RESOURCES: &[endpoint::Resource] = &[
     deliveries::RESOURCE,
     locations::RESOURCE,
     posters::RESOURCE,
+    transfers::RESOURCE,
 ];
 
 fn endpoints() -> impl Iterator<Item = &'static endpoint::Endpoint> {

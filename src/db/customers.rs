@@ -593,7 +593,8 @@ fn search_lookups(q: &ListQuery) -> Option<Vec<Lookup>> {
             lookups.push(Lookup::Sql(sql, vec![lower.clone(), hi.clone()]));
         }
     }
-    if let Some(code) = CardCode::normalise(s) {
+    // Codes other systems printed are kept by imports, so any such code is looked up.
+    if let Some(code) = CardCode::normalise_imported(s) {
         lookups.push(Lookup::Sql(
             "SELECT cc.customer_id FROM customer_cards cc JOIN customers c ON c.id = cc.customer_id
              WHERE cc.store_id = ?1 AND cc.code = ?2 AND c.erased_at IS NULL",

@@ -44,9 +44,22 @@ pub struct Source {
     base: String,
     token: String,
     account: i64,
+    /// How many times the source's rate limit was waited for.
+    waits: std::sync::atomic::AtomicU64,
 }
 
 impl Source {
+    /// How many times the source's rate limit (`429`, or `RateLimit-Remaining: 0`)
+    /// was waited for.
+    pub fn waits(&self) -> u64 {
+        self.waits.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn waited(&self) {
+        self.waits
+            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+
     pub fn new(url: &str, token: &str, account: i64) -> Source {
         let agent = ureq::AgentBuilder::new()
             .timeout_connect(Duration::from_secs(10))
@@ -57,6 +70,7 @@ impl Source {
             base: url.trim_end_matches('/').to_string(),
             token: token.to_string(),
             account,
+            waits: Default::default(),
         }
     }
 
@@ -85,11 +99,13 @@ impl Source {
                         ImportError::Source(format!("{url}: the answer is not JSON: {e}"))
                     })?;
                     if let Some(secs) = pause {
+                        self.waited();
                         std::thread::sleep(Duration::from_secs(secs).min(LONGEST_WAIT));
                     }
                     return Ok(body);
                 }
                 Err(ureq::Error::Status(429, res)) => {
+                    self.waited();
                     Duration::from_secs(header_secs(&res, "retry-after").unwrap_or(1).max(1))
                 }
                 Err(ureq::Error::Status(code, res)) if code < 500 => {

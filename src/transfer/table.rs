@@ -230,25 +230,42 @@ pub struct Rows<R: Read> {
     pub mapping: Mapping,
     country: phonenumber::country::Id,
     record: csv::ByteRecord,
+    /// The line the next record starts on, by this reader's count.
+    next_line: u64,
+}
+
+fn newlines(record: &csv::ByteRecord) -> u64 {
+    record
+        .iter()
+        .map(|f| f.iter().filter(|&&b| b == b'\n').count() as u64)
+        .sum()
 }
 
 impl<R: Read> Rows<R> {
     /// Reads the header line. `head` is the file's first bytes (for the separator).
     pub fn new(
-        source: R,
+        mut source: R,
         head: &[u8],
         explicit: &[(String, String)],
         country: phonenumber::country::Id,
     ) -> Result<Rows<R>, String> {
+        // The BOM is taken off before the parser sees it, so its line count starts true.
+        if head.starts_with(b"\xef\xbb\xbf") {
+            source
+                .read_exact(&mut [0u8; 3])
+                .map_err(|e| format!("the file cannot be read: {e}"))?;
+        }
         let mut reader = csv::ReaderBuilder::new()
             .delimiter(separator(
                 head.strip_prefix(b"\xef\xbb\xbf").unwrap_or(head),
             ))
             .flexible(true)
             .from_reader(source);
-        let headers = reader
+        let header = reader
             .byte_headers()
-            .map_err(|e| format!("the header line cannot be read: {e}"))?
+            .map_err(|e| format!("the header line cannot be read: {e}"))?;
+        let next_line = 2 + newlines(header);
+        let headers = header
             .iter()
             .map(|h| {
                 String::from_utf8_lossy(h)
@@ -276,6 +293,7 @@ impl<R: Read> Rows<R> {
             mapping,
             country,
             record: csv::ByteRecord::new(),
+            next_line,
         })
     }
 
@@ -286,7 +304,13 @@ impl<R: Read> Rows<R> {
             Ok(true) => {}
             Err(e) => return Err(format!("the file cannot be read: {e}")),
         }
-        let line = self.record.position().map_or(0, |p| p.line());
+        // The parser's own count misses line ends written `\r\n`; this reader counts
+        // the lines each record took (embedded line breaks too). Blank lines, which
+        // the parser skips, are not counted by either.
+        let counted = self.next_line;
+        self.next_line += 1 + newlines(&self.record);
+        let line = counted.max(self.record.position().map_or(0, |p| p.line()));
+        self.next_line = self.next_line.max(line + 1 + newlines(&self.record));
         let mut errors = FieldErrors::new();
         let mut attrs = Map::new();
         let mut row = Incoming {
@@ -330,7 +354,7 @@ impl<R: Read> Rows<R> {
                     }
                     _ => errors.add(name, "must be a whole number of 0 or more"),
                 },
-                Column::Code => match CardCode::normalise(text) {
+                Column::Code => match CardCode::normalise_imported(text) {
                     Some(c) => code = Some(c),
                     None => errors.add(name, "is invalid"),
                 },
@@ -372,7 +396,7 @@ impl<R: Read> Rows<R> {
     pub fn skip(&mut self, n: u64) -> Result<(), String> {
         for _ in 0..n {
             match self.reader.read_byte_record(&mut self.record) {
-                Ok(true) => {}
+                Ok(true) => self.next_line += 1 + newlines(&self.record),
                 Ok(false) => break,
                 Err(e) => return Err(format!("the file cannot be read: {e}")),
             }
@@ -386,4 +410,35 @@ pub(super) fn empty_input() -> CustomerInput {
     CustomerInput::read(&body, phonenumber::country::Id::US)
         .map(|p| p.value)
         .expect("an empty customer reads")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn lines(file: &str) -> Vec<u64> {
+        let mut rows = Rows::new(
+            file.as_bytes(),
+            file.as_bytes(),
+            &[],
+            phonenumber::country::Id::US,
+        )
+        .unwrap();
+        let mut out = Vec::new();
+        while let Some(row) = rows.next_row().unwrap() {
+            out.push(row.line);
+        }
+        out
+    }
+
+    #[test]
+    fn rows_know_their_lines() {
+        assert_eq!(lines("email\na@x.com\nb@x.com\n"), [2, 3]);
+        assert_eq!(lines("email\r\na@x.com\r\nb@x.com\r\n"), [2, 3]);
+        assert_eq!(lines("\u{feff}email\r\na@x.com\r\nb@x.com\r\n"), [2, 3]);
+        assert_eq!(
+            lines("email;notes\r\na@x.com;\"x\ny\"\r\nb@x.com;\r\n"),
+            [2, 4]
+        );
+    }
 }

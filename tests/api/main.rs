@@ -52,3 +52,5 @@ mod posters_browser;
 
 mod cli;
 mod resilience;
+
+mod transfers;
