@@ -87,7 +87,7 @@ pub fn customers(
         }
         w.write_byte_record(&record).map_err(csv_error)?;
         n += 1;
-        if n % 1000 == 0 {
+        if n.is_multiple_of(1000) {
             progress(n);
         }
     }
@@ -175,7 +175,7 @@ pub fn ledger(
         }
         w.write_byte_record(&record).map_err(csv_error)?;
         n += 1;
-        if n % 1000 == 0 {
+        if n.is_multiple_of(1000) {
             progress(n);
         }
     }

@@ -44,20 +44,18 @@ pub struct Source {
     base: String,
     token: String,
     account: i64,
-    /// How many times the source's rate limit was waited for.
-    waits: std::sync::atomic::AtomicU64,
+    /// How many times the source's rate limit was waited for: after a 429, and before
+    /// a request when the last answer said none were left.
+    after_429: std::sync::atomic::AtomicU64,
+    paused: std::sync::atomic::AtomicU64,
 }
 
 impl Source {
-    /// How many times the source's rate limit (`429`, or `RateLimit-Remaining: 0`)
-    /// was waited for.
-    pub fn waits(&self) -> u64 {
-        self.waits.load(std::sync::atomic::Ordering::Relaxed)
-    }
-
-    fn waited(&self) {
-        self.waits
-            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    /// How many times the source answered 429 and its `Retry-After` was waited for, and
+    /// how many times a request waited because the last answer said none were left.
+    pub fn waits(&self) -> (u64, u64) {
+        use std::sync::atomic::Ordering::Relaxed;
+        (self.after_429.load(Relaxed), self.paused.load(Relaxed))
     }
 
     pub fn new(url: &str, token: &str, account: i64) -> Source {
@@ -70,7 +68,8 @@ impl Source {
             base: url.trim_end_matches('/').to_string(),
             token: token.to_string(),
             account,
-            waits: Default::default(),
+            after_429: Default::default(),
+            paused: Default::default(),
         }
     }
 
@@ -92,20 +91,29 @@ impl Source {
                 .call();
             let wait = match answer {
                 Ok(res) => {
+                    // Out of requests: wait for one request's share of the window
+                    // (a source that refills gradually has one again by then; one that
+                    // refills all at once answers 429 until it does, and says how long).
                     let pause = (header_secs(&res, "ratelimit-remaining") == Some(0))
                         .then(|| header_secs(&res, "ratelimit-reset"))
-                        .flatten();
+                        .flatten()
+                        .map(|reset| match header_secs(&res, "ratelimit-limit") {
+                            Some(limit) if limit > 0 => reset.div_ceil(limit).max(1),
+                            _ => reset,
+                        });
                     let body = res.into_json::<Value>().map_err(|e| {
                         ImportError::Source(format!("{url}: the answer is not JSON: {e}"))
                     })?;
                     if let Some(secs) = pause {
-                        self.waited();
+                        self.paused
+                            .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                         std::thread::sleep(Duration::from_secs(secs).min(LONGEST_WAIT));
                     }
                     return Ok(body);
                 }
                 Err(ureq::Error::Status(429, res)) => {
-                    self.waited();
+                    self.after_429
+                        .fetch_add(1, std::sync::atomic::Ordering::Relaxed);
                     Duration::from_secs(header_secs(&res, "retry-after").unwrap_or(1).max(1))
                 }
                 Err(ureq::Error::Status(code, res)) if code < 500 => {

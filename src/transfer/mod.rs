@@ -27,8 +27,9 @@ pub use apply::Report;
 use apply::{Incoming, Target};
 
 /// Customers written per batch (per commit): small enough that a batch holds the writer
-/// for tens of milliseconds, big enough that the commits' syncs cost little.
-pub const BATCH_ROWS: usize = 500;
+/// for a few tens of milliseconds, so stamps wait little, big enough that the commits'
+/// syncs cost little.
+pub const BATCH_ROWS: usize = 200;
 
 /// Where an import's batches are written.
 pub trait Sink {

@@ -35,19 +35,19 @@ fn seed(app: &TestApp) -> (i64, i64) {
         let id = made["id"].as_i64().unwrap();
         let cc = made["customer_card"]["id"].as_i64().unwrap();
         let base = app.store_path(&format!("/customers/{id}/customer_cards/{cc}"));
-        app.post_ok(&format!("{base}/stamp"), json!({"stamps": 2 + i % 4}));
-        if i % 2 == 0 {
-            app.post_ok(&format!("{base}/redeem"), json!({"reward_id": reward}));
-        }
+        app.post_ok(&format!("{base}/stamp"), json!({"stamps": 3 + i % 4}));
         if i % 5 == 0 {
             app.post_ok(&format!("{base}/stamp"), json!({"stamps": -1}));
         }
+        if i % 2 == 0 {
+            app.post_ok(&format!("{base}/redeem"), json!({"reward_id": reward}));
+        }
         if i % 3 == 0 {
-            let second = app.post_ok(
-                &app.store_path(&format!("/customers/{id}/customer_cards")),
-                json!({"card_id": cake}),
-            );
-            let cc2 = second["id"].as_i64().unwrap();
+            let store = app.store_id;
+            let cc2 = app.write_tx(|tx| {
+                let card = stampd::db::cards::find(tx, store, cake).unwrap().unwrap();
+                stampd::db::customer_cards::enrol(tx, store, id, &card, None).unwrap()
+            });
             app.post_ok(
                 &app.store_path(&format!("/customers/{id}/customer_cards/{cc2}/stamp")),
                 json!({"stamps": 4}),
