@@ -5,10 +5,15 @@
 //!     cargo bench --bench load                       # 1,000,000 customers
 //!     STAMPD_BENCH_CUSTOMERS=100000 cargo bench --bench load
 //!
+//! The last rows stamp with live wallet cards: every card saved on one device, APNs and
+//! Google Wallet configured against local stand-ins (`tests/support/wallet_stand_ins.rs`),
+//! beside the plain stamp row measured again just before on the same database.
+//!
 //! Settings (environment): STAMPD_BENCH_CUSTOMERS (default 1000000),
 //! STAMPD_BENCH_CONNECTIONS (32), STAMPD_BENCH_SECONDS per endpoint (5),
 //! STAMPD_BENCH_REQUESTS per endpoint at most (50000), STAMPD_BENCH_DIR (a temp dir),
-//! STAMPD_BENCH_KEEP (keep the dir), STAMPD_BENCH_BUILD_ONLY (stop after the dataset).
+//! STAMPD_BENCH_KEEP (keep the dir), STAMPD_BENCH_BUILD_ONLY (stop after the dataset),
+//! STAMPD_BENCH_WALLETS_ONLY (only the rows of stamps with and without wallets).
 //! Prints a Markdown table and writes target/bench/load.json.
 
 use std::io::{Read, Write};
@@ -27,6 +32,11 @@ use serde_json::{json, Value};
 use stampd::config::{Settings, Synchronous};
 use stampd::db;
 use stampd::domain::{Email, Phone};
+
+#[path = "../tests/support/apple_chain.rs"]
+mod apple_chain;
+#[path = "../tests/support/wallet_stand_ins.rs"]
+mod wallet_stand_ins;
 
 fn env_num(name: &str, default: u64) -> u64 {
     std::env::var(name)
@@ -94,8 +104,14 @@ fn main() {
         "machine": machine(),
     });
 
+    let everything = std::env::var("STAMPD_BENCH_WALLETS_ONLY").is_err();
+    let syncs: &[Synchronous] = if everything {
+        &[Synchronous::Full, Synchronous::Normal]
+    } else {
+        &[]
+    };
     // Baselines: the thinnest actix-web handlers through r2d2 + web::block.
-    for sync in [Synchronous::Full, Synchronous::Normal] {
+    for &sync in syncs {
         let base = Baseline::start(&db_path, &cfg.dir, sync);
         let read = run_load(
             &cfg,
@@ -119,8 +135,8 @@ fn main() {
     let mut worst_searches: Option<Beside> = None;
     let mut startup = 0.0;
     let mut check = 0.0;
-    for sync in [Synchronous::Full, Synchronous::Normal] {
-        let server = Server::start(&stampd_binary(), &db_path, &cfg.dir, sync);
+    for &sync in syncs {
+        let server = Server::start(&stampd_binary(), &db_path, &cfg.dir, sync, "");
         if sync == Synchronous::Full {
             startup = server.startup_secs;
             check = server.check_secs;
@@ -257,9 +273,67 @@ fn main() {
         peak_rss_kb = peak_rss_kb.max(server.stop());
     }
 
+    // Stamps with live wallet cards, beside plain stamps measured again just before (the
+    // machine's speed drifts over a run): the ratio of the two is the cost of the wallets.
+    let wallet_stamps = {
+        let stamp = |addr: SocketAddr, ids: &Arc<CardIds>, tok: &str| {
+            let ids = ids.clone();
+            let (s, tok) = (data.store_id, tok.to_string());
+            move |rng: &mut rand::rngs::ThreadRng| {
+                let (customer, card, _) = ids.pick(rng);
+                Req::post(
+                    addr,
+                    &format!(
+                        "/api/v1/accounts/{s}/customers/{customer}/customer_cards/{card}/stamp"
+                    ),
+                    Some(&tok),
+                    "{\"stamps\":1}".into(),
+                )
+            }
+        };
+        let card_ids = Arc::new(CardIds::load(&db_path, data.first_customer, data.customers));
+        let server = Server::start(&stampd_binary(), &db_path, &cfg.dir, Synchronous::Full, "");
+        let plain = run_load(
+            &cfg,
+            "stamp (FULL, again before the wallet row)",
+            stamp(server.addr, &card_ids, &data.token),
+        );
+        server.stop();
+        let wallets = Wallets::start(&cfg.dir);
+        let devices = save_every_card_on_a_device(&db_path);
+        let server = Server::start(
+            &stampd_binary(),
+            &db_path,
+            &cfg.dir,
+            Synchronous::Full,
+            &wallets.config,
+        );
+        let row = run_load(
+            &cfg,
+            "stamp with APNs and Google (FULL)",
+            stamp(server.addr, &card_ids, &data.token),
+        );
+        let (pushes, google_calls) = (wallets.apns.pushes().len(), wallets.google.calls().len());
+        server.stop();
+        let ratio = if plain.rps > 0.0 {
+            row.rps / plain.rps
+        } else {
+            0.0
+        };
+        let stamps = row.count;
+        rows.push(plain);
+        rows.push(row);
+        (ratio, stamps, pushes, google_calls, devices)
+    };
+    summary["wallet_stamps"] = json!({
+        "ratio_to_plain_stamps": wallet_stamps.0, "stamps": wallet_stamps.1,
+        "apns_pushes_answered": wallet_stamps.2, "google_calls_answered": wallet_stamps.3,
+        "devices": wallet_stamps.4,
+    });
+
     // The read baseline once more: a machine's speed drifts over a run, so reads are
     // compared with the mean of the baseline before and after them.
-    {
+    if everything {
         let base = Baseline::start(&db_path, &cfg.dir, Synchronous::Full);
         rows.push(run_load(
             &cfg,
@@ -337,6 +411,11 @@ fn main() {
             b.answered, b.refused, b.failed, b.p50
         );
     }
+    let (ratio, stamps, pushes, calls, devices) = wallet_stamps;
+    println!(
+        "- stamps with APNs and Google configured ({devices} cards, each saved on one device): {:.0}% of the plain stamp row measured just before; while the row ran, the APNs stand-in answered {pushes} pushes and the Google stand-in {calls} calls for {stamps} stamps (the rest went out after it: pushes to one device merge while one is on its way)",
+        ratio * 100.0
+    );
     println!("- machine: {}", summary["machine"].as_str().unwrap_or("?"));
     summary["startup_seconds"] = json!(startup);
     summary["database_check_seconds"] = json!(check);
@@ -563,10 +642,15 @@ fn free_addr() -> SocketAddr {
 }
 
 impl Server {
-    fn start(bin: &Path, db: &Path, dir: &Path, sync: Synchronous) -> Server {
+    /// `extra`: more lines of the config file (TOML).
+    fn start(bin: &Path, db: &Path, dir: &Path, sync: Synchronous, extra: &str) -> Server {
         let addr = free_addr();
         let config = dir.join("bench.toml");
-        std::fs::write(&config, "log_level = \"warn\"\nbackup_interval_hours = 0\n").unwrap();
+        std::fs::write(
+            &config,
+            format!("log_level = \"warn\"\nbackup_interval_hours = 0\n{extra}"),
+        )
+        .unwrap();
         let t = Instant::now();
         let child = Command::new(bin)
             .args([
@@ -635,6 +719,72 @@ impl Server {
         let _ = self.child.wait();
         hwm
     }
+}
+
+/// Stand-ins of APNs and Google Wallet, and the settings that point stampd at them.
+struct Wallets {
+    apns: wallet_stand_ins::ApnsStandIn,
+    google: wallet_stand_ins::GoogleStandIn,
+    /// Lines of stampd's config file (TOML).
+    config: String,
+}
+
+impl Wallets {
+    fn start(dir: &Path) -> Wallets {
+        let certs = dir.join("wallet-certs");
+        std::fs::create_dir_all(&certs).unwrap();
+        let apple = apple_chain::apple_chain(&certs);
+        let apns = wallet_stand_ins::ApnsStandIn::start(
+            &certs,
+            &certs.join("root.pem"),
+            apple_chain::PASS_TYPE_ID,
+        );
+        let (google_account, public_key) = wallet_stand_ins::google_service_account(&certs);
+        let google = wallet_stand_ins::GoogleStandIn::start(&public_key);
+        let path = |p: &Path| format!("{:?}", p.display().to_string());
+        let config = [
+            ("apple_pass_type_id", format!("{:?}", apple.pass_type_id)),
+            ("apple_team_id", format!("{:?}", apple.team_id)),
+            ("apple_certificate", path(&apple.certificate)),
+            ("apple_private_key", path(&apple.private_key)),
+            ("apple_wwdr_certificate", path(&apple.wwdr_certificate)),
+            ("apns_base_url", format!("{:?}", apns.url)),
+            ("extra_ca_file", path(&apns.ca_file)),
+            (
+                "google_issuer_id",
+                format!("{:?}", google_account.issuer_id),
+            ),
+            (
+                "google_service_account_key",
+                path(&google_account.service_account_key),
+            ),
+            ("google_token_url", format!("{:?}", google.token_url)),
+            ("google_api_url", format!("{:?}", google.api_url)),
+        ]
+        .iter()
+        .map(|(k, v)| format!("{k} = {v}\n"))
+        .collect();
+        Wallets {
+            apns,
+            google,
+            config,
+        }
+    }
+}
+
+/// Registers one device for every card of the dataset, as if each customer had saved
+/// their pass in Apple Wallet; returns how many.
+fn save_every_card_on_a_device(path: &Path) -> usize {
+    let conn = Connection::open(path).unwrap();
+    conn.busy_timeout(Duration::from_secs(30)).unwrap();
+    conn.execute(
+        "INSERT OR IGNORE INTO pass_registrations
+             (device_library_id, customer_card_id, push_token, created_at)
+         SELECT 'bench-device-' || id, id, printf('%064x', id), '2026-01-01T00:00:00.000Z'
+         FROM customer_cards",
+        [],
+    )
+    .unwrap()
 }
 
 /// The baseline: one primary-key SELECT (on the same customers table) and one single-row

@@ -67,6 +67,9 @@ pub struct Application {
 const USAGE_FLUSH_EVERY: Duration = Duration::from_secs(30);
 /// How often expired idempotency keys and idle rate-limit buckets are forgotten.
 const PURGE_EVERY: Duration = Duration::from_secs(600);
+/// How often card templates whose expiry time came are marked changed, so their saved
+/// passes are updated.
+const EXPIRY_EVERY: Duration = Duration::from_secs(60);
 
 impl Application {
     /// Opens (and migrates) the database and binds the listener. Must be called inside
@@ -272,6 +275,17 @@ impl Application {
                 Ok((n > 0).then(|| format!("forgot {n} expired idempotency keys")))
             },
         );
+        let expiries = every(
+            EXPIRY_EVERY,
+            &self.state,
+            ("update the passes of expired cards", log::Level::Warn),
+            |s| {
+                let n = (s.db)
+                    .write(|tx| Ok(crate::db::pass_updates::expire_due_cards(tx)?))
+                    .map_err(|e| Chain(&e).to_string())?;
+                Ok((n > 0).then(|| format!("{n} card templates expired; their passes follow")))
+            },
+        );
         let backups = (self.state.settings.backup_interval_hours > 0).then(|| {
             let period = Duration::from_secs(self.state.settings.backup_interval_hours * 3600);
             every(
@@ -341,6 +355,7 @@ impl Application {
         }
         flusher.abort();
         purger.abort();
+        expiries.abort();
         self.state.outbox.stop();
         let _ = web::block(move || senders.join()).await;
         let state = self.state.clone();

@@ -358,12 +358,22 @@ fn serve(settings: Settings) -> Result<(), String> {
                 app.addr()
             ),
         }
+        let unreachable = crate::domain::links::unreachable_by_phones(
+            settings.public_url.as_deref(),
+            &base,
+        );
+        if let Some(why) = &unreachable {
+            log::warn!("{why}");
+        }
         if let Some((store_id, token)) = first_run {
             println!(
                 "\nFirst start: created store {store_id} \"My Store\" and an API token.\n\
                  The token is shown only this once; keep it somewhere safe:\n\n    {token}\n\n\
                  Try it:\n\n    curl -H \"Authorization: Bearer {token}\" {base}/api/v1/accounts\n"
             );
+            if let Some(why) = &unreachable {
+                println!("Before customers scan their first card: {why}.\n");
+            }
         }
         app.run_until_stopped().await.map_err(|e| e.to_string())
     })

@@ -60,6 +60,10 @@ impl FieldErrors {
 pub enum ApiError {
     #[error("unauthorized")]
     Unauthorized,
+    /// 403: the store is reachable, but the request's role may not do this (a staff
+    /// member on an owner-only route, a device nobody has signed in on).
+    #[error("{0}")]
+    Forbidden(String),
     /// 404 with a message such as "Customer not found".
     #[error("{0}")]
     NotFound(String),
@@ -193,6 +197,7 @@ impl ResponseError for ApiError {
     fn status_code(&self) -> StatusCode {
         match self {
             ApiError::Unauthorized => StatusCode::UNAUTHORIZED,
+            ApiError::Forbidden(_) => StatusCode::FORBIDDEN,
             ApiError::NotFound(_) => StatusCode::NOT_FOUND,
             ApiError::Validation(_) | ApiError::Unprocessable { .. } => {
                 StatusCode::UNPROCESSABLE_ENTITY
@@ -235,7 +240,7 @@ impl ApiError {
     pub fn body(&self) -> serde_json::Value {
         match self {
             ApiError::Unauthorized => json!({ "error": UNAUTHORIZED }),
-            ApiError::NotFound(m) => json!({ "error": m }),
+            ApiError::NotFound(m) | ApiError::Forbidden(m) => json!({ "error": m }),
             ApiError::Validation(errors) => json!({
                 "error": "Validation failed",
                 "errors": errors.0,

@@ -24,3 +24,4 @@ pub mod tls;
 pub mod tokens;
 pub mod transfer;
 pub mod wallet;
+pub mod webhooks;

@@ -13,6 +13,29 @@ pub fn now() -> String {
     format_timestamp(OffsetDateTime::now_utc())
 }
 
+/// The time `secs` seconds from now (before now when negative), as stored.
+pub fn in_seconds(secs: i64) -> String {
+    format_timestamp(OffsetDateTime::now_utc() + time::Duration::seconds(secs))
+}
+
+/// Whole seconds from now until a stored timestamp (rounded up; 0 once it has passed).
+pub fn seconds_until(stored: &str) -> u64 {
+    let Some(t) = parse_timestamp(stored) else {
+        return 0;
+    };
+    let ms = (t - OffsetDateTime::now_utc()).whole_milliseconds();
+    if ms <= 0 {
+        0
+    } else {
+        ((ms + 999) / 1000) as u64
+    }
+}
+
+/// The start of today, UTC, as stored (stores have no time zone yet).
+pub fn start_of_today() -> String {
+    format!("{}T00:00:00.000Z", format_date(today()))
+}
+
 pub fn format_timestamp(t: OffsetDateTime) -> String {
     let utc = t.checked_to_offset(UtcOffset::UTC).unwrap_or(t);
     utc.format(TIMESTAMP)

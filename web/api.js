@@ -1,8 +1,9 @@
-// The client of stampd's JSON API under /api/v1: the token as a bearer header, the
-// error shapes the API answers with, and writes that carry an Idempotency-Key and are
+// The client of stampd's JSON API under /api/v1: the token as a bearer header (and on a
+// paired tablet the staff session beside it), the error shapes the API answers with, and writes that carry an Idempotency-Key and are
 // retried until they get through.
 import { session } from './session.js';
 import { sleep } from './ui.js';
+import { fieldLabel, humanise } from './words.js';
 
 // Waits between attempts of a request that did not get through; then it is "failed"
 // and waits for the staff to retry it (with the same Idempotency-Key) or cancel it.
@@ -30,6 +31,17 @@ export function whenTokenRefused(handler) {
   refused = handler;
 }
 
+// What to do when a tablet's staff session has ended (expired, or the member made
+// inactive); the staff picker sets it.
+let signInAgain = () => {};
+
+export function whenStaffSignedOut(handler) {
+  signInAgain = handler;
+}
+
+// The server's words for a tablet nobody is signed in on (src/api/roles.rs).
+const SIGN_IN_FIRST = 'Forbidden – sign in with a staff PIN first';
+
 // An Idempotency-Key: random, and made without crypto.randomUUID, which plain-http
 // shop networks do not offer.
 export function newKey() {
@@ -38,10 +50,12 @@ export function newKey() {
   return `counter-${Array.from(bytes, (b) => b.toString(16).padStart(2, '0')).join('')}`;
 }
 
-export async function api(method, path, { body, key, token, signal } = {}) {
+export async function api(method, path, { body, key, token, staffToken, signal } = {}) {
   const headers = { Accept: 'application/json' };
   const bearer = token || (session && session.token);
   if (bearer) headers.Authorization = `Bearer ${bearer}`;
+  const staff = staffToken || (!token && session && session.staff && session.staff.token);
+  if (staff) headers['X-Staff-Session'] = staff;
   let payload;
   if (body !== undefined) {
     headers['Content-Type'] = 'application/json';
@@ -66,6 +80,7 @@ export async function api(method, path, { body, key, token, signal } = {}) {
   if (!res.ok) {
     const err = new HttpError(res.status, data, Number(res.headers.get('Retry-After')) || 0);
     if (res.status === 401 && !token) refused('stampd no longer accepts this token. Sign in again.');
+    if (res.status === 403 && !token && !staffToken && err.message === SIGN_IN_FIRST) signInAgain();
     throw err;
   }
   return data;
@@ -79,8 +94,10 @@ export function describeError(e) {
   if (e instanceof HttpError) {
     if (e.status === 429) return `Too many requests; wait ${e.retryAfter || 'a few'} seconds.`;
     if (e.status >= 500) return 'stampd had a problem (server error).';
+    if (e.status === 403 && /owners only/.test(e.message)) return 'Only an owner may do this: ask an owner to sign in with their PIN.';
+    if (e.status === 403) return 'Sign in with your PIN first.';
     const fields = Object.entries(e.fieldErrors)
-      .map(([f, msgs]) => `${f.replace(/_/g, ' ')} ${msgs.join(', ')}`);
+      .map(([f, msgs]) => `${fieldLabel(f)} ${msgs.map(humanise).join(', ')}`);
     return fields.length ? `${e.message}: ${fields.join('; ')}.` : `${e.message}.`;
   }
   return String(e && e.message ? e.message : e);

@@ -8,22 +8,40 @@ import { openCardEditor, wireCardEditor } from './card-editor.js';
 import { openCards } from './cards.js';
 import { openCustomer, wireCustomer } from './customer.js';
 import { openEnrol, wireEnrol } from './enrol.js';
-import { openFind, wireFind } from './find.js';
+import { showLinkWarnings, wireEnrolment } from './enrolment.js';
+import { openFind, openScanned, wireFind } from './find.js';
+import { openFlags } from './flags.js';
 import { openPosters, wirePosters } from './posters.js';
-import { pendingCount } from './queue.js';
-import { route, setRoutes } from './router.js';
-import { session } from './session.js';
+import { openSettings } from './webhooks.js';
+import { resumeQueues } from './queue.js';
+import { route, setRoutes, showView } from './router.js';
+import { guardScans } from './scan-guard.js';
+import { role, session } from './session.js';
 import { checkSession, showApp, showSignIn, wireSignIn } from './signin.js';
-import { $, clearNotice } from './ui.js';
+import { openStaff } from './staff-admin.js';
+import { pairFromAddress, showPicker, startTablet, wireTablet } from './tablet.js';
+import { $, clearNotice, focusHeading } from './ui.js';
+
+// Screens only owners use: staff at the counter see why they cannot open them.
+const owners = (open) => (m) => {
+  if (role() === 'owner') open(m);
+  else {
+    showView('owners');
+    focusHeading('owners-title');
+  }
+};
 
 const ROUTES = [
-  [/^#(\/(find)?)?$/, () => openFind()],
+  [/^#(\/(find)?)?$/, () => { openFind(); showLinkWarnings(); }],
   [/^#\/customer\/(\d+)$/, (m) => openCustomer(Number(m[1]))],
   [/^#\/enrol$/, () => openEnrol()],
-  [/^#\/cards$/, () => openCards()],
-  [/^#\/cards\/new$/, () => openCardEditor(null)],
-  [/^#\/cards\/(\d+)$/, (m) => openCardEditor(Number(m[1]))],
-  [/^#\/posters$/, () => openPosters()],
+  [/^#\/cards$/, owners(() => openCards())],
+  [/^#\/cards\/new$/, owners(() => openCardEditor(null))],
+  [/^#\/cards\/(\d+)$/, owners((m) => openCardEditor(Number(m[1])))],
+  [/^#\/posters$/, owners(() => openPosters())],
+  [/^#\/settings$/, owners(() => openSettings())],
+  [/^#\/staff$/, owners(() => openStaff())],
+  [/^#\/flags$/, owners(() => openFlags())],
 ];
 
 function wire() {
@@ -32,19 +50,16 @@ function wire() {
     $('#main').focus();
   });
   wireSignIn();
+  wireTablet();
   $('#notice-close').addEventListener('click', clearNotice);
   wireFind();
+  guardScans(openScanned);
   wireCustomer();
   wireEnrol();
+  wireEnrolment();
   wireCardEditor();
   wirePosters();
   window.addEventListener('hashchange', () => route());
-  window.addEventListener('beforeunload', (e) => {
-    if (pendingCount() > 0) {
-      e.preventDefault();
-      e.returnValue = '';
-    }
-  });
 }
 
 function trackTopBarHeight() {
@@ -58,15 +73,22 @@ function trackTopBarHeight() {
 }
 
 function start() {
-  setRoutes(ROUTES, () => showSignIn());
+  setRoutes(ROUTES, () => showSignIn(), () => showPicker());
   wire();
   trackTopBarHeight();
+  if (pairFromAddress()) return;
   if (!session) {
     showSignIn();
     return;
   }
+  if (session.device) {
+    startTablet();
+    resumeQueues();
+    return;
+  }
   showApp();
   route(true);
+  resumeQueues();
   checkSession();
 }
 

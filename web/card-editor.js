@@ -14,7 +14,10 @@ import {
 import { LIMITS, STAMP_ICONS, STRIP_PRESETS, STRIP_TYPES } from './vocab.js';
 
 let editing = null;
-const CARD_TEXT_FIELDS = ['name', 'header_text', 'card_color', 'text_color', 'stamp_color', 'stamp_background_color', 'strip_color'];
+const CARD_TEXT_FIELDS = [
+  'name', 'header_text', 'stamp_message', 'card_color', 'text_color', 'stamp_color', 'stamp_background_color',
+  'strip_color',
+];
 const LINE_INPUTS = ['#card-auxiliary_fields', '#card-auxiliary_fields_2'];
 
 const words = (name) => {
@@ -139,7 +142,7 @@ function drawPreview() {
   const v = cardFormValues();
   const design = { ...(editing && editing.card ? editing.card : DEFAULT_DESIGN) };
   for (const [k, value] of Object.entries(v)) {
-    if (value === null && !['header_text', 'strip_color', 'strip_preset'].includes(k)) continue;
+    if (value === null && !['header_text', 'stamp_message', 'strip_color', 'strip_preset'].includes(k)) continue;
     if (k.endsWith('_color') && !isHexColour(value)) continue;
     design[k] = value;
   }
@@ -325,6 +328,7 @@ function limitInputs() {
   };
   limit('#card-name', { maxlength: LIMITS.card_name });
   limit('#card-header_text', { maxlength: LIMITS.header_text });
+  limit('#card-stamp_message', { maxlength: LIMITS.stamp_message });
   limit('#card-stamps_required', LIMITS.stamps_required);
   limit('#card-initial_stamps', LIMITS.initial_stamps);
   limit('#card-form .colour-row input:not([type=color])', { maxlength: LIMITS.hex_color });

@@ -3,9 +3,11 @@
 // the customer screen (`act`).
 import { catalog, customerCardIsClosed } from './catalog.js';
 import { DEFAULT_DESIGN, cardFace } from './card-face.js';
+import { currentLinkWarning } from './enrolment.js';
 import { queueFor } from './queue.js';
 import { formatWhen, fullName, h, plural } from './ui.js';
 import { LIMITS, LINKS } from './vocab.js';
+import { cardTitle } from './words.js';
 
 // A link to a customer's card in the shape stampd gives it (the same link its QR code
 // holds): the page fills in the card and builds no link of its own.
@@ -43,13 +45,24 @@ export function cardSection(screen, ccId, act) {
   if (archived) {
     actions.push(h('p', { class: 'cc-archived', text: 'This card is archived or expired: it takes no stamps.' }));
   } else {
-    actions.push(h('button', {
-      type: 'button',
-      class: 'primary plus-one',
-      dataset: { fid: 'plus-one' },
-      'aria-label': `Give 1 stamp on ${cc.card_name}`,
-      onclick: () => act.stamp(screen, ccId, 1),
-    }, '+1'));
+    const full = cc.stamps_count >= cc.stamps_required;
+    // The reward moment: the biggest reward the card can pay for stands beside +1, and
+    // on a full card it is the big button.
+    const best = ready.length ? ready.reduce((a, b) => (b.stamps_required > a.stamps_required ? b : a)) : null;
+    actions.push(h('div', { class: `stamp-row${best ? ' has-reward' : ''}${full ? ' full' : ''}` },
+      h('button', {
+        type: 'button',
+        class: `${full && best ? 'secondary' : 'primary'} plus-one`,
+        dataset: { fid: 'plus-one' },
+        'aria-label': `Give 1 stamp on ${cardTitle(cc.card_name)}`,
+        onclick: () => act.stamp(screen, ccId, 1, true),
+      }, '+1'),
+      best ? h('button', {
+        type: 'button',
+        class: 'primary redeem reward-ready',
+        dataset: { fid: `ready-${best.id}`, rewardId: best.id },
+        onclick: () => act.redeem(screen, ccId, best),
+      }, h('span', { text: `${best.name} ready` }), h('span', { class: 'sub', text: 'Redeem' })) : null));
     const severalId = `cc-${ccId}-several`;
     const severalError = `cc-${ccId}-several-error`;
     const input = h('input', {
@@ -75,6 +88,10 @@ export function cardSection(screen, ccId, act) {
       }
       slot.textContent = '';
       input.removeAttribute('aria-invalid');
+      // Off the box, so that the next scan or Enter cannot land in it.
+      const plus = document.querySelector(`#cc-${ccId} .plus-one`);
+      if (plus) plus.focus();
+      else input.blur();
       if (sign > 0) act.stamp(screen, ccId, n);
       else act.removeStamps(screen, ccId, n);
     };
@@ -97,7 +114,7 @@ export function cardSection(screen, ccId, act) {
         class: 'secondary undo',
         dataset: { fid: 'undo' },
         onclick: () => act.undo(screen, ccId),
-      }, `Undo +${q.lastStamp.stamps} (${formatWhen(q.lastStamp.at)})`));
+      }, `Undo +${q.lastStamp.stamps} (this visit)`));
     }
   }
 
@@ -136,7 +153,7 @@ export function cardSection(screen, ccId, act) {
     'aria-labelledby': titleId,
     dataset: { ccId, stamps: cc.stamps_count },
   },
-  h('h3', { id: titleId, class: 'visually-hidden', text: `${cc.card_name} card` }),
+  h('h3', { id: titleId, class: 'visually-hidden', text: cardTitle(cc.card_name) }),
   h('div', { class: 'cc-body' },
     face,
     h('div', { class: 'cc-actions' }, actions)),
@@ -164,6 +181,7 @@ export function cardSection(screen, ccId, act) {
 // The QR code of the card's web card link, for the customer's phone.
 export function webCardQr(cc, customer, welcome) {
   const url = cardLink(LINKS.web_card, cc);
+  const warning = currentLinkWarning();
   return h('div', { class: `cc-qr${welcome ? ' welcome' : ''}` },
     h('h3', { text: welcome ? 'Scan with your phone to get your card' : `Web card: ${cc.card_name}` }),
     h('img', {
@@ -172,7 +190,8 @@ export function webCardQr(cc, customer, welcome) {
       width: '260',
       height: '260',
     }),
-    h('p', null, h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url })));
+    h('p', null, h('a', { href: url, target: '_blank', rel: 'noopener noreferrer', text: url })),
+    warning ? h('p', { class: 'link-warning', text: `Phones cannot open this link: ${warning}.` }) : null);
 }
 
 function ledgerItem(ev) {
@@ -186,6 +205,7 @@ function ledgerItem(ev) {
   }[ev.kind] || ev.kind;
   return h('li', { dataset: { kind: ev.kind } },
     h('span', { class: `delta ${sign}`, text: ev.stamps > 0 ? `+${ev.stamps}` : `−${Math.abs(ev.stamps)}` }),
-    h('span', { class: 'what' }, what, ev.note ? ` – ${ev.note}` : '', ` (${ev.balance_after} after)`),
+    h('span', { class: 'what' }, what, ev.note ? ` – ${ev.note}` : '', ` (${ev.balance_after} after)`,
+      ev.staff_name ? h('span', { class: 'by', text: ` · ${ev.staff_name}` }) : null),
     h('time', { class: 'when', datetime: ev.created_at, text: formatWhen(ev.created_at) }));
 }

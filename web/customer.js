@@ -5,12 +5,14 @@ import { HttpError, api, describeError, sendReliably } from './api.js';
 import { loadCatalog } from './catalog.js';
 import { cardSection, webCardQr } from './customer-card.js';
 import {
-  OP_TEXT, addMessage, cancelOp, drawQueue, enqueue, queueFor, retryOp, showQueuesWith,
+  OP_TEXT, addMessage, cancelOp, drawQueue, enqueue, opWaits, queueFor, retryOp, showQueuesWith,
 } from './queue.js';
 import { go, route, showView } from './router.js';
 import { storePath } from './session.js';
+import { stampIsMeant, tallyStamp } from './stamp-guard.js';
+import { cardTitle, formatDay, formatPhone } from './words.js';
 import {
-  $, busy, clearFieldErrors, confirmDialog, focusHeading, formatDate, formatWhen, fullName, h,
+  $, busy, clearFieldErrors, confirmDialog, focusHeading, formatDate, fullName, h,
   notify, plural, showFieldErrors, showFormError,
 } from './ui.js';
 
@@ -106,10 +108,10 @@ function drawContact(c) {
   const rows = [];
   const row = (label, value) => { if (value) rows.push(h('dt', { text: label }), h('dd', { text: value })); };
   row('Email', c.email);
-  row('Phone', c.phone);
+  row('Phone', formatPhone(c.phone));
   row('Birthday', formatDate(c.birthday));
   row('Stamps', String(c.stamp_count));
-  row('Customer since', formatWhen(c.created_at));
+  row('Customer since', formatDay(c.created_at));
   $('#customer-contact').replaceChildren(...rows);
 }
 
@@ -171,8 +173,8 @@ function drawOps(q) {
     ? document.activeElement.dataset.fid : null;
   const items = q.ops.map((op, i) => h('li', { class: `op ${op.state}`, dataset: { state: op.state } },
     h('span', { text: (OP_TEXT[op.state] || OP_TEXT.sending)(op) }),
-    i === 0 && op.state === 'failed' ? [
-      h('button', { type: 'button', class: 'primary', dataset: { fid: 'retry' }, onclick: () => retryOp(q) }, 'Retry'),
+    i === 0 && opWaits(op) ? [
+      h('button', { type: 'button', class: 'primary', dataset: { fid: 'retry' }, onclick: () => retryOp(q) }, 'Send now'),
       h('button', { type: 'button', class: 'secondary', dataset: { fid: 'cancel' }, onclick: () => cancelOp(q) }, 'Cancel'),
     ] : null));
   for (const m of q.messages) {
@@ -197,7 +199,7 @@ function drawOps(q) {
     if (again) again.focus();
   }
   const section = document.getElementById(`cc-${q.ccId}`);
-  if (section) section.setAttribute('aria-busy', q.ops.some((op) => op.state !== 'failed') ? 'true' : 'false');
+  if (section) section.setAttribute('aria-busy', q.ops.some((op) => !opWaits(op)) ? 'true' : 'false');
 }
 
 const ccPath = (customerId, ccId, rest = '') => storePath(`/customers/${customerId}/customer_cards/${ccId}${rest}`);
@@ -236,26 +238,56 @@ async function refreshCard(q) {
   }
 }
 
-function stamp(screen, ccId, n) {
+const stampWord = (n) => (n === 1 ? '1 stamp' : `${n} stamps`);
+
+async function stamp(screen, ccId, n, tap = false) {
   const q = queueFor(screen.id, ccId);
+  const cc = screen.cards.get(ccId);
+  const meant = await stampIsMeant({ screen, cc, q, n, tap });
+  if (meant.sameTap) {
+    addMessage(q, 'info', 'Counted once: taps less than a second apart are one stamp.');
+    drawQueue(q);
+    return;
+  }
+  if (!meant.given) return;
   enqueue(q, {
+    kind: 'stamp',
     label: n === 1 ? '+1 stamp' : `+${n} stamps`,
+    stamps: n,
     method: 'POST',
     path: ccPath(screen.id, ccId, '/stamp'),
     body: { stamps: n },
-    done: async (card) => {
-      q.lastStamp = { stamps: n, at: new Date().toISOString() };
-      addMessage(q, 'done', `${n === 1 ? '1 stamp' : `${n} stamps`} given: ${card.stamps_count} on the card.`);
-      applyCard(screen.id, card);
-    },
   });
 }
+
+// What a request that got through does to the screen, by its kind (a request may
+// finish after a reload, with no screen of its own).
+const done = {
+  stamp: async (q, op, card) => {
+    const screen = customerScreen && customerScreen.id === q.customerId ? customerScreen : null;
+    const visit = screen ? tallyStamp(q, screen, op.stamps) : op.stamps;
+    const tally = visit > op.stamps ? ` (+${visit} this visit)` : '';
+    addMessage(q, 'done', `${stampWord(op.stamps)} given${tally}: ${card.stamps_count} on the card.`);
+    applyCard(q.customerId, card);
+  },
+  correction: async (q, op, card) => {
+    addMessage(q, 'done', `${op.label.startsWith('Undo') ? 'Undone' : 'Removed'}: ${plural(-op.stamps, 'stamp')} taken off, ${card.stamps_count} on the card.`);
+    applyCard(q.customerId, card);
+  },
+  redeem: async (q, op, result) => {
+    const r = result.redemption;
+    addMessage(q, 'done', `Redeemed ${r.reward_name}: ${plural(r.stamps_spent, 'stamp')} spent, ${r.stamps_remaining} left.`);
+    const screen = customerScreen && customerScreen.id === q.customerId ? customerScreen : null;
+    if (screen && screen.customer) notify(`Redeemed ${r.reward_name} for ${fullName(screen.customer)}.`);
+    await refreshCard(q);
+  },
+};
 
 async function removeStamps(screen, ccId, n) {
   const cc = screen.cards.get(ccId);
   const ok = await confirmDialog({
     title: `Remove ${plural(n, 'stamp')}?`,
-    text: `This corrects ${fullName(screen.customer)}'s ${cc.card_name} card from ${cc.stamps_count} to ${cc.stamps_count - n} stamps.`,
+    text: `This corrects ${fullName(screen.customer)}'s ${cardTitle(cc.card_name)} from ${cc.stamps_count} to ${cc.stamps_count - n} stamps.`,
     ok: `Remove ${plural(n, 'stamp')}`,
     danger: true,
   });
@@ -267,21 +299,19 @@ function undo(screen, ccId) {
   const q = queueFor(screen.id, ccId);
   if (!q.lastStamp) return;
   const { stamps: n } = q.lastStamp;
-  q.lastStamp = null;
   correction(screen, ccId, n, 'Undo at the counter', true);
 }
 
 function correction(screen, ccId, n, note, isUndo) {
   const q = queueFor(screen.id, ccId);
+  q.lastStamp = null;
   enqueue(q, {
+    kind: 'correction',
     label: isUndo ? `Undo of +${n}` : `Removing ${plural(n, 'stamp')}`,
+    stamps: -n,
     method: 'POST',
     path: ccPath(screen.id, ccId, '/stamp'),
     body: { stamps: -n, note },
-    done: async (card) => {
-      addMessage(q, 'done', `${isUndo ? 'Undone' : 'Removed'}: ${plural(n, 'stamp')} taken off, ${card.stamps_count} on the card.`);
-      applyCard(screen.id, card);
-    },
   });
   replaceCardSection(screen, ccId);
 }
@@ -291,23 +321,20 @@ async function redeem(screen, ccId, reward) {
   const ok = await confirmDialog({
     title: `Redeem ${reward.name}?`,
     text: `${fullName(screen.customer)} gets ${reward.name}${reward.description ? ` (${reward.description})` : ''}. `
-      + `${plural(reward.stamps_required, 'stamp')} come off the ${cc.card_name} card: ${cc.stamps_count} → ${cc.stamps_count - reward.stamps_required}.`,
+      + `${plural(reward.stamps_required, 'stamp')} come off the ${cardTitle(cc.card_name)}: ${cc.stamps_count} → ${cc.stamps_count - reward.stamps_required}.`,
     ok: 'Redeem',
   });
   if (!ok) return;
   const q = queueFor(screen.id, ccId);
+  q.lastStamp = null;
   enqueue(q, {
+    kind: 'redeem',
     label: `Redeeming ${reward.name}`,
     method: 'POST',
     path: ccPath(screen.id, ccId, '/redeem'),
     body: { reward_id: reward.id },
-    done: async (result) => {
-      const r = result.redemption;
-      addMessage(q, 'done', `Redeemed ${r.reward_name}: ${plural(r.stamps_spent, 'stamp')} spent, ${r.stamps_remaining} left.`);
-      notify(`Redeemed ${r.reward_name} for ${fullName(screen.customer)}.`);
-      await refreshCard(q);
-    },
   });
+  replaceCardSection(screen, ccId);
 }
 
 function openCustomerForm() {
@@ -356,7 +383,7 @@ async function saveCustomer(event) {
 }
 
 export function wireCustomer() {
-  showQueuesWith({ draw: drawOps, reload: refreshCard });
+  showQueuesWith({ draw: drawOps, reload: refreshCard, done });
   $('#edit-customer').addEventListener('click', openCustomerForm);
   $('#customer-form').addEventListener('submit', saveCustomer);
   $('#customer-form-cancel').addEventListener('click', closeCustomerForm);

@@ -3,6 +3,7 @@
 import { HttpError, describeError, sendReliably } from './api.js';
 import { cardIsClosed, catalog, loadCatalog } from './catalog.js';
 import { openCustomerFrom } from './customer.js';
+import { cardLinkNews, describeSendBox, offerExisting } from './enrolment.js';
 import { showView } from './router.js';
 import { storePath } from './session.js';
 import {
@@ -27,6 +28,7 @@ export async function openEnrol() {
   select.replaceChildren(...options);
   if (chosen && [...select.options].some((o) => o.value === chosen)) select.value = chosen;
   $('#enrol-first_name').focus();
+  await describeSendBox();
 }
 
 async function enrol(event) {
@@ -49,14 +51,18 @@ async function enrol(event) {
   try {
     created = await busy($('#enrol-submit'), 'Enrolling…', () => sendReliably(op));
   } catch (e) {
-    if (e instanceof HttpError && e.status === 422) showFieldErrors('enrol', e);
-    else showFormError('enrol', `Not enrolled: ${describeError(e)}`);
+    if (e instanceof HttpError && e.status === 422) {
+      showFieldErrors('enrol', e);
+      await offerExisting(e);
+    } else {
+      showFormError('enrol', `Not enrolled: ${describeError(e)}`);
+    }
     return;
   }
   $('#enrol-form').reset();
-  $('#enrol-send_card_links').checked = true;
+  $('#enrol-send_card_links').checked = !$('#enrol-send_card_links').disabled;
   const newCard = created.customer_card ? created.customer_card.id : null;
-  const sent = body.send_card_links && newCard ? ' The card link is on its way.' : '';
+  const sent = newCard ? await cardLinkNews(created, body.send_card_links) : '';
   notify(`${fullName(created)} is enrolled.${sent}`);
   openCustomerFrom(created, newCard, true);
 }

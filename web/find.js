@@ -7,6 +7,7 @@ import { markRoute, showView } from './router.js';
 import { session, storePath } from './session.js';
 import { $, $$, fullName, h, plural, sleep } from './ui.js';
 import { CARD_CODE } from './vocab.js';
+import { formatPhone } from './words.js';
 
 const SEARCH_DELAY_MS = 250;
 const CODE_ALPHABET = new RegExp(`^[${CARD_CODE.alphabet}]{${CARD_CODE.length}}$`);
@@ -72,7 +73,7 @@ async function showNewest() {
       return;
     }
     status.textContent = `Newest customers (${data.pagination.count} in all). Type to find someone.`;
-    renderResults(data.customers, null);
+    renderResults(data.customers, null, false);
   } catch (e) {
     if (e.name === 'AbortError' || seq !== searchSeq) return;
     status.textContent = `Could not load customers: ${describeError(e)}`;
@@ -111,12 +112,14 @@ async function runSearch(query, enter) {
   status.textContent = total > data.customers.length
     ? `${total} customers match; showing the first ${data.customers.length}. Type more to narrow it down.`
     : `${plural(total, 'customer')} found.`;
-  renderResults(data.customers, code);
+  renderResults(data.customers, code, true);
 }
 
-function renderResults(customers, code) {
+// Contact details show only for what staff searched for: the idle list of newest
+// customers is on a screen customers can see.
+function renderResults(customers, code, searched) {
   const items = customers.map((c) => {
-    const contact = [c.email, c.phone].filter(Boolean).join(' · ');
+    const contact = searched ? [c.email, formatPhone(c.phone)].filter(Boolean).join(' · ') : '';
     const cardsText = c.customer_cards.length
       ? c.customer_cards.map((cc) => `${cc.card_name} ${cc.stamps_count}/${cc.stamps_required}`).join(', ')
       : 'No card';
@@ -127,7 +130,7 @@ function renderResults(customers, code) {
       dataset: { customerId: c.id },
       onclick: () => openCustomerFrom(c, matched ? matched.id : null),
     },
-    h('span', { class: 'who' }, h('strong', { text: fullName(c) }), h('span', { text: contact })),
+    h('span', { class: 'who' }, h('strong', { text: fullName(c) }), contact ? h('span', { text: contact }) : null),
     h('span', { class: 'what', text: cardsText })));
   });
   $('#results').replaceChildren(...items);
@@ -238,16 +241,30 @@ function onGlobalKey(event) {
   if (t && (t.isContentEditable || ['INPUT', 'TEXTAREA', 'SELECT'].includes(t.tagName))) return;
   if (document.querySelector('dialog[open]')) return;
   if ($('#view-signin').hidden === false) return;
+  $('#search').value = '';
+  showFindForScan();
+  $('#search').focus();
+}
+
+function showFindForScan() {
+  if (!$('#view-find').hidden) return;
+  markRoute('#/find');
+  history.pushState(null, '', '#/find');
+  showView('find');
+  $('#results').replaceChildren();
+  $('#find-status').textContent = '';
+}
+
+// What a scan typed, recognised by `scan-guard.js` wherever the focus was: opens the
+// customer of the scanned code as Enter in the search box does.
+export function openScanned(text) {
+  if (!session || $('#view-signin').hidden === false) return;
+  clearTimeout(searchTimer);
+  showFindForScan();
   const input = $('#search');
-  input.value = '';
-  if ($('#view-find').hidden) {
-    markRoute('#/find');
-    history.pushState(null, '', '#/find');
-    showView('find');
-    $('#results').replaceChildren();
-    $('#find-status').textContent = '';
-  }
+  input.value = text;
   input.focus();
+  runSearch(text, true);
 }
 
 export function wireFind() {

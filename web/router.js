@@ -3,21 +3,23 @@
 import { session } from './session.js';
 import { $, $$ } from './ui.js';
 
-const views = ['signin', 'find', 'customer', 'enrol', 'cards', 'card', 'posters', 'missing'];
+const views = ['signin', 'picker', 'find', 'customer', 'enrol', 'cards', 'card', 'posters', 'settings', 'staff', 'flags', 'owners', 'missing'];
 let currentRoute = '';
 let routes = [];
 let signInScreen = () => {};
+let pickerScreen = () => {};
 
 // `table` is a list of [pattern of the hash, open(match)]; `signIn` shows while no one
-// is signed in.
-export function setRoutes(table, signIn) {
+// is signed in, `picker` while a paired tablet has nobody signed in on it.
+export function setRoutes(table, signIn, picker) {
   routes = table;
   signInScreen = signIn;
+  pickerScreen = picker;
 }
 
 export function showView(name) {
   for (const v of views) $(`#view-${v}`).hidden = v !== name;
-  const nav = { find: 'find', customer: 'find', enrol: 'enrol', cards: 'cards', card: 'cards', posters: 'posters' }[name];
+  const nav = { find: 'find', customer: 'find', enrol: 'enrol', cards: 'cards', card: 'cards', posters: 'posters', settings: 'settings', staff: 'staff', flags: 'staff' }[name];
   $$('[data-nav]').forEach((a) => {
     if (a.dataset.nav === nav) a.setAttribute('aria-current', 'page');
     else a.removeAttribute('aria-current');
@@ -32,6 +34,10 @@ export function go(hash) {
 export function route(force = false) {
   if (!session) {
     signInScreen();
+    return;
+  }
+  if (session.device && !session.staff) {
+    pickerScreen();
     return;
   }
   const hash = location.hash || '#/find';

@@ -1,5 +1,6 @@
-// The signed-in session: the API token and the store this counter works in, kept on the
-// device until "Sign out".
+// The signed-in session: the API token (an owner's) or a paired tablet's device token,
+// the store this counter works in, and on a tablet the staff member signed in on it,
+// kept on the device until "Sign out".
 import { notify } from './ui.js';
 
 const SESSION_KEY = 'stampd.counter.session';
@@ -27,6 +28,14 @@ export function saveSession(s) {
 export function forgetSession() {
   session = null;
   try { localStorage.removeItem(SESSION_KEY); } catch (_) { /* nothing kept */ }
+}
+
+// The role the page works with: an API token is an owner's; a tablet has the role of the
+// staff member signed in on it, and none while nobody is.
+export function role() {
+  if (!session) return null;
+  if (!session.device) return 'owner';
+  return session.staff ? session.staff.role : null;
 }
 
 export const storePath = (rest = '') => `/accounts/${session.storeId}${rest}`;

@@ -5,10 +5,12 @@ import { forgetCatalog } from './catalog.js';
 import { dropAllQueues, pendingCount, updatePendingBadge } from './queue.js';
 import { go, markRoute, route, showView } from './router.js';
 import { forgetSession, saveSession, session } from './session.js';
+import { applyRole, signOutTablet } from './tablet.js';
 import { $, busy, clearNotice, confirmDialog, focusHeading, h, notify } from './ui.js';
 
 export function showSignIn(message) {
   $('#topbar').hidden = true;
+  document.body.dataset.role = 'none';
   markRoute('');
   showView('signin');
   $('#store-choice').hidden = true;
@@ -92,6 +94,7 @@ export function showApp() {
   $('#topbar').hidden = false;
   $('#store-name').textContent = session.storeName;
   $('#change-store').hidden = !session.several;
+  applyRole();
   updatePendingBadge();
 }
 
@@ -105,6 +108,10 @@ async function changeStore() {
 }
 
 async function signOut() {
+  if (session && session.device) {
+    signOutTablet();
+    return;
+  }
   if (pendingCount() > 0) {
     const ok = await confirmDialog({
       title: 'Sign out with requests pending?',

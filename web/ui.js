@@ -1,6 +1,7 @@
 // What every screen of the counter page draws with: the element builder `h()`, text
 // formats, the notice bar, the confirmation dialog and the API's messages beside form
 // fields. It knows nothing of stampd's data.
+import { fieldLabel, humanise } from './words.js';
 
 export const $ = (sel, root = document) => root.querySelector(sel);
 export const $$ = (sel, root = document) => Array.from(root.querySelectorAll(sel));
@@ -96,21 +97,24 @@ export function confirmDialog({ title, text, ok = 'OK', cancel = 'Cancel', dange
 export function showFieldErrors(prefix, err) {
   clearFieldErrors(prefix);
   const loose = [];
-  let first = null;
+  const marked = [];
   for (const [field, messages] of Object.entries(err.fieldErrors || {})) {
     const input = document.getElementById(`${prefix}-${field}`);
     const slot = document.getElementById(`${prefix}-${field}-error`);
     const label = input && input.labels && input.labels[0]
-      ? input.labels[0].firstChild.textContent.trim() : field.replace(/_/g, ' ');
-    const text = messages.map((m) => `${label} ${m}`).join('. ');
+      ? input.labels[0].firstChild.textContent.trim() : fieldLabel(field);
+    const text = messages.map((m) => `${label} ${humanise(m)}`).join('. ');
     if (input && slot) {
       input.setAttribute('aria-invalid', 'true');
       slot.textContent = text;
-      if (!first) first = input;
+      marked.push(input);
     } else {
       loose.push(text);
     }
   }
+  // The API lists fields alphabetically; staff fix them top to bottom.
+  marked.sort((a, b) => (a.compareDocumentPosition(b) & Node.DOCUMENT_POSITION_FOLLOWING ? -1 : 1));
+  const first = marked[0] || null;
   const formError = document.getElementById(`${prefix}-form-error`);
   if (formError) {
     const summary = first ? 'Please correct the marked fields.' : err.message || 'Not saved.';

@@ -18,9 +18,9 @@ use crate::time_fmt;
 pub const RESOURCE: Resource = Resource::new("Cards", ENDPOINTS, components);
 
 const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/cards";
-    Get "" => crud::list::<Card>, Doc::new("listCards", "The store's card templates").query(&["scope"]).ok(200, "The card templates, by id", "CardList");
+    Get "" => crud::list::<Card>, Doc::new("listCards", "The store's card templates").query(&["scope"]).ok(200, "The card templates, by id", "CardList").staff();
     Post "" => crud::create::<Card>, Doc::new("createCard", "Create a card template").body("CardCreate").ok(201, "The new card template", "Card");
-    Get "/{id}" => crud::show::<Card>, Doc::new("getCard", "One card template").ok(200, "The card template", "Card");
+    Get "/{id}" => crud::show::<Card>, Doc::new("getCard", "One card template").ok(200, "The card template", "Card").staff();
     Patch "/{id}" => crud::update::<Card>, Doc::new("updateCard", "Change, archive or restore a card template").describe("Partial: only the given keys change. `archived: true|false` archives or restores (there is no DELETE). `stamps_required` may not go below a reward of the card.").body("CardUpdate").ok(200, "The updated card template", "Card"), Put "updateCardPut" "Change a card template (same as PATCH)";
 ];
 
@@ -126,8 +126,14 @@ pub struct CardInput {
     pub show_stamps_to_reward_field: Option<bool>,
     /// A stored timestamp.
     pub expires_at: Field<String>,
+    /// The wording of the notice a pass shows when its stamps change.
+    pub stamp_message: Field<String>,
     /// `true` archives, `false` restores.
     pub archived: Option<bool>,
+    /// Stamp limits; `null` removes one.
+    pub max_stamps_per_visit: Field<i64>,
+    pub min_minutes_between_visits: Field<i64>,
+    pub max_stamps_per_day: Field<i64>,
 }
 
 impl crud::Attributes for CardInput {
@@ -206,8 +212,30 @@ impl crud::Attributes for CardInput {
                 .map(time_fmt::format_timestamp)
                 .ok_or_else(|| "is invalid (use an ISO 8601 time or YYYY-MM-DD)".to_string())
         });
+        let stamp_message = match name_text(attrs, "stamp_message", limits::STAMP_MESSAGE, errors) {
+            Field::Set(m) => match crate::domain::stamp_message::check(&m) {
+                Ok(()) => Field::Set(m),
+                Err(message) => {
+                    errors.add("stamp_message", message);
+                    Field::Absent
+                }
+            },
+            f => f,
+        };
         let archived = boolean(attrs, "archived", errors).set();
+        let mut limit = |key: &str, range: &std::ops::RangeInclusive<i64>| {
+            within(whole_number(attrs, key, errors), key, range, errors)
+        };
+        let max_stamps_per_visit = limit("max_stamps_per_visit", &limits::STAMPS_PER_VISIT);
+        let min_minutes_between_visits = limit(
+            "min_minutes_between_visits",
+            &limits::MINUTES_BETWEEN_VISITS,
+        );
+        let max_stamps_per_day = limit("max_stamps_per_day", &limits::STAMPS_PER_DAY);
         CardInput {
+            max_stamps_per_visit,
+            min_minutes_between_visits,
+            max_stamps_per_day,
             name,
             card_color,
             text_color,
@@ -225,6 +253,7 @@ impl crud::Attributes for CardInput {
             show_member_field,
             show_stamps_to_reward_field,
             expires_at,
+            stamp_message,
             archived,
         }
     }
@@ -262,7 +291,12 @@ impl crud::Attributes for CardInput {
                 "show_stamps_to_reward_field": boolean(),
                 "expires_at": nullable(json!({"type": "string", "format": "date-time",
                     "description": "An ISO 8601 (RFC 3339) time with any offset, or a date (YYYY-MM-DD) meaning the end of that day, UTC; years 1900 to 9999."})),
+                "stamp_message": nullable(json!({"type": "string", "maxLength": limits::STAMP_MESSAGE,
+                    "description": stamp_message_doc()})),
                 "archived": {"type": "boolean", "description": "true archives, false restores."},
+                "max_stamps_per_visit": limit_schema(&limits::STAMPS_PER_VISIT, "Most stamps a customer gets on this card in one visit (the stamps within two hours of the first of them, on any card); null: no limit. A stamp past it is 422 unless an owner sends `override: true`."),
+                "min_minutes_between_visits": limit_schema(&limits::MINUTES_BETWEEN_VISITS, "Minutes a stamp that starts a new visit must come after the customer's last stamp on this card; null: no limit."),
+                "max_stamps_per_day": limit_schema(&limits::STAMPS_PER_DAY, "Most stamps a customer gets on this card in one day (UTC); null: no limit."),
             }),
             if creating { &["name"] } else { &[] },
         )
@@ -320,6 +354,18 @@ impl CardInput {
             &mut d.show_stamps_to_reward_field,
         );
         d.expires_at = self.expires_at.clone().merge_into(d.expires_at.take());
+        d.stamp_message = self
+            .stamp_message
+            .clone()
+            .merge_into(d.stamp_message.take());
+        let l = &mut d.limits;
+        let limit = |given: &Field<i64>, current: Option<i64>| given.clone().merge_into(current);
+        l.max_stamps_per_visit = limit(&self.max_stamps_per_visit, l.max_stamps_per_visit);
+        l.min_minutes_between_visits = limit(
+            &self.min_minutes_between_visits,
+            l.min_minutes_between_visits,
+        );
+        l.max_stamps_per_day = limit(&self.max_stamps_per_day, l.max_stamps_per_day);
 
         if d.strip_type == StripType::Preset
             && d.strip_preset.is_none()
@@ -337,6 +383,30 @@ impl CardInput {
             );
         }
     }
+}
+
+/// What `stamp_message` is, for the OpenAPI document.
+fn stamp_message_doc() -> String {
+    use crate::domain::stamp_message::{DEFAULT, PLACEHOLDERS};
+    let placeholders: Vec<String> = PLACEHOLDERS
+        .iter()
+        .map(|(p, what)| format!("`{p}` ({what})"))
+        .collect();
+    format!(
+        "The notice a saved Apple Wallet pass shows on the lock screen when its stamps \
+         change, with {}; null: \"{DEFAULT}\". When a reward is ready, the notice says so \
+         after it.",
+        placeholders.join(", ")
+    )
+}
+
+/// The request-body schema of a stamp limit.
+fn limit_schema(range: &std::ops::RangeInclusive<i64>, description: &str) -> Value {
+    use super::openapi::schema::nullable;
+    nullable(
+        serde_json::json!({"type": "integer", "minimum": range.start(),
+        "maximum": range.end(), "description": description}),
+    )
 }
 
 fn components(c: &mut Components) {
@@ -372,7 +442,11 @@ fn components(c: &mut Components) {
             "show_member_field": boolean(),
             "show_stamps_to_reward_field": boolean(),
             "expires_at": nullable(timestamp()),
+            "stamp_message": {"type": "string", "nullable": true, "description": stamp_message_doc()},
             "archived_at": nullable(timestamp()),
+            "max_stamps_per_visit": nullable(json!({"type": "integer", "minimum": limits::STAMPS_PER_VISIT.start(), "maximum": limits::STAMPS_PER_VISIT.end()})),
+            "min_minutes_between_visits": nullable(json!({"type": "integer", "minimum": limits::MINUTES_BETWEEN_VISITS.start(), "maximum": limits::MINUTES_BETWEEN_VISITS.end()})),
+            "max_stamps_per_day": nullable(json!({"type": "integer", "minimum": limits::STAMPS_PER_DAY.start(), "maximum": limits::STAMPS_PER_DAY.end()})),
             "rewards_count": count(),
             "customer_cards_count": count(),
             "created_at": timestamp(),

@@ -3,8 +3,9 @@
 //!
 //! The page is plain HTML, CSS and JavaScript modules from `web/`, embedded in the
 //! binary, plus `/assets/vocab.js`, which stampd writes from its own definitions (see
-//! `vocab`). It holds no data of its own: it signs in with an API token and speaks only
-//! the public JSON API, so everything it does an API client can do too.
+//! `vocab`). It holds no data of its own: it signs in with an API token or as a paired
+//! tablet and speaks only the public JSON API, so everything it does an API client can
+//! do too.
 
 mod vocab;
 
@@ -61,13 +62,22 @@ const ASSETS: &[Asset] = &[
     asset!("customer-card.js", JAVASCRIPT),
     asset!("customer.js", JAVASCRIPT),
     asset!("enrol.js", JAVASCRIPT),
+    asset!("enrolment.js", JAVASCRIPT),
     asset!("find.js", JAVASCRIPT),
+    asset!("flags.js", JAVASCRIPT),
     asset!("posters.js", JAVASCRIPT),
     asset!("queue.js", JAVASCRIPT),
+    asset!("queue-store.js", JAVASCRIPT),
     asset!("router.js", JAVASCRIPT),
+    asset!("scan-guard.js", JAVASCRIPT),
     asset!("session.js", JAVASCRIPT),
     asset!("signin.js", JAVASCRIPT),
+    asset!("staff-admin.js", JAVASCRIPT),
+    asset!("stamp-guard.js", JAVASCRIPT),
+    asset!("tablet.js", JAVASCRIPT),
     asset!("ui.js", JAVASCRIPT),
+    asset!("webhooks.js", JAVASCRIPT),
+    asset!("words.js", JAVASCRIPT),
     asset!("app.css", "text/css; charset=utf-8"),
     asset!("icon.svg", "image/svg+xml"),
 ];

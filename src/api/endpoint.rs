@@ -68,6 +68,44 @@ pub struct Doc {
     pub body: In,
     /// Success status, its description, and the schema of its body (`None`: no body).
     pub ok: (u16, &'static str, Option<&'static str>),
+    /// Who may call it (owners only unless the declaration says otherwise).
+    pub need: Need,
+}
+
+/// What a request's credential must carry for an operation. An API token is an owner's;
+/// a paired device carries the role of the staff member signed in on it, or none.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Need {
+    /// Any credential of the store, a device nobody has signed in on too (the staff
+    /// picker, signing in).
+    Device,
+    /// A staff member or an owner (finding, enrolling, stamping, redeeming).
+    Staff,
+    /// An owner: an API token, or a staff member whose role is `owner`.
+    Owner,
+}
+
+impl Need {
+    /// How the OpenAPI document says who may call an operation.
+    pub fn describe(self) -> &'static str {
+        match self {
+            Need::Device => {
+                "Any credential of the store, also a paired device with nobody signed in."
+            }
+            Need::Staff => "Staff and owners (a paired device needs a staff member signed in).",
+            Need::Owner => {
+                "Owners only: an API token, or a staff member with the role `owner`; staff get 403."
+            }
+        }
+    }
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Need::Device => "device",
+            Need::Staff => "staff",
+            Need::Owner => "owner",
+        }
+    }
 }
 
 impl Doc {
@@ -81,6 +119,7 @@ impl Doc {
         query: &[],
         body: In::Nothing,
         ok: (200, "", None),
+        need: Need::Owner,
     };
 
     /// An operation with its id and summary; the builders below add what it has.
@@ -116,6 +155,18 @@ impl Doc {
     /// The success answer, without a body.
     pub const fn empty(mut self, status: u16, description: &'static str) -> Doc {
         self.ok = (status, description, None);
+        self
+    }
+
+    /// Staff may call it too.
+    pub const fn staff(mut self) -> Doc {
+        self.need = Need::Staff;
+        self
+    }
+
+    /// A paired device may call it before anyone signs in on it.
+    pub const fn device(mut self) -> Doc {
+        self.need = Need::Device;
         self
     }
 

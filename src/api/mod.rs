@@ -7,8 +7,10 @@ pub mod crud;
 pub mod customer_cards;
 pub mod customers;
 pub mod deliveries;
+pub mod devices;
 pub mod docs;
 pub mod endpoint;
+pub mod flags;
 pub mod locations;
 pub mod openapi;
 pub mod passes;
@@ -16,11 +18,14 @@ pub mod posters;
 pub mod rate_limit;
 pub mod read_gate;
 pub mod rewards;
+pub mod roles;
 pub mod signup;
+pub mod staff;
 pub mod status;
 pub mod stores;
 pub mod transfers;
 pub mod web_card;
+pub mod webhook_subscriptions;
 
 use std::collections::HashMap;
 use std::future::{ready, Ready};
@@ -113,6 +118,10 @@ impl FromRequest for Bearer {
 pub struct Call {
     pub state: web::Data<AppState>,
     bearer: Bearer,
+    /// A staff member's session on a paired device, hashed.
+    session: Option<[u8; 32]>,
+    /// What the route's operation needs of the request's role.
+    need: endpoint::Need,
 }
 
 impl FromRequest for Call {
@@ -127,6 +136,8 @@ impl FromRequest for Call {
                 .map(|bearer| Call {
                     state: state.clone(),
                     bearer,
+                    session: roles::session_of(req),
+                    need: roles::need_of(req),
                 }),
         };
         ready(call)
@@ -153,9 +164,10 @@ impl Call {
     {
         let st = self.state.clone();
         let bearer = self.bearer.clone();
+        let (session, need) = (self.session, self.need);
         let work = move || {
             st.db.read(|conn| {
-                let access = Access::check(&st, conn, &bearer)?;
+                let access = Access::check(&st, conn, &bearer, session, need)?;
                 st.token_usage.touch(access.token_id);
                 f(conn, &access)
             })
@@ -193,10 +205,11 @@ impl Call {
         let quota_kib = self.state.settings.idempotency_quota_kib;
         let state = self.state.clone();
         let bearer = self.bearer.clone();
+        let (session, need) = (self.session, self.need);
         let outcome = web::block(move || {
             let db = state.db.clone();
             db.write(move |tx| {
-                let access = Access::check(&state, tx, &bearer)?;
+                let access = Access::check(&state, tx, &bearer, session, need)?;
                 state.token_usage.touch(access.token_id);
                 let Some(key) = idempotency_key.as_deref() else {
                     return f(tx, &access, input).map(Outcome::Done);
@@ -225,6 +238,8 @@ impl Call {
                             && e.status_code() != StatusCode::TOO_MANY_REQUESTS =>
                     {
                         db::exec(tx, "ROLLBACK TO request")?;
+                        // What the refused request changed fires no webhook event.
+                        db::webhooks::events::discard();
                         let body = e.body().to_string();
                         (Reply { status: e.status_code(), body }, true)
                     }
@@ -310,26 +325,58 @@ pub struct Access {
     pub token_id: i64,
     /// The stores this token may reach.
     stores: Vec<i64>,
+    /// An owner's API token, or a paired device and who is signed in on it.
+    pub credential: roles::Credential,
+    /// What the route's operation needs of the credential's role.
+    need: endpoint::Need,
 }
 
 impl Access {
-    /// One query: the live token with this hash, and its stores. What it finds also
-    /// tells the rate limits whether the token has a bucket of its own.
-    fn check(state: &AppState, conn: &Connection, bearer: &Bearer) -> Result<Access, ApiError> {
+    /// The live token with this hash and its stores (one query), and for a paired
+    /// device the staff member its session names. What it finds also tells the rate
+    /// limits whether the token has a bucket of its own.
+    fn check(
+        state: &AppState,
+        conn: &Connection,
+        bearer: &Bearer,
+        session: Option<[u8; 32]>,
+        need: endpoint::Need,
+    ) -> Result<Access, ApiError> {
         let found = db::tokens::authenticate(conn, &bearer.0)?;
         if let Some(limits) = &state.rate_limits {
             limits.authenticated(&bearer.0, found.is_some());
         }
         let (token_id, stores) = found.ok_or(ApiError::Unauthorized)?;
-        Ok(Access { token_id, stores })
+        let credential = db::staff::credential(conn, token_id, session.as_ref())?;
+        Ok(Access {
+            token_id,
+            stores,
+            credential,
+            need,
+        })
     }
 
     /// The store id in a path, when this token may reach it; 404 otherwise, whether
-    /// the store does not exist or belongs to someone else.
+    /// the store does not exist or belongs to someone else. A store that is reachable
+    /// answers 403 when the request's role may not call the operation: every handler
+    /// asks for its store first, so this is where roles are enforced.
     pub fn store(&self, account_id: &str) -> Result<i64, ApiError> {
-        parse_id(account_id)
+        let id = parse_id(account_id)
             .filter(|id| self.stores.contains(id))
-            .ok_or_else(|| ApiError::not_found("Store"))
+            .ok_or_else(|| ApiError::not_found("Store"))?;
+        self.credential.permit(self.need)?;
+        Ok(id)
+    }
+
+    /// Who a ledger row written by this request names.
+    pub fn who(&self) -> db::ledger::Who {
+        let staff = self.credential.staff();
+        db::ledger::Who {
+            token_id: Some(self.token_id),
+            staff_id: staff.map(|s| s.id),
+            staff_name: staff.map(|s| s.name.clone()),
+            device_id: self.credential.device_id(),
+        }
     }
 
     /// The store and record ids of a `/accounts/{account_id}/<records>/{id}` path,
@@ -497,6 +544,10 @@ pub const RESOURCES: &[endpoint::Resource] = &[
     deliveries::RESOURCE,
     locations::RESOURCE,
     posters::RESOURCE,
+    staff::RESOURCE,
+    devices::RESOURCE,
+    flags::RESOURCE,
+    webhook_subscriptions::RESOURCE,
     transfers::RESOURCE,
 ];
 

@@ -16,9 +16,9 @@ use crate::params::{boolean, bounded_text, integer, name_text, Field, Parsed};
 pub const RESOURCE: Resource = Resource::new("Rewards", ENDPOINTS, components);
 
 const ENDPOINTS: &[Endpoint] = endpoints!["/accounts/{account_id}/rewards";
-    Get "" => crud::list::<Reward>, Doc::new("listRewards", "The store's rewards").query(&["card_id", "active"]).ok(200, "The rewards, by card and position", "RewardList");
+    Get "" => crud::list::<Reward>, Doc::new("listRewards", "The store's rewards").query(&["card_id", "active"]).ok(200, "The rewards, by card and position", "RewardList").staff();
     Post "" => crud::create::<Reward>, Doc::new("createReward", "Create a reward of a card template").describe("`card_id` must be a card of this store (else 404 `Card not found`); `stamps_required` at most the card's.").body("RewardCreate").ok(201, "The new reward", "Reward");
-    Get "/{id}" => crud::show::<Reward>, Doc::new("getReward", "One reward").ok(200, "The reward", "Reward");
+    Get "/{id}" => crud::show::<Reward>, Doc::new("getReward", "One reward").ok(200, "The reward", "Reward").staff();
     Patch "/{id}" => crud::update::<Reward>, Doc::new("updateReward", "Change a reward").describe("Partial. `card_id` never changes (422 `can't be changed`).").body("RewardUpdate").ok(200, "The updated reward", "Reward"), Put "updateRewardPut" "Change a reward (same as PATCH)";
     Delete "/{id}" => crud::delete::<Reward>, Doc::new("deleteReward", "Delete a reward").describe("The ledger keeps naming it.").empty(204, "Deleted (no body)");
 ];

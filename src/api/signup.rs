@@ -456,7 +456,7 @@ fn enrol(
     let phone = fields.phone.as_ref().map(|p| p.as_str());
     if email_owner.is_none() && phone_owner.is_none() {
         let customer_id = db::customers::insert(tx, store_id, &fields)?;
-        let cc = db::customer_cards::enrol(tx, store_id, customer_id, card, None)?;
+        let cc = db::customer_cards::enrol(tx, store_id, customer_id, card, &Default::default())?;
         let uuid = tx.query_row("SELECT uuid FROM customer_cards WHERE id = ?1", [cc], |r| {
             r.get(0)
         })?;

@@ -11,7 +11,7 @@ use super::AppState;
 pub const RESOURCE: Resource = Resource::new("Status", ENDPOINTS, components);
 
 /// The operations answered without a token.
-pub const PUBLIC_PATHS: &[&str] = &["/status", "/openapi.json"];
+pub const PUBLIC_PATHS: &[&str] = &["/status", "/openapi.json", "/devices/pair"];
 
 const ENDPOINTS: &[Endpoint] = endpoints!["";
     Get "/status" => show, Doc::new("getStatus", "Readiness check and rate-limit settings (no token needed)").ok(200, "The server is up", "Status");
@@ -47,6 +47,12 @@ pub async fn show(state: web::Data<AppState>) -> HttpResponse {
         } else {
             "ok"
         },
+        // Each channel of the outbox, as "ok" or "degraded" only: what is wrong (queue
+        // depths, errors) is behind a token, at /accounts/:id/deliveries/channels.
+        "channels": crate::db::outbox::CHANNELS
+            .iter()
+            .map(|&c| (c.to_string(), state.outbox.health().state(c).into()))
+            .collect::<serde_json::Map<_, _>>(),
         "rate_limit": {
             "limit": per_minute,
             "window_seconds": WINDOW_SECONDS,
@@ -77,6 +83,13 @@ fn components(c: &mut Components) {
             "openapi_url": {"type": "string", "description": "This OpenAPI document."},
             "version": string(),
             "database_check": enum_of(&["ok", "running"]),
+            "channels": object(
+                crate::db::outbox::CHANNELS
+                    .iter()
+                    .map(|&c| (c.to_string(), enum_of(&["ok", "degraded"])))
+                    .collect::<serde_json::Map<_, _>>()
+                    .into(),
+            ),
             "rate_limit": object(json!({
                 "limit": {"type": "integer", "minimum": 0,
                     "description": "Requests a token may make per window; 0 when unlimited."},

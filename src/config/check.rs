@@ -105,6 +105,87 @@ impl<T: Copy> Check for OneOf<T> {
     }
 }
 
+/// `true` or `false` (also `1`/`0`, `yes`/`no`, `on`/`off`, in any case).
+pub struct Flag;
+
+impl Check for Flag {
+    type Value = bool;
+    fn check(&self, raw: &Raw) -> Result<bool, String> {
+        let v = raw.text()?;
+        match v.to_ascii_lowercase().as_str() {
+            "true" | "1" | "yes" | "on" => Ok(true),
+            "false" | "0" | "no" | "off" => Ok(false),
+            _ => Err(format!("{v:?} is not true or false")),
+        }
+    }
+}
+
+/// A number in a range, decimals allowed: "must be a number of seconds from 0.0001 to 86400".
+pub struct Decimal {
+    min: f64,
+    max: f64,
+    unit: &'static str,
+}
+
+impl Decimal {
+    pub const fn new(min: f64, max: f64) -> Self {
+        Decimal { min, max, unit: "" }
+    }
+
+    /// What the number counts: "seconds".
+    pub const fn of(self, unit: &'static str) -> Self {
+        Decimal { unit, ..self }
+    }
+}
+
+impl Check for Decimal {
+    type Value = f64;
+    fn check(&self, raw: &Raw) -> Result<f64, String> {
+        raw.text()?
+            .parse::<f64>()
+            .ok()
+            .filter(|n| n.is_finite() && (self.min..=self.max).contains(n))
+            .ok_or_else(|| {
+                format!(
+                    "must be a number of {} from {} to {}",
+                    self.unit, self.min, self.max
+                )
+            })
+    }
+}
+
+/// An address and port to connect to; blank: none.
+pub struct OptionalAddress;
+
+impl Check for OptionalAddress {
+    type Value = Option<SocketAddr>;
+    fn check(&self, raw: &Raw) -> Result<Option<SocketAddr>, String> {
+        let v = raw.text()?;
+        if v.is_empty() {
+            return Ok(None);
+        }
+        v.parse::<SocketAddr>().map(Some).map_err(|_| {
+            format!("{v:?} is not an address and port; use e.g. \"127.0.0.1:53\", or \"\" for the system's")
+        })
+    }
+}
+
+/// A PEM file of CA certificates (at least one, each readable); blank: none.
+pub struct CaFile;
+
+impl Check for CaFile {
+    type Value = Option<PathBuf>;
+    fn check(&self, raw: &Raw) -> Result<Option<PathBuf>, String> {
+        let v = raw.text()?;
+        if v.is_empty() {
+            return Ok(None);
+        }
+        let p = raw.path(v);
+        crate::outbox::tls::read_ca_file(&p)?;
+        Ok(Some(p))
+    }
+}
+
 /// Any text (trimmed).
 pub struct Text;
 
@@ -228,6 +309,28 @@ impl Check for HttpUrl {
             Ok(v.trim_end_matches('/').to_string())
         } else {
             Err(format!("{v:?} is not an http(s) URL"))
+        }
+    }
+}
+
+/// An https URL, kept without a trailing slash; blank: none.
+pub struct HttpsUrl;
+
+impl Check for HttpsUrl {
+    type Value = Option<String>;
+    fn check(&self, raw: &Raw) -> Result<Option<String>, String> {
+        let v = raw.text()?.trim_end_matches('/');
+        if v.is_empty() {
+            Ok(None)
+        } else if v.starts_with("https://")
+            && v.len() > "https://".len()
+            && !v.contains(char::is_whitespace)
+        {
+            Ok(Some(v.to_string()))
+        } else {
+            Err(format!(
+                "{v:?} is not an https URL; use e.g. \"https://localhost:8443\", or \"\" for Apple's"
+            ))
         }
     }
 }

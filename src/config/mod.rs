@@ -24,8 +24,9 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use check::{
-    Address, BearerSecret, Country, Domains, EmailAddress, FilePath, HttpUrl, ListenAddress,
-    LogLevel, Mailbox, OneOf, Origins, Proxies, PublicUrl, ReadableFile, Text, Whole,
+    Address, BearerSecret, CaFile, Country, Decimal, Domains, EmailAddress, FilePath, Flag,
+    HttpUrl, HttpsUrl, ListenAddress, LogLevel, Mailbox, OneOf, OptionalAddress, Origins, Proxies,
+    PublicUrl, ReadableFile, Text, Whole,
 };
 pub use declare::Setting;
 
@@ -97,6 +98,40 @@ settings! {
     /// The wait before the first retry; it doubles with each further try (plus up to
     /// half again at random).
     delivery_retry_base_secs: u64 = 30, Whole::new(0, 86_400).of("seconds");
+    /// Webhooks: allow targets that resolve to loopback, private, link-local or other
+    /// non-public addresses, and plain http targets (a shop's own LAN).
+    webhooks_allow_private_targets: bool = false, Flag;
+    /// Webhooks: the wait before a failed event's first retry; the whole schedule (5 s,
+    /// 5 min, 30 min, 2 h, 5 h, then every 10 h, for 3 days at 5) scales with it.
+    webhook_retry_base_secs: f64 = 5, Decimal::new(0.000_1, 86_400.0).of("seconds");
+    /// Webhooks: deliveries in flight at once, over all subscriptions.
+    webhook_concurrency: usize = 16, Whole::new(1, 256);
+    /// Webhooks: deliveries in flight at once to one subscription.
+    webhook_concurrency_per_subscription: usize = 4, Whole::new(1, 64);
+    /// Webhooks: the DNS server (address:port) target names are resolved with; blank:
+    /// the system's resolver.
+    webhook_dns_server: Option<SocketAddr> = "", OptionalAddress;
+    /// Which APNs service Apple Wallet updates are pushed through: "production" (passes
+    /// on customers' phones always use it) or "sandbox".
+    apns_environment: ApnsEnvironment = "production", OneOf(&[
+        ("production", ApnsEnvironment::Production),
+        ("sandbox", ApnsEnvironment::Sandbox),
+    ]);
+    /// An https base URL for APNs in place of the environment's (a stand-in); blank: Apple's.
+    apns_base_url: Option<String> = "", HttpsUrl;
+    /// Google Wallet: where the service account's access tokens come from.
+    google_token_url: String = "https://oauth2.googleapis.com/token", HttpUrl;
+    /// Google Wallet: the base URL of the Wallet REST API.
+    google_api_url: String = "https://walletobjects.googleapis.com/walletobjects/v1", HttpUrl;
+    /// How many times a wallet update (APNs push, Google Wallet change) is tried before it
+    /// is kept as failed.
+    push_max_attempts: u32 = 10, Whole::new(1, 100);
+    /// The wait before a wallet update's first retry; it doubles with each further try
+    /// (plus up to half again at random).
+    push_retry_base_secs: u64 = 5, Whole::new(0, 86_400).of("seconds");
+    /// CA certificates (a PEM file) trusted for outgoing https in addition to the public
+    /// ones; blank: the public ones alone.
+    extra_ca_file: Option<PathBuf> = "", CaFile;
     /// Where automatic and `stampd backup` copies go (default: `backups/` beside the database).
     backup_dir: PathBuf = "", FilePath { example: None };
     /// Hours between automatic backups; 0 turns them off.
@@ -122,6 +157,11 @@ settings! {
     cors_allowed_origins: Vec<String> = "", Origins;
     /// Self-signups a poster's page accepts per hour from one address; 0: no limit.
     signup_rate_limit_per_hour: u32 = 20, Whole::new(0, 100_000).zero("no limit");
+    /// Seconds without a touch after which the counter page locks back to the staff
+    /// picker on a paired device; 0: never.
+    counter_idle_lock_secs: u32 = 120, Whole::new(0, 86_400).zero("never");
+    /// Hours a staff member's sign-in on a paired device lasts at most.
+    staff_session_hours: u32 = 12, Whole::new(1, 168);
 
     grouped {
         /// HTTPS with certificates obtained and renewed by ACME for these domain names.
@@ -247,6 +287,23 @@ pub struct AcmeSettings {
     /// A CA certificate (PEM) to trust for the directory's HTTPS, instead of the system's.
     pub ca_certificate: Option<PathBuf>,
     pub challenge: AcmeChallenge,
+}
+
+/// Apple's push service for Wallet updates.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApnsEnvironment {
+    Production,
+    Sandbox,
+}
+
+impl ApnsEnvironment {
+    /// The service's base URL.
+    pub fn base_url(self) -> &'static str {
+        match self {
+            ApnsEnvironment::Production => "https://api.push.apple.com",
+            ApnsEnvironment::Sandbox => "https://api.sandbox.push.apple.com",
+        }
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -395,6 +452,13 @@ impl Settings {
 
     pub fn database_path(&self) -> &Path {
         &self.database
+    }
+
+    /// The base URL Apple Wallet updates are pushed to.
+    pub fn apns_url(&self) -> &str {
+        self.apns_base_url
+            .as_deref()
+            .unwrap_or(self.apns_environment.base_url())
     }
 }
 

@@ -3,6 +3,8 @@
 
 use super::*;
 
+mod wallet;
+
 fn env(pairs: &[(&str, &str)]) -> BTreeMap<String, String> {
     pairs
         .iter()
@@ -247,6 +249,15 @@ fn defaults_are_the_documented_ones() {
     assert_eq!(s.request_body_timeout_secs, 20);
     assert_eq!(s.delivery_max_attempts, 8);
     assert_eq!(s.delivery_retry_base_secs, 30);
+    assert_eq!(s.apns_environment, ApnsEnvironment::Production);
+    assert_eq!(s.apns_url(), "https://api.push.apple.com");
+    assert_eq!(s.google_token_url, "https://oauth2.googleapis.com/token");
+    assert_eq!(
+        s.google_api_url,
+        "https://walletobjects.googleapis.com/walletobjects/v1"
+    );
+    assert_eq!((s.push_max_attempts, s.push_retry_base_secs), (10, 5));
+    assert_eq!(s.extra_ca_file, None);
     assert_eq!(s.backup_dir, PathBuf::from("backups"));
     assert_eq!(s.backup_interval_hours, 24);
     assert_eq!(s.backup_keep, 7);

@@ -29,6 +29,22 @@ pub struct CardDesign {
     pub show_stamps_to_reward_field: bool,
     /// A stored timestamp (`time_fmt`), compared as text with "now".
     pub expires_at: Option<String>,
+    /// The shop's wording of the notice a pass shows when its stamps change
+    /// (`domain::StampMessage`); `None`: stampd's.
+    pub stamp_message: Option<String>,
+    #[serde(flatten)]
+    pub limits: StampLimits,
+}
+
+/// How many stamps a customer may get on the card, and how often (none: no limit). A
+/// visit is the stamps a customer receives within two hours of the first of them.
+#[derive(Debug, Clone, Copy, Default, Serialize, PartialEq, Eq)]
+pub struct StampLimits {
+    pub max_stamps_per_visit: Option<i64>,
+    /// Between a stamp that starts a new visit and the customer's last stamp on the card.
+    pub min_minutes_between_visits: Option<i64>,
+    /// Per day, UTC (stores have no time zone yet).
+    pub max_stamps_per_day: Option<i64>,
 }
 
 /// A new card template's attributes, before the client's are applied (and the defaults
@@ -57,6 +73,8 @@ impl Default for CardDesign {
             show_member_field: true,
             show_stamps_to_reward_field: true,
             expires_at: None,
+            stamp_message: None,
+            limits: StampLimits::default(),
         }
     }
 }
@@ -110,8 +128,9 @@ pub enum Scope {
 const COLUMNS: &str = "id, store_id, name, card_color, text_color, stamp_icon, stamp_color,
     stamp_background_color, stamps_required, initial_stamps, strip_type, strip_color,
     strip_preset, strip_opacity, header_text, auxiliary_fields, show_member_field,
-    show_stamps_to_reward_field, expires_at, archived_at, rewards_count, customer_cards_count,
-    created_at, updated_at";
+    show_stamps_to_reward_field, expires_at, stamp_message, max_stamps_per_visit,
+    min_minutes_between_visits, max_stamps_per_day, archived_at, rewards_count,
+    customer_cards_count, created_at, updated_at";
 
 fn from_row(r: &Row) -> rusqlite::Result<Card> {
     let mut c = Columns::of(r);
@@ -121,7 +140,10 @@ fn from_row(r: &Row) -> rusqlite::Result<Card> {
             name, card_color, text_color, stamp_icon, stamp_color, stamp_background_color,
             stamps_required, initial_stamps, strip_type, strip_color, strip_preset, strip_opacity,
             header_text, auxiliary_fields, show_member_field, show_stamps_to_reward_field,
-            expires_at,
+            expires_at, stamp_message,
+            limits: StampLimits {
+                max_stamps_per_visit, min_minutes_between_visits, max_stamps_per_day,
+            },
         },
         archived_at, rewards_count, customer_cards_count, created_at, updated_at,
     }))
@@ -138,20 +160,24 @@ pub fn insert(
         "INSERT INTO cards (store_id, name, card_color, text_color, stamp_icon, stamp_color,
             stamp_background_color, stamps_required, initial_stamps, strip_type, strip_color,
             strip_preset, header_text, show_member_field, show_stamps_to_reward_field,
-            expires_at, archived_at, created_at, updated_at, strip_opacity, auxiliary_fields)
+            expires_at, archived_at, created_at, updated_at, strip_opacity, auxiliary_fields,
+            stamp_message, max_stamps_per_visit, min_minutes_between_visits, max_stamps_per_day)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13, ?14, ?15, ?16, ?17, ?18, ?18,
-            ?19, ?20)",
+            ?19, ?20, ?21, ?22, ?23, ?24)",
         params![
             store_id, d.name, d.card_color, d.text_color, d.stamp_icon, d.stamp_color,
             d.stamp_background_color, d.stamps_required, d.initial_stamps, d.strip_type,
             d.strip_color, d.strip_preset, d.header_text, d.show_member_field,
             d.show_stamps_to_reward_field, d.expires_at, archived_at, now, d.strip_opacity,
-            d.auxiliary_fields
+            d.auxiliary_fields, d.stamp_message, d.limits.max_stamps_per_visit,
+            d.limits.min_minutes_between_visits, d.limits.max_stamps_per_day
         ],
     )?;
     Ok(conn.last_insert_rowid())
 }
 
+/// Saves a template's new design (and archive), and queues the update of every pass
+/// of it.
 pub fn update(
     conn: &Connection,
     id: i64,
@@ -164,7 +190,8 @@ pub fn update(
             initial_stamps = ?9, strip_type = ?10, strip_color = ?11, strip_preset = ?12,
             header_text = ?13, show_member_field = ?14, show_stamps_to_reward_field = ?15,
             expires_at = ?16, archived_at = ?17, updated_at = ?18, strip_opacity = ?19,
-            auxiliary_fields = ?20
+            auxiliary_fields = ?20, stamp_message = ?21, max_stamps_per_visit = ?22,
+            min_minutes_between_visits = ?23, max_stamps_per_day = ?24
          WHERE id = ?1",
         params![
             id,
@@ -186,10 +213,14 @@ pub fn update(
             archived_at,
             time_fmt::now(),
             d.strip_opacity,
-            d.auxiliary_fields
+            d.auxiliary_fields,
+            d.stamp_message,
+            d.limits.max_stamps_per_visit,
+            d.limits.min_minutes_between_visits,
+            d.limits.max_stamps_per_day
         ],
     )?;
-    Ok(())
+    super::pass_updates::changed(conn, super::pass_updates::Changed::Card(id), false)
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Card>> {

@@ -3,6 +3,7 @@
 //! budget of CPU time a costly read may spend (`within_budget`). Opening one
 //! connection, its pragmas and the checks are in `open`.
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use r2d2::Pool;
@@ -15,6 +16,7 @@ use super::open::{
     classify, configure, migrate, open_connection, sqlite_path, startup_check, ConnectionOptions,
     OpenError,
 };
+use super::pass_updates::Feeds;
 use super::stats::Stats;
 use super::writer::{run_writer, Job};
 use crate::config::{CheckpointMode, Settings};
@@ -31,6 +33,8 @@ use crate::error::ApiError;
 pub struct Db {
     pub(super) read: Pool<SqliteConnectionManager>,
     pub(super) writer: std::sync::mpsc::Sender<Job>,
+    /// Told, after each commit that queued outbox rows, which channels they are for.
+    pub(super) queued: Arc<OnceLock<QueuedListener>>,
     /// The checkpointer thread runs until every copy of this is dropped.
     _checkpointer: std::sync::mpsc::Sender<()>,
     /// True when the full integrity check of a big database is still to run.
@@ -39,6 +43,8 @@ pub struct Db {
     pub(super) checkpoint_mode: CheckpointMode,
     /// The writer's queue and groups and the readers' waits, for `/metrics`.
     pub stats: Stats,
+    /// What the writer needs to record webhook events (see `webhooks::events`).
+    pub(super) webhooks: super::webhooks::events::SharedHooks,
 }
 
 /// Ends a reader's transaction however its work ended (an error or a panic included),
@@ -116,10 +122,16 @@ impl Db {
         };
         let stats = Stats::default();
         let (writer, jobs) = std::sync::mpsc::channel();
+        let feeds = Feeds {
+            apns: settings.apple.is_some(),
+            google: settings.google.is_some(),
+        };
+        let queued = Arc::new(OnceLock::new());
+        let listener = queued.clone();
         let writer_stats = stats.clone();
         std::thread::Builder::new()
             .name("db-writer".into())
-            .spawn(move || run_writer(conn, jobs, writer_stats))
+            .spawn(move || run_writer(conn, jobs, writer_stats, feeds, listener))
             .map_err(thread_error)?;
         let (checkpointer, stop) = std::sync::mpsc::channel();
         let wal = super::backup::sibling(&path, "-wal");
@@ -130,11 +142,32 @@ impl Db {
         Ok(Db {
             read,
             writer,
+            queued,
             _checkpointer: checkpointer,
             check_pending,
             checkpoint_mode: mode,
             stats,
+            webhooks: Default::default(),
         })
+    }
+
+    /// The base of the links in webhook events' `data` (the server's `public_url`), and
+    /// whom to tell once a commit holds webhook events. Set once; later calls are ignored.
+    pub fn set_webhook_hooks(
+        &self,
+        public_url: &str,
+        on_queued: impl Fn() + Send + Sync + 'static,
+    ) {
+        let _ = self.webhooks.public_url.set(public_url.to_string());
+        let _ = self.webhooks.on_queued.set(Box::new(on_queued));
+    }
+
+    /// Has `listener` told, after each commit that queued outbox rows, the channels they
+    /// are for (the outbox's senders are woken so). Only the first listener set counts.
+    pub fn on_queued(&self, listener: impl Fn(&[String]) + Send + Sync + 'static) {
+        if self.queued.set(Box::new(listener)).is_err() {
+            log::warn!("the outbox is already listening to the writer");
+        }
     }
 
     /// Runs `f` on a read connection, in one read transaction: every query of `f` sees
@@ -152,6 +185,9 @@ impl Db {
         f(&conn)
     }
 }
+
+/// What the writer tells after a commit that queued outbox rows: their channels.
+pub(super) type QueuedListener = Box<dyn Fn(&[String]) + Send + Sync>;
 
 /// Work that SQLite stopped because it used up its budget of CPU time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,9 +6,10 @@ use super::{row, Columns};
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
 
-use super::cards::Card;
+use super::cards::{Card, StampLimits};
 use super::ledger::{self, Kind};
 use super::rewards::{self, Reward};
+use super::webhooks::events::{note, Change};
 use crate::domain::links::CardLinks;
 use crate::domain::CardCode;
 use crate::time_fmt;
@@ -168,6 +169,14 @@ pub fn find(
     }
 }
 
+/// Whether the customer holds a card of this template already (one each at most).
+pub fn holds(conn: &Connection, customer_id: i64, card_id: i64) -> rusqlite::Result<bool> {
+    conn.prepare_cached(
+        "SELECT EXISTS (SELECT 1 FROM customer_cards WHERE customer_id = ?1 AND card_id = ?2)",
+    )?
+    .query_row(params![customer_id, card_id], |r| r.get(0))
+}
+
 /// Enrols a customer in a card template: a new card with a fresh code and uuid, and
 /// the template's initial stamps credited as a welcome bonus in the ledger.
 pub fn enrol(
@@ -175,7 +184,7 @@ pub fn enrol(
     store_id: i64,
     customer_id: i64,
     card: &Card,
-    token_id: Option<i64>,
+    who: &ledger::Who,
 ) -> rusqlite::Result<i64> {
     let code = loop {
         let c = CardCode::generate();
@@ -201,8 +210,11 @@ pub fn enrol(
         pass_auth_token()
     ])?;
     let id = conn.last_insert_rowid();
+    note(Change::CardCreated {
+        customer_card_id: id,
+    });
     if initial > 0 {
-        ledger::append(
+        let ledger_event_id = ledger::append(
             conn,
             &ledger::Entry {
                 store_id,
@@ -212,10 +224,18 @@ pub fn enrol(
                 balance_after: initial,
                 reward: None,
                 note: None,
-                token_id,
+                who,
+                visit_started_at: None,
                 skip_notifications: false,
             },
         )?;
+        note(Change::Ledger {
+            customer_card_id: id,
+            ledger_event_id,
+            stamps: initial,
+            balance_after: initial,
+            redemption: false,
+        });
     }
     Ok(id)
 }
@@ -375,6 +395,7 @@ pub struct Balance {
     pub card_id: i64,
     pub card_archived: bool,
     pub card_expired: bool,
+    pub limits: super::cards::StampLimits,
 }
 
 pub fn balance(
@@ -386,20 +407,27 @@ pub fn balance(
     let now = time_fmt::now();
     conn.prepare_cached(
         "SELECT cc.stamps_count, cc.card_id, c.archived_at IS NOT NULL,
-                coalesce(c.expires_at <= ?4, 0)
+                coalesce(c.expires_at <= ?4, 0), c.max_stamps_per_visit,
+                c.min_minutes_between_visits, c.max_stamps_per_day
          FROM customer_cards cc JOIN cards c ON c.id = cc.card_id
          JOIN customers cu ON cu.id = cc.customer_id AND cu.erased_at IS NULL
          WHERE cc.id = ?1 AND cc.customer_id = ?2 AND cc.store_id = ?3",
     )?
     .query_row(params![id, customer_id, store_id, now], |r| {
         let mut c = Columns::of(r);
-        Ok(row!(c => Balance { stamps_count, card_id, card_archived, card_expired }))
+        Ok(row!(c => Balance {
+            stamps_count, card_id, card_archived, card_expired,
+            limits: StampLimits {
+                max_stamps_per_visit, min_minutes_between_visits, max_stamps_per_day,
+            },
+        }))
     })
     .optional()
 }
 
-/// Moves the entry's card to its new balance and records the ledger row, in the
-/// caller's transaction. The caller has checked the new balance is not negative.
+/// Moves the entry's card to its new balance, records the ledger row and queues the
+/// pass's updates, in the caller's transaction. The caller has checked the new balance
+/// is not negative.
 pub fn apply(conn: &Connection, entry: ledger::Entry) -> rusqlite::Result<i64> {
     conn.prepare_cached(
         "UPDATE customer_cards SET stamps_count = ?2, updated_at = ?3 WHERE id = ?1",
@@ -409,7 +437,22 @@ pub fn apply(conn: &Connection, entry: ledger::Entry) -> rusqlite::Result<i64> {
         entry.balance_after,
         time_fmt::now()
     ])?;
-    ledger::append(conn, &entry)
+    super::pass_updates::stamps_changed(
+        conn,
+        entry.customer_card_id,
+        entry.balance_after - entry.stamps,
+        entry.balance_after,
+        entry.skip_notifications,
+    )?;
+    let ledger_event_id = ledger::append(conn, &entry)?;
+    note(Change::Ledger {
+        customer_card_id: entry.customer_card_id,
+        ledger_event_id,
+        stamps: entry.stamps,
+        balance_after: entry.balance_after,
+        redemption: entry.kind == Kind::Redemption,
+    });
+    Ok(ledger_event_id)
 }
 
 /// The secret a Wallet device presents for one pass (128 random bits, hex).

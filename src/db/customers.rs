@@ -8,6 +8,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 
 use super::customer_cards::{self, CustomerCard};
+use super::webhooks::events::Change;
 use crate::domain::{Birthday, CardCode, Email, Phone, UncheckedPhone};
 use crate::time_fmt;
 
@@ -51,7 +52,9 @@ pub fn insert(conn: &Connection, store_id: i64, f: &CustomerFields) -> rusqlite:
             metadata, first_name_key, last_name_key, created_at, updated_at)
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?9, ?10, ?8, ?8)";
     write(conn, sql, store_id, f)?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    super::webhooks::events::note(Change::CustomerCreated { customer_id: id });
+    Ok(id)
 }
 
 /// Runs an insert or update of a customer: `key` (the store or the customer) is ?1, the
@@ -120,11 +123,25 @@ pub fn insert_many(
     Ok(ids)
 }
 
+/// Saves a customer's attributes; when the name changed, queues the update of their
+/// passes (which may show it).
 pub fn update(conn: &Connection, id: i64, f: &CustomerFields) -> rusqlite::Result<()> {
+    let renamed: bool = super::one(
+        conn,
+        "SELECT first_name IS NOT ?2 OR last_name IS NOT ?3 FROM customers WHERE id = ?1",
+        params![id, f.first_name, f.last_name],
+        |r| r.get(0),
+    )?
+    .unwrap_or(false);
     let sql = "UPDATE customers SET first_name = ?2, last_name = ?3, email = ?4, phone = ?5,
             birthday = ?6, metadata = ?7, updated_at = ?8, first_name_key = ?9,
             last_name_key = ?10 WHERE id = ?1";
-    write(conn, sql, id, f)
+    write(conn, sql, id, f)?;
+    super::webhooks::events::note(Change::CustomerUpdated { customer_id: id });
+    if renamed {
+        super::pass_updates::changed(conn, super::pass_updates::Changed::Customer(id), false)?;
+    }
+    Ok(())
 }
 
 /// The stored attributes of one customer of the store.
@@ -212,6 +229,7 @@ pub fn upsert_external_reference(
             WHERE customer_id = excluded.customer_id",
     )?
     .execute(params![store_id, customer_id, source, external_id, meta, now])?;
+    super::webhooks::events::note(Change::CustomerUpdated { customer_id });
     Ok(())
 }
 
@@ -381,7 +399,10 @@ const SEARCH_KEY_SHIFT: u32 = 40;
 /// Customers per block of `customer_pages` (`block = id >> PAGE_BLOCK_SHIFT`).
 const PAGE_BLOCK_SHIFT: u32 = 10;
 
-/// One page of a store's customers (newest first) and the total count of matches.
+/// One page of a store's customers and the total count of matches: newest first, or
+/// for a search, ranked (exact code, email, phone or external id first, then names
+/// that start with every word searched for, in any order, then fragments), newest
+/// first within a rank.
 ///
 /// Without a search the count comes from the store's counter, and a deep page starts
 /// from the per-block customer counts (`customer_pages`) instead of stepping over every
@@ -400,46 +421,87 @@ pub fn list(conn: &Connection, store_id: i64, q: &ListQuery) -> rusqlite::Result
         }
         return Ok((newest_page(conn, store_id, offset, q.items)?, count));
     };
-    let mut ids: Vec<i64> = Vec::new();
-    let mut sorted = true;
+    // Each look-up's matches go to its rank: exact look-ups first, then names that
+    // start with the words searched for, then fragments; newest first within a rank.
+    let mut ranks: [Vec<i64>; 3] = Default::default();
     for lookup in &lookups {
-        let (found, in_order) = match lookup {
-            Lookup::Sql(sql, values) => (sql_ids(conn, store_id, sql, values)?, false),
-            Lookup::Fragment(expression) => (fragment_ids(conn, store_id, expression)?, true),
+        let (rank, found) = match lookup {
+            Lookup::Sql(sql, values) => (Rank::Exact, sql_ids(conn, store_id, sql, values)?),
+            Lookup::Fragment(expression) => {
+                (Rank::Fragment, fragment_ids(conn, store_id, expression)?)
+            }
+            Lookup::NameStart(words) => (Rank::NameStart, name_start_ids(conn, store_id, words)?),
+            Lookup::Prefix(sql, values) => (Rank::Fragment, sql_ids(conn, store_id, sql, values)?),
             Lookup::WholePhone { number, digits } => {
                 let found = sql_ids(conn, store_id, BY_PHONE, &[number.e164()])?;
                 // A number someone has is valid: every stored one was checked when saved.
                 // One nobody has is checked now; if it is not a valid number, its digits
                 // are searched for like any other digits.
                 if found.is_empty() && !number.is_valid() {
-                    (fragment_ids(conn, store_id, &phone_fragment(digits))?, true)
+                    (
+                        Rank::Fragment,
+                        fragment_ids(conn, store_id, &phone_fragment(digits))?,
+                    )
                 } else {
-                    (found, false)
+                    (Rank::Exact, found)
                 }
             }
         };
-        // The trigram index hands its matches over in id order; one id is in order too.
-        if !found.is_empty() {
-            sorted &= ids.is_empty() && (found.len() == 1 || in_order);
-            ids.extend(found);
-        }
+        ranks[rank as usize].extend(found);
     }
-    if !sorted {
-        ids.sort_unstable();
-        ids.dedup();
+    let mut seen = std::collections::HashSet::new();
+    let mut ids: Vec<i64> = Vec::new();
+    for mut rank in ranks {
+        rank.sort_unstable_by(|a, b| b.cmp(a));
+        ids.extend(rank.into_iter().filter(|id| seen.insert(*id)));
     }
     let count = ids.len() as i64;
-    // Newest first: the page counts back from the end of the ascending ids.
     let skip = usize::try_from(offset).unwrap_or(usize::MAX).min(ids.len());
     let take = usize::try_from(q.items).unwrap_or(0);
-    let page = ids[..ids.len() - skip]
-        .iter()
-        .rev()
-        .take(take)
-        .copied()
-        .collect();
+    let page = ids[skip..].iter().take(take).copied().collect();
     Ok((page, count))
 }
+
+/// Where a look-up's matches stand in a search's answer.
+#[derive(Clone, Copy)]
+enum Rank {
+    /// A whole card code, email, phone number or external id.
+    Exact = 0,
+    /// Every word searched for starts the first or the last name.
+    NameStart = 1,
+    /// A fragment of a name, an email or phone digits.
+    Fragment = 2,
+}
+
+/// The store's customers each of whose `words` starts their first or last name (in
+/// any order): one prefix range of the name indexes per word, intersected.
+fn name_start_ids(
+    conn: &Connection,
+    store_id: i64,
+    words: &[String],
+) -> rusqlite::Result<Vec<i64>> {
+    let mut found: Option<std::collections::HashSet<i64>> = None;
+    for word in words {
+        let hi = format!("{word}\u{10FFFF}");
+        let mut these = std::collections::HashSet::new();
+        for sql in [FIRST_NAME_STARTS, LAST_NAME_STARTS] {
+            these.extend(sql_ids(conn, store_id, sql, &[word.clone(), hi.clone()])?);
+        }
+        found = Some(match found {
+            None => these,
+            Some(before) => before.intersection(&these).copied().collect(),
+        });
+        if found.as_ref().is_some_and(|f| f.is_empty()) {
+            break;
+        }
+    }
+    Ok(found.unwrap_or_default().into_iter().collect())
+}
+
+const FIRST_NAME_STARTS: &str =
+    "SELECT id FROM customers WHERE store_id = ?1 AND first_name_key >= ?2 AND first_name_key < ?3";
+const LAST_NAME_STARTS: &str =
+    "SELECT id FROM customers WHERE store_id = ?1 AND last_name_key >= ?2 AND last_name_key < ?3";
 
 const BY_PHONE: &str = "SELECT id FROM customers WHERE store_id = ?1 AND phone = ?2";
 
@@ -515,6 +577,10 @@ enum Lookup {
     Sql(&'static str, Vec<String>),
     /// An FTS5 expression for the store's range of the trigram index.
     Fragment(String),
+    /// Names that start with each of these words (lower case), in any order.
+    NameStart(Vec<String>),
+    /// SQL as `Sql`, whose matches rank as fragments (a prefix of a name or email).
+    Prefix(&'static str, Vec<String>),
     /// What reads as a whole phone number: looked up exactly; when nobody has it and it
     /// is not a valid number, its digits are searched for instead.
     WholePhone {
@@ -577,20 +643,31 @@ fn search_lookups(q: &ListQuery) -> Option<Vec<Lookup>> {
             // Some digits of a number: the trigram index over phone digits.
             Err(_) => Lookup::Fragment(phone_fragment(&digits)),
         });
-    } else if lower.chars().count() >= 3 {
-        lookups.push(Lookup::Fragment(format!(
-            "{{name email}} : \"{}\"",
-            lower.replace('"', "\"\"")
-        )));
     } else {
-        // Too short for the trigram index: names and emails starting with the text.
-        let hi = format!("{lower}\u{10FFFF}");
-        for sql in [
-            "SELECT id FROM customers WHERE store_id = ?1 AND first_name_key >= ?2 AND first_name_key < ?3",
-            "SELECT id FROM customers WHERE store_id = ?1 AND last_name_key >= ?2 AND last_name_key < ?3",
-            "SELECT id FROM customers WHERE store_id = ?1 AND email >= ?2 AND email < ?3",
-        ] {
-            lookups.push(Lookup::Sql(sql, vec![lower.clone(), hi.clone()]));
+        let words: Vec<String> = lower.split_whitespace().map(str::to_string).collect();
+        lookups.push(Lookup::NameStart(words.clone()));
+        let quoted = |w: &str| format!("\"{}\"", w.replace('"', "\"\""));
+        let long: Vec<&String> = words.iter().filter(|w| w.chars().count() >= 3).collect();
+        if words.len() > 1 && long.len() == words.len() {
+            // A full name in any order: every word somewhere in the name.
+            let all: Vec<String> = long
+                .iter()
+                .map(|w| format!("name : {}", quoted(w)))
+                .collect();
+            lookups.push(Lookup::Fragment(all.join(" AND ")));
+        } else if lower.chars().count() >= 3 {
+            lookups.push(Lookup::Fragment(format!(
+                "{{name email}} : {}",
+                quoted(&lower)
+            )));
+        } else {
+            // Too short for the trigram index: emails starting with the text (names
+            // starting with it are the look-up above).
+            let hi = format!("{lower}\u{10FFFF}");
+            lookups.push(Lookup::Prefix(
+                "SELECT id FROM customers WHERE store_id = ?1 AND email >= ?2 AND email < ?3",
+                vec![lower.clone(), hi],
+            ));
         }
     }
     // Codes other systems printed are kept by imports, so any such code is looked up.
@@ -625,7 +702,7 @@ pub fn erase(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool
         "DELETE FROM external_references WHERE customer_id = ?1",
         [id],
     )?;
-    super::outbox::forget_customer(conn, id)?;
+    super::outbox::forget_customer(conn, store_id, id)?;
     conn.execute(
         "DELETE FROM pass_registrations
          WHERE customer_card_id IN (SELECT id FROM customer_cards WHERE customer_id = ?1)",

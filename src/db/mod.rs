@@ -21,7 +21,14 @@
 //! - `values`: domain values (`Email`, `HexColor`, `StampIcon`, ...) as SQLite values;
 //! - `outbox`: every side effect (card-link mail and texts, later pushes and webhooks)
 //!   as a row per channel, for the senders of `crate::outbox`;
+//! - `webhooks`: webhook subscriptions, their events (queued in the outbox by the
+//!   writer at the end of each write job) and their delivery history;
 //! - `card_links`: every send of card links, and the throttle that holds repeats back;
+//! - `pass_updates`: what a change to a pass queues for the wallets (APNs pushes,
+//!   Google Wallet updates), the one place every such change goes through;
+//! - `staff`, `devices`, `flags`: who serves at the counter, the devices they sign in
+//!   on, and the suspicious activity an owner reviews; `ledger_limits`: visits and the
+//!   stamp limits of card templates;
 //! - one module per resource (`customers`, `cards`, ...): its SQL, as plain functions
 //!   on a `Connection`;
 //! - here: what those modules share: running a query for one row or all rows, finding
@@ -36,21 +43,27 @@ mod checkpoint;
 mod connections;
 pub mod customer_cards;
 pub mod customers;
+pub mod devices;
+pub mod flags;
 pub mod idempotency;
 pub mod imports;
 pub mod ledger;
+pub mod ledger_limits;
 pub mod locations;
 mod open;
 pub mod outbox;
+pub mod pass_updates;
 pub mod passes;
 pub mod posters;
 pub mod replica;
 pub mod rewards;
 mod schema;
+pub mod staff;
 mod stats;
 pub mod stores;
 pub mod tokens;
 mod values;
+pub mod webhooks;
 mod writer;
 
 pub use bulk::{insert_rows, opt_text, text};

@@ -1,7 +1,10 @@
 //! The outbox table: every side effect as a row for one channel, written in the same
 //! transaction as the change that asked for it, sent afterwards by that channel's sender
 //! (`crate::outbox`), retried with backoff, and kept with its last error when it gives
-//! up. Also the card-link view of it that `GET /deliveries` lists.
+//! up. Also the view of it that `GET /deliveries` lists, and which channels the current
+//! transaction queued rows for (the writer wakes their senders once it commits).
+
+use std::cell::RefCell;
 
 use rusqlite::{params, Connection, OptionalExtension, Row};
 use serde::Serialize;
@@ -12,9 +15,36 @@ use crate::time_fmt;
 pub const EMAIL: &str = "email";
 /// Card links by text message.
 pub const SMS: &str = "sms";
-/// The channels of card links: the rows `GET /deliveries` shows, in the order the
-/// contract lists them.
+/// Apple Wallet updates: a push to a device that holds passes which changed.
+pub const APNS: &str = "apns";
+/// Google Wallet updates: a loyalty class, object or message to write at Google.
+pub const GOOGLE: &str = "google";
+/// The channels of card links: the rows `GET /deliveries` shows without a channel
+/// filter, in the order the contract lists them.
 pub const CARD_LINK_CHANNELS: &[&str] = &[EMAIL, SMS];
+/// Every channel, in the order the status and the lists show them.
+pub const CHANNELS: &[&str] = &[EMAIL, SMS, APNS, GOOGLE];
+
+thread_local! {
+    /// The channels this thread queued rows for since it last asked ([`take_queued`]):
+    /// on the writer thread, those of the group being committed.
+    static QUEUED: RefCell<Vec<String>> = const { RefCell::new(Vec::new()) };
+}
+
+/// Notes that rows of `channel` were queued in the current transaction.
+pub fn note_queued(channel: &str) {
+    QUEUED.with(|q| {
+        let mut q = q.borrow_mut();
+        if !q.iter().any(|c| c == channel) {
+            q.push(channel.to_string());
+        }
+    });
+}
+
+/// The channels rows were queued for since the last call, forgotten as they are read.
+pub fn take_queued() -> Vec<String> {
+    QUEUED.with(|q| std::mem::take(&mut *q.borrow_mut()))
+}
 /// The states of a row, in the order the contract lists them. A row of a channel
 /// without settings stays `pending`, with [`NOT_CONFIGURED`] as its last error; a
 /// [`SUPPRESSED`] row was held back by the card-link throttle (`super::card_links`) and
@@ -64,6 +94,9 @@ fn insert(
     last_error: Option<&str>,
     at: &str,
 ) -> rusqlite::Result<i64> {
+    if status == "pending" {
+        note_queued(m.channel);
+    }
     conn.prepare_cached(
         "INSERT INTO outbox (channel, store_id, customer_id, customer_card_id, address, payload,
             key, status, last_error, next_attempt_at, created_at, updated_at)
@@ -126,23 +159,38 @@ pub fn record_suppressed(
     insert(conn, m, SUPPRESSED, Some(reason), at)
 }
 
-/// Drops every row about an erased customer: their addresses go with them.
-pub fn forget_customer(conn: &Connection, customer_id: i64) -> rusqlite::Result<usize> {
-    conn.prepare_cached("DELETE FROM outbox WHERE customer_id = ?1")?
-        .execute([customer_id])
+/// Drops every row about an erased customer: their addresses (a device's push token
+/// among them) go with them. Wallet rows name the customer's cards, not the customer;
+/// they are found among the store's wallet rows, which are few (sent ones are not kept).
+pub fn forget_customer(
+    conn: &Connection,
+    store_id: i64,
+    customer_id: i64,
+) -> rusqlite::Result<usize> {
+    let named = conn
+        .prepare_cached("DELETE FROM outbox WHERE customer_id = ?1")?
+        .execute([customer_id])?;
+    let of_cards = conn
+        .prepare_cached(
+            "DELETE FROM outbox WHERE store_id = ?1 AND channel IN (?3, ?4)
+               AND customer_card_id IN (SELECT id FROM customer_cards WHERE customer_id = ?2)",
+        )?
+        .execute(params![store_id, customer_id, APNS, GOOGLE])?;
+    Ok(named + of_cards)
 }
 
 // ---------------------------------------------------------------------------------
-// The card-link view (`GET /deliveries`)
+// The view of `GET /deliveries`
 // ---------------------------------------------------------------------------------
 
-/// A card-link row as the API shows it.
+/// A row as the API shows it.
 #[derive(Debug, Clone, Serialize)]
 pub struct Delivery {
     pub id: i64,
     pub account_id: i64,
-    pub customer_id: i64,
-    pub customer_card_id: i64,
+    /// `None` for a row about a card template (a Google Wallet class).
+    pub customer_id: Option<i64>,
+    pub customer_card_id: Option<i64>,
     pub channel: String,
     pub address: String,
     pub status: String,
@@ -154,8 +202,17 @@ pub struct Delivery {
     pub updated_at: String,
 }
 
-const COLUMNS: &str = "id, store_id, customer_id, customer_card_id, channel, address, status,
+/// A row's columns as the list shows them; wallet rows name their customer through
+/// their card.
+const COLUMNS: &str = "id, store_id,
+    coalesce(customer_id,
+        (SELECT cc.customer_id FROM customer_cards cc WHERE cc.id = outbox.customer_card_id)),
+    customer_card_id, channel, address, status,
     attempts, last_error, next_attempt_at, sent_at, created_at, updated_at";
+
+/// The list's condition on its customer filter (`?3`), wallet rows' too.
+const OF_CUSTOMER: &str = "(?3 IS NULL OR customer_id = ?3 OR (customer_id IS NULL
+    AND customer_card_id IN (SELECT id FROM customer_cards WHERE customer_id = ?3)))";
 
 fn from_row(r: &Row) -> rusqlite::Result<Delivery> {
     let status: String = r.get(6)?;
@@ -181,7 +238,7 @@ fn from_row(r: &Row) -> rusqlite::Result<Delivery> {
 pub struct Filter {
     pub status: Option<String>,
     pub customer_id: Option<i64>,
-    /// One of [`CARD_LINK_CHANNELS`]; `None` for all of them.
+    /// One of [`CHANNELS`]; `None` for the card-link channels.
     pub channel: Option<String>,
 }
 
@@ -198,17 +255,17 @@ pub fn page(
     }
     .to_string();
     let count: i64 = conn
-        .prepare_cached(
+        .prepare_cached(&format!(
             "SELECT count(*) FROM outbox WHERE store_id = ?1
-               AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR customer_id = ?3)
-               AND channel IN (SELECT value FROM json_each(?4))",
-        )?
+               AND (?2 IS NULL OR status = ?2) AND {OF_CUSTOMER}
+               AND channel IN (SELECT value FROM json_each(?4))"
+        ))?
         .query_row(params![store_id, f.status, f.customer_id, channels], |r| {
             r.get(0)
         })?;
     let mut stmt = conn.prepare_cached(&format!(
         "SELECT {COLUMNS} FROM outbox WHERE store_id = ?1
-           AND (?2 IS NULL OR status = ?2) AND (?3 IS NULL OR customer_id = ?3)
+           AND (?2 IS NULL OR status = ?2) AND {OF_CUSTOMER}
            AND channel IN (SELECT value FROM json_each(?4))
          ORDER BY id DESC LIMIT ?5 OFFSET ?6"
     ))?;
@@ -220,7 +277,7 @@ pub fn page(
     Ok((rows.collect::<rusqlite::Result<_>>()?, count))
 }
 
-/// The card-link rows with these ids, oldest first.
+/// The rows with these ids, oldest first.
 pub fn find_many(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Delivery>> {
     let json = serde_json::to_string(ids).expect("ids serialise");
     let mut stmt = conn.prepare_cached(&format!(
@@ -230,15 +287,96 @@ pub fn find_many(conn: &Connection, ids: &[i64]) -> rusqlite::Result<Vec<Deliver
     rows.collect()
 }
 
+/// One channel's rows of a store that are not sent yet.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Backlog {
+    /// Rows waiting to be sent (or tried again).
+    pub pending: i64,
+    /// Rows kept after their last try failed.
+    pub failed: i64,
+    /// When the oldest waiting row was queued.
+    pub oldest_pending_at: Option<String>,
+    /// The newest error among them, and when it was met.
+    pub last_error: Option<String>,
+    pub last_error_at: Option<String>,
+}
+
+/// The backlog of each of a store's channels, in the order of [`CHANNELS`].
+pub fn backlogs(
+    conn: &Connection,
+    store_id: i64,
+) -> rusqlite::Result<Vec<(&'static str, Backlog)>> {
+    let mut out = Vec::with_capacity(CHANNELS.len());
+    for &channel in CHANNELS {
+        let (pending, failed, oldest_pending_at) = conn
+            .prepare_cached(
+                "SELECT count(*) FILTER (WHERE status = 'pending'),
+                        count(*) FILTER (WHERE status = 'failed'),
+                        min(created_at) FILTER (WHERE status = 'pending')
+                 FROM outbox WHERE store_id = ?1 AND channel = ?2
+                   AND status IN ('pending', 'failed')",
+            )?
+            .query_row(params![store_id, channel], |r| {
+                Ok((r.get(0)?, r.get(1)?, r.get(2)?))
+            })?;
+        let last = conn
+            .prepare_cached(
+                "SELECT last_error, updated_at FROM outbox
+                 WHERE store_id = ?1 AND channel = ?2 AND status IN ('pending', 'failed')
+                   AND last_error IS NOT NULL
+                 ORDER BY updated_at DESC LIMIT 1",
+            )?
+            .query_row(params![store_id, channel], |r| Ok((r.get(0)?, r.get(1)?)))
+            .optional()?;
+        let (last_error, last_error_at) = last.unzip();
+        out.push((
+            channel,
+            Backlog {
+                pending,
+                failed,
+                oldest_pending_at,
+                last_error,
+                last_error_at,
+            },
+        ));
+    }
+    Ok(out)
+}
+
 // ---------------------------------------------------------------------------------
 // What the senders read and record
 // ---------------------------------------------------------------------------------
+
+/// How many rows of `channel` about this customer card that name its customer, whose
+/// address starts with `address_prefix`, were queued since `since` and went out.
+pub fn sent_since(
+    conn: &Connection,
+    channel: &str,
+    customer_card_id: i64,
+    address_prefix: &str,
+    since: &str,
+) -> rusqlite::Result<i64> {
+    // Found through the customer's rows (an index), then narrowed to the card.
+    conn.prepare_cached(
+        "SELECT count(*) FROM outbox
+         WHERE customer_id = (SELECT customer_id FROM customer_cards WHERE id = ?1)
+           AND channel = ?2 AND created_at > ?4
+           AND customer_card_id = ?1 AND status = 'sent'
+           AND substr(address, 1, length(?3)) = ?3",
+    )?
+    .query_row(
+        params![customer_card_id, channel, address_prefix, since],
+        |r| r.get(0),
+    )
+}
 
 /// A row whose time has come, with what a message about it names.
 #[derive(Debug, Clone)]
 pub struct Due {
     pub id: i64,
     pub channel: String,
+    pub store_id: i64,
+    pub customer_card_id: Option<i64>,
     pub address: String,
     /// The stored JSON text, as queued.
     pub payload: Option<String>,
@@ -263,7 +401,8 @@ pub struct DueCard {
 pub fn due(conn: &Connection, channel: &str, limit: i64) -> rusqlite::Result<Vec<Due>> {
     let mut stmt = conn.prepare_cached(
         "SELECT o.id, o.channel, o.address, o.payload, o.attempts,
-                coalesce(s.store_name, s.name), cc.uuid, c.name, cu.first_name
+                coalesce(s.store_name, s.name), cc.uuid, c.name, cu.first_name,
+                o.store_id, o.customer_card_id
          FROM outbox o
          JOIN stores s ON s.id = o.store_id
          LEFT JOIN customer_cards cc ON cc.id = o.customer_card_id
@@ -285,6 +424,8 @@ pub fn due(conn: &Connection, channel: &str, limit: i64) -> rusqlite::Result<Vec
         Ok(Due {
             id: r.get(0)?,
             channel: r.get(1)?,
+            store_id: r.get(9)?,
+            customer_card_id: r.get(10)?,
             address: r.get(2)?,
             payload: r.get(3)?,
             attempts: r.get(4)?,
@@ -303,6 +444,20 @@ pub fn next_due_at(conn: &Connection, channel: &str) -> rusqlite::Result<Option<
     .query_row([channel], |r| r.get(0))
     .optional()
     .map(Option::flatten)
+}
+
+/// Forgets `due`, which went out: a channel that keeps no record of what it sent (a
+/// wallet update per device and change would outgrow the ledger). A row merged with a
+/// newer change while it was being sent is left pending, as [`mark_sent`] does; returns
+/// whether the row went.
+pub fn delete_sent(conn: &Connection, due: &Due) -> rusqlite::Result<bool> {
+    let n = conn
+        .prepare_cached(
+            "DELETE FROM outbox
+             WHERE id = ?1 AND status = 'pending' AND address = ?2 AND payload IS ?3",
+        )?
+        .execute(params![due.id, due.address, due.payload])?;
+    Ok(n == 1)
 }
 
 /// Records that `due` went out. A row merged with a newer change while it was being

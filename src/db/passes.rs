@@ -117,6 +117,20 @@ pub fn unregister(
     Ok(removed > 0)
 }
 
+/// Forgets a device's registrations made with `push_token`: APNs said the token no longer
+/// takes pushes (a token is the device's for every pass of the pass type). Returns how
+/// many went.
+pub fn unregister_push_token(
+    conn: &Connection,
+    device_library_id: &str,
+    push_token: &str,
+) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "DELETE FROM pass_registrations WHERE device_library_id = ?1 AND push_token = ?2",
+    )?
+    .execute(params![device_library_id, push_token])
+}
+
 /// The passes a device should fetch anew, and the tag to ask with next time.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Updated {

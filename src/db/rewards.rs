@@ -1,7 +1,7 @@
 //! Rewards: what a card's stamps pay for.
 
 use super::{row, Columns};
-use rusqlite::{Connection, Row};
+use rusqlite::{Connection, OptionalExtension, Row};
 use serde::Serialize;
 
 #[derive(Debug, Clone, Serialize)]
@@ -98,36 +98,57 @@ pub fn insert(
          VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?8)",
         rusqlite::params![store_id, card_id, f.name, f.description, f.stamps_required, f.position, f.active, now],
     )?;
-    Ok(conn.last_insert_rowid())
+    let id = conn.last_insert_rowid();
+    // Passes list their card's rewards: each of them changed.
+    changed_passes(conn, card_id)?;
+    Ok(id)
 }
 
 pub fn update(conn: &Connection, id: i64, f: &RewardFields) -> rusqlite::Result<()> {
-    conn.execute(
-        "UPDATE rewards SET name = ?2, description = ?3, stamps_required = ?4, position = ?5,
-            active = ?6, updated_at = ?7 WHERE id = ?1",
-        rusqlite::params![
-            id,
-            f.name,
-            f.description,
-            f.stamps_required,
-            f.position,
-            f.active,
-            crate::time_fmt::now()
-        ],
-    )?;
-    Ok(())
+    let card_id = conn
+        .prepare_cached(
+            "UPDATE rewards SET name = ?2, description = ?3, stamps_required = ?4, position = ?5,
+                active = ?6, updated_at = ?7 WHERE id = ?1 RETURNING card_id",
+        )?
+        .query_row(
+            rusqlite::params![
+                id,
+                f.name,
+                f.description,
+                f.stamps_required,
+                f.position,
+                f.active,
+                crate::time_fmt::now()
+            ],
+            |r| r.get(0),
+        )
+        .optional()?;
+    match card_id {
+        Some(card_id) => changed_passes(conn, card_id),
+        None => Ok(()),
+    }
 }
 
 /// Deletes a reward of the store; `false` when the store has no such reward. Its row
 /// stays (marked), so the ledger can still name it.
 pub fn delete(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<bool> {
     let now = crate::time_fmt::now();
-    let deleted = conn.execute(
-        "UPDATE rewards SET deleted_at = ?3, updated_at = ?3
-         WHERE id = ?1 AND store_id = ?2 AND deleted_at IS NULL",
-        rusqlite::params![id, store_id, now],
-    )?;
-    Ok(deleted > 0)
+    let card_id: Option<i64> = conn
+        .prepare_cached(
+            "UPDATE rewards SET deleted_at = ?3, updated_at = ?3
+             WHERE id = ?1 AND store_id = ?2 AND deleted_at IS NULL
+             RETURNING card_id",
+        )?
+        .query_row(rusqlite::params![id, store_id, now], |r| r.get(0))
+        .optional()?;
+    match card_id {
+        Some(card_id) => changed_passes(conn, card_id).map(|()| true),
+        None => Ok(false),
+    }
+}
+
+fn changed_passes(conn: &Connection, card_id: i64) -> rusqlite::Result<()> {
+    super::pass_updates::changed(conn, super::pass_updates::Changed::Card(card_id), false)
 }
 
 pub fn find(conn: &Connection, store_id: i64, id: i64) -> rusqlite::Result<Option<Reward>> {

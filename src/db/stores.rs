@@ -96,10 +96,11 @@ pub struct StoreFields {
     pub store_name: Option<String>,
 }
 
+/// Saves a store's names, and queues the update of every pass of it (they show the name).
 pub fn update(conn: &Connection, id: i64, f: &StoreFields) -> rusqlite::Result<()> {
     conn.execute(
         "UPDATE stores SET name = ?2, store_name = ?3, updated_at = ?4 WHERE id = ?1",
         params![id, f.name, f.store_name, time_fmt::now()],
     )?;
-    Ok(())
+    super::pass_updates::changed(conn, super::pass_updates::Changed::Store(id), false)
 }

@@ -1,11 +1,14 @@
 //! The writer thread and its group commit: the only connection that writes, and
 //! `Db::write`, the way every request's writes reach it.
 
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use rusqlite::Connection;
 
-use super::{exec, Db, Stats};
+use super::connections::QueuedListener;
+use super::pass_updates::{self, Feeds};
+use super::webhooks::events;
+use super::{exec, outbox, Db, Stats};
 use crate::error::ApiError;
 
 /// Work for the writer thread.
@@ -79,8 +82,22 @@ impl Db {
         let slot = std::sync::Arc::new(std::sync::Mutex::new(None));
         let out = slot.clone();
         let (done, committed) = std::sync::mpsc::sync_channel(1);
+        let hooks = self.webhooks.clone();
+        let queued = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let queued_here = queued.clone();
         let run = Box::new(move |conn: &Connection| {
-            let result = f(conn);
+            // The job's changes become webhook events in its own savepoint, read as the
+            // job leaves things; a job that fails leaves none.
+            events::discard();
+            let result = f(conn).and_then(|t| {
+                let base = hooks.public_url.get().map_or("", String::as_str);
+                let n = events::record(conn, base)?;
+                queued_here.store(n > 0, std::sync::atomic::Ordering::Relaxed);
+                Ok(t)
+            });
+            if result.is_err() {
+                events::discard();
+            }
             let ok = result.is_ok();
             *out.lock().unwrap_or_else(|e| e.into_inner()) = Some(result);
             ok
@@ -93,6 +110,11 @@ impl Db {
             .recv()
             .map_err(|_| ApiError::internal("the database writer has stopped"))?;
         let own = slot.lock().unwrap_or_else(|e| e.into_inner()).take();
+        if outcome.is_ok() && queued.load(std::sync::atomic::Ordering::Relaxed) {
+            if let Some(wake) = self.webhooks.on_queued.get() {
+                wake();
+            }
+        }
         match (outcome, own) {
             (Ok(()), Some(result)) => result,
             (Err(_), Some(Err(own))) => Err(own),
@@ -102,9 +124,17 @@ impl Db {
     }
 }
 
-/// The writer thread: runs until every `Db` handle is gone.
-pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>, stats: Stats) {
+/// The writer thread: runs until every `Db` handle is gone. It queues the updates of
+/// the wallets in `feeds`, and tells `queued` which channels each commit queued rows for.
+pub(super) fn run_writer(
+    conn: Connection,
+    jobs: std::sync::mpsc::Receiver<Job>,
+    stats: Stats,
+    feeds: Feeds,
+    queued: Arc<OnceLock<QueuedListener>>,
+) {
     use std::panic::{catch_unwind, AssertUnwindSafe};
+    pass_updates::feed(feeds);
     let mut pending: std::collections::VecDeque<Job> = std::collections::VecDeque::new();
     loop {
         if pending.is_empty() {
@@ -135,6 +165,7 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>,
         }
         // Run the transactional jobs at the front of the queue, each in a savepoint.
         let mut group = Vec::new();
+        let mut channels: Vec<String> = Vec::new();
         let mut broken: Option<CommitError> = None;
         while let Some(Job::Tx { .. }) = pending.front() {
             let Some(Job::Tx { run, done }) = pending.pop_front() else {
@@ -147,6 +178,12 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>,
                 break;
             }
             let ok = catch_unwind(AssertUnwindSafe(|| run(&conn))).unwrap_or(false);
+            // The channels of the outbox rows the job queued; an undone job's are none.
+            for channel in outbox::take_queued() {
+                if ok && !channels.contains(&channel) {
+                    channels.push(channel);
+                }
+            }
             if conn.is_autocommit() {
                 // SQLite rolled the whole transaction back (a full disk, say): nothing in
                 // this group is saved.
@@ -176,6 +213,11 @@ pub(super) fn run_writer(conn: Connection, jobs: std::sync::mpsc::Receiver<Job>,
         }
         if outcome.is_err() && !conn.is_autocommit() {
             let _ = conn.execute_batch("ROLLBACK");
+        }
+        if outcome.is_ok() && !channels.is_empty() {
+            if let Some(listener) = queued.get() {
+                listener(&channels);
+            }
         }
         for done in group {
             let _ = done.send(outcome.clone());
@@ -268,6 +310,52 @@ mod tests {
             assert!(answer.recv().unwrap().is_ok());
         }
         assert_eq!(stores_on_disk(&db), ["first", "last"]);
+    }
+
+    /// After a commit that queued outbox rows, the listener hears their channels; a
+    /// commit that queued none, or a job undone, tells it nothing.
+    #[test]
+    fn a_commit_that_queued_rows_names_their_channels() {
+        let dir = tempfile::tempdir().unwrap();
+        let settings = Settings {
+            database: dir.path().join("t.db"),
+            ..Settings::default()
+        };
+        let db = Db::open(&settings).unwrap();
+        let (heard, hear) = mpsc::channel();
+        db.on_queued(move |channels| heard.send(channels.to_vec()).unwrap());
+        let queue = |fails: bool| {
+            db.write(move |conn| {
+                let store = stores::insert(conn, "Shop")?;
+                let m = outbox::NewMessage {
+                    channel: "sms",
+                    store_id: store,
+                    customer_id: None,
+                    customer_card_id: None,
+                    address: "+14155550132",
+                    payload: None,
+                    key: None,
+                };
+                outbox::enqueue(conn, &m)?;
+                if fails {
+                    return Err(ApiError::BadRequest("undone".into()));
+                }
+                Ok(())
+            })
+        };
+        queue(false).unwrap();
+        assert_eq!(
+            hear.recv_timeout(std::time::Duration::from_secs(10))
+                .unwrap(),
+            ["sms"]
+        );
+        db.write(|conn| Ok(stores::insert(conn, "Other")?)).unwrap();
+        assert!(queue(true).is_err());
+        assert!(
+            hear.recv_timeout(std::time::Duration::from_millis(300))
+                .is_err(),
+            "nothing committed was queued"
+        );
     }
 
     #[test]

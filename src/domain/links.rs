@@ -41,6 +41,40 @@ impl<'a> CardLinks<'a> {
     }
 }
 
+/// Why customers' phones may not open the links stampd gives (`None`: they can, as
+/// far as stampd can tell). `configured` is `public_url` as the settings give it;
+/// `base` what links start with (the bound address when it is unset). A loopback or
+/// unspecified (0.0.0.0) host is reachable from this machine only.
+pub fn unreachable_by_phones(configured: Option<&str>, base: &str) -> Option<String> {
+    let host = base
+        .split_once("://")
+        .map_or(base, |(_, rest)| rest)
+        .split(['/', '?', '#'])
+        .next()
+        .unwrap_or_default();
+    let host = match host.strip_prefix('[') {
+        Some(v6) => v6.split(']').next().unwrap_or_default(),
+        None => host.rsplit_once(':').map_or(host, |(h, _)| h),
+    };
+    let local = host.eq_ignore_ascii_case("localhost")
+        || host
+            .parse::<std::net::IpAddr>()
+            .is_ok_and(|ip| ip.is_loopback() || ip.is_unspecified());
+    match (configured, local) {
+        (_, true) => Some(format!(
+            "card links and QR codes point at {base}, which customers' phones cannot open: \
+             set public_url (in config.toml or STAMPD_PUBLIC_URL) to the address phones \
+             reach stampd at"
+        )),
+        (None, false) => Some(format!(
+            "public_url is not set: card links and QR codes use the address stampd \
+             listens on ({base}), which changes if this machine's address does; set \
+             public_url to the address phones reach stampd at"
+        )),
+        (Some(_), false) => None,
+    }
+}
+
 /// Where Apple Wallet reaches the pass web service (`webServiceURL` of a pass).
 pub fn apple_web_service(base: &str) -> String {
     format!("{base}/passes/")
@@ -122,5 +156,31 @@ mod tests {
         assert_eq!(l.qr_code(), "http://127.0.0.1:8080/s/ab12?via=qr");
         assert_eq!(l.display(), "http://127.0.0.1:8080/posters/ab12");
         assert_eq!(PosterLinks::new("", "ab12").signup(), "/s/ab12");
+    }
+
+    #[test]
+    fn links_phones_cannot_open_are_named() {
+        for base in [
+            "http://127.0.0.1:8080",
+            "http://0.0.0.0:8080",
+            "http://localhost:3000",
+            "http://[::1]:8080",
+            "https://[::]:443",
+        ] {
+            let why = unreachable_by_phones(Some(base), base).expect(base);
+            assert!(why.contains("cannot open") && why.contains(base), "{why}");
+            assert!(unreachable_by_phones(None, base).is_some(), "{base}");
+        }
+        let lan = "http://192.168.1.20:8080";
+        assert!(unreachable_by_phones(None, lan)
+            .expect("unset")
+            .starts_with("public_url is not set"));
+        for fine in [
+            lan,
+            "https://cards.example.com",
+            "https://[2001:db8::1]:8443/x",
+        ] {
+            assert_eq!(unreachable_by_phones(Some(fine), fine), None, "{fine}");
+        }
     }
 }

@@ -69,6 +69,8 @@ mod ledger;
 pub mod links;
 mod name;
 mod poster;
+/// The notice a pass shows when its stamps change.
+pub mod stamp_message;
 
 pub use card_code::CardCode;
 pub use contact::{Birthday, Email, Phone, UncheckedPhone};
@@ -93,6 +95,7 @@ pub mod limits {
     pub const PHONE_INPUT: usize = 40;
     pub const CARD_NAME: usize = 100;
     pub const HEADER_TEXT: usize = 100;
+    pub const STAMP_MESSAGE: usize = 100;
     pub const METADATA_BYTES: usize = 16 * 1024;
     pub const EXTERNAL_SOURCE: usize = 100;
     pub const EXTERNAL_ID: usize = 255;
@@ -114,4 +117,13 @@ pub mod limits {
     pub const POSTER_TITLE: usize = 100;
     /// The age, in years, a poster may ask its customers to have reached.
     pub const MINIMUM_AGE: RangeInclusive<i64> = 1..=120;
+    /// A card's stamp limits: stamps per visit, minutes between visits, stamps per day.
+    pub const STAMPS_PER_VISIT: RangeInclusive<i64> = 1..=100;
+    pub const MINUTES_BETWEEN_VISITS: RangeInclusive<i64> = 1..=10_080;
+    pub const STAMPS_PER_DAY: RangeInclusive<i64> = 1..=1000;
+    /// A staff member's name, and the digits of a PIN.
+    pub const STAFF_NAME: usize = 100;
+    pub const PIN_DIGITS: RangeInclusive<usize> = 4..=8;
+    /// A paired device's name.
+    pub const DEVICE_NAME: usize = 100;
 }

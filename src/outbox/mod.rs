@@ -1,5 +1,5 @@
 //! The senders of the outbox: one thread per channel takes that channel's due rows from
-//! the outbox table (`crate::db::outbox`), sends each, and records the try. A failed
+//! the outbox table (`crate::db::outbox`), sends them, and records the tries. A failed
 //! try is retried after a doubling wait with a random extra (see [`Backoff`]); after the
 //! last one the row stays, marked failed, with its error. A channel without settings
 //! leaves its rows pending with the reason "not configured", to go out once it is set
@@ -7,28 +7,44 @@
 //! messages.
 //!
 //! A channel is a [`Channel`]: its name in the table, whether it has settings, and how
-//! to send one row. Today: card links by mail ([`email`]) and by text ([`sms`]).
+//! to send rows: card links by mail ([`email`]) and by text ([`sms`]), one at a time;
+//! Apple Wallet pushes ([`apns`], many at once over one HTTP/2 connection) and Google
+//! Wallet updates ([`google`]). How each channel fares is kept in [`health`] for the
+//! status.
 
+pub mod apns;
 pub mod email;
+pub mod google;
+pub mod health;
 pub mod sms;
+pub mod tls;
+pub mod webhooks;
 
+use std::collections::HashMap;
 use std::sync::{Arc, Condvar, Mutex};
 use std::thread::JoinHandle;
 use std::time::Duration;
+
+use rusqlite::Connection;
 
 use crate::config::Settings;
 use crate::db::outbox::{self as table, Due};
 use crate::db::Db;
 use crate::time_fmt;
+use health::Health;
 
-/// How many due rows one round takes.
+/// How many due rows one round takes, unless a channel says otherwise.
 const BATCH: i64 = 20;
 /// The longest a sender sleeps without looking at the table.
 const IDLE: Duration = Duration::from_secs(30);
 /// Network timeout of one try.
 const SEND_TIMEOUT: Duration = Duration::from_secs(15);
+/// The nice value of the wallet senders' threads: their rows come with every stamp, and
+/// on a busy machine the stamps come first (merged updates wait for the CPU meanwhile),
+/// as searches do.
+const WALLET_NICE: i32 = 10;
 
-/// One way out: mail, text, later wallet pushes and webhooks.
+/// One way out: mail, text, wallet pushes, later webhooks.
 pub trait Channel: Send {
     /// The channel's name in the outbox table.
     fn name(&self) -> &'static str;
@@ -36,6 +52,49 @@ pub trait Channel: Send {
     fn configured(&self) -> bool;
     /// Sends one row.
     fn send(&self, due: &Due) -> Result<(), SendError>;
+    /// How many due rows a round takes, and how many of them go out together, their
+    /// tries recorded in one write.
+    fn batch(&self) -> Batch {
+        Batch {
+            rows: BATCH,
+            together: 1,
+        }
+    }
+    /// Sends rows that go out together; an outcome per row, in their order.
+    fn send_together(&self, due: &[Due]) -> Vec<Result<(), SendError>> {
+        due.iter().map(|d| self.send(d)).collect()
+    }
+    /// What the write recording a row whose address is gone ([`SendError::gone`]) also
+    /// undoes (a device's registration).
+    fn forget(&self) -> Option<Forget> {
+        None
+    }
+    /// Whether rows of one address found due together go out as one: the newest of
+    /// them is sent, and each is recorded with its outcome (a push to a device, or one
+    /// write of a Google object, stands for every change queued for it before).
+    fn merges(&self) -> bool {
+        false
+    }
+    /// Whether a row that went out is kept (as sent), or forgotten. Failed rows are
+    /// always kept, with their error.
+    fn keeps_sent(&self, _due: &Due) -> bool {
+        true
+    }
+    /// The nice value of the sender's thread: 0, or more for a channel whose rows come
+    /// with every request (wallet updates) and may wait for the requests' CPU.
+    fn nice(&self) -> i32 {
+        0
+    }
+}
+
+/// Undoes, in the recording write, what made a row's address (see [`Channel::forget`]).
+pub type Forget = fn(&Connection, &Due) -> rusqlite::Result<()>;
+
+/// Rows a round takes, and how many of them go out together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Batch {
+    pub rows: i64,
+    pub together: usize,
 }
 
 /// Why a try failed, and whether another try could succeed.
@@ -43,6 +102,8 @@ pub trait Channel: Send {
 pub struct SendError {
     pub message: String,
     pub retry: bool,
+    /// The address itself is gone (a device that no longer takes pushes).
+    pub gone: bool,
 }
 
 impl SendError {
@@ -52,6 +113,7 @@ impl SendError {
         SendError {
             message: message.into(),
             retry: true,
+            gone: false,
         }
     }
 
@@ -61,6 +123,17 @@ impl SendError {
         SendError {
             message: message.into(),
             retry: false,
+            gone: false,
+        }
+    }
+
+    /// The address no longer exists: the row is kept as failed, and what made the
+    /// address is undone ([`Channel::forget`]).
+    pub fn gone(message: impl Into<String>) -> SendError {
+        SendError {
+            message: message.into(),
+            retry: false,
+            gone: true,
         }
     }
 }
@@ -92,6 +165,14 @@ impl Backoff {
         }
     }
 
+    /// The wallet channels' schedule, from `push_max_attempts` and `push_retry_base_secs`.
+    pub fn for_wallets(settings: &Settings) -> Backoff {
+        Backoff {
+            max_attempts: settings.push_max_attempts,
+            base: Duration::from_secs(settings.push_retry_base_secs),
+        }
+    }
+
     /// The doubling step after `tries` failed tries: base, 2·base, 4·base, ... (the
     /// doubling stops after 20 steps).
     pub fn step(&self, tries: u32) -> Duration {
@@ -120,12 +201,14 @@ impl Backoff {
     }
 }
 
-/// The bell request handlers ring when rows are queued, and the server rings to stop
-/// the senders. Every sender hears every ring; one that was busy when it rang goes
+/// The bell the writer rings when rows are queued (for their channels), and the server
+/// rings to stop the senders; and how each channel fares ([`Health`]). A sender hears
+/// the rings for its channel and those for all; one that was busy when it rang goes
 /// round again at once instead of missing it.
 #[derive(Clone, Default)]
 pub struct Outbox {
     bell: Arc<Bell>,
+    health: Arc<Health>,
 }
 
 #[derive(Default)]
@@ -134,10 +217,21 @@ struct Bell {
     rung: Condvar,
 }
 
-#[derive(Default, Clone, Copy)]
+#[derive(Default, Clone)]
 struct Rings {
-    count: u64,
+    /// Rings for every channel.
+    all: u64,
+    /// Rings for one channel.
+    channels: HashMap<String, u64>,
     stopped: bool,
+}
+
+impl Rings {
+    /// What a sender of `channel` has heard so far: it changes with every ring it hears.
+    fn heard(&self, channel: &str) -> u64 {
+        let own = self.channels.get(channel).copied().unwrap_or(0);
+        self.all.wrapping_add(own)
+    }
 }
 
 impl Outbox {
@@ -145,14 +239,29 @@ impl Outbox {
         Outbox::default()
     }
 
-    /// Says rows are queued.
+    /// Says rows are queued, for any channel.
     pub fn wake(&self) {
-        self.ring(|r| r.count = r.count.wrapping_add(1));
+        self.ring(|r| r.all = r.all.wrapping_add(1));
     }
 
-    /// Stops the senders after the row each is sending now.
+    /// Says rows are queued for these channels.
+    pub fn wake_channels(&self, channels: &[String]) {
+        self.ring(|r| {
+            for c in channels {
+                let n = r.channels.entry(c.clone()).or_default();
+                *n = n.wrapping_add(1);
+            }
+        });
+    }
+
+    /// Stops the senders after the rows each is sending now.
     pub fn stop(&self) {
         self.ring(|r| r.stopped = true);
+    }
+
+    /// How each channel fares.
+    pub fn health(&self) -> &Health {
+        &self.health
     }
 
     fn ring(&self, f: impl FnOnce(&mut Rings)) {
@@ -161,21 +270,26 @@ impl Outbox {
         self.bell.rung.notify_all();
     }
 
-    fn rings(&self) -> Rings {
-        *self.bell.state.lock().unwrap_or_else(|e| e.into_inner())
+    fn heard(&self, channel: &str) -> u64 {
+        let rings = self.bell.state.lock().unwrap_or_else(|e| e.into_inner());
+        rings.heard(channel)
     }
 
     fn stopped(&self) -> bool {
-        self.rings().stopped
+        self.bell
+            .state
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .stopped
     }
 
-    /// Waits up to `timeout` for a ring after `heard`; false once stopped.
-    fn wait(&self, heard: u64, timeout: Duration) -> bool {
+    /// Waits up to `timeout` for a ring `channel` hears after `heard`; false once stopped.
+    fn wait(&self, channel: &str, heard: u64, timeout: Duration) -> bool {
         let rings = self.bell.state.lock().unwrap_or_else(|e| e.into_inner());
         let (rings, _) = self
             .bell
             .rung
-            .wait_timeout_while(rings, timeout, |r| !r.stopped && r.count == heard)
+            .wait_timeout_while(rings, timeout, |r| !r.stopped && r.heard(channel) == heard)
             .unwrap_or_else(|e| e.into_inner());
         !rings.stopped
     }
@@ -195,19 +309,39 @@ impl Senders {
     }
 }
 
-/// Starts a sender for each channel: card links by mail and by text.
+/// Starts a sender for each channel: card links by mail and by text, Apple Wallet
+/// pushes and Google Wallet updates (the writer wakes them when it commits rows of
+/// theirs), and webhooks (a sender of their own, see [`webhooks`]).
 pub fn spawn(outbox: &Outbox, db: &Db, settings: &Settings, public_url: &str) -> Senders {
     let card_links = Backoff::from_settings(settings);
-    let channels: Vec<Box<dyn Channel>> = vec![
-        Box::new(email::Email::new(settings.smtp.as_ref(), public_url)),
-        Box::new(sms::Sms::new(settings.sms.clone(), public_url)),
+    let wallets = Backoff::for_wallets(settings);
+    let channels: Vec<(Box<dyn Channel>, Backoff)> = vec![
+        (
+            Box::new(email::Email::new(settings.smtp.as_ref(), public_url)),
+            card_links,
+        ),
+        (
+            Box::new(sms::Sms::new(
+                settings.sms.clone(),
+                public_url,
+                settings.extra_ca_file.as_deref(),
+            )),
+            card_links,
+        ),
+        (Box::new(apns::Apns::new(settings)), wallets),
+        (
+            Box::new(google::Google::new(settings, db, public_url)),
+            wallets,
+        ),
     ];
-    Senders(
-        channels
-            .into_iter()
-            .map(|channel| start(channel, outbox.clone(), db.clone(), card_links))
-            .collect(),
-    )
+    let bell = outbox.clone();
+    db.on_queued(move |channels| bell.wake_channels(channels));
+    let mut senders: Vec<JoinHandle<()>> = channels
+        .into_iter()
+        .map(|(channel, backoff)| start(channel, outbox.clone(), db.clone(), backoff))
+        .collect();
+    senders.extend(webhooks::start(outbox, db, settings, public_url));
+    Senders(senders)
 }
 
 /// Starts one channel's sender on a thread of its own.
@@ -219,14 +353,21 @@ pub fn start(
 ) -> JoinHandle<()> {
     std::thread::Builder::new()
         .name(format!("outbox-{}", channel.name()))
-        .spawn(move || run(channel.as_ref(), &outbox, &db, backoff))
+        .spawn(move || {
+            if channel.nice() > 0 {
+                crate::app::lower_thread_priority(channel.nice());
+            }
+            run(channel.as_ref(), &outbox, &db, backoff)
+        })
         .expect("can start an outbox sender thread")
 }
 
 fn run(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) {
     let name = channel.name();
+    let health = outbox.health();
+    health.configured(name, channel.configured());
     loop {
-        let heard = outbox.rings().count;
+        let heard = outbox.heard(name);
         let wait = if channel.configured() {
             match send_due(channel, outbox, db, backoff) {
                 Round::Stopped => return,
@@ -234,12 +375,16 @@ fn run(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) {
                 Round::Done => next_wait(db, name),
             }
         } else {
-            if let Err(e) = db.write(move |tx| Ok(table::mark_unconfigured(tx, name)?)) {
-                log::warn!("outbox: {name}: {}", crate::error::Chain(&e));
+            match db.write(move |tx| Ok(table::mark_unconfigured(tx, name)?)) {
+                Ok(_) => {
+                    let waiting = db.read(|c| Ok(table::next_due_at(c, name)?));
+                    health.waiting_unconfigured(name, matches!(waiting, Ok(Some(_))));
+                }
+                Err(e) => log::warn!("outbox: {name}: {}", crate::error::Chain(&e)),
             }
             IDLE
         };
-        if !outbox.wait(heard, wait) {
+        if !outbox.wait(name, heard, wait) {
             return;
         }
     }
@@ -253,10 +398,12 @@ enum Round {
     Stopped,
 }
 
-/// Sends the channel's due rows, one by one, recording each try.
+/// Sends the channel's due rows, those that go out together at once, recording each
+/// group's tries in one write.
 fn send_due(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) -> Round {
     let name = channel.name();
-    let due = match db.read(|c| Ok(table::due(c, name, BATCH)?)) {
+    let batch = channel.batch();
+    let due = match db.read(|c| Ok(table::due(c, name, batch.rows)?)) {
         Ok(d) => d,
         Err(e) => {
             log::warn!(
@@ -266,64 +413,178 @@ fn send_due(channel: &dyn Channel, outbox: &Outbox, db: &Db, backoff: Backoff) -
             return Round::Done;
         }
     };
-    for d in &due {
+    let due_count = due.len();
+    for group in groups(due, batch.together.max(1), channel.merges()) {
         if outbox.stopped() {
             return Round::Stopped;
         }
-        record(db, backoff, d, channel.send(d));
+        let sent: Vec<Due> = group
+            .iter()
+            .filter_map(|rows| rows.last().cloned())
+            .collect();
+        let outcomes = channel.send_together(&sent);
+        outbox.health().tried(name, &outcomes);
+        // Each row of an address has the outcome of the one sent for it.
+        let (rows, outcomes): (Vec<Due>, Vec<Result<(), SendError>>) = group
+            .into_iter()
+            .zip(outcomes)
+            .flat_map(|(rows, outcome)| rows.into_iter().map(move |d| (d, outcome.clone())))
+            .unzip();
+        let kept: Vec<bool> = rows.iter().map(|d| channel.keeps_sent(d)).collect();
+        record(db, backoff, &rows, outcomes, &kept, channel.forget());
     }
-    if due.len() as i64 == BATCH {
+    if due_count as i64 == batch.rows {
         Round::Full
     } else {
         Round::Done
     }
 }
 
-/// Records one try of `d`.
-fn record(db: &Db, backoff: Backoff, d: &Due, outcome: Result<(), SendError>) {
-    let (id, channel) = (d.id, d.channel.clone());
-    let recorded = match outcome {
-        Ok(()) => {
-            let sent = d.clone();
-            db.write(move |tx| Ok(table::mark_sent(tx, &sent)?))
-                .map(|marked| {
-                    if !marked {
-                        log::info!(
-                            "outbox: {channel} {id} changed or went while it was sent; not marked sent"
+/// The rows of a round in groups that go out together, `together` sends a group. A
+/// send is a list of rows, the last of which goes out: one row each, or with merging
+/// (see [`Channel::merges`]) every row of an address the round found, oldest first,
+/// so that rows of one device found in one round are one push whatever their number.
+fn groups(due: Vec<Due>, together: usize, merges: bool) -> Vec<Vec<Vec<Due>>> {
+    let sends: Vec<Vec<Due>> = if merges {
+        let mut of_address: HashMap<String, usize> = HashMap::new();
+        let mut sends: Vec<Vec<Due>> = Vec::new();
+        for d in due {
+            match of_address.get(&d.address) {
+                Some(&i) => sends[i].push(d),
+                None => {
+                    of_address.insert(d.address.clone(), sends.len());
+                    sends.push(vec![d]);
+                }
+            }
+        }
+        for rows in &mut sends {
+            rows.sort_by_key(|d| d.id);
+        }
+        sends
+    } else {
+        due.into_iter().map(|d| vec![d]).collect()
+    };
+    let mut groups = Vec::new();
+    let mut sends = sends.into_iter().peekable();
+    while sends.peek().is_some() {
+        groups.push(sends.by_ref().take(together).collect());
+    }
+    groups
+}
+
+/// A row's try, as it is recorded.
+struct Try {
+    due: Due,
+    /// Kept as sent when it went out; forgotten otherwise.
+    kept: bool,
+    outcome: Result<(), SendError>,
+    retry_at: Option<String>,
+}
+
+/// Records the tries of `rows`, in one write: sent (or forgotten when not `kept`),
+/// retried later, or kept as failed. Failures are logged once per error and outcome.
+fn record(
+    db: &Db,
+    backoff: Backoff,
+    rows: &[Due],
+    outcomes: Vec<Result<(), SendError>>,
+    kept: &[bool],
+    forget: Option<Forget>,
+) {
+    let mut failures: Vec<(String, &'static str, Vec<i64>)> = Vec::new();
+    // The rows of an address that failed together are tried again together.
+    let mut retry_of_address: HashMap<String, Option<String>> = HashMap::new();
+    let tries: Vec<Try> = rows
+        .iter()
+        .cloned()
+        .zip(kept.iter().copied())
+        .zip(outcomes)
+        .map(|((d, kept), outcome)| {
+            let mut retry_at = None;
+            if let Err(error) = &outcome {
+                let tries = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
+                if error.retry {
+                    retry_at = retry_of_address
+                        .entry(d.address.clone())
+                        .or_insert_with(|| backoff.random_wait(tries).map(at))
+                        .clone();
+                }
+                let what = match (error.gone, &retry_at) {
+                    (true, _) => "the address is gone",
+                    (false, Some(_)) => "will retry",
+                    (false, None) => "giving up",
+                };
+                match failures
+                    .iter_mut()
+                    .find(|(m, w, _)| *m == error.message && *w == what)
+                {
+                    Some((_, _, ids)) => ids.push(d.id),
+                    None => failures.push((error.message.clone(), what, vec![d.id])),
+                }
+            }
+            Try {
+                due: d,
+                kept,
+                outcome,
+                retry_at,
+            }
+        })
+        .collect();
+    let channel = rows.first().map_or("", |d| d.channel.as_str());
+    for (message, what, ids) in &failures {
+        let level = if *what == "the address is gone" {
+            log::Level::Info
+        } else {
+            log::Level::Warn
+        };
+        let shown: Vec<i64> = ids.iter().copied().take(5).collect();
+        let more = if ids.len() > shown.len() {
+            format!(" and {} more", ids.len() - shown.len())
+        } else {
+            String::new()
+        };
+        log::log!(
+            level,
+            "outbox: {channel} {shown:?}{more} failed: {message}; {what}"
+        );
+    }
+    let recorded = db.write(move |tx| {
+        for Try {
+            due: d,
+            kept,
+            outcome,
+            retry_at,
+        } in &tries
+        {
+            match outcome {
+                Ok(()) => {
+                    let done = if *kept {
+                        table::mark_sent(tx, d)?
+                    } else {
+                        table::delete_sent(tx, d)?
+                    };
+                    if !done {
+                        log::debug!(
+                            "outbox: {} {} changed while it was sent; it goes again",
+                            d.channel,
+                            d.id
                         );
                     }
-                })
-        }
-        Err(error) => {
-            let tries = u32::try_from(d.attempts + 1).unwrap_or(u32::MAX);
-            let retry_at = if error.retry {
-                backoff.random_wait(tries).map(at)
-            } else {
-                None
-            };
-            log::warn!(
-                "outbox: {channel} {id} failed (try {tries}): {}{}",
-                error.message,
-                if retry_at.is_some() {
-                    "; will retry"
-                } else {
-                    "; giving up"
                 }
-            );
-            db.write(move |tx| {
-                Ok(table::mark_failed_try(
-                    tx,
-                    id,
-                    &error.message,
-                    retry_at.as_deref(),
-                )?)
-            })
+                Err(error) => {
+                    table::mark_failed_try(tx, d.id, &error.message, retry_at.as_deref())?;
+                    if let (true, Some(forget)) = (error.gone, forget) {
+                        forget(tx, d)?;
+                    }
+                }
+            }
         }
-    };
+        Ok(())
+    });
     if let Err(e) = recorded {
+        let ids: Vec<i64> = rows.iter().map(|d| d.id).collect();
         log::error!(
-            "outbox: cannot record the try of {} {id}: {}",
-            d.channel,
+            "outbox: cannot record the tries of {channel} {ids:?}: {}",
             crate::error::Chain(&e)
         );
     }
@@ -351,78 +612,4 @@ fn next_wait(db: &Db, channel: &'static str) -> Duration {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn backoff(base_secs: u64, max_attempts: u32) -> Backoff {
-        Backoff {
-            max_attempts,
-            base: Duration::from_secs(base_secs),
-        }
-    }
-
-    /// Every wait lies between the doubling step and half as long again, whatever the
-    /// draw; the draws differ; after the last try there is no wait.
-    #[test]
-    fn the_jittered_wait_stays_within_its_bounds() {
-        let b = backoff(30, 8);
-        for tries in 1..8 {
-            let step = Duration::from_secs(30 << (tries - 1));
-            assert_eq!(b.step(tries), step);
-            assert_eq!(b.wait(tries, 0.0), Some(step), "no extra at 0");
-            assert_eq!(b.wait(tries, 1.0), Some(step + step / 2), "at most half");
-            let mut seen = std::collections::BTreeSet::new();
-            for _ in 0..200 {
-                let w = b.random_wait(tries).expect("a retry follows");
-                assert!(w >= step && w <= step + step / 2, "try {tries}: {w:?}");
-                seen.insert(w);
-            }
-            assert!(
-                seen.len() > 100,
-                "the extra is random: {} draws",
-                seen.len()
-            );
-        }
-        assert_eq!(b.wait(8, 0.5), None, "the 8th failure was the last try");
-        assert_eq!(b.random_wait(9), None);
-        // Odd draws are taken as no extra.
-        assert_eq!(b.wait(1, f64::NAN), Some(Duration::from_secs(30)));
-        assert_eq!(b.wait(1, -1.0), Some(Duration::from_secs(30)));
-    }
-
-    #[test]
-    fn the_step_stops_doubling_and_never_overflows() {
-        let b = backoff(86_400, 100);
-        assert_eq!(b.step(21), Duration::from_secs(86_400 << 20));
-        assert_eq!(b.step(99), b.step(21));
-        let w = b.wait(99, 0.999).unwrap();
-        assert!(w >= b.step(99));
-        // Far beyond what a timestamp holds: the last one it does.
-        assert_eq!(at(Duration::MAX), "9999-12-31T23:59:59.999Z");
-        assert!(at(w).as_str() > time_fmt::now().as_str());
-        // A zero base retries at once.
-        assert_eq!(backoff(0, 3).wait(2, 0.9), Some(Duration::ZERO));
-    }
-
-    /// A ring while a sender is busy is not missed; a stop ends every wait.
-    #[test]
-    fn the_bell_keeps_rings_and_stops() {
-        let outbox = Outbox::new();
-        let heard = outbox.rings().count;
-        outbox.wake();
-        let start = std::time::Instant::now();
-        assert!(outbox.wait(heard, Duration::from_secs(10)));
-        assert!(
-            start.elapsed() < Duration::from_secs(5),
-            "rang before waiting"
-        );
-        let heard = outbox.rings().count;
-        assert!(outbox.wait(heard, Duration::from_millis(20)), "timed out");
-        let other = outbox.clone();
-        let waiter = std::thread::spawn(move || other.wait(heard, Duration::from_secs(30)));
-        std::thread::sleep(Duration::from_millis(50));
-        outbox.stop();
-        assert!(!waiter.join().unwrap(), "stopped");
-        assert!(outbox.stopped());
-    }
-}
+mod tests;

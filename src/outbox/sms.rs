@@ -11,10 +11,18 @@ pub struct Sms {
 }
 
 impl Sms {
-    pub fn new(settings: Option<SmsSettings>, public_url: &str) -> Sms {
+    /// The gateway's https is checked against the public CAs and `extra_ca_file`'s.
+    pub fn new(
+        settings: Option<SmsSettings>,
+        public_url: &str,
+        extra_ca_file: Option<&std::path::Path>,
+    ) -> Sms {
         Sms {
             gateway: settings.map(|s| {
-                let agent = ureq::AgentBuilder::new().timeout(SEND_TIMEOUT).build();
+                let agent = super::tls::agent(extra_ca_file, SEND_TIMEOUT).unwrap_or_else(|e| {
+                    log::error!("outbox: sms: {e}; trusting the public CAs alone");
+                    ureq::AgentBuilder::new().timeout(SEND_TIMEOUT).build()
+                });
                 (s, agent)
             }),
             public_url: public_url.to_string(),

@@ -339,7 +339,8 @@ fn card(
                     balance_after: balance + delta,
                     reward: None,
                     note: Some(&line.note),
-                    token_id: None,
+                    who: &db::ledger::Who::default(),
+                    visit_started_at: None,
                     skip_notifications: true,
                 },
             )?;

@@ -305,6 +305,7 @@ fn dry_run<S: Sink>(
         })();
         db::exec(conn, "ROLLBACK TO dry_run")?;
         db::exec(conn, "RELEASE dry_run")?;
+        db::webhooks::events::discard();
         result
     })?;
     Ok((
@@ -511,5 +512,6 @@ fn templates(
             }
         }
     }
+    db::webhooks::events::discard();
     Ok((report, cards))
 }

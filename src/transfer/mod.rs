@@ -276,14 +276,19 @@ pub(crate) fn write_batch(
     import_id: i64,
     position: i64,
 ) -> Result<Report, ApiError> {
-    if dry_run {
+    let report = if dry_run {
         db::exec(conn, "SAVEPOINT dry_run")?;
         let report = apply::batch(conn, target, batch);
         db::exec(conn, "ROLLBACK TO dry_run")?;
         db::exec(conn, "RELEASE dry_run")?;
-        return report;
-    }
-    let report = apply::batch(conn, target, batch)?;
-    db::imports::advance(conn, import_id, position)?;
-    Ok(report)
+        report
+    } else {
+        let report = apply::batch(conn, target, batch)?;
+        db::imports::advance(conn, import_id, position)?;
+        Ok(report)
+    };
+    // An import is not customers signing up or stamps at the counter: the changes it
+    // made fire no webhooks.
+    db::webhooks::events::discard();
+    report
 }

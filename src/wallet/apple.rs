@@ -177,7 +177,6 @@ impl PassSigner {
                 "key": "next_reward",
                 "label": "Next reward",
                 "value": super::next_reward_text(view),
-                "changeMessage": "%@",
             }));
         }
         let mut back = vec![json!({
@@ -262,7 +261,6 @@ impl PassSigner {
             "key": "rewards",
             "label": "Rewards available",
             "value": super::available_rewards_text(view),
-            "changeMessage": "Rewards available: %@",
         })];
         for (i, line) in design.auxiliary_fields.lines().iter().enumerate() {
             // The shop's own line, without a label: Wallet shows the value alone.
@@ -271,11 +269,13 @@ impl PassSigner {
         put(
             "storeCard",
             json!({
+                // Only the stamps carry a notice: Wallet shows a field's own notice when
+                // one such field changes, and a vague "card changed" when several do.
                 "primaryFields": [{
                     "key": "stamps",
                     "label": "Stamps",
                     "value": super::stamps_text(view),
-                    "changeMessage": "Stamps: %@",
+                    "changeMessage": change_message(&super::stamps_notice(view)),
                 }],
                 "secondaryFields": secondary,
                 "auxiliaryFields": auxiliary,
@@ -349,6 +349,12 @@ fn name_attribute(name: &Name, oid: ObjectIdentifier) -> Option<String> {
         })
 }
 
+/// A notice as a `changeMessage`, which Wallet reads as a format: `%@` would stand for
+/// the field's value, so a `%` of the text is doubled.
+fn change_message(notice: &str) -> String {
+    notice.replace('%', "%%")
+}
+
 /// `#RRGGBB` as Wallet wants colours: `rgb(r, g, b)`.
 pub fn rgb(hex: &str) -> String {
     let channel = |i: usize| {
@@ -386,6 +392,12 @@ fn zip(files: &[(&str, &[u8])]) -> zip::result::ZipResult<Vec<u8>> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_notice_keeps_its_percent_signs() {
+        assert_eq!(change_message("10% off at 7 of 10"), "10%% off at 7 of 10");
+        assert_eq!(change_message("%@"), "%%@");
+    }
 
     #[test]
     fn colours_become_rgb() {

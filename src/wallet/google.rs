@@ -1,5 +1,7 @@
 //! Google Wallet: "Save to Google Wallet" links carrying an RS256-signed JWT with the
-//! card's loyalty class and the customer's loyalty object.
+//! card's loyalty class and the customer's loyalty object; the same class and object
+//! for the Wallet REST API (`crate::outbox::google` keeps saved cards current), and the
+//! service account's assertion for its access tokens.
 
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use base64::Engine;
@@ -10,10 +12,14 @@ use sha2::Sha256;
 
 use super::{keys, LoadError};
 use crate::config::GoogleSettings;
+use crate::db::cards::Card;
 use crate::db::customer_cards::CardView;
 use crate::domain::links::{self, CardLinks};
 
 pub const SAVE_URL: &str = "https://pay.google.com/gp/v/save/";
+/// What the service account's access tokens may do: write the issuer's classes and
+/// objects.
+pub const SCOPE: &str = "https://www.googleapis.com/auth/wallet_object.issuer";
 
 /// The service account that signs save links, loaded and checked at startup.
 pub struct GoogleIssuer {
@@ -79,23 +85,49 @@ impl GoogleIssuer {
         })
     }
 
+    /// The issuer id of the Google Pay & Wallet Console.
+    pub fn issuer_id(&self) -> &str {
+        &self.issuer_id
+    }
+
     /// The id of the loyalty class of a card template.
     pub fn class_id(&self, view: &CardView) -> String {
-        format!(
-            "{}.stampd-{}-{}",
-            self.issuer_id, view.store_id, view.card.id
-        )
+        self.class_id_of(view.store_id, view.card.id)
+    }
+
+    /// The id of the loyalty class of a store's card template.
+    pub fn class_id_of(&self, store_id: i64, card_id: i64) -> String {
+        format!("{}.stampd-{store_id}-{card_id}", self.issuer_id)
     }
 
     /// The id of the loyalty object of a customer card.
     pub fn object_id(&self, view: &CardView) -> String {
-        format!("{}.{}", self.issuer_id, view.uuid)
+        self.object_id_of(&view.uuid)
     }
 
-    /// The JWT claims of a card's save link.
-    pub fn claims(&self, view: &CardView, public_url: &str, issued_at: i64) -> Value {
+    /// The id of the loyalty object of the customer card with this uuid.
+    pub fn object_id_of(&self, uuid: &str) -> String {
+        format!("{}.{uuid}", self.issuer_id)
+    }
+
+    /// The loyalty class of a store's card template.
+    pub fn class(&self, store_id: i64, store_name: &str, card: &Card, public_url: &str) -> Value {
+        json!({
+            "id": self.class_id_of(store_id, card.id),
+            "issuerName": store_name,
+            "programName": card.design.name,
+            "programLogo": {
+                "sourceUri": {"uri": links::google_program_logo(public_url)},
+            },
+            "hexBackgroundColor": card.design.card_color,
+            "reviewStatus": "UNDER_REVIEW",
+        })
+    }
+
+    /// The loyalty object of a customer card: its state, stamps as the balance, rewards
+    /// and the code as a QR barcode.
+    pub fn object(&self, view: &CardView, public_url: &str) -> Value {
         let design = &view.card.design;
-        let class_id = self.class_id(view);
         let now = crate::time_fmt::now();
         let state = if view.card.archived_at.is_some() {
             "INACTIVE"
@@ -121,7 +153,7 @@ impl GoogleIssuer {
         let links = CardLinks::new(public_url, &view.uuid);
         let mut object = json!({
             "id": self.object_id(view),
-            "classId": class_id,
+            "classId": self.class_id(view),
             "state": state,
             "accountId": view.code,
             "loyaltyPoints": {
@@ -149,6 +181,11 @@ impl GoogleIssuer {
                 "contentDescription": {"defaultValue": {"language": "en", "value": "Card strip"}},
             });
         }
+        object
+    }
+
+    /// The JWT claims of a card's save link.
+    pub fn claims(&self, view: &CardView, public_url: &str, issued_at: i64) -> Value {
         json!({
             "iss": self.client_email,
             "aud": "google",
@@ -156,18 +193,23 @@ impl GoogleIssuer {
             "iat": issued_at,
             "origins": [public_url],
             "payload": {
-                "loyaltyClasses": [{
-                    "id": class_id,
-                    "issuerName": view.store_name,
-                    "programName": design.name,
-                    "programLogo": {
-                        "sourceUri": {"uri": links::google_program_logo(public_url)},
-                    },
-                    "hexBackgroundColor": design.card_color,
-                    "reviewStatus": "UNDER_REVIEW",
-                }],
-                "loyaltyObjects": [object],
+                "loyaltyClasses": [
+                    self.class(view.store_id, &view.store_name, &view.card, public_url),
+                ],
+                "loyaltyObjects": [self.object(view, public_url)],
             },
+        })
+    }
+
+    /// The claims of the JWT the service account trades for an access token at
+    /// `token_url` (OAuth 2.0 JWT bearer grant), valid for an hour from `issued_at`.
+    pub fn token_claims(&self, token_url: &str, issued_at: i64) -> Value {
+        json!({
+            "iss": self.client_email,
+            "scope": SCOPE,
+            "aud": token_url,
+            "iat": issued_at,
+            "exp": issued_at + 3600,
         })
     }
 

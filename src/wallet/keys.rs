@@ -95,6 +95,29 @@ pub fn rsa_private_key_pem(text: &str) -> Result<RsaPrivateKey, String> {
     Err("holds no PRIVATE KEY or RSA PRIVATE KEY PEM block".into())
 }
 
+/// The Pass Type ID certificate (with Apple's WWDR intermediate after it) and its key,
+/// as TLS presents them to APNs.
+pub fn tls_identity(
+    settings: &crate::config::AppleSettings,
+) -> Result<crate::outbox::tls::Identity, String> {
+    use rsa::pkcs8::EncodePrivateKey;
+    use x509_cert::der::Encode;
+    let der = |c: Certificate| {
+        c.to_der()
+            .map(rustls::pki_types::CertificateDer::from)
+            .map_err(|e| format!("the certificate cannot be encoded: {e}"))
+    };
+    let chain = vec![
+        der(certificate(&settings.certificate)?)?,
+        der(certificate(&settings.wwdr_certificate)?)?,
+    ];
+    let key = rsa_private_key(&settings.private_key)?
+        .to_pkcs8_der()
+        .map_err(|e| format!("the private key cannot be encoded: {e}"))?;
+    let key = rustls::pki_types::PrivatePkcs8KeyDer::from(key.as_bytes().to_vec());
+    Ok((chain, key.into()))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -79,6 +79,22 @@ pub fn stamps_text(view: &CardView) -> String {
     )
 }
 
+/// The notice a pass shows when its stamps change: the template's wording or stampd's
+/// ("You have 7 of 10 stamps"), and the dearest reward the stamps pay for, if any
+/// ("… – Free coffee is ready").
+pub fn stamps_notice(view: &CardView) -> String {
+    let design = &view.card.design;
+    let stamps = crate::domain::stamp_message::render(
+        design.stamp_message.as_deref(),
+        view.stamps_count,
+        design.stamps_required,
+    );
+    match view.available_rewards().max_by_key(|r| r.stamps_required) {
+        Some(reward) => format!("{stamps} – {} is ready", reward.name),
+        None => stamps,
+    }
+}
+
 /// How far the next reward is: "3 stamps to Free coffee", "Card complete".
 pub fn next_reward_text(view: &CardView) -> String {
     let plural = |n: i64| if n == 1 { "stamp" } else { "stamps" };
@@ -217,5 +233,22 @@ pub(crate) mod tests {
         v.last_name = Some(" ".into());
         assert_eq!(member_name(&v), "Ann");
         assert_eq!(stamps_text(&view(7, &[])), "7 / 10");
+    }
+
+    #[test]
+    fn the_notice_counts_stamps_in_the_shops_words_and_names_a_ready_reward() {
+        let rewards = [("Free coffee", 5), ("Cake", 10)];
+        assert_eq!(stamps_notice(&view(4, &rewards)), "You have 4 of 10 stamps");
+        assert_eq!(
+            stamps_notice(&view(7, &rewards)),
+            "You have 7 of 10 stamps – Free coffee is ready"
+        );
+        assert_eq!(
+            stamps_notice(&view(10, &rewards)),
+            "You have 10 of 10 stamps – Cake is ready"
+        );
+        let mut own = view(7, &[]);
+        own.card.design.stamp_message = Some("{remaining} more to a treat!".into());
+        assert_eq!(stamps_notice(&own), "3 more to a treat!");
     }
 }

@@ -4,7 +4,7 @@ use serde_json::{json, Value};
 
 use crate::support::app::*;
 
-const CARD_KEYS: [&str; 24] = [
+const CARD_KEYS: [&str; 28] = [
     "id",
     "account_id",
     "name",
@@ -24,7 +24,11 @@ const CARD_KEYS: [&str; 24] = [
     "show_member_field",
     "show_stamps_to_reward_field",
     "expires_at",
+    "stamp_message",
     "archived_at",
+    "max_stamps_per_visit",
+    "min_minutes_between_visits",
+    "max_stamps_per_day",
     "rewards_count",
     "customer_cards_count",
     "created_at",
@@ -166,6 +170,7 @@ fn create_with_defaults_has_the_full_shape() {
     assert_eq!(c["show_member_field"], true);
     assert_eq!(c["show_stamps_to_reward_field"], true);
     assert_eq!(c["expires_at"], Value::Null);
+    assert_eq!(c["stamp_message"], Value::Null);
     assert_eq!(c["archived_at"], Value::Null);
     assert_eq!(c["rewards_count"], 0);
     assert_eq!(c["customer_cards_count"], 0);
@@ -202,6 +207,10 @@ fn create_with_every_attribute() {
             "show_member_field": false,
             "show_stamps_to_reward_field": "0",
             "expires_at": "2099-12-31",
+            "stamp_message": "{stamps} of {required}, {remaining} to go",
+            "max_stamps_per_visit": 2,
+            "min_minutes_between_visits": "30",
+            "max_stamps_per_day": 4.0,
         }}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
@@ -226,6 +235,10 @@ fn create_with_every_attribute() {
             "show_member_field": false,
             "show_stamps_to_reward_field": false,
             "expires_at": "2099-12-31T23:59:59.999Z",
+            "stamp_message": "{stamps} of {required}, {remaining} to go",
+            "max_stamps_per_visit": 2,
+            "min_minutes_between_visits": 30,
+            "max_stamps_per_day": 4,
             "archived_at": null,
             "rewards_count": 0,
             "customer_cards_count": 0,
@@ -809,6 +822,48 @@ fn a_card_of_another_store_is_404() {
     );
     assert_eq!(r.status, 422, "{}", r.text);
     assert_eq!(r.body, validation(json!({"card_id": ["not found"]})));
+}
+
+/// `stamp_message` is the shop's wording of the notice a saved pass shows when its
+/// stamps change: placeholders it knows, at most 100 characters, no control characters;
+/// null goes back to stampd's wording.
+#[test]
+fn stamp_message_takes_known_placeholders_and_null_clears_it() {
+    let app = spawn_app();
+    let card = app.create_card(
+        json!({"name": "Coffee", "stamp_message": "  {remaining} more to a free coffee!  "}),
+    );
+    assert_eq!(card["stamp_message"], "{remaining} more to a free coffee!");
+    let path = app.store_path(&format!("/cards/{}", card["id"]));
+    for (bad, message) in [
+        (
+            json!("{count} stamps"),
+            "has an unknown placeholder {count} (use {stamps}, {required}, {remaining})",
+        ),
+        (json!("{stamps"), "has a { without its }"),
+        (
+            json!("x".repeat(101)),
+            "is too long (maximum is 100 characters)",
+        ),
+    ] {
+        let r = app.patch(&path, &json!({"card": {"stamp_message": bad}}));
+        assert_eq!(r.status, 422, "{}", r.text);
+        assert_eq!(
+            r.body["errors"]["stamp_message"],
+            json!([message]),
+            "{}",
+            r.text
+        );
+    }
+    let r = app.patch(&path, &json!({"card": {"stamp_message": "Line\nbreak"}}));
+    assert_eq!(r.status, 422, "{}", r.text);
+    let r = app.patch(
+        &path,
+        &json!({"card": {"stamp_message": "{stamps}/{required}"}}),
+    );
+    assert_eq!(r.body["stamp_message"], "{stamps}/{required}", "{}", r.text);
+    let r = app.patch(&path, &json!({"card": {"stamp_message": null}}));
+    assert_eq!(r.body["stamp_message"], Value::Null, "{}", r.text);
 }
 
 #[test]

@@ -289,6 +289,16 @@ fn first_start_prints_a_token_once() {
     assert_eq!(status, 200, "{body}");
     assert_eq!(body.as_array().map(Vec::len), Some(1), "{body}");
     assert_eq!(body[0]["name"], "My Store");
+    // Without public_url, links point at 127.0.0.1: the owner is told, and the log says so.
+    let out = server.wait_stdout("phones cannot open");
+    assert!(out.contains("set public_url"), "{out}");
+    assert!(
+        server
+            .log_text()
+            .contains("which customers' phones cannot open"),
+        "{}",
+        server.log_text()
+    );
     assert!(server.terminate().success());
     assert_eq!(server.stdout().matches("curl").count(), 1);
 

@@ -381,3 +381,86 @@ fn foreign_and_malformed_ids_are_404() {
     assert_eq!(r.body["card_name"], "Theirs");
     assert_eq!(r.body["account_id"], other);
 }
+
+#[test]
+fn an_existing_customer_is_enrolled_in_another_card_once() {
+    let app = spawn_app();
+    let coffee = app.create_card(json!({"name": "Coffee", "initial_stamps": 2}));
+    let cake = app.create_card(json!({"name": "Cake"}));
+    let ann =
+        app.create_customer(json!({"customer": {"first_name": "Ann", "email": "ann@example.com"}}));
+    let path = app.store_path(&format!("/customers/{}/customer_cards", ann["id"]));
+
+    // A customer without a card gets one, with the template's welcome stamps.
+    let r = app.post(&path, &json!({"card_id": coffee["id"]}));
+    assert_eq!(r.status, 201, "{}", r.text);
+    assert_eq!(r.body["card_id"], coffee["id"]);
+    assert_eq!(r.body["customer_id"], ann["id"]);
+    assert_eq!(r.body["stamps_count"], json!(2));
+    let mut keys: Vec<&str> = r
+        .body
+        .as_object()
+        .unwrap()
+        .keys()
+        .map(String::as_str)
+        .collect();
+    keys.sort_unstable();
+    assert_eq!(keys, CARD_KEYS, "the shape of every customer card");
+    let cc = r.body["id"].as_i64().unwrap();
+    let ledger = app.events(ann["id"].as_i64().unwrap(), cc);
+    assert_eq!(ledger.len(), 1);
+    assert_eq!(ledger[0]["kind"], json!("welcome_bonus"));
+
+    // A second card of another template, by form as well.
+    let r = app.post_form(&path, &format!("card_id={}", cake["id"]));
+    assert_eq!(r.status, 201, "{}", r.text);
+    let shown = app.get_ok(&app.store_path(&format!("/customers/{}", ann["id"])));
+    assert_eq!(shown["customer_cards"].as_array().unwrap().len(), 2);
+
+    // The same card again: 422, nothing added.
+    let r = app.post(&path, &json!({"card_id": coffee["id"]}));
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(
+        r.body["errors"],
+        json!({"card_id": ["is already enrolled"]})
+    );
+
+    // Another store's card is not found; so is a customer of another store.
+    let (other, other_token) = app.new_store("Other Shop");
+    let theirs = app
+        .request(
+            "POST",
+            &format!("/api/v1/accounts/{other}/cards"),
+            Some(&other_token),
+            Some("application/json"),
+            Some(r#"{"card": {"name": "Theirs"}}"#),
+        )
+        .body;
+    let r = app.post(&path, &json!({"card_id": theirs["id"]}));
+    assert_eq!(r.status, 404, "{}", r.text);
+    assert_eq!(r.body["error"], json!("Card not found"));
+    let r = app.post(
+        &app.store_path("/customers/999999/customer_cards"),
+        &json!({"card_id": coffee["id"]}),
+    );
+    assert_eq!(r.status, 404);
+    assert_eq!(r.body["error"], json!("Customer not found"));
+
+    // An archived card takes no one, as at create; a missing card_id says so.
+    let bob =
+        app.create_customer(json!({"customer": {"first_name": "Bob", "email": "bob@example.com"}}));
+    let bob_path = app.store_path(&format!("/customers/{}/customer_cards", bob["id"]));
+    let r = app.patch(
+        &app.store_path(&format!("/cards/{}", cake["id"])),
+        &json!({"card": {"archived": true}}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.post(&bob_path, &json!({"card_id": cake["id"]}));
+    assert_eq!(r.status, 422, "{}", r.text);
+    assert_eq!(r.body["errors"], json!({"card_id": ["is archived"]}));
+    let r = app.post(&bob_path, &json!({}));
+    assert_eq!(r.status, 422);
+    assert_eq!(r.body["errors"], json!({"card_id": ["can't be blank"]}));
+    let none = app.get_ok(&bob_path);
+    assert_eq!(none, json!([]));
+}

@@ -1339,12 +1339,12 @@ fn the_list_filters_by_channel_and_refuses_other_channels() {
         "an empty filter is no filter"
     );
 
-    for bad in ["fax", "apns", "EMAIL"] {
+    for bad in ["fax", "webhook", "EMAIL"] {
         let r = app.get(&app.store_path(&format!("/deliveries?channel={bad}")));
         assert_eq!(r.status, 422, "{bad}: {}", r.text);
         assert_eq!(
             r.body["errors"]["channel"],
-            json!(["is not included in the list (email, sms)"]),
+            json!(["is not included in the list (email, sms, apns, google)"]),
             "{bad}: {}",
             r.text
         );
@@ -1414,4 +1414,16 @@ fn a_delivery_has_the_documented_fields() {
     ];
     expected.sort_unstable();
     assert_eq!(keys, expected);
+}
+
+#[test]
+fn the_card_link_setup_says_which_channels_are_set_up() {
+    let smtp = SmtpServer::start();
+    let app = spawn_app_with(|s| s.smtp = Some(smtp.settings()));
+    let r = app.get_ok(&app.store_path("/card_links"));
+    assert_eq!((&r["email"], &r["sms"]), (&json!(true), &json!(false)));
+    let gw = Gateway::start();
+    let app = spawn_app_with(|s| s.sms = Some(gw.settings()));
+    let r = app.get_ok(&app.store_path("/card_links"));
+    assert_eq!((&r["email"], &r["sms"]), (&json!(false), &json!(true)));
 }

@@ -24,6 +24,12 @@ struct Data {
     customer_card: i64,
     location: i64,
     poster: i64,
+    /// A webhook subscription (to a name that never resolves) and one of its tries.
+    webhook: i64,
+    delivery: i64,
+    /// A staff member and a paired device.
+    staff: i64,
+    device: i64,
 }
 
 fn seed(app: &TestApp) -> Data {
@@ -57,13 +63,30 @@ fn seed(app: &TestApp) -> Data {
         &json!({"poster": {"card_id": card, "title": "Join us"}}),
     );
     assert_eq!(r.status, 201, "{}", r.text);
+    let poster = r.body["id"].as_i64().unwrap();
+    let r = app.post(
+        &app.store_path("/webhook_subscriptions"),
+        &json!({"target_url": "https://hooks.invalid/in", "events": ["*"]}),
+    );
+    assert_eq!(r.status, 201, "{}", r.text);
+    let webhook = r.body["id"].as_i64().unwrap();
+    let test = app.store_path(&format!("/webhook_subscriptions/{webhook}/test"));
+    assert_eq!(app.post(&test, &json!({})).status, 200);
+    let tries =
+        app.get_ok(&app.store_path(&format!("/webhook_subscriptions/{webhook}/deliveries")));
+    let staff = crate::staff::add_staff(app, "Sam", "1234", "staff");
+    let (_, device) = crate::staff::pair_device(app, "Tablet");
     Data {
+        staff,
+        device,
         card,
         reward,
         customer,
         customer_card,
         location,
-        poster: r.body["id"].as_i64().unwrap(),
+        poster,
+        webhook,
+        delivery: tries["deliveries"][0]["id"].as_i64().unwrap(),
     }
 }
 
@@ -99,6 +122,10 @@ fn endpoints(app: &TestApp, data: &Data) -> Vec<Endpoint> {
                 ("{id}", Some("customer_cards")) => data.customer_card,
                 ("{id}", Some("locations")) => data.location,
                 ("{id}", Some("posters")) => data.poster,
+                ("{id}", Some("webhook_subscriptions")) => data.webhook,
+                ("{id}", Some("staff")) => data.staff,
+                ("{id}", Some("devices")) => data.device,
+                ("{delivery_id}", _) => data.delivery,
                 (s, _) if s.starts_with('{') => panic!("hostile.rs: no data for {s} in {template}"),
                 (s, _) => {
                     path.push(s.to_string());
@@ -113,6 +140,18 @@ fn endpoints(app: &TestApp, data: &Data) -> Vec<Endpoint> {
             ("stamp", _) => (None, ("note", 500), "stamps"),
             ("redeem", _) => (None, ("note", 500), "reward_id"),
             ("send_card_links", _) => (None, ("note", usize::MAX), "customer_card_id"),
+            ("rotate_secret" | "test" | "redeliver", _) => (None, ("note", usize::MAX), "id"),
+            ("unlock", _) => (None, ("note", usize::MAX), "id"),
+            ("sessions", _) => (None, ("pin", usize::MAX), "id"),
+            ("pair", _) => (None, ("code", usize::MAX), "id"),
+            ("pairing_codes", _) => (None, ("name", 100), "id"),
+            (_, Some("staff")) => (Some("staff"), ("name", 100), "active"),
+            (_, Some("webhook_subscriptions")) => (
+                Some("webhook_subscription"),
+                ("description", 255),
+                "enabled",
+            ),
+            ("customer_cards", _) => (None, ("note", usize::MAX), "card_id"),
             (_, Some("accounts")) => (Some("account"), ("name", 100), "id"),
             (_, Some("cards")) => (Some("card"), ("name", 100), "stamps_required"),
             (_, Some("rewards")) => (Some("reward"), ("name", 100), "stamps_required"),
@@ -210,7 +249,11 @@ fn assert_alive(app: &TestApp) {
 
 #[test]
 fn malformed_and_oversized_bodies_get_4xx_json_on_every_endpoint() {
-    let app = spawn_app();
+    // Every body-taking route, many times over: more than a minute's allowance.
+    let app = spawn_app_with(|s| {
+        s.rate_limit_per_minute = 0;
+        s.rate_limit_per_address_per_minute = 0;
+    });
     let data = seed(&app);
     const JSON: Option<&str> = Some("application/json");
     const FORM: Option<&str> = Some("application/x-www-form-urlencoded");
@@ -313,7 +356,11 @@ fn malformed_and_oversized_bodies_get_4xx_json_on_every_endpoint() {
 
 #[test]
 fn hostile_values_get_4xx_json_on_every_endpoint() {
-    let app = spawn_app();
+    // Every body-taking route, many times over: more than a minute's allowance.
+    let app = spawn_app_with(|s| {
+        s.rate_limit_per_minute = 0;
+        s.rate_limit_per_address_per_minute = 0;
+    });
     let data = seed(&app);
     for ep in endpoints(&app, &data) {
         let (text, limit) = ep.text_field;
@@ -488,7 +535,11 @@ fn hostile_values_get_4xx_json_on_every_endpoint() {
 
 #[test]
 fn bodies_over_64_kib_are_413_however_they_are_sent() {
-    let app = spawn_app();
+    // Every body-taking route, many times over: more than a minute's allowance.
+    let app = spawn_app_with(|s| {
+        s.rate_limit_per_minute = 0;
+        s.rate_limit_per_address_per_minute = 0;
+    });
     let data = seed(&app);
     for ep in endpoints(&app, &data) {
         // Declared too large: refused before the body is read.

@@ -34,6 +34,7 @@ mod rate_limits;
 mod rewards;
 mod send_throttle;
 mod signup;
+mod staff;
 mod stamps;
 mod stored_totals;
 mod web_card;
@@ -46,6 +47,10 @@ mod own_certificates;
 mod private_files;
 mod proxies;
 mod wallet;
+mod webhooks;
+
+mod apns;
+mod google_wallet;
 
 mod counter_page;
 mod posters_browser;

@@ -140,7 +140,9 @@ fn the_document_hangs_together() {
         }
         let responses = op["responses"].as_object().expect("responses");
         let statuses: BTreeSet<&str> = responses.keys().map(String::as_str).collect();
-        let public = path == "/api/v1/status" || path == "/api/v1/openapi.json";
+        let public = stampd::api::status::PUBLIC_PATHS
+            .iter()
+            .any(|p| *path == format!("/api/v1{p}"));
         if public {
             assert_eq!(op["security"], json!([]), "{what}");
         } else {
@@ -599,7 +601,8 @@ impl<'a> Exerciser<'a> {
 
 #[test]
 fn every_operation_answers_as_documented() {
-    let app = spawn_app_with(|_| {});
+    let app = spawn_app_with(|s| s.webhooks_allow_private_targets = true);
+    let receiver = crate::support::receiver::Receiver::http();
     let doc = fetch_document(&app);
     let mut x = Exerciser::new(&app, doc.clone());
     let s = app.store_id;
@@ -965,6 +968,15 @@ fn every_operation_answers_as_documented() {
     let stamp = "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/stamp";
     let redeem = "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/redeem";
     let events = "/accounts/{account_id}/customers/{customer_id}/customer_cards/{id}/events";
+    let setup = "/accounts/{account_id}/card_links";
+    let r = x.get(setup, &[s], "");
+    x.expect(&r, 200, "card link setup");
+    let r = x.get(setup, &[999_999], "");
+    x.expect(&r, 404, "card link setup of no store");
+    let r = x.json("POST", cc, &[s, bob], json!({"card_id": card}));
+    x.expect(&r, 201, "enrol in a card");
+    let r = x.json("POST", cc, &[s, bob], json!({"card_id": card}));
+    x.expect(&r, 422, "enrol in the same card again");
     let r = x.get(cc, &[s, ann], "");
     x.expect(&r, 200, "customer cards");
     let r = x.get(cc, &[s, 9999], "");
@@ -1051,6 +1063,12 @@ fn every_operation_answers_as_documented() {
     x.expect(&r, 200, "deliveries by channel");
     let r = x.get("/accounts/{account_id}/deliveries", &[s], "?channel=fax");
     x.expect(&r, 422, "bad channel");
+    let r = x.get("/accounts/{account_id}/deliveries", &[s], "?channel=apns");
+    x.expect(&r, 200, "wallet deliveries");
+    let r = x.get("/accounts/{account_id}/deliveries/channels", &[s], "");
+    x.expect(&r, 200, "delivery channels");
+    let r = x.get("/accounts/{account_id}/deliveries/channels", &[9999], "");
+    x.expect(&r, 404, "delivery channels of no store");
 
     // Imports and exports.
     let csv = b"first_name,email,stamps\nAnn,ann-import@example.com,2\n";
@@ -1267,6 +1285,227 @@ fn every_operation_answers_as_documented() {
     let r = x.run(c);
     x.expect(&r, 404, "delete poster again");
 
+    // Staff, paired devices, sessions, the counter and flags.
+    let r = x.json(
+        "POST",
+        "/accounts/{account_id}/staff",
+        &[s],
+        json!({"staff": {"name": "Sam", "pin": "1234"}}),
+    );
+    x.expect(&r, 201, "create staff");
+    let sam = r.body["id"].as_i64().unwrap_or(0);
+    let r = x.raw(
+        "POST",
+        "/accounts/{account_id}/staff",
+        &[s],
+        Some("application/x-www-form-urlencoded"),
+        b"staff[name]=Olga&staff[pin]=55",
+    );
+    x.expect(&r, 422, "short PIN");
+    let r = x.get("/accounts/{account_id}/staff", &[s], "");
+    x.expect(&r, 200, "staff");
+    let r = x.get("/accounts/{account_id}/staff", &[s + 100], "");
+    x.expect(&r, 404, "staff of another store");
+    let member = "/accounts/{account_id}/staff/{id}";
+    let r = x.get(member, &[s, sam], "");
+    x.expect(&r, 200, "staff member");
+    let r = x.get(member, &[s, 9999], "");
+    x.expect(&r, 404, "no staff member");
+    let r = x.json(
+        "PATCH",
+        member,
+        &[s, sam],
+        json!({"staff": {"role": "owner"}}),
+    );
+    x.expect(&r, 200, "update staff");
+    let r = x.json("PUT", member, &[s, sam], json!({"staff": {"role": "boss"}}));
+    x.expect(&r, 422, "bad role");
+    let r = x.json(
+        "PUT",
+        member,
+        &[s, sam],
+        json!({"staff": {"role": "staff"}}),
+    );
+    x.expect(&r, 200, "update staff by PUT");
+    let r = x.json("PATCH", member, &[s, sam], json!({"staff": {"pin": 12}}));
+    x.expect(&r, 422, "numeric PIN");
+    let codes = "/accounts/{account_id}/devices/pairing_codes";
+    let r = x.json("POST", codes, &[s], json!({"name": "Counter"}));
+    x.expect(&r, 201, "pairing code");
+    let code = r.body["code"].as_str().unwrap_or_default().to_string();
+    let r = x.json("POST", codes, &[s], json!({"name": "a\u{202e}b"}));
+    x.expect(&r, 422, "device name with a direction override");
+    let mut c = x.call("POST", "/devices/pair", &[]);
+    c.token = None;
+    c.content_type = Some("application/json");
+    c.body = Some(json!({"code": code}).to_string().into_bytes());
+    let r = x.run(c);
+    x.expect(&r, 201, "pair");
+    let device_token = r.body["token"].as_str().unwrap_or_default().to_string();
+    let device = r.body["device"]["id"].as_i64().unwrap_or(0);
+    let mut c = x.call("POST", "/devices/pair", &[]);
+    c.token = None;
+    c.content_type = Some("application/json");
+    c.body = Some(json!({"code": code}).to_string().into_bytes());
+    let r = x.run(c);
+    x.expect(&r, 422, "pair twice");
+    let sessions = "/accounts/{account_id}/staff/{id}/sessions";
+    let mut c = x.call("POST", sessions, &[s, sam]);
+    c.token = Some(device_token.clone());
+    c.content_type = Some("application/json");
+    c.body = Some(br#"{"pin": "0000"}"#.to_vec());
+    let r = x.run(c);
+    x.expect(&r, 422, "wrong PIN");
+    let mut c = x.call("POST", sessions, &[s, sam]);
+    c.token = Some(device_token.clone());
+    c.content_type = Some("application/json");
+    c.body = Some(br#"{"pin": "1234"}"#.to_vec());
+    let r = x.run(c);
+    x.expect(&r, 201, "sign in");
+    let session = r.body["token"].as_str().unwrap_or_default().to_string();
+    let counter = "/accounts/{account_id}/counter";
+    let mut c = x.call("GET", counter, &[s]);
+    c.token = Some(device_token.clone());
+    c.headers.push(("X-Staff-Session", session.clone()));
+    let r = x.run(c);
+    x.expect(&r, 200, "counter");
+    let r = x.get(counter, &[s + 100], "");
+    x.expect(&r, 404, "counter of another store");
+    let mut c = x.call("GET", "/accounts/{account_id}/flags", &[s]);
+    c.token = Some(device_token.clone());
+    c.headers.push(("X-Staff-Session", session.clone()));
+    let r = x.run(c);
+    x.expect(&r, 403, "flags as staff");
+    let r = x.get("/accounts/{account_id}/flags", &[s], "?page=2");
+    x.expect(&r, 200, "flags");
+    let mut c = x.call("POST", stamp, &[s, ann, ann_card]);
+    c.token = Some(device_token.clone());
+    c.headers.push(("X-Staff-Session", session.clone()));
+    c.content_type = Some("application/json");
+    c.body = Some(br#"{"stamps": 1, "override": true}"#.to_vec());
+    let r = x.run(c);
+    x.expect(&r, 403, "a staff override");
+    let mut c = x.call("DELETE", "/accounts/{account_id}/counter/session", &[s]);
+    c.token = Some(device_token.clone());
+    c.headers.push(("X-Staff-Session", session.clone()));
+    let r = x.run(c);
+    x.expect(&r, 204, "sign out");
+    let c = x.call(
+        "DELETE",
+        "/accounts/{account_id}/counter/session",
+        &[s + 100],
+    );
+    let r = x.run(c);
+    x.expect(&r, 404, "sign out of another store");
+    let r = x.json(
+        "POST",
+        "/accounts/{account_id}/staff/{id}/unlock",
+        &[s, sam],
+        json!({}),
+    );
+    x.expect(&r, 200, "unlock staff");
+    let r = x.json(
+        "POST",
+        "/accounts/{account_id}/staff/{id}/unlock",
+        &[s, 9999],
+        json!({}),
+    );
+    x.expect(&r, 404, "unlock no one");
+    let r = x.get("/accounts/{account_id}/devices", &[s], "");
+    x.expect(&r, 200, "devices");
+    let r = x.get("/accounts/{account_id}/devices", &[s + 100], "");
+    x.expect(&r, 404, "devices of another store");
+    let one_device = "/accounts/{account_id}/devices/{id}";
+    let r = x.get(one_device, &[s, device], "");
+    x.expect(&r, 200, "device");
+    let r = x.get(one_device, &[s, 9999], "");
+    x.expect(&r, 404, "no device");
+    let unlock = "/accounts/{account_id}/devices/{id}/unlock";
+    let r = x.json("POST", unlock, &[s, device], json!({}));
+    x.expect(&r, 200, "unlock device");
+    let r = x.json("POST", unlock, &[s, 9999], json!({}));
+    x.expect(&r, 404, "unlock no device");
+    let c = x.call("DELETE", one_device, &[s, device]);
+    let r = x.run(c);
+    x.expect(&r, 204, "revoke device");
+    let c = x.call("DELETE", one_device, &[s, device]);
+    let r = x.run(c);
+    x.expect(&r, 404, "revoke again");
+    // Webhook subscriptions, to a receiver of the test's own (plain http, allowed here).
+    let hooks = "/accounts/{account_id}/webhook_subscriptions";
+    let hook = "/accounts/{account_id}/webhook_subscriptions/{id}";
+    let target = format!("http://127.0.0.1:{}/in", receiver.port);
+    let r = x.json(
+        "POST",
+        hooks,
+        &[s],
+        json!({"target_url": target, "events": ["*"]}),
+    );
+    x.expect(&r, 201, "create subscription");
+    let sub = r.json()["id"].as_i64().unwrap();
+    let r = x.json("POST", hooks, &[s], json!({"events": ["*"]}));
+    x.expect(&r, 422, "subscription without a target");
+    let r = x.get(hooks, &[s], "?event=stamp.earned");
+    x.expect(&r, 200, "list subscriptions");
+    let r = x.get(hooks, &[s], "?event=nope");
+    x.expect(&r, 422, "list subscriptions of no event");
+    let r = x.get(hook, &[s, sub], "");
+    x.expect(&r, 200, "show subscription");
+    let r = x.get(hook, &[s, 999_999], "");
+    x.expect(&r, 404, "show missing subscription");
+    for method in ["PATCH", "PUT"] {
+        let r = x.json(method, hook, &[s, sub], json!({"description": "POS"}));
+        x.expect(&r, 200, "update subscription");
+        let r = x.json(method, hook, &[s, sub], json!({"payload_format": "flat"}));
+        x.expect(&r, 422, "flat for every event");
+    }
+    let rotate = "/accounts/{account_id}/webhook_subscriptions/{id}/rotate_secret";
+    let r = x.json("POST", rotate, &[s, sub], json!({}));
+    x.expect(&r, 200, "rotate secret");
+    let r = x.json("POST", rotate, &[s, 999_999], json!({}));
+    x.expect(&r, 404, "rotate a missing subscription's secret");
+    let test = "/accounts/{account_id}/webhook_subscriptions/{id}/test";
+    let r = x.json("POST", test, &[s, sub], json!({}));
+    x.expect(&r, 200, "test subscription");
+    let r = x.json("POST", test, &[s, 999_999], json!({}));
+    x.expect(&r, 404, "test a missing subscription");
+    let list = "/accounts/{account_id}/webhook_subscriptions/{id}/deliveries";
+    let r = x.get(list, &[s, sub], "?items=1");
+    x.expect(&r, 200, "delivery attempts");
+    let r = x.get(list, &[s, sub], "?page=0");
+    x.expect(&r, 422, "delivery attempts, page 0");
+    let redeliver =
+        "/accounts/{account_id}/webhook_subscriptions/{id}/deliveries/{delivery_id}/redeliver";
+    let stamped = app
+        .create_customer(json!({"customer": {"first_name": "Hook", "email": "hook@example.com"}}));
+    assert!(stamped["id"].is_i64());
+    receiver.wait_for(2, std::time::Duration::from_secs(15));
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(15);
+    let delivered = loop {
+        let found = app.conn().query_row(
+            "SELECT id FROM webhook_deliveries WHERE outbox_id IS NOT NULL LIMIT 1",
+            [],
+            |r| r.get::<_, i64>(0),
+        );
+        match found {
+            Ok(id) => break id,
+            Err(_) if std::time::Instant::now() < deadline => {
+                std::thread::sleep(std::time::Duration::from_millis(50))
+            }
+            Err(e) => panic!("no delivery recorded: {e}"),
+        }
+    };
+    let r = x.json("POST", redeliver, &[s, sub, delivered], json!({}));
+    x.expect(&r, 202, "redeliver");
+    let r = x.json("POST", redeliver, &[s, sub, 999_999], json!({}));
+    x.expect(&r, 404, "redeliver a missing delivery");
+    let c = x.call("DELETE", hook, &[s, sub]);
+    let r = x.run(c);
+    x.expect(&r, 204, "delete subscription");
+    let c = x.call("DELETE", hook, &[s, sub]);
+    let r = x.run(c);
+    x.expect(&r, 404, "delete subscription again");
+
     // Erasure, last: the customer is gone afterwards.
     let c = x.call("DELETE", "/accounts/{account_id}/customers/{id}", &[s, bob]);
     let r = x.run(c);
@@ -1280,7 +1519,9 @@ fn every_operation_answers_as_documented() {
     for (path, method) in stampd::api::api_route_list() {
         let key = (path.clone(), method.as_str().to_string());
         let statuses = x.seen.get(&key).cloned().unwrap_or_default();
-        let public = path == "/api/v1/status" || path == "/api/v1/openapi.json";
+        let public = stampd::api::status::PUBLIC_PATHS
+            .iter()
+            .any(|p| path == format!("/api/v1{p}"));
         if !statuses.iter().any(|s| (200..300).contains(s))
             || (!public && !statuses.iter().any(|s| *s >= 400))
         {

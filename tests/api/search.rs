@@ -172,7 +172,49 @@ fn search_by_names() {
     assert_eq!(search(&app, "arl"), vec![s.carla]);
     // Not a name of anyone.
     assert_eq!(search(&app, "Zelda"), Vec::<i64>::new());
-    assert_eq!(search(&app, "Lee Ann"), Vec::<i64>::new());
+    // A full name in either order is the same person.
+    assert_eq!(search(&app, "Lee Ann"), vec![s.ann]);
+}
+
+#[test]
+fn searches_rank_exact_matches_then_name_starts_then_fragments() {
+    let app = spawn_app();
+    let new = |first: &str, last: &str, email: &str, refs: Value| -> i64 {
+        app.create_customer(json!({"customer": {
+            "first_name": first, "last_name": last, "email": email,
+            "external_references": refs,
+        }}))["id"]
+            .as_i64()
+            .unwrap()
+    };
+    let liam = new("Liam", "Carter", "lc@example.com", json!([]));
+    let mason = new("Mason", "Williams", "mw@example.com", json!([]));
+    let emma = new("Emma", "Thompson", "et@example.com", json!([]));
+    let olivia = new("Olivia", "Liamson", "ol@example.com", json!([]));
+    let noah = new(
+        "Noah",
+        "Brown",
+        "nb@example.com",
+        json!([{"source": "pos", "external_id": "liam"}]),
+    );
+
+    // Exact first (an external id), then names starting with it (newest first), then
+    // names that only hold it.
+    assert_eq!(search(&app, "liam"), vec![noah, olivia, liam, mason]);
+    assert_eq!(search(&app, "Will"), vec![mason]);
+    // Word order of a full name does not matter; beginnings of both words will do.
+    assert_eq!(search(&app, "thompson emma"), vec![emma]);
+    assert_eq!(search(&app, "Emma Thompson"), vec![emma]);
+    assert_eq!(search(&app, "thom em"), vec![emma]);
+    // An exact email before names that hold its letters.
+    assert_eq!(search(&app, "et@example.com"), vec![emma]);
+    // Pages follow the ranking.
+    let r = list(&app, "search=liam&items=2&page=2");
+    assert_eq!(ids(&r.body), vec![liam, mason]);
+    assert_eq!(r.body["pagination"]["count"], json!(4));
+    // Without a search the list stays newest first.
+    let all = ids(&list(&app, "").body);
+    assert_eq!(all, vec![noah, olivia, emma, mason, liam]);
 }
 
 #[test]

@@ -804,12 +804,15 @@ fn the_ledger_records_every_entry_newest_first() {
                 "balance_after",
                 "created_at",
                 "customer_card_id",
+                "device_id",
                 "id",
                 "kind",
                 "note",
                 "reward_id",
                 "reward_name",
                 "skip_notifications",
+                "staff_id",
+                "staff_name",
                 "stamps",
                 "token_id"
             ]

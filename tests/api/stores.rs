@@ -1,4 +1,4 @@
-use serde_json::json;
+use serde_json::{json, Value};
 
 use crate::support::app::*;
 
@@ -272,4 +272,38 @@ fn names_over_100_characters_are_422() {
     let r = app.patch(&app.store_path(""), &json!({"account": {"name": hundred}}));
     assert_eq!(r.status, 200, "{}", r.text);
     assert_eq!(r.body["name"], hundred);
+}
+
+#[test]
+fn card_link_setup_tells_whether_links_can_be_sent_and_opened() {
+    let app = spawn_app();
+    let r = app.get(&app.store_path("/card_links"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["email"], json!(false));
+    assert_eq!(r.body["sms"], json!(false));
+    assert_eq!(r.body["public_url"], json!(app.base));
+    assert_eq!(r.body["phones_can_open"], json!(false), "127.0.0.1");
+    assert!(r.body["warning"]
+        .as_str()
+        .unwrap()
+        .contains("phones cannot open"));
+
+    let mut shop = spawn_app_with(|s| {
+        s.public_url = Some("https://cards.example.com".into());
+    });
+    let r = shop.get(&shop.store_path("/card_links"));
+    assert_eq!(r.body["phones_can_open"], json!(true));
+    assert_eq!(r.body["warning"], Value::Null);
+    assert_eq!(r.body["public_url"], json!("https://cards.example.com"));
+    shop.stop();
+
+    let (_, stranger) = app.new_store("Elsewhere");
+    let r = app.request(
+        "GET",
+        &app.store_path("/card_links"),
+        Some(&stranger),
+        None,
+        None,
+    );
+    assert_eq!(r.status, 404, "another store's token: {}", r.text);
 }

@@ -271,6 +271,31 @@ if location:
          location={"name": "Main Street"})
     call("locations.delete", c.locations.delete, ACCOUNT, location["id"])
 
+# Webhook subscriptions. `.invalid` never resolves (RFC 2606): `test` reaches nothing
+# and answers how it failed.
+ws = c.webhook_subscriptions
+hooks_url = "https://hooks.invalid/stampd"
+hook = call("webhook_subscriptions.create", ws.post_api_v1accounts_account_id_webhook_subscriptions,
+            ACCOUNT, target_url=hooks_url, events=["stamp.earned", "reward.redeemed"],
+            description="POS")
+call("webhook_subscriptions.create(event, flat)",
+     ws.post_api_v1accounts_account_id_webhook_subscriptions, ACCOUNT, target_url=hooks_url,
+     event="customer.created", payload_format="flat")
+call("webhook_subscriptions.list", ws.get_api_v1accounts_account_id_webhook_subscriptions, ACCOUNT)
+call("webhook_subscriptions.list(event)", ws.get_api_v1accounts_account_id_webhook_subscriptions,
+     ACCOUNT, event="stamp.earned")
+if hook:
+    call("webhook_subscriptions.get", ws.get_api_v1accounts_account_id_webhook_subscriptions_id,
+         ACCOUNT, hook["id"])
+    call("webhook_subscriptions.update", ws.patch_api_v1accounts_account_id_webhook_subscriptions_id,
+         ACCOUNT, hook["id"], enabled=False, description="Till")
+    call("webhook_subscriptions.rotate_secret",
+         ws.post_api_v1accounts_account_id_webhook_subscriptions_id_rotate_secret, ACCOUNT, hook["id"])
+    call("webhook_subscriptions.test",
+         ws.post_api_v1accounts_account_id_webhook_subscriptions_id_test, ACCOUNT, hook["id"])
+    call("webhook_subscriptions.delete",
+         ws.delete_api_v1accounts_account_id_webhook_subscriptions_id, ACCOUNT, hook["id"])
+
 if problems:
     print(f"leal-sdk check: {len(problems)} problem(s) in {checked} values checked:")
     for p in problems:

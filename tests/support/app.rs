@@ -94,12 +94,17 @@ impl Resp {
     }
 }
 
-/// The settings every test server starts from: a free port, the given database file.
+/// The settings every test server starts from: a free port, the given database file,
+/// and wallet updates that never leave the machine (port 9 refuses them at once; the
+/// tests of wallet updates start stand-ins of APNs and Google).
 pub fn test_settings(db: &Path) -> Settings {
     Settings {
         bind: "127.0.0.1:0".into(),
         database: db.to_path_buf(),
         workers: 2,
+        apns_base_url: Some("https://127.0.0.1:9".into()),
+        google_token_url: "http://127.0.0.1:9/token".into(),
+        google_api_url: "http://127.0.0.1:9/walletobjects/v1".into(),
         ..Settings::default()
     }
 }

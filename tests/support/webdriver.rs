@@ -323,11 +323,6 @@ impl Session {
         );
     }
 
-    pub fn click_element(&self, el: &Element) {
-        self.scroll_to(el);
-        self.must("POST", &format!("/element/{}/click", el.0), None);
-    }
-
     /// Types `text` into the shown element matching `css` (as keystrokes).
     pub fn type_into(&self, css: &str, text: &str) {
         let el = self.wait_for(css);
@@ -338,15 +333,46 @@ impl Session {
         );
     }
 
-    /// Empties a text field, then types `text` into it.
+    /// Empties a text field, then types `text` into it. A field the page draws anew
+    /// in between (a stale element) is found again and done over.
     pub fn replace_text(&self, css: &str, text: &str) {
-        let el = self.wait_for(css);
-        self.must("POST", &format!("/element/{}/clear", el.0), None);
-        self.must(
-            "POST",
-            &format!("/element/{}/value", el.0),
-            Some(json!({ "text": text })),
-        );
+        let last_error = std::cell::RefCell::new(String::new());
+        let done = self.try_until(|| {
+            let el = self.wait_for(css);
+            let typed = self
+                .cmd("POST", &format!("/element/{}/clear", el.0), None)
+                .and_then(|_| {
+                    self.cmd(
+                        "POST",
+                        &format!("/element/{}/value", el.0),
+                        Some(json!({ "text": text })),
+                    )
+                });
+            typed.map_err(|e| *last_error.borrow_mut() = e).ok()
+        });
+        if done.is_none() {
+            panic!("could not type into {css}: {}", last_error.borrow());
+        }
+    }
+
+    /// Clicks the shown element matching `css` whose text contains `needle`, finding it
+    /// again when the page draws it anew before the click lands.
+    pub fn click_text(&self, css: &str, needle: &str) {
+        let clicked = self.try_until(|| {
+            let el = self
+                .find_all(css)
+                .into_iter()
+                .find(|e| self.is_displayed(e) && self.text(e).contains(needle))?;
+            self.scroll_to(&el);
+            self.cmd("POST", &format!("/element/{}/click", el.0), None)
+                .ok()
+        });
+        if clicked.is_none() {
+            panic!(
+                "could not click {css} showing {needle:?}; the page shows:\n{}",
+                self.body_text()
+            );
+        }
     }
 
     /// Types on the keyboard into whatever has the focus, as a barcode scanner does.

@@ -64,6 +64,7 @@ fn limits_json() -> Value {
         "phone_input": limits::PHONE_INPUT,
         "card_name": limits::CARD_NAME,
         "header_text": limits::HEADER_TEXT,
+        "stamp_message": limits::STAMP_MESSAGE,
         "metadata_bytes": limits::METADATA_BYTES,
         "external_source": limits::EXTERNAL_SOURCE,
         "external_id": limits::EXTERNAL_ID,
@@ -140,6 +141,7 @@ mod tests {
         let l = constant(&js, "LIMITS");
         assert_eq!(l["card_name"], json!(limits::CARD_NAME));
         assert_eq!(l["header_text"], json!(limits::HEADER_TEXT));
+        assert_eq!(l["stamp_message"], json!(limits::STAMP_MESSAGE));
         assert_eq!(l["hex_color"], json!("#RRGGBB".len()));
         assert_eq!(l["stamps_required"], json!({"min": 1, "max": 21}));
         assert_eq!(l["initial_stamps"], json!({"min": 0, "max": 20}));

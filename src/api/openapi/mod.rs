@@ -70,6 +70,11 @@ const INFO: &str = "The wire contract of stampd, a self-hosted loyalty stamp-car
 It follows the Leal v1 REST API.\n\n\
 - Every endpoint except `/api/v1/status` and `/api/v1/openapi.json` needs \
 `Authorization: Bearer <token>`. A store the token may not reach answers 404, never 403.\n\
+- Roles: an API token is an owner's. A paired device (`POST /api/v1/devices/pair`) \
+sends its own token, and the staff member signed in on it their session \
+(`X-Staff-Session`, from `POST .../staff/{id}/sessions` with their PIN); the request then \
+has that member's role. Each operation says who may call it (`x-stampd-role`: `device`, \
+`staff` or `owner`); a role that may not: 403 `{\"error\": \"Forbidden – owners only\"}`.\n\
 - Path ids are positive integers; anything else is 404.\n\
 - Bodies are JSON or Rails-style forms (`customer[first_name]=Ann&card_id=3`). Resource \
 attributes sit under a root key (`account`, `card`, `reward`, `customer`, `location`, \
@@ -140,6 +145,8 @@ fn operation(tag: &str, e: &Endpoint) -> Value {
             (_, "customer_cards") => "customer card",
             (_, "locations") => "location",
             (_, "posters") => "poster",
+            (_, "staff") => "staff member",
+            (_, "devices") => "paired device",
             _ => "resource",
         };
         parameters.push(json!({
@@ -155,6 +162,9 @@ fn operation(tag: &str, e: &Endpoint) -> Value {
     }
     if e.method.writes() {
         parameters.push(json!({"$ref": "#/components/parameters/IdempotencyKey"}));
+    }
+    if !public(e) {
+        parameters.push(json!({"$ref": "#/components/parameters/StaffSession"}));
     }
 
     let mut responses = Map::new();
@@ -179,6 +189,7 @@ fn operation(tag: &str, e: &Endpoint) -> Value {
     }
     if !public(e) {
         errors.push((401, "Unauthorized"));
+        errors.push((403, "Forbidden"));
     }
     if !path_params(e.path).is_empty() {
         errors.push((404, "NotFound"));
@@ -209,7 +220,15 @@ fn operation(tag: &str, e: &Endpoint) -> Value {
         "summary": op.summary,
         "responses": responses,
     });
-    if !op.description.is_empty() {
+    if !public(e) {
+        let who = format!("Who may call it: {}", op.need.describe());
+        o["description"] = json!(if op.description.is_empty() {
+            who
+        } else {
+            format!("{}\n\n{who}", op.description)
+        });
+        o["x-stampd-role"] = json!(op.need.name());
+    } else if !op.description.is_empty() {
         o["description"] = json!(op.description);
     }
     if !parameters.is_empty() {
@@ -257,6 +276,16 @@ fn shared_components(c: &mut Components) {
             "required": false,
             "description": "1 to 255 visible ASCII characters (else 400). The first request with a key (per token) runs; a repeat within 24 hours with the same method, path and body gets the stored status and body; a different request with the same key is 422. Stored replies count against the token's quota (`idempotency_quota_kib`); a request whose reply does not fit is undone and answered 429 with `Retry-After`.",
             "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[!-~]+$"},
+        }),
+    );
+    c.parameters.insert(
+        "StaffSession".into(),
+        json!({
+            "name": super::roles::SESSION_HEADER,
+            "in": "header",
+            "required": false,
+            "description": "On a paired device: the session of the staff member signed in on it (`token` of `POST .../staff/{id}/sessions`). The request has their role; without it, or once it has expired or they were made inactive, the device may only list the staff and sign in. Ignored with an owner's API token.",
+            "schema": {"type": "string", "minLength": 1, "maxLength": 256},
         }),
     );
     c.schema("Error", object(json!({"error": string()})));
@@ -316,6 +345,7 @@ fn error_responses() -> Value {
     let mut r = json!({
         "BadRequest": err("Malformed body (bad JSON, JSON that is not an object, a bad form, invalid UTF-8) or a malformed `Idempotency-Key`", "Error"),
         "Unauthorized": err("Missing, malformed, unknown or revoked token: `{\"error\": \"Unauthorized – invalid or missing API token\"}`", "Error"),
+        "Forbidden": err("The store is reachable but the request's role may not do this: `{\"error\": \"Forbidden – owners only\"}` for staff on an owner-only operation, `Forbidden – sign in with a staff PIN first` for a paired device nobody is signed in on", "Error"),
         "NotFound": err("No such resource, or a store this token may not reach (`{\"error\": \"Customer not found\"}`, ...)", "Error"),
         "RequestTimeout": err("The body did not arrive within 20 s of the request head (a stalled client)", "Error"),
         "PayloadTooLarge": err("Body over 64 KiB", "Error"),

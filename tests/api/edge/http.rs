@@ -91,6 +91,12 @@ fn get_routes(app: &TestApp) -> Vec<String> {
         json!({"poster": {"card_id": card, "title": "Join us"}}),
     );
     let poster_id = poster["id"].as_i64().unwrap();
+    let webhook = app.post_ok(
+        &app.store_path("/webhook_subscriptions"),
+        json!({"target_url": "https://hooks.invalid/in", "events": ["*"]}),
+    )["id"]
+        .as_i64()
+        .unwrap();
     let token = poster["signup_url"]
         .as_str()
         .unwrap()
@@ -98,6 +104,9 @@ fn get_routes(app: &TestApp) -> Vec<String> {
         .next()
         .unwrap()
         .to_string();
+
+    let staff = crate::staff::add_staff(app, "Sam", "1234", "staff");
+    let (_, device) = crate::staff::pair_device(app, "Tablet");
 
     let mut routes = Vec::new();
     for (template, method) in stampd::api::api_route_list() {
@@ -119,6 +128,9 @@ fn get_routes(app: &TestApp) -> Vec<String> {
                     ("{id}", Some("customer_cards")) => cc_id.to_string(),
                     ("{id}", Some("locations")) => location.to_string(),
                     ("{id}", Some("posters")) => poster_id.to_string(),
+                    ("{id}", Some("webhook_subscriptions")) => webhook.to_string(),
+                    ("{id}", Some("staff")) => staff.to_string(),
+                    ("{id}", Some("devices")) => device.to_string(),
                     (s, _) if s.starts_with('{') => panic!("no data for {s} in {template}"),
                     (s, _) => s.to_string(),
                 }

@@ -46,7 +46,8 @@ fn seed(app: &TestApp) -> (i64, i64) {
             let store = app.store_id;
             let cc2 = app.write_tx(|tx| {
                 let card = stampd::db::cards::find(tx, store, cake).unwrap().unwrap();
-                stampd::db::customer_cards::enrol(tx, store, id, &card, None).unwrap()
+                stampd::db::customer_cards::enrol(tx, store, id, &card, &Default::default())
+                    .unwrap()
             });
             app.post_ok(
                 &app.store_path(&format!("/customers/{id}/customer_cards/{cc2}/stamp")),

@@ -107,7 +107,14 @@ fn import_leal_brings_every_customer_code_and_balance_waits_out_429_and_duplicat
     let store = source.store_id;
     source.write_tx(|tx| {
         let card = db::cards::find(tx, store, cake).unwrap().unwrap();
-        db::customer_cards::enrol(tx, store, two["id"].as_i64().unwrap(), &card, None).unwrap();
+        db::customer_cards::enrol(
+            tx,
+            store,
+            two["id"].as_i64().unwrap(),
+            &card,
+            &Default::default(),
+        )
+        .unwrap();
     });
     let token = source.token_for(&[a, b]);
 

@@ -16,12 +16,17 @@ CREATE TABLE stamp_events_new (
     note                TEXT,
     token_id            INTEGER REFERENCES api_tokens(id),
     skip_notifications  INTEGER NOT NULL DEFAULT 0,
-    created_at          TEXT NOT NULL
+    created_at          TEXT NOT NULL,
+    staff_id            INTEGER REFERENCES staff(id),
+    staff_name          TEXT,
+    device_id           INTEGER REFERENCES devices(id),
+    visit_started_at    TEXT
 );
 INSERT INTO stamp_events_new SELECT * FROM stamp_events;
 DROP TABLE stamp_events;
 ALTER TABLE stamp_events_new RENAME TO stamp_events;
 CREATE INDEX stamp_events_by_card ON stamp_events(customer_card_id, id);
+CREATE INDEX stamp_events_by_staff ON stamp_events(customer_card_id, staff_id);
 
 -- One import run, CSV or from another server: what it reads (`fingerprint`: the
 -- file's hash with the options that change its meaning, or the source's address and
