@@ -670,7 +670,6 @@ fn search_lookups(q: &ListQuery) -> Option<Vec<Lookup>> {
             ));
         }
     }
-    // Codes other systems printed are kept by imports, so any such code is looked up.
     if let Some(code) = CardCode::normalise_imported(s) {
         lookups.push(Lookup::Sql(
             "SELECT cc.customer_id FROM customer_cards cc JOIN customers c ON c.id = cc.customer_id
