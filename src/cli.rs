@@ -1,5 +1,5 @@
 //! The command line: `stampd [serve [DOMAIN...]]`, `store`, `token`, `migrate`,
-//! `backup`, `restore`.
+//! `backup`, `restore`, `import`, `export`.
 
 use std::path::PathBuf;
 
@@ -66,6 +66,12 @@ enum Command {
         #[arg(long, value_name = "FILE")]
         out: Option<PathBuf>,
     },
+    /// Bring customers, cards and balances in from a spreadsheet or another server
+    #[command(subcommand)]
+    Import(crate::cli_transfer::ImportCommand),
+    /// Write a store's customers or ledger as CSV
+    #[command(subcommand)]
+    Export(crate::cli_transfer::ExportCommand),
     /// Put a backup, or the database as a Litestream replica holds it, in place of the
     /// database (stampd must be stopped); the current file is moved aside, not deleted
     Restore {
@@ -203,6 +209,14 @@ fn run(cli: Cli) -> Result<(), String> {
             println!("restored {source} to {}", database.display());
             Ok(())
         }
+        Command::Import(command) => {
+            let conn = open(&settings)?;
+            crate::cli_transfer::import(conn, &settings, command)
+        }
+        Command::Export(command) => {
+            let conn = open(&settings)?;
+            crate::cli_transfer::export(conn, command)
+        }
         Command::Migrate => {
             open(&settings)?;
             println!("database {} is up to date", settings.database.display());
@@ -282,7 +296,7 @@ fn run(cli: Cli) -> Result<(), String> {
     }
 }
 
-fn open(settings: &Settings) -> Result<rusqlite::Connection, String> {
+pub(crate) fn open(settings: &Settings) -> Result<rusqlite::Connection, String> {
     let path = settings.database_path();
     let mut conn = db::open_connection(path, settings).map_err(|e| e.to_string())?;
     db::migrate(&mut conn, path).map_err(|e| e.to_string())?;

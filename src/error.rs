@@ -82,6 +82,9 @@ pub enum ApiError {
     UnsupportedMediaType(String),
     #[error("request body is larger than 64 KiB")]
     PayloadTooLarge,
+    /// 413 on the one route with a limit of its own (an import's file), in bytes.
+    #[error("request body is larger than {0} bytes")]
+    TooLarge(usize),
     /// 408: the body did not arrive in time (a slow or stalled client).
     #[error("request body timed out")]
     RequestTimeout,
@@ -201,7 +204,7 @@ impl ResponseError for ApiError {
             }
             ApiError::BadRequest(_) => StatusCode::BAD_REQUEST,
             ApiError::UnsupportedMediaType(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            ApiError::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            ApiError::PayloadTooLarge | ApiError::TooLarge(_) => StatusCode::PAYLOAD_TOO_LARGE,
             ApiError::RequestTimeout => StatusCode::REQUEST_TIMEOUT,
             ApiError::MethodNotAllowed { .. } => StatusCode::METHOD_NOT_ALLOWED,
             ApiError::RateLimited { .. } | ApiError::TooSoon { .. } => {
@@ -250,6 +253,9 @@ impl ApiError {
             ApiError::PayloadTooLarge => {
                 json!({ "error": "Request body is too large (the limit is 64 KiB)" })
             }
+            ApiError::TooLarge(limit) => json!({
+                "error": format!("Request body is too large (the limit is {} MiB)", limit / (1024 * 1024))
+            }),
             ApiError::RequestTimeout => json!({
                 "error": "Request body was not received in time; send it again"
             }),

@@ -6,6 +6,7 @@
 pub mod api;
 pub mod app;
 pub mod cli;
+mod cli_transfer;
 pub mod codes;
 pub mod config;
 pub mod db;
@@ -21,5 +22,6 @@ pub mod params;
 pub mod time_fmt;
 pub mod tls;
 pub mod tokens;
+pub mod transfer;
 pub mod wallet;
 pub mod webhooks;

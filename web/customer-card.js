@@ -201,6 +201,7 @@ function ledgerItem(ev) {
     stamp: ev.stamps === 1 ? 'Stamp' : 'Stamps',
     adjustment: 'Correction',
     redemption: `Redeemed ${ev.reward_name || 'a reward'}`,
+    import: 'Imported balance',
   }[ev.kind] || ev.kind;
   return h('li', { dataset: { kind: ev.kind } },
     h('span', { class: `delta ${sign}`, text: ev.stamps > 0 ? `+${ev.stamps}` : `−${Math.abs(ev.stamps)}` }),

@@ -516,7 +516,7 @@ fn components(c: &mut Components) {
         object(json!({
             "id": id(),
             "customer_card_id": id(),
-            "kind": enum_of(&["welcome_bonus", "stamp", "adjustment", "redemption"]),
+            "kind": enum_of(crate::domain::LedgerKind::ALL),
             "stamps": {"type": "integer", "description": "Signed delta."},
             "balance_after": count(),
             "reward_id": nullable(id()),

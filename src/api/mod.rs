@@ -24,6 +24,7 @@ pub mod signup;
 pub mod staff;
 pub mod status;
 pub mod stores;
+pub mod transfers;
 pub mod web_card;
 pub mod webhook_subscriptions;
 
@@ -549,6 +550,7 @@ pub const RESOURCES: &[endpoint::Resource] = &[
     devices::RESOURCE,
     flags::RESOURCE,
     webhook_subscriptions::RESOURCE,
+    transfers::RESOURCE,
 ];
 
 fn endpoints() -> impl Iterator<Item = &'static endpoint::Endpoint> {

@@ -85,6 +85,9 @@ settings! {
     request_head_timeout_secs: u64 = 10, Whole::new(1, 3600).of("seconds");
     /// How long a request's body may take to arrive once its head is in (else 408).
     request_body_timeout_secs: u64 = 20, Whole::new(1, 3600).of("seconds");
+    /// The largest CSV file an import over the API takes (MiB), streamed to a
+    /// temporary file; the one exception to the 64 KiB body limit.
+    import_body_limit_mib: u64 = 50, Whole::new(1, 4096).of("MiB");
     /// Connections one address may hold open at once; one past it is closed at once.
     max_connections_per_address: u32 = 64, Whole::new(1, 100_000);
     /// Stored `Idempotency-Key` replies one API token may hold (KiB); a keyed request

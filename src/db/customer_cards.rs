@@ -500,7 +500,7 @@ pub fn apply(conn: &Connection, entry: ledger::Entry) -> rusqlite::Result<i64> {
 }
 
 /// The secret a Wallet device presents for one pass (128 random bits, hex).
-fn pass_auth_token() -> String {
+pub(super) fn pass_auth_token() -> String {
     use rand::RngCore;
     const HEX: &[u8; 16] = b"0123456789abcdef";
     let mut bytes = [0u8; 16];

@@ -296,7 +296,7 @@ fn search_lookups(q: &ListQuery) -> Option<Vec<Lookup>> {
             ));
         }
     }
-    if let Some(code) = CardCode::normalise(s) {
+    if let Some(code) = CardCode::normalise_imported(s) {
         lookups.push(Lookup::Sql(
             "SELECT cc.customer_id FROM customer_cards cc JOIN customers c ON c.id = cc.customer_id
              WHERE cc.store_id = ?1 AND cc.code = ?2 AND c.erased_at IS NULL",

@@ -5,25 +5,8 @@ use rusqlite::{params, Connection};
 
 use crate::time_fmt;
 
-/// What a ledger row records.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    WelcomeBonus,
-    Stamp,
-    Adjustment,
-    Redemption,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::WelcomeBonus => "welcome_bonus",
-            Kind::Stamp => "stamp",
-            Kind::Adjustment => "adjustment",
-            Kind::Redemption => "redemption",
-        }
-    }
-}
+/// What a ledger row records (its names live in the domain's vocabulary).
+pub use crate::domain::LedgerKind as Kind;
 
 /// Who a ledger row names: the token of the request, and on a paired device the device
 /// and the staff member signed in on it (their name as it was then).

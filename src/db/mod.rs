@@ -16,6 +16,7 @@
 //! - `stats`: what the writer and the readers count for `/metrics`;
 //! - `backup`, `replica`: backups, `latest.db`, and restoring either a backup or a
 //!   Litestream replica;
+//! - `imports`: what imports keep (codes, imported balances, progress, links);
 //! - `bulk`: many-row inserts and the search index's settings for big imports;
 //! - `values`: domain values (`Email`, `HexColor`, `StampIcon`, ...) as SQLite values;
 //! - `outbox`: every side effect (card-link mail and texts, later pushes and webhooks)
@@ -46,6 +47,7 @@ pub mod customers;
 pub mod devices;
 pub mod flags;
 pub mod idempotency;
+pub mod imports;
 pub mod insights;
 pub mod ledger;
 pub mod ledger_limits;

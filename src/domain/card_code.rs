@@ -33,6 +33,24 @@ impl CardCode {
         (s.len() == LENGTH && s.bytes().all(|b| ALPHABET.contains(&b))).then_some(s)
     }
 
+    /// A code another system printed on its cards, kept by an import so the card still
+    /// scans: letters and digits, any case, spaces and dashes ignored, up to
+    /// [`Self::IMPORTED_LENGTH`] characters. stampd's own codes are among them.
+    pub fn normalise_imported(input: &str) -> Option<String> {
+        let s: String = input
+            .chars()
+            .filter(|c| !c.is_whitespace() && *c != '-')
+            .map(|c| c.to_ascii_uppercase())
+            .collect();
+        (!s.is_empty()
+            && s.len() <= Self::IMPORTED_LENGTH
+            && s.bytes().all(|b| b.is_ascii_alphanumeric()))
+        .then_some(s)
+    }
+
+    /// The longest code an import keeps.
+    pub const IMPORTED_LENGTH: usize = 32;
+
     /// A given code (tests script the codes an import draws).
     #[cfg(test)]
     pub(crate) fn parse(input: &str) -> Option<CardCode> {

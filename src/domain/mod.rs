@@ -64,6 +64,7 @@ macro_rules! vocabulary {
 mod card_code;
 mod contact;
 mod design;
+mod ledger;
 /// The public URLs of cards, wallet passes and posters.
 pub mod links;
 mod name;
@@ -74,6 +75,7 @@ pub mod stamp_message;
 pub use card_code::CardCode;
 pub use contact::{Birthday, Email, Phone, UncheckedPhone};
 pub use design::{AuxiliaryFields, HexColor, StampIcon, StripPreset, StripType};
+pub use ledger::LedgerKind;
 pub use name::check_name;
 pub use poster::{Ask, ContactMode, ContactRules, PaperSize};
 

@@ -110,6 +110,10 @@ fn endpoints(app: &TestApp, data: &Data) -> Vec<Endpoint> {
         if !matches!(method.as_str(), "POST" | "PATCH" | "PUT") {
             continue;
         }
+        // Imports take a CSV file, not JSON or a form: `transfers::csv` tests them.
+        if template.ends_with("/imports") || template.ends_with("/imports/preview") {
+            continue;
+        }
         let segments: Vec<&str> = template.split('/').collect();
         let mut path = Vec::new();
         for (i, seg) in segments.iter().enumerate() {
@@ -542,6 +546,10 @@ fn bodies_over_64_kib_are_413_however_they_are_sent() {
     });
     let data = seed(&app);
     for ep in endpoints(&app, &data) {
+        // An import's file has a limit of its own (tests in `transfers::csv`).
+        if ep.path.ends_with("/imports") || ep.path.ends_with("/imports/preview") {
+            continue;
+        }
         // Declared too large: refused before the body is read.
         let head = format!(
             "{} {} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer {}\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: 10000000\r\n\r\n",

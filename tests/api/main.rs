@@ -58,3 +58,5 @@ mod posters_browser;
 
 mod cli;
 mod resilience;
+
+mod transfers;

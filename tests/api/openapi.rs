@@ -178,8 +178,10 @@ fn the_document_hangs_together() {
             let r = deref(&doc, r);
             assert!(r["description"].is_string(), "{what} {status}");
             if status != "204" {
+                // Exports answer CSV; everything else JSON.
                 assert!(
-                    r["content"]["application/json"]["schema"].is_object(),
+                    r["content"]["application/json"]["schema"].is_object()
+                        || r["content"]["text/csv"]["schema"].is_object(),
                     "{what} {status}: no JSON schema"
                 );
             }
@@ -516,6 +518,18 @@ impl<'a> Exerciser<'a> {
                 self.failures
                     .push(format!("{what}: header {h} sent but not documented"));
             }
+        }
+        if response["content"].get("text/csv").is_some() {
+            if !r
+                .header("content-type")
+                .is_some_and(|ct| ct.starts_with("text/csv"))
+            {
+                self.failures.push(format!(
+                    "{what}: content type {:?}, documented text/csv",
+                    r.header("content-type")
+                ));
+            }
+            return r;
         }
         match response["content"]["application/json"].get("schema") {
             None => {
@@ -1075,6 +1089,61 @@ fn every_operation_answers_as_documented() {
     x.expect(&r, 201, "send a segment its card links");
     let r = x.json("POST", send, &[s], json!({"segment": "everyone"}));
     x.expect(&r, 422, "send to no segment");
+
+    // Imports and exports.
+    let csv = b"first_name,email,stamps\nAnn,ann-import@example.com,2\n";
+    let r = x.raw(
+        "POST",
+        "/accounts/{account_id}/imports",
+        &[s],
+        Some("text/csv"),
+        csv,
+    );
+    x.expect(&r, 200, "import");
+    let r = x.raw(
+        "POST",
+        "/accounts/{account_id}/imports",
+        &[s],
+        Some("text/csv"),
+        b"name\nAnn\n",
+    );
+    x.expect(&r, 422, "import without a contact column");
+    let r = x.raw(
+        "POST",
+        "/accounts/{account_id}/imports/preview",
+        &[s],
+        Some("text/csv"),
+        csv,
+    );
+    x.expect(&r, 200, "import preview");
+    let r = x.raw(
+        "POST",
+        "/accounts/{account_id}/imports/preview",
+        &[s + 100],
+        Some("text/csv"),
+        csv,
+    );
+    x.expect(&r, 404, "import preview of another store");
+    let r = x.get("/accounts/{account_id}/exports/customers.csv", &[s], "");
+    x.expect(&r, 200, "customers export");
+    let r = x.get(
+        "/accounts/{account_id}/exports/customers.csv",
+        &[s + 100],
+        "",
+    );
+    x.expect(&r, 404, "customers export of another store");
+    let r = x.get(
+        "/accounts/{account_id}/exports/ledger.csv",
+        &[s],
+        "?from=2020-01-01",
+    );
+    x.expect(&r, 200, "ledger export");
+    let r = x.get(
+        "/accounts/{account_id}/exports/ledger.csv",
+        &[s],
+        "?to=soon",
+    );
+    x.expect(&r, 422, "ledger export with a bad date");
 
     // Locations.
     let loc = "/accounts/{account_id}/locations";

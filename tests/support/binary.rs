@@ -181,7 +181,11 @@ impl Server {
     /// As `start`, with the command changed by `tweak` first (e.g. a `pre_exec` that
     /// lowers a resource limit of the server process).
     pub fn start_with(env: &Env, tweak: impl FnOnce(&mut Command)) -> Server {
-        let port = free_port();
+        Self::start_on(env, free_port(), tweak)
+    }
+
+    /// As `start_with`, on a given port (a restart where clients know the address).
+    pub fn start_on(env: &Env, port: u16, tweak: impl FnOnce(&mut Command)) -> Server {
         let bind = format!("127.0.0.1:{port}");
         let n = STARTS.fetch_add(1, Ordering::Relaxed);
         let log = env.dir.path().join(format!("serve-{n}-{port}.log"));

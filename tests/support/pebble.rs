@@ -45,9 +45,13 @@ pub fn pebble_available(test: &str) -> bool {
 
 /// A port free for TCP (and, when `udp`, for UDP too) on 127.0.0.1 right now.
 fn free_port(udp: bool) -> u16 {
+    // Below the kernel's ephemeral range (32768 and up), where outgoing connections of
+    // other tests running meanwhile cannot take the port before pebble binds it.
     loop {
-        let tcp = TcpListener::bind("127.0.0.1:0").expect("bind");
-        let port = tcp.local_addr().expect("addr").port();
+        let port = 20_000 + rand::random::<u16>() % 12_000;
+        let Ok(_tcp) = TcpListener::bind(("127.0.0.1", port)) else {
+            continue;
+        };
         if !udp || UdpSocket::bind(("127.0.0.1", port)).is_ok() {
             return port;
         }

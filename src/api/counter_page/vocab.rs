@@ -13,7 +13,8 @@ use crate::db::cards::CardDesign;
 use crate::db::posters::PosterFields;
 use crate::domain::links::CardLinks;
 use crate::domain::{
-    limits, CardCode, ContactMode, HexColor, PaperSize, StampIcon, StripPreset, StripType,
+    limits, CardCode, ContactMode, HexColor, LedgerKind, PaperSize, StampIcon, StripPreset,
+    StripType,
 };
 
 /// Stands for a card's uuid in the link shapes; the page puts the card's in its place.
@@ -49,6 +50,7 @@ fn fixed_part() -> String {
     export(&mut js, "STRIP_PRESETS", &json!(StripPreset::ALL));
     export(&mut js, "PAPER_SIZES", &json!(PaperSize::ALL));
     export(&mut js, "CONTACT_MODES", &json!(ContactMode::ALL));
+    export(&mut js, "LEDGER_KINDS", &json!(LedgerKind::ALL));
     let poster = serde_json::to_value(PosterFields::default()).expect("a poster is JSON");
     export(&mut js, "POSTER_DEFAULTS", &poster);
     js
@@ -165,6 +167,16 @@ mod tests {
         assert_eq!(
             constant(&js, "CONTACT_MODES"),
             json!(["email_and_phone", "email_only", "phone_only"])
+        );
+        assert_eq!(
+            constant(&js, "LEDGER_KINDS"),
+            json!([
+                "welcome_bonus",
+                "stamp",
+                "adjustment",
+                "redemption",
+                "import"
+            ])
         );
         let poster = constant(&js, "POSTER_DEFAULTS");
         assert_eq!(poster["contact_collection_mode"], json!("email_and_phone"));

@@ -6,7 +6,7 @@ use actix_web::HttpRequest;
 use rusqlite::Connection;
 use serde_json::{json, Map, Value};
 
-mod input;
+pub mod input;
 
 use super::crud::{self, Found};
 use super::endpoint::{endpoints, Components, Doc, Endpoint, Resource};

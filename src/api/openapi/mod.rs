@@ -173,7 +173,13 @@ fn operation(tag: &str, e: &Endpoint) -> Value {
         "headers": rate_limit_header_refs(e.method.writes()),
     });
     if let Some(schema) = op.ok.2 {
-        ok["content"] = json!({"application/json": {"schema": schema_ref(schema)}});
+        // Exports answer CSV, everything else JSON.
+        let media = if schema == CSV_FILE {
+            "text/csv"
+        } else {
+            "application/json"
+        };
+        ok["content"] = json!({media: {"schema": schema_ref(schema)}});
     }
     responses.insert(op.ok.0.to_string(), ok);
     let mut errors: Vec<(u16, &str)> = Vec::new();
@@ -353,3 +359,6 @@ fn error_responses() -> Value {
         json!({"$ref": "#/components/headers/Retry-After"});
     r
 }
+
+/// The schema of an answer that is a CSV file (`text/csv`).
+pub const CSV_FILE: &str = "CsvFile";

@@ -25,6 +25,10 @@ impl Figures {
     pub fn of_entry(kind: Kind, stamps: i64, balance_after: i64, required: i64) -> Figures {
         let required = required.max(1);
         let mut f = Figures::default();
+        // A balance brought over from another system was given there, not here.
+        if kind == Kind::Import {
+            return f;
+        }
         if kind == Kind::Redemption {
             f.redemptions = 1;
             f.stamps_redeemed = -stamps;
@@ -108,10 +112,10 @@ pub fn rebuild(conn: &Connection, store_id: i64) -> rusqlite::Result<()> {
         while let Some(r) = rows.next()? {
             let at: String = r.get(0)?;
             let kind: String = r.get(2)?;
-            let kind = if kind == "redemption" {
-                Kind::Redemption
-            } else {
-                Kind::Stamp
+            let kind = match kind.as_str() {
+                "redemption" => Kind::Redemption,
+                "import" => Kind::Import,
+                _ => Kind::Stamp,
             };
             let f = Figures::of_entry(kind, r.get(3)?, r.get(4)?, r.get(5)?);
             days.entry((day(&tz, &at), r.get(1)?)).or_default().add(f);

@@ -60,6 +60,10 @@ fn bodies_over_64_kib_get_413_on_every_route_that_reads_one() {
     let big = format!("{{\"logs\": [\"{}\"]}}", "a".repeat(65 * 1024));
     let mut wrong = Vec::new();
     for (method, path) in body_routes(app.store_id) {
+        // An import's file has a limit of its own (tests in `transfers::csv`).
+        if path.ends_with("/imports") || path.ends_with("/imports/preview") {
+            continue;
+        }
         for chunked in [false, true] {
             // Without a Content-Length the limit is found while reading.
             let headers: &[&str] = if chunked {
