@@ -419,3 +419,28 @@ fn import_csv_from_the_command_line_prints_progress_lines_and_resumes_when_inter
     );
     assert!(lines[0].contains("rows/s"), "{err}");
 }
+
+#[test]
+fn import_csv_balances_are_not_counted_as_stamps_given_in_the_insights() {
+    let app = spawn_app();
+    let card = app.create_card(json!({"name": "Coffee", "stamps_required": 10}));
+    let card_id = card["id"].as_i64().unwrap();
+    let file = "first_name,email,stamps\nAnn,ann-insights@example.com,7\n";
+    let r = post_csv(&app, &format!("?card_id={card_id}"), file.as_bytes());
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(r.body["stamps_imported"], 7, "{}", r.text);
+    let ann = customer_by_email(&app, "ann-insights@example.com");
+    let (customer, cc) = (&ann["id"], &ann["customer_cards"][0]["id"]);
+    let r = app.post(
+        &app.store_path(&format!("/customers/{customer}/customer_cards/{cc}/stamp")),
+        &json!({"stamps": 1}),
+    );
+    assert_eq!(r.status, 200, "{}", r.text);
+    let r = app.get(&app.store_path("/insights?interval=day"));
+    assert_eq!(r.status, 200, "{}", r.text);
+    assert_eq!(
+        r.body["totals"]["stamps"], 1,
+        "only the stamp given here counts: {}",
+        r.text
+    );
+}
