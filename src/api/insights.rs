@@ -234,9 +234,7 @@ fn at(seconds: i64) -> String {
 
 fn components(c: &mut Components) {
     use super::openapi::schema::*;
-    let date = json!({"type": "string", "format": "date"});
-    c.query("from", "The first local day (YYYY-MM-DD).", date.clone());
-    c.query("to", "The last local day (YYYY-MM-DD), included.", date);
+    date_range(c);
     c.query(
         "interval",
         "How the series is bucketed (weeks start on Monday).",
@@ -313,5 +311,20 @@ fn components(c: &mut Components) {
             "counts": object(Value::Object(counts)),
             "segments": object(Value::Object(lists)),
         })),
+    );
+}
+
+/// The `from` and `to` of a range of days, shared by the insights and the ledger export
+/// (one declaration of each in the OpenAPI document).
+pub(super) fn date_range(c: &mut Components) {
+    c.query(
+        "from",
+        "The first day counted: a date (`YYYY-MM-DD`; for the insights a day of the store's time zone) or, for the ledger export, also a timestamp.",
+        json!({"type": "string"}),
+    );
+    c.query(
+        "to",
+        "The last day counted, included: a date (`YYYY-MM-DD`; for the insights a day of the store's time zone) or, for the ledger export, also a timestamp.",
+        json!({"type": "string"}),
     );
 }

@@ -316,16 +316,7 @@ fn components(c: &mut Components) {
         "A column read from a header of another name: `column=Header` (repeat for several).",
         json!({"type": "string"}),
     );
-    c.query(
-        "from",
-        "From this date (`YYYY-MM-DD`) or timestamp on.",
-        json!({"type": "string"}),
-    );
-    c.query(
-        "to",
-        "Up to this date (its whole day) or timestamp.",
-        json!({"type": "string"}),
-    );
+    super::insights::date_range(c);
     c.schema(
         "CsvFile",
         json!({"type": "string", "description": "CSV text, a header line first"}),
