@@ -78,11 +78,22 @@ pub fn customers(
          ORDER BY c.id, cc.id",
     )?;
     let mut rows = stmt.query([store_id])?;
+    write_rows(&mut rows, CUSTOMER_HEADERS.len(), &mut w, progress)
+}
+
+/// Writes each row's first `width` columns as a CSV record, then flushes; `progress`
+/// hears every 1,000 rows and the total. The number of rows written.
+fn write_rows(
+    rows: &mut rusqlite::Rows<'_>,
+    width: usize,
+    w: &mut csv::Writer<impl Write>,
+    progress: &mut dyn FnMut(u64),
+) -> Result<u64, ApiError> {
     let mut n = 0u64;
     let mut record = csv::ByteRecord::new();
     while let Some(row) = rows.next()? {
         record.clear();
-        for i in 0..CUSTOMER_HEADERS.len() {
+        for i in 0..width {
             push(&mut record, row.get_ref(i)?);
         }
         w.write_byte_record(&record).map_err(csv_error)?;
@@ -166,23 +177,7 @@ pub fn ledger(
          ORDER BY e.id",
     )?;
     let mut rows = stmt.query(params![store_id, period.from, period.to])?;
-    let mut n = 0u64;
-    let mut record = csv::ByteRecord::new();
-    while let Some(row) = rows.next()? {
-        record.clear();
-        for i in 0..LEDGER_HEADERS.len() {
-            push(&mut record, row.get_ref(i)?);
-        }
-        w.write_byte_record(&record).map_err(csv_error)?;
-        n += 1;
-        if n.is_multiple_of(1000) {
-            progress(n);
-        }
-    }
-    w.flush()
-        .map_err(|e| ApiError::internal_in("writing the export", e))?;
-    progress(n);
-    Ok(n)
+    write_rows(&mut rows, LEDGER_HEADERS.len(), &mut w, progress)
 }
 
 /// How many ledger rows the period holds (for progress).
