@@ -242,15 +242,16 @@ impl Acme {
             .map_err(|e| format!("fetching the certificate: {e}"))?;
         let (key, validity) = certified_key(chain_pem.as_bytes(), key_pem.as_bytes())
             .map_err(|e| format!("the CA's certificate: {e}"))?;
-        self.certificates.install(key, validity.clone());
-        // Served whether or not it can be stored: asking again would count against the
-        // CA's limit of certificates per week for the same names.
+        // Stored before it is served, so a certificate clients have seen is the one a
+        // restart finds; served whether or not it could be stored: asking again would
+        // count against the CA's limit of certificates per week for the same names.
         if let Err(e) = self.store(key_pem.as_bytes(), chain_pem.as_bytes()) {
             log::error!(
                 "the new certificate is served but could not be stored in {} ({e}); a restart will obtain another",
                 self.certificate_dir().display()
             );
         }
+        self.certificates.install(key, validity.clone());
         Ok(validity)
     }
 
